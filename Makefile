@@ -1,0 +1,129 @@
+# portguard - top-level Makefile.
+#
+# Packager-friendly: CC, CFLAGS, CPPFLAGS, LDFLAGS are honoured; project flags
+# live in PG_CFLAGS. DESTDIR appears only in install/uninstall. Developer
+# switches: WERROR=1 (warnings are errors), SANITIZE=1 (ASan + UBSan).
+# `make check` builds a separate sanitized tree (build/san) with both on.
+
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+SYSCONFDIR ?= /etc
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/portguard
+CC         ?= cc
+CFLAGS     ?= -O2 -g
+PKG_CONFIG ?= pkg-config
+INSTALL    ?= install
+
+B        ?= build
+WERROR   ?= 0
+SANITIZE ?= 0
+
+PG_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -Icore \
+	-DPG_SYSCONFDIR='"$(SYSCONFDIR)"'
+ifeq ($(WERROR),1)
+PG_CFLAGS += -Werror
+endif
+ifeq ($(SANITIZE),1)
+SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+endif
+
+CORE_LIBS   = $(shell $(PKG_CONFIG) --libs libconfig libssl libcrypto 2>/dev/null) -lpthread
+CORE_CFLAGS = $(shell $(PKG_CONFIG) --cflags libconfig libssl libcrypto 2>/dev/null)
+CHECK_LIBS  = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+CHECK_CFLAGS= $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
+MILTER_LIBS = $(shell $(PKG_CONFIG) --libs milter 2>/dev/null || echo -lmilter)
+
+ALL_CFLAGS  = $(PG_CFLAGS) $(CORE_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(SAN_FLAGS)
+ALL_LDFLAGS = $(LDFLAGS) $(SAN_FLAGS)
+
+CORE_SRC    = $(wildcard core/*.c)
+CORE_OBJ    = $(CORE_SRC:%.c=$(B)/%.o)
+POLICYD_SRC = $(wildcard policyd/*.c)
+POLICYD_OBJ = $(POLICYD_SRC:%.c=$(B)/%.o)
+MILTER_SRC  = $(wildcard milter/*.c)
+MILTER_OBJ  = $(MILTER_SRC:%.c=$(B)/%.o)
+UNIT_SRC    = $(wildcard tests/unit/check_*.c)
+UNIT_BIN    = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+BENCH_SRC   = $(wildcard tests/bench/*.c)
+BENCH_BIN   = $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
+
+PROGRAMS = $(B)/portguard-policyd
+ifneq ($(MILTER_SRC),)
+PROGRAMS += $(B)/portguard-milter
+endif
+
+.PHONY: all check unit-tests bench-tools bench demo install uninstall clean deps format
+
+all: $(PROGRAMS)
+
+$(B)/%.o: %.c $(wildcard core/*.h) $(wildcard policyd/*.h) $(wildcard milter/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/libportguard.a: $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(B)/portguard-policyd: $(POLICYD_OBJ) $(B)/libportguard.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(POLICYD_OBJ) $(B)/libportguard.a $(CORE_LIBS)
+
+$(B)/portguard-milter: $(MILTER_OBJ) $(B)/libportguard.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(MILTER_OBJ) $(B)/libportguard.a $(MILTER_LIBS) $(CORE_LIBS)
+
+$(B)/tests/%: tests/unit/%.c tests/unit/check_common.h $(B)/libportguard.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Itests/unit -o $@ $< $(B)/libportguard.a \
+		$(ALL_LDFLAGS) $(CHECK_LIBS) $(CORE_LIBS)
+
+$(B)/bench/%: tests/bench/%.c $(B)/libportguard.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libportguard.a $(ALL_LDFLAGS) $(CORE_LIBS) -lm
+
+unit-tests: $(UNIT_BIN)
+bench-tools: $(BENCH_BIN)
+
+# Install what is missing (Debian, as root), then build the sanitized tree
+# with warnings as errors and run every test layer.
+check:
+	@sh tests/deps.sh
+	$(MAKE) B=build/san WERROR=1 SANITIZE=1 all unit-tests
+	@sh tests/run.sh build/san
+
+# Benchmarks run on an optimised, unsanitized build.
+bench:
+	@sh tests/deps.sh
+	$(MAKE) B=build all bench-tools
+	@sh tests/bench/run.sh build
+
+demo:
+	@sh tests/deps.sh
+	$(MAKE) B=build all
+	@sh tests/e2e/demo.sh build
+
+deps:
+	@sh tests/deps.sh
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(SYSCONFDIR)/portguard $(DESTDIR)$(DOCDIR)/examples/postfix
+	$(INSTALL) -m 0755 $(PROGRAMS) $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0644 man/portguard.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 0644 $(wildcard man/*.8) $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 conf/portguard.conf $(DESTDIR)$(SYSCONFDIR)/portguard/portguard.conf
+	$(INSTALL) -m 0644 $(wildcard conf/postfix/*) $(DESTDIR)$(DOCDIR)/examples/postfix/
+	$(INSTALL) -m 0644 README.md $(DESTDIR)$(DOCDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/portguard-policyd $(DESTDIR)$(SBINDIR)/portguard-milter
+	rm -f $(DESTDIR)$(MANDIR)/man5/portguard.conf.5 $(DESTDIR)$(MANDIR)/man8/portguard-policyd.8 \
+		$(DESTDIR)$(MANDIR)/man8/portguard-milter.8
+	rm -rf $(DESTDIR)$(DOCDIR)
+	@echo "left in place: $(DESTDIR)$(SYSCONFDIR)/portguard/portguard.conf (your configuration)"
+
+format:
+	clang-format -i core/*.[ch] policyd/*.[ch] $(wildcard milter/*.[ch]) tests/unit/*.[ch] tests/bench/*.c
+
+clean:
+	rm -rf build

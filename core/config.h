@@ -1,0 +1,157 @@
+/*
+ * config.h - portguard.conf: load, validate, and the immutable result.
+ *
+ * config_load() reads a libconfig file, walks the one schema table in config.c,
+ * rejects unknown keys and bad values with "file:line: message", fills a
+ * struct pg_config and returns it. Nothing changes a loaded config afterwards;
+ * readers share it through config_retain()/config_release() (the milter's
+ * threads) or own it outright (policyd's single event loop). A reload builds a
+ * new one and swaps the pointer; a failed load leaves the caller's config alone.
+ */
+#ifndef PG_CONFIG_H
+#define PG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "limits.h"
+
+enum pg_mode { PG_MODE_ENFORCE = 0, PG_MODE_MONITOR };
+enum pg_on_error { PG_ONERR_TEMPFAIL = 0, PG_ONERR_ACCEPT };
+enum pg_role { PG_ROLE_RELAY = 0, PG_ROLE_SUBMISSION };
+enum pg_tls_mode { PG_TLS_OPTIONAL = 0, PG_TLS_STARTTLS, PG_TLS_IMPLICIT };
+enum pg_auth_mode { PG_AUTH_OPTIONAL = 0, PG_AUTH_REQUIRED, PG_AUTH_FORBIDDEN };
+
+/* TLS protocol versions, ordered so that comparison is "<". */
+enum pg_tls_version {
+	PG_TLS_NONE = 0, /* plaintext, or no minimum configured */
+	PG_TLS_SSLV3,
+	PG_TLS_V1_0,
+	PG_TLS_V1_1,
+	PG_TLS_V1_2,
+	PG_TLS_V1_3,
+	PG_TLS_UNKNOWN /* a version string we do not know: newer than all */
+};
+
+/* Decision rules, numbered as in SPEC's table; PG_RULE_NONE means "no objection". */
+enum pg_rule {
+	PG_RULE_NONE = 0,
+	PG_RULE_PLAINTEXT_AUTH = 1,
+	PG_RULE_AUTH_FORBIDDEN = 2,
+	PG_RULE_TLS_REQUIRED = 3,
+	PG_RULE_TLS_VERSION = 4,
+	PG_RULE_CIPHER = 5,
+	PG_RULE_AUTH_REQUIRED = 6,
+	PG_RULE_RELAY = 7,
+	PG_RULE_COUNT
+};
+
+/* One SMTP reply: "538 5.7.11 text". Text may contain "%m" (configured minimum
+ * TLS version) and, for the relay rule, "%r" (the sanitised recipient). */
+struct pg_reply {
+	unsigned code;    /* 400..599 */
+	char esc[16];     /* enhanced status code, first digit matches code */
+	char text[256];
+};
+
+/* A sorted set of strings searched with bsearch (cipher names, domains). */
+struct pg_strset {
+	char **items;
+	size_t count;
+};
+
+struct pg_net {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	unsigned prefix;
+};
+
+struct pg_port {
+	unsigned port;            /* 0: matches by name only */
+	char name[PG_MAX_LABEL + 1]; /* service label, "" none */
+	enum pg_role role;
+	enum pg_tls_mode tls;
+	enum pg_auth_mode auth;
+	enum pg_mode mode;
+	enum pg_tls_version min_tls;
+	unsigned min_cipher_bits;
+	bool allow_plaintext_auth;
+	bool restrict_ciphers;    /* ciphers or tls13_ciphersuites was set */
+	struct pg_strset ciphers; /* accepted OpenSSL cipher names, expanded at load */
+	struct pg_reply replies[PG_RULE_COUNT];
+	unsigned line;            /* config line of this entry, 0 for the default entry */
+};
+
+struct pg_relay {
+	struct pg_strset domains;     /* exact, case-folded, no trailing dot */
+	struct pg_strset parents;     /* from ".example.org": stored as "example.org" */
+	struct pg_net *nets;
+	size_t nnets;
+	struct pg_strset certs;       /* normalised fingerprints: lower-case hex, no separators */
+	bool authenticated_may_relay;
+};
+
+struct pg_config {
+	char *path;
+	enum pg_mode mode;
+	enum pg_on_error on_error;
+	enum pg_role default_role;
+	int log_facility;       /* LOG_MAIL etc. */
+	int log_level;          /* LOG_NOTICE etc.; LOG_INFO logs "pass" lines */
+	unsigned stats_interval; /* seconds, 0 = never by timer */
+	struct pg_relay relay;
+	struct pg_port ports[PG_MAX_PORTS];
+	size_t nports;
+	struct pg_port default_port; /* applied to unknown ports, built from default_role */
+	char user[64];
+	char group[64];          /* socket group, "" = user's primary group */
+	bool allow_root;
+	/* policyd */
+	char *policyd_listen[PG_MAX_LISTEN];
+	size_t policyd_nlisten;
+	unsigned policyd_socket_mode;
+	unsigned policyd_idle_timeout;    /* seconds */
+	unsigned policyd_max_connections;
+	/* milter */
+	char *milter_listen;
+	unsigned milter_socket_mode;
+	unsigned milter_timeout;          /* libmilter smfi_settimeout, seconds */
+	/* reference count, used by the milter; policyd owns its config outright. */
+	unsigned refs;
+};
+
+/*
+ * Load and validate path. On success returns a config with refs == 1.
+ * On failure returns NULL and writes "file:line: message" (or "file: message")
+ * into err.
+ */
+struct pg_config *config_load(const char *path, char *err, size_t errlen);
+void config_free(struct pg_config *cfg);
+
+/* Thread-safe reference counting (one mutex; count and free under it). */
+struct pg_config *config_retain(struct pg_config *cfg);
+void config_release(struct pg_config *cfg);
+
+/*
+ * The entry for a session: match by port number first, then by label, else the
+ * default entry. *known is set false when the default entry was used.
+ */
+const struct pg_port *config_port_lookup(const struct pg_config *cfg, unsigned port,
+    const char *label, bool *known);
+
+/* Names used in logs and stats ("submission", "starttls", "TLSv1.2", ...). */
+const char *config_role_name(enum pg_role role);
+const char *config_mode_name(enum pg_mode mode);
+const char *config_tls_mode_name(enum pg_tls_mode tls);
+const char *config_auth_mode_name(enum pg_auth_mode auth);
+const char *config_rule_name(enum pg_rule rule); /* "plaintext_auth", ..., "relay" */
+
+/* "TLSv1.2" -> PG_TLS_V1_2; "" or NULL -> PG_TLS_NONE; other -> PG_TLS_UNKNOWN. */
+enum pg_tls_version tls_version_parse(const char *s);
+const char *tls_version_name(enum pg_tls_version v);
+
+/* Sorted string set helpers (used by config and relay). */
+bool strset_contains(const struct pg_strset *set, const char *s);
+
+#endif

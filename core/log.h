@@ -1,0 +1,45 @@
+/*
+ * log.h - one logging module for both daemons.
+ *
+ * Output goes to syslog (ident and facility set by log_init) or to stderr
+ * (-e). One line per event. Every value a client supplied goes through
+ * log_sanitise() (or the LOGV() helper) before it reaches a format string's
+ * argument list: control characters, spaces, quotes, backslashes and
+ * non-ASCII bytes are escaped as \xHH and the result is capped at
+ * PG_LOG_VALUE_MAX with a visible "...". errno is preserved by every call.
+ */
+#ifndef PG_LOG_H
+#define PG_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "limits.h"
+
+#define PG_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+void log_init(const char *ident, bool to_stderr, int facility);
+void log_set_facility(int facility);
+void log_set_level(int level); /* messages above this syslog level are dropped */
+int log_get_level(void);
+bool log_enabled(int level);
+
+void log_err(const char *fmt, ...) PG_PRINTF(1, 2);     /* "error: ..." */
+void log_warn(const char *fmt, ...) PG_PRINTF(1, 2);    /* "warning: ...: strerror(errno)" */
+void log_warnx(const char *fmt, ...) PG_PRINTF(1, 2);   /* "warning: ..." */
+void log_notice(const char *fmt, ...) PG_PRINTF(1, 2);
+void log_info(const char *fmt, ...) PG_PRINTF(1, 2);
+void log_debug(const char *fmt, ...) PG_PRINTF(1, 2);
+_Noreturn void fatal(const char *fmt, ...) PG_PRINTF(1, 2);  /* appends strerror(errno), exits */
+_Noreturn void fatalx(const char *fmt, ...) PG_PRINTF(1, 2);
+void log_msg(int level, const char *fmt, ...) PG_PRINTF(2, 3);
+
+/* Escape src into dst (always NUL-terminated). Returns dst. dstlen should be
+ * at least PG_LOG_VALUE_MAX + 1. An empty or NULL src becomes "". */
+char *log_sanitise(char *dst, size_t dstlen, const char *src);
+
+/* Test hook: when set, every formatted line is also passed here. */
+typedef void (*log_hook_fn)(int level, const char *line, void *arg);
+void log_set_hook(log_hook_fn fn, void *arg);
+
+#endif

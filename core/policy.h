@@ -1,0 +1,75 @@
+/*
+ * policy.h - the decision: facts in, verdict out.
+ *
+ * policy_decide() runs SPEC's rules 1-7 in order against one port entry and the
+ * facts a front end gathered; the first rule that fails decides. It allocates
+ * nothing, does no I/O and cannot fail. Monitor mode is applied here: the
+ * verdict keeps the rule and reply but says "would reject". Front ends
+ * translate the verdict to their protocol in exactly one place each.
+ */
+#ifndef PG_POLICY_H
+#define PG_POLICY_H
+
+#include <stdbool.h>
+
+#include "config.h"
+
+enum pg_stage {
+	PG_STAGE_CONNECT = 0,
+	PG_STAGE_HELO,
+	PG_STAGE_MAIL,
+	PG_STAGE_RCPT,
+	PG_STAGE_DATA,
+	PG_STAGE_EOM,
+	PG_STAGE_OTHER /* VRFY, ETRN, ... */
+};
+
+/* Everything is borrowed from the caller; strings are never NULL ("" = absent). */
+struct pg_facts {
+	enum pg_stage stage;
+	const char *queue_id;          /* "" -> logged as NOQUEUE */
+	const char *client_name;       /* "unknown" when unverified */
+	const char *client_addr;       /* textual, without an "IPv6:" prefix */
+	unsigned client_port;
+	const char *tls_version;       /* "" on plaintext */
+	const char *cipher;            /* "" on plaintext */
+	unsigned cipher_bits;          /* 0 on plaintext */
+	const char *sasl_method;       /* "" when not authenticated */
+	const char *sasl_username;
+	const char *ccert_fingerprint; /* as the MTA prints it, "" when none */
+	const char *recipient;         /* RCPT stage; "" otherwise */
+	const char *rcpt_mailer;       /* milter only: resolved transport, "" unknown */
+	const char *rcpt_host;         /* milter only */
+};
+
+enum pg_action {
+	PG_ACT_DUNNO = 0, /* no objection: policy DUNNO, milter SMFIS_CONTINUE */
+	PG_ACT_REJECT,    /* reply carries a 5xx or 4xx code */
+	PG_ACT_TEMPFAIL   /* internal error under on_error=tempfail */
+};
+
+struct pg_verdict {
+	enum pg_action action;   /* what the MTA is told (DUNNO in monitor mode) */
+	enum pg_rule rule;       /* the rule that failed, PG_RULE_NONE if none */
+	bool would_reject;       /* monitor mode: rule failed but action is DUNNO */
+	unsigned code;           /* reply code when rule != NONE or action == TEMPFAIL */
+	char esc[16];
+	char text[PG_MAX_REPLY]; /* reply text, placeholders expanded, safe to send */
+};
+
+void policy_decide(const struct pg_config *cfg, const struct pg_port *port,
+    const struct pg_facts *facts, struct pg_verdict *out);
+
+/*
+ * The fail mode, applied by one helper: an internal error becomes a 4xx
+ * tempfail (on_error = "tempfail") or no objection (on_error = "accept").
+ * reason is logged.
+ */
+void policy_internal_error(const struct pg_config *cfg, const char *reason,
+    struct pg_verdict *out);
+
+/* True when the session authenticated (sasl_username or sasl_method set). */
+bool policy_is_authenticated(const struct pg_facts *facts);
+bool policy_is_tls(const struct pg_facts *facts);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * relay.h - the relay check of SPEC, "safe, not clever", and trust lookups.
+ *
+ * relay_rcpt_is_local() answers from the recipient string alone: anything it
+ * cannot prove local is remote. relay_client_trusted() matches an address
+ * against trusted_networks (IPv4 and IPv6 CIDR; IPv4-mapped IPv6 addresses
+ * are matched as IPv4). relay_cert_trusted() compares fingerprints case- and
+ * separator-insensitively. None of them allocates.
+ */
+#ifndef PG_RELAY_H
+#define PG_RELAY_H
+
+#include <stdbool.h>
+
+#include "config.h"
+
+bool relay_rcpt_is_local(const struct pg_relay *relay, const char *rcpt);
+
+/* The milter's resolved facts may only confirm "remote": returns true when
+ * rcpt_mailer/rcpt_host say the MTA will send this recipient elsewhere. */
+bool relay_resolved_is_remote(const struct pg_relay *relay, const char *rcpt_mailer,
+    const char *rcpt_host);
+
+bool relay_client_trusted(const struct pg_relay *relay, const char *addr);
+bool relay_cert_trusted(const struct pg_relay *relay, const char *fingerprint);
+
+/* Parse "192.0.2.0/24", "2001:db8::/32", or a bare address (full prefix).
+ * Returns false on a malformed value or a prefix too long for the family. */
+bool relay_net_parse(const char *s, struct pg_net *out);
+
+/* Normalise a fingerprint into out (lower-case hex, separators ':' '-' ' '
+ * removed). Returns false unless the result is 32..PG_MAX_FINGERPRINT hex
+ * digits, of even length. */
+bool relay_fingerprint_normalise(const char *in, char *out, size_t outlen);
+
+#endif

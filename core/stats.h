@@ -1,0 +1,47 @@
+/*
+ * stats.h - per-port counters and the stats line of SPEC.
+ *
+ * A slot per port (keyed by port number, or by label when the entry has no
+ * number) holds atomic counters, so milter threads add without a lock; slot
+ * creation takes a mutex once per new port. stats_emit() logs one line per
+ * slot that saw traffic and resets it, so consecutive lines can be summed.
+ * Slots survive config reloads. Past PG_STATS_SLOTS ports, further ones are
+ * counted in a slot logged as port=other.
+ */
+#ifndef PG_STATS_H
+#define PG_STATS_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "config.h"
+#include "policy.h"
+
+struct pg_stats_slot;
+
+void stats_init(time_t now);
+/* Find or create the slot for this port; never NULL. */
+struct pg_stats_slot *stats_slot(unsigned port, const char *label, enum pg_role role);
+
+/* Milter: one call per connection, when it closes (TLS "at any point"). */
+void stats_add_session(struct pg_stats_slot *s, const struct pg_facts *f);
+/* One call per transaction. count_tls: the policy daemon counts TLS, version
+ * and auth per transaction (it cannot see sessions); the milter passes false. */
+void stats_add_transaction(struct pg_stats_slot *s, const struct pg_facts *f, bool count_tls);
+void stats_add_recipient(struct pg_stats_slot *s);
+/* Every decision that objected (enforced or monitor). */
+void stats_add_verdict(struct pg_stats_slot *s, const struct pg_verdict *v);
+
+/* Log one "stats:" line per slot with traffic since the last emit, reset the
+ * counters, and return the number of lines written. sessions=: only when
+ * with_sessions (the milter). */
+int stats_emit(time_t now, bool with_sessions);
+
+/* Test hook: read a counter by its name in the stats line ("transactions",
+ * "TLSv1.3", "reject_relay", ...). Returns -1 if unknown. */
+long stats_peek(unsigned port, const char *label, const char *counter);
+
+/* Forget all slots (tests). */
+void stats_reset_all(void);
+
+#endif

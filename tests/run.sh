@@ -1,0 +1,75 @@
+#!/bin/sh
+# Run every test layer against the build tree $1 and print one summary line.
+#   unit   - Check binaries in $B/tests (each prints "Checks: N, Failures: F, Errors: E")
+#   policy - protocol tests against the running daemon (tests/policy/run.sh)
+#   e2e    - real Postfix on loopback, driven by swaks (tests/e2e/run.sh)
+# Layer scripts print "PASS: name" or "FAIL: name" per test case.
+# Select layers with LAYERS="unit policy e2e" (default: all).
+set -u
+B=${1:-build/san}
+LAYERS=${LAYERS:-"unit policy e2e"}
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 2
+passed=0
+failed=0
+out=$(mktemp)
+fails=$(mktemp)
+trap 'rm -f "$out" "$fails"' EXIT INT TERM
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+for layer in $LAYERS; do
+	echo "== layer: $layer"
+	case $layer in
+	unit)
+		for t in "$B"/tests/check_*; do
+			[ -x "$t" ] || continue
+			"$t" >"$out" 2>&1
+			rc=$?
+			cat "$out"
+			line=$(grep -E 'Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$out" | tail -n 1)
+			if [ -z "$line" ]; then
+				echo "FAIL: $(basename "$t") printed no Check summary (exit $rc)" | tee -a "$fails"
+				failed=$((failed + 1))
+				continue
+			fi
+			n=$(echo "$line" | sed -E 's/.*Checks: ([0-9]+).*/\1/')
+			f=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+).*/\1/')
+			e=$(echo "$line" | sed -E 's/.*Errors: ([0-9]+).*/\1/')
+			grep -E ':[0-9]+:[EF]:' "$out" >>"$fails"
+			passed=$((passed + n - f - e))
+			failed=$((failed + f + e))
+			if [ "$rc" != 0 ] && [ $((f + e)) = 0 ]; then
+				echo "FAIL: $(basename "$t") exited $rc" | tee -a "$fails"
+				failed=$((failed + 1))
+			fi
+		done
+		;;
+	*)
+		script=tests/$layer/run.sh
+		if [ ! -f "$script" ]; then
+			echo "FAIL: layer $layer has no $script" | tee -a "$fails"
+			failed=$((failed + 1))
+			continue
+		fi
+		sh "$script" "$B" 2>&1 | tee "$out"
+		grep '^FAIL: ' "$out" >>"$fails"
+		p=$(grep -c '^PASS: ' "$out")
+		f=$(grep -c '^FAIL: ' "$out")
+		if [ "$p" = 0 ] && [ "$f" = 0 ]; then
+			echo "FAIL: layer $layer ran no test" | tee -a "$fails"
+			f=1
+		fi
+		passed=$((passed + p))
+		failed=$((failed + f))
+		;;
+	esac
+done
+
+if [ -s "$fails" ]; then
+	echo "== failed tests:"
+	cat "$fails"
+fi
+echo "portguard: $passed passed, $failed failed"
+[ "$failed" = 0 ] && [ "$passed" -gt 0 ]
