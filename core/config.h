@@ -151,7 +151,11 @@ const char *config_rule_name(enum pg_rule rule); /* "plaintext_auth", ..., "rela
 enum pg_tls_version tls_version_parse(const char *s);
 const char *tls_version_name(enum pg_tls_version v);
 
-/* Sorted string set helpers (used by config and relay). */
+/* Sorted string set helpers (used by config and relay). strset_build takes
+ * ownership of items (malloc'd array of malloc'd strings), sorts them and
+ * drops duplicates. Comparison is byte-wise: callers case-fold first. */
+void strset_build(struct pg_strset *set, char **items, size_t count);
 bool strset_contains(const struct pg_strset *set, const char *s);
+void strset_free(struct pg_strset *set);
 
 #endif
