@@ -72,3 +72,40 @@ enum pg_tls_version tls_version_parse(const char *s)
 			return known[i].v;
 	return PG_TLS_UNKNOWN;
 }
+
+static const struct pg_reply default_replies[PG_RULE_COUNT] = {
+    [PG_RULE_NONE] = {0, "", ""},
+    [PG_RULE_PLAINTEXT_AUTH] = {538, "5.7.11",
+                                "Encryption required for requested authentication mechanism"},
+    [PG_RULE_AUTH_FORBIDDEN] = {550, "5.7.1", "Authentication is not accepted on this port"},
+    [PG_RULE_TLS_REQUIRED] = {530, "5.7.0", "Must issue a STARTTLS command first"},
+    [PG_RULE_TLS_VERSION] = {530, "5.7.0", "%m or later required"},
+    [PG_RULE_CIPHER] = {530, "5.7.0", "Cipher not accepted"},
+    [PG_RULE_AUTH_REQUIRED] = {530, "5.7.0", "Authentication required"},
+    [PG_RULE_RELAY] = {554, "5.7.1", "<%r>: Relay access denied"},
+};
+
+const struct pg_reply *config_default_reply(enum pg_rule rule)
+{
+	if ((unsigned)rule >= PG_RULE_COUNT)
+		rule = PG_RULE_NONE;
+	return &default_replies[rule];
+}
+
+void config_port_defaults(struct pg_port *p, enum pg_role role)
+{
+	memset(p, 0, sizeof *p);
+	p->role = role;
+	p->mode = PG_MODE_ENFORCE;
+	if (role == PG_ROLE_SUBMISSION) {
+		p->tls = PG_TLS_STARTTLS;
+		p->auth = PG_AUTH_REQUIRED;
+		p->min_tls = PG_TLS_V1_2;
+	} else {
+		p->tls = PG_TLS_OPTIONAL;
+		p->auth = PG_AUTH_OPTIONAL;
+		p->min_tls = PG_TLS_NONE;
+	}
+	for (unsigned r = 0; r < PG_RULE_COUNT; r++)
+		p->replies[r] = default_replies[r];
+}
