@@ -134,8 +134,9 @@ struct pg_config *config_retain(struct pg_config *cfg);
 void config_release(struct pg_config *cfg);
 
 /*
- * The entry for a session: match by port number first, then by label, else the
- * default entry. *known is set false when the default entry was used.
+ * The entry for a session: an entry whose name equals label (the sturdier
+ * identity behind NAT and proxies) wins; else an entry whose port equals port;
+ * else the default entry, and *known is set false. label may be NULL or "".
  */
 const struct pg_port *config_port_lookup(const struct pg_config *cfg, unsigned port,
     const char *label, bool *known);
