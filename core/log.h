@@ -33,6 +33,9 @@ void log_debug(const char *fmt, ...) PG_PRINTF(1, 2);
 _Noreturn void fatal(const char *fmt, ...) PG_PRINTF(1, 2);  /* appends strerror(errno), exits */
 _Noreturn void fatalx(const char *fmt, ...) PG_PRINTF(1, 2);
 void log_msg(int level, const char *fmt, ...) PG_PRINTF(2, 3);
+/* At level, without the severity word: the caller places it, e.g. after a
+ * queue id ("NOQUEUE: warning: ..."). */
+void log_at(int level, const char *fmt, ...) PG_PRINTF(2, 3);
 
 /* Escape src into dst (always NUL-terminated). Returns dst. dstlen should be
  * at least PG_LOG_VALUE_MAX + 1. An empty or NULL src becomes "". */

@@ -1,0 +1,230 @@
+/*
+ * policy.c - SPEC's decision table: facts and a port entry in, a verdict out.
+ *
+ * Rules 1-6 apply from MAIL on (MAIL, RCPT, DATA, EOM, OTHER), never at
+ * CONNECT or HELO; rule 7 (relay) only at RCPT and only on relay ports. The
+ * first rule that fails decides. In monitor mode (the port entry's mode) the
+ * verdict keeps rule, code and text but the action is DUNNO and would_reject
+ * is set. The reply text is the port's template with %m (the port's minimum
+ * TLS version), %r (the recipient, made SMTP-safe) and %% expanded, capped so
+ * that "code esc text" fits PG_MAX_REPLY. Nothing here allocates, does I/O or
+ * fails; policy_internal_error() is the one place the fail mode is applied.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "policy.h"
+#include "relay.h"
+
+bool policy_is_authenticated(const struct pg_facts *facts)
+{
+	return facts->sasl_username[0] != '\0' || facts->sasl_method[0] != '\0';
+}
+
+bool policy_is_tls(const struct pg_facts *facts)
+{
+	return facts->tls_version[0] != '\0' || facts->cipher[0] != '\0';
+}
+
+/* Output cursor that never writes past its limit and remembers overflow. */
+struct policy_buf {
+	char *p;
+	size_t len;
+	size_t cap; /* bytes of text, not counting the NUL */
+};
+
+static void policy_put(struct policy_buf *b, char c)
+{
+	if (b->len < b->cap)
+		b->p[b->len++] = c;
+}
+
+static void policy_puts(struct policy_buf *b, const char *s)
+{
+	while (*s != '\0')
+		policy_put(b, *s++);
+}
+
+/* The recipient's SMTP-safe length: one pair of <> dropped. */
+static const char *policy_rcpt_bare(const char *r, size_t *len)
+{
+	size_t n = strlen(r);
+
+	if (n >= 2 && r[0] == '<' && r[n - 1] == '>') {
+		r++;
+		n -= 2;
+	}
+	*len = n;
+	return r;
+}
+
+/* Printable ASCII except '<' and '>' (the template supplies those); every
+ * other byte becomes '?'. At most max bytes; a cut ends in "...". */
+static void policy_put_rcpt(struct policy_buf *b, const char *r, size_t max)
+{
+	size_t n;
+	const char *s = policy_rcpt_bare(r, &n);
+	bool cut = n > max;
+	size_t take = cut ? (max >= 3 ? max - 3 : 0) : n;
+
+	for (size_t i = 0; i < take; i++) {
+		unsigned char c = (unsigned char)s[i];
+		policy_put(b, (c >= 0x21 && c <= 0x7e && c != '<' && c != '>') ? (char)c : '?');
+	}
+	if (cut && max >= 3)
+		policy_puts(b, "...");
+}
+
+/* Expand tmpl into b; rcpt_room bytes are shared by the %r occurrences. */
+static void policy_expand(struct policy_buf *b, const char *tmpl, const char *min_tls,
+    const char *rcpt, size_t rcpt_room)
+{
+	for (const char *t = tmpl; *t != '\0'; t++) {
+		if (t[0] != '%' || t[1] == '\0') {
+			policy_put(b, *t);
+			continue;
+		}
+		t++;
+		switch (*t) {
+		case 'm':
+			policy_puts(b, min_tls);
+			break;
+		case 'r':
+			policy_put_rcpt(b, rcpt, rcpt_room);
+			break;
+		case '%':
+			policy_put(b, '%');
+			break;
+		default:
+			policy_put(b, '%');
+			policy_put(b, *t);
+			break;
+		}
+	}
+}
+
+static void policy_reply(const struct pg_port *port, const struct pg_facts *facts,
+    enum pg_rule rule, struct pg_verdict *out)
+{
+	const struct pg_reply *r = &port->replies[rule];
+	const char *min_tls = tls_version_name(port->min_tls);
+	char head[32];
+	size_t nr = 0, fixed, room;
+	struct policy_buf b;
+
+	out->rule = rule;
+	out->code = r->code;
+	snprintf(out->esc, sizeof out->esc, "%s", r->esc);
+	/* Room for the text: "code esc " is sent before it. */
+	int hl = snprintf(head, sizeof head, "%u %s ", r->code, r->esc);
+	room = sizeof out->text - 1;
+	if (hl > 0 && (size_t)hl < PG_MAX_REPLY - 1 && PG_MAX_REPLY - 1 - (size_t)hl < room)
+		room = PG_MAX_REPLY - 1 - (size_t)hl;
+	/* First pass without recipients measures what the template needs. */
+	char scratch[PG_MAX_REPLY];
+	b = (struct policy_buf){scratch, 0, sizeof scratch - 1};
+	policy_expand(&b, r->text, min_tls, "", 0);
+	fixed = b.len;
+	for (const char *t = r->text; *t != '\0'; t++) {
+		if (t[0] == '%' && t[1] != '\0') {
+			t++;
+			nr += *t == 'r';
+		}
+	}
+	size_t rcpt_room = 0;
+	if (nr > 0 && fixed < room)
+		rcpt_room = (room - fixed) / nr;
+	b = (struct policy_buf){out->text, 0, room};
+	policy_expand(&b, r->text, min_tls, facts->recipient, rcpt_room);
+	out->text[b.len] = '\0';
+	if (port->mode == PG_MODE_MONITOR) {
+		out->action = PG_ACT_DUNNO;
+		out->would_reject = true;
+	} else {
+		out->action = PG_ACT_REJECT;
+	}
+}
+
+/* Rule 7: true when this recipient may not be relayed for this client. */
+static bool policy_relay_denied(const struct pg_config *cfg, const struct pg_facts *facts,
+    bool authed)
+{
+	const struct pg_relay *relay = &cfg->relay;
+	bool remote = !relay_rcpt_is_local(relay, facts->recipient) ||
+	    relay_resolved_is_remote(relay, facts->rcpt_mailer, facts->rcpt_host);
+
+	if (!remote)
+		return false;
+	if (authed && relay->authenticated_may_relay)
+		return false;
+	if (relay_client_trusted(relay, facts->client_addr))
+		return false;
+	if (facts->ccert_fingerprint[0] != '\0' &&
+	    relay_cert_trusted(relay, facts->ccert_fingerprint))
+		return false;
+	return true;
+}
+
+static enum pg_rule policy_first_failure(const struct pg_config *cfg,
+    const struct pg_port *port, const struct pg_facts *facts)
+{
+	bool authed = policy_is_authenticated(facts);
+	bool tls = policy_is_tls(facts);
+
+	if (authed && !tls && !port->allow_plaintext_auth)
+		return PG_RULE_PLAINTEXT_AUTH;
+	if (authed && port->auth == PG_AUTH_FORBIDDEN)
+		return PG_RULE_AUTH_FORBIDDEN;
+	if (!tls && (port->tls == PG_TLS_STARTTLS || port->tls == PG_TLS_IMPLICIT))
+		return PG_RULE_TLS_REQUIRED;
+	if (tls && port->min_tls != PG_TLS_NONE) {
+		enum pg_tls_version v = tls_version_parse(facts->tls_version);
+		/* TLS up with no version reported, or one we do not know: new enough. */
+		if (v != PG_TLS_NONE && v != PG_TLS_UNKNOWN && v < port->min_tls)
+			return PG_RULE_TLS_VERSION;
+	}
+	if (tls && ((port->restrict_ciphers && !strset_contains(&port->ciphers, facts->cipher)) ||
+	               facts->cipher_bits < port->min_cipher_bits))
+		return PG_RULE_CIPHER;
+	if (!authed && port->auth == PG_AUTH_REQUIRED)
+		return PG_RULE_AUTH_REQUIRED;
+	if (facts->stage == PG_STAGE_RCPT && port->role == PG_ROLE_RELAY &&
+	    policy_relay_denied(cfg, facts, authed))
+		return PG_RULE_RELAY;
+	return PG_RULE_NONE;
+}
+
+void policy_decide(const struct pg_config *cfg, const struct pg_port *port,
+    const struct pg_facts *facts, struct pg_verdict *out)
+{
+	enum pg_rule rule;
+
+	memset(out, 0, sizeof *out);
+	out->action = PG_ACT_DUNNO;
+	out->rule = PG_RULE_NONE;
+	if (facts->stage == PG_STAGE_CONNECT || facts->stage == PG_STAGE_HELO)
+		return;
+	rule = policy_first_failure(cfg, port, facts);
+	if (rule != PG_RULE_NONE)
+		policy_reply(port, facts, rule, out);
+}
+
+void policy_internal_error(const struct pg_config *cfg, const char *reason,
+    struct pg_verdict *out)
+{
+	bool accept = cfg != NULL && cfg->on_error == PG_ONERR_ACCEPT;
+
+	log_err("internal error: %s; on_error=%s", reason != NULL ? reason : "unknown",
+	    accept ? "accept" : "tempfail");
+	memset(out, 0, sizeof *out);
+	out->rule = PG_RULE_NONE;
+	if (accept) {
+		out->action = PG_ACT_DUNNO;
+		return;
+	}
+	out->action = PG_ACT_TEMPFAIL;
+	out->code = 451;
+	snprintf(out->esc, sizeof out->esc, "4.3.0");
+	snprintf(out->text, sizeof out->text, "Internal error in portguard, try again later");
+}

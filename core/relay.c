@@ -1,0 +1,287 @@
+/*
+ * relay.c - SPEC's relay check ("safe, not clever") and the trust lookups.
+ *
+ * relay_rcpt_is_local() proves a recipient local from its string alone or
+ * calls it remote: one pair of <> is stripped; no '@' at all is an
+ * unqualified (local) recipient unless it carries '%' or '!'; otherwise there
+ * must be exactly one '@', no '@', '%' or '!' in the local part (quoted or
+ * not), no source route (leading '@', or ':' / ',' outside quotes), and the
+ * domain, case-folded with one trailing dot removed, must be listed exactly,
+ * or be a strict subdomain of a listed parent; an IP literal counts only when
+ * listed. Anything longer than PG_MAX_ADDRESS, malformed, or unterminated is
+ * remote. relay_client_trusted() matches textual IPv4/IPv6 addresses (an
+ * "IPv6:" prefix tolerated, IPv4-mapped addresses as IPv4) against CIDR nets.
+ * Nothing here allocates; work happens in stack buffers.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "relay.h"
+
+/* A domain label character; ctype on unsigned char only. */
+static bool relay_domain_char(unsigned char c)
+{
+	return isalnum(c) || c == '-' || c == '.' || c == '_';
+}
+
+/* Validate and look up a case-folded domain without its trailing dot. */
+static bool relay_domain_is_local(const struct pg_relay *relay, const char *d, size_t len)
+{
+	if (len == 0 || len > PG_MAX_DOMAIN + 2)
+		return false;
+	if (d[0] == '[') {
+		/* IP literal: local only when listed exactly (case-folded). */
+		if (len < 3 || d[len - 1] != ']')
+			return false;
+		for (size_t i = 1; i + 1 < len; i++) {
+			unsigned char c = (unsigned char)d[i];
+			if (!isalnum(c) && c != '.' && c != ':')
+				return false;
+		}
+		return strset_contains(&relay->domains, d);
+	}
+	if (d[0] == '.' || d[len - 1] == '.' || strstr(d, "..") != NULL)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!relay_domain_char((unsigned char)d[i]))
+			return false;
+	if (strset_contains(&relay->domains, d))
+		return true;
+	/* Strict subdomains of a parent: "a.b.example.org" tries "b.example.org",
+	 * "example.org", "org"; the parent itself never matches here. */
+	for (size_t i = 0; i < len; i++)
+		if (d[i] == '.' && strset_contains(&relay->parents, d + i + 1))
+			return true;
+	return false;
+}
+
+bool relay_rcpt_is_local(const struct pg_relay *relay, const char *rcpt)
+{
+	char dom[PG_MAX_ADDRESS + 1];
+	size_t len, at = 0, nat = 0;
+	bool quoted = false;
+
+	if (relay == NULL || rcpt == NULL)
+		return false;
+	len = strlen(rcpt);
+	if (len >= 2 && rcpt[0] == '<' && rcpt[len - 1] == '>') {
+		rcpt++;
+		len -= 2;
+	}
+	if (len == 0 || len > PG_MAX_ADDRESS || rcpt[0] == '@')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)rcpt[i];
+		if (c == '\0' || c == '<' || c == '>' || c < 0x20 || c == 0x7f)
+			return false;
+		if (quoted) {
+			if (c == '\\') {
+				if (++i >= len)
+					return false;
+			} else if (c == '"') {
+				quoted = false;
+			} else if (c == '@' || c == '%' || c == '!') {
+				return false; /* quoted or not, never in the local part */
+			}
+			continue;
+		}
+		switch (c) {
+		case '"':
+			if (nat > 0)
+				return false; /* quotes in the domain */
+			quoted = true;
+			break;
+		case '@':
+			nat++;
+			at = i;
+			break;
+		case '%':
+		case '!':
+			if (nat == 0)
+				return false;
+			break;
+		case ':':
+		case ',':
+			return false; /* source route or a list */
+		case ' ':
+			return false; /* unquoted space: not an address */
+		default:
+			break;
+		}
+	}
+	if (quoted || nat > 1)
+		return false;
+	if (nat == 0)
+		return true; /* unqualified: the MTA appends its own domain */
+	size_t dlen = len - at - 1;
+	for (size_t i = 0; i < dlen; i++)
+		dom[i] = (char)tolower((unsigned char)rcpt[at + 1 + i]);
+	dom[dlen] = '\0';
+	if (dlen > 0 && dom[dlen - 1] == '.')
+		dom[--dlen] = '\0';
+	return relay_domain_is_local(relay, dom, dlen);
+}
+
+bool relay_resolved_is_remote(const struct pg_relay *relay, const char *rcpt_mailer,
+    const char *rcpt_host)
+{
+	static const char *const leaving[] = {"smtp", "relay", "esmtp", "dsmtp", "smtp8"};
+
+	(void)relay;
+	(void)rcpt_host;
+	if (rcpt_mailer == NULL)
+		return false;
+	for (size_t i = 0; i < sizeof leaving / sizeof leaving[0]; i++)
+		if (strcasecmp(rcpt_mailer, leaving[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Parse an address (no prefix) into family/bytes; IPv4-mapped IPv6 becomes
+ * IPv4. Returns the full prefix length for the family, 0 on failure. */
+static unsigned relay_addr_parse(const char *s, int *family, uint8_t addr[16])
+{
+	struct in6_addr a6;
+
+	if (strncasecmp(s, "IPv6:", 5) == 0)
+		s += 5;
+	if (inet_pton(AF_INET, s, addr) == 1) {
+		*family = AF_INET;
+		return 32;
+	}
+	if (inet_pton(AF_INET6, s, &a6) != 1)
+		return 0;
+	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+		*family = AF_INET;
+		memcpy(addr, a6.s6_addr + 12, 4);
+		return 32;
+	}
+	*family = AF_INET6;
+	memcpy(addr, a6.s6_addr, 16);
+	return 128;
+}
+
+static bool relay_prefix_match(const uint8_t *a, const uint8_t *b, unsigned prefix)
+{
+	unsigned whole = prefix / 8, rest = prefix % 8;
+
+	if (memcmp(a, b, whole) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	uint8_t mask = (uint8_t)(0xff << (8 - rest));
+	return (a[whole] & mask) == (b[whole] & mask);
+}
+
+bool relay_net_parse(const char *s, struct pg_net *out)
+{
+	char buf[64];
+	const char *slash;
+	size_t alen;
+	unsigned full, prefix;
+	bool mapped;
+	struct in6_addr a6;
+
+	if (s == NULL || out == NULL)
+		return false;
+	slash = strchr(s, '/');
+	alen = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	if (alen == 0 || alen >= sizeof buf)
+		return false;
+	memcpy(buf, s, alen);
+	buf[alen] = '\0';
+	memset(out, 0, sizeof *out);
+	/* A mapped net ("::ffff:10.0.0.0/104") is stored as IPv4. */
+	mapped = inet_pton(AF_INET6, buf, &a6) == 1 && IN6_IS_ADDR_V4MAPPED(&a6);
+	full = relay_addr_parse(buf, &out->family, out->addr);
+	if (full == 0)
+		return false;
+	if (slash == NULL) {
+		prefix = full;
+	} else {
+		const char *p = slash + 1;
+		size_t n = strlen(p);
+		if (n == 0 || n > 3)
+			return false;
+		prefix = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (!isdigit((unsigned char)p[i]))
+				return false;
+			prefix = prefix * 10 + (unsigned)(p[i] - '0');
+		}
+		if (mapped) {
+			if (prefix > 128 || prefix < 96)
+				return false;
+			prefix -= 96;
+		}
+		if (prefix > full)
+			return false;
+	}
+	/* Clear host bits so that matching compares only the network part. */
+	for (unsigned bit = prefix; bit < full; bit++)
+		out->addr[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
+	out->prefix = prefix;
+	return true;
+}
+
+bool relay_client_trusted(const struct pg_relay *relay, const char *addr)
+{
+	char buf[64];
+	uint8_t bytes[16];
+	int family;
+	size_t len;
+
+	if (relay == NULL || addr == NULL)
+		return false;
+	len = strlen(addr);
+	if (len == 0 || len >= sizeof buf)
+		return false;
+	memcpy(buf, addr, len + 1);
+	if (relay_addr_parse(buf, &family, bytes) == 0)
+		return false;
+	for (size_t i = 0; i < relay->nnets; i++) {
+		const struct pg_net *n = &relay->nets[i];
+		if (n->family == family && relay_prefix_match(n->addr, bytes, n->prefix))
+			return true;
+	}
+	return false;
+}
+
+bool relay_fingerprint_normalise(const char *in, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	if (out == NULL || outlen == 0)
+		return false;
+	out[0] = '\0';
+	if (in == NULL)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)in; *p != '\0'; p++) {
+		if (*p == ':' || *p == '-' || *p == ' ')
+			continue;
+		if (!isxdigit(*p) || n >= PG_MAX_FINGERPRINT || n + 1 >= outlen) {
+			out[0] = '\0';
+			return false;
+		}
+		out[n++] = (char)tolower(*p);
+	}
+	out[n] = '\0';
+	if (n < 32 || n % 2 != 0) {
+		out[0] = '\0';
+		return false;
+	}
+	return true;
+}
+
+bool relay_cert_trusted(const struct pg_relay *relay, const char *fingerprint)
+{
+	char fp[PG_MAX_FINGERPRINT + 1];
+
+	if (relay == NULL || !relay_fingerprint_normalise(fingerprint, fp, sizeof fp))
+		return false;
+	return strset_contains(&relay->certs, fp);
+}
