@@ -1,0 +1,816 @@
+/*
+ * loadgen.c - load generator and memory probe for Postfix policy servers.
+ *
+ * Usage:
+ *   loadgen -s SOCKET [-c CONNS] [-d SECS] [-w SECS] [-n MAXREQ] [-P PID] [-S SEED]
+ *       Load: keeps CONNS persistent connections busy, one request in flight
+ *       per connection (as Postfix's smtpd waits for each reply), for SECS
+ *       seconds after a warm-up, or until MAXREQ replies (the latency array is
+ *       preallocated for MAXREQ). Prints one line of key=value pairs:
+ *       decisions/s, p50/p99/max latency (microseconds), dunno/reject counts,
+ *       client CPU %, and with -P the server's CPU % and CPU ns per decision.
+ *   loadgen -s SOCKET -M -c CONNS -P PID
+ *       Memory: opens CONNS connections that send nothing, waits until the
+ *       server holds them, reads its VmRSS; then sends one request on each,
+ *       reads every reply, lets them idle and reads VmRSS again.
+ *   loadgen -s SOCKET -1
+ *       Probe: one request, one well-formed reply, exit 0 (readiness check).
+ *
+ * Requests are realistic and varied (every attribute Postfix 3.7 sends at
+ * RCPT, ports 25/587/465/2525, TLS 1.3/1.2/older/plaintext, SASL, client
+ * certificates, local/remote/odd recipients, a new instance every 1-4
+ * requests), formatted into a pool before timing: the timed path only
+ * writes, reads and reads the clock. Each connection walks the pool from its
+ * own offset, so the requests of one instance stay on one connection.
+ *
+ * Exit: 0 ok; 1 usage; 2 the server misbehaved (refused, closed, bad reply)
+ * or a system call failed.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "limits.h"
+
+enum {
+	LG_POOL_REQUESTS = 4096,   /* requests formatted before timing */
+	LG_REPLY_MAX = 1024,       /* "action=" + PG_MAX_REPLY + "\n\n" fits */
+	LG_DEFAULT_CONNS = 16,
+	LG_DEFAULT_MAXREQ = 4000000,
+	LG_MAX_EVENTS = 1024,
+};
+
+enum lg_mode { LG_MODE_LOAD, LG_MODE_MEMORY, LG_MODE_PROBE };
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("loadgen: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(2);
+}
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+
+static uint64_t rng(void)
+{
+	uint64_t x = rng_state;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return rng_state = x;
+}
+
+static unsigned rnd(unsigned n) /* 0 .. n-1 */
+{
+	return (unsigned)(rng() % n);
+}
+
+static bool chance(unsigned percent)
+{
+	return rnd(100) < percent;
+}
+
+static const char *pick(const char *const *v, size_t n)
+{
+	return v[rnd((unsigned)n)];
+}
+#define PICK(arr) pick((arr), sizeof(arr) / sizeof((arr)[0]))
+
+/* ---- the request pool ------------------------------------------------- */
+
+struct pool {
+	char *text;     /* all requests, back to back */
+	size_t used, cap;
+	size_t off[LG_POOL_REQUESTS];
+	size_t len[LG_POOL_REQUESTS];
+	size_t count;
+};
+
+static void pool_add(struct pool *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void pool_add(struct pool *p, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(p->text + p->used, p->cap - p->used, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= p->cap - p->used)
+		die("request pool overflow");
+	p->used += (size_t)n;
+}
+
+/* The facts of one SMTP session/transaction; each recipient is one request. */
+struct session {
+	unsigned port;
+	char client_addr[64], client_name[96], helo[96];
+	unsigned client_port;
+	const char *server_addr;
+	const char *proto, *cipher;
+	unsigned bits;
+	const char *sasl_method;
+	char sasl_user[64];
+	char ccert_fp[100], ccert_subject[96], ccert_issuer[64];
+	char sender[128];
+	char queue_id[16];
+	char instance[48];
+	unsigned long size;
+	const char *context;
+};
+
+static const char *const words[] = {"mail", "mx", "smtp", "out", "relay", "host", "gw",
+    "edge", "node", "srv", "alpha", "beta", "gamma", "delta", "mta", "post"};
+static const char *const remote_domains[] = {"gmail.com", "example.com", "yahoo.co.uk",
+    "outlook.com", "mailbox.test", "corp.example", "web.de", "posteo.de", "fastmail.fm"};
+static const char *const local_domains[] = {"example.org", "example.net", "lists.example.org",
+    "EXAMPLE.ORG", "example.org.", "dept.example.org"};
+static const char *const users[] = {"alice", "bob", "carol", "dave", "erin", "frank",
+    "postmaster", "info", "sales", "noreply", "john.doe", "j_smith", "support+tag"};
+
+static void random_ipv4(char *buf, size_t n)
+{
+	snprintf(buf, n, "%u.%u.%u.%u", 11 + rnd(180), rnd(256), rnd(256), 1 + rnd(254));
+}
+
+static void random_ipv6(char *buf, size_t n)
+{
+	snprintf(buf, n, "2001:db8:%x:%x::%x", rnd(0x10000), rnd(0x10000), 1 + rnd(0xfffe));
+}
+
+static void random_hostname(char *buf, size_t n, const char *domain)
+{
+	snprintf(buf, n, "%s%u.%s", PICK(words), rnd(100), domain);
+}
+
+static void session_tls(struct session *s, unsigned pct13, unsigned pct12, unsigned pct_old)
+{
+	static const char *const c13[] = {"TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256",
+	    "TLS_CHACHA20_POLY1305_SHA256"};
+	static const unsigned b13[] = {256, 128, 256};
+	static const char *const c12[] = {"ECDHE-RSA-AES256-GCM-SHA384",
+	    "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305",
+	    "ECDHE-RSA-AES256-SHA384", "AES128-SHA"};
+	static const unsigned b12[] = {256, 128, 256, 256, 128};
+	static const char *const old[] = {"TLSv1", "TLSv1.1"};
+	unsigned r = rnd(100);
+	if (r < pct13) {
+		unsigned i = rnd(3);
+		s->proto = "TLSv1.3";
+		s->cipher = c13[i];
+		s->bits = b13[i];
+	} else if (r < pct13 + pct12) {
+		unsigned i = rnd(5);
+		s->proto = "TLSv1.2";
+		s->cipher = c12[i];
+		s->bits = b12[i];
+	} else if (r < pct13 + pct12 + pct_old) {
+		s->proto = PICK(old);
+		s->cipher = "ECDHE-RSA-AES256-SHA";
+		s->bits = 256;
+	} else {
+		s->proto = "";
+		s->cipher = "";
+		s->bits = 0;
+	}
+}
+
+static void session_auth(struct session *s, unsigned pct)
+{
+	static const char *const methods[] = {"PLAIN", "LOGIN", "PLAIN", "CRAM-MD5"};
+	if (chance(pct)) {
+		s->sasl_method = PICK(methods);
+		snprintf(s->sasl_user, sizeof s->sasl_user, "%s%s%s", PICK(users),
+		    chance(50) ? "@" : "", chance(50) ? "example.org" : "");
+	} else {
+		s->sasl_method = "";
+		s->sasl_user[0] = '\0';
+	}
+}
+
+static void session_new(struct session *s)
+{
+	static const unsigned ports[] = {25, 587, 465, 2525};
+	unsigned r = rnd(100);
+	s->port = ports[r < 50 ? 0 : r < 80 ? 1 : r < 95 ? 2 : 3];
+	if (chance(12))
+		random_ipv6(s->client_addr, sizeof s->client_addr);
+	else
+		random_ipv4(s->client_addr, sizeof s->client_addr);
+	if (chance(30))
+		snprintf(s->client_name, sizeof s->client_name, "unknown");
+	else
+		random_hostname(s->client_name, sizeof s->client_name, PICK(remote_domains));
+	random_hostname(s->helo, sizeof s->helo, PICK(remote_domains));
+	s->client_port = 1024 + rnd(64000);
+	s->server_addr = strchr(s->client_addr, ':') ? "2001:db8::25" : "192.0.2.25";
+	s->context = "";
+	if (s->port == 25) {
+		session_tls(s, 55, 25, 2);
+		session_auth(s, 2);
+	} else if (s->port == 465) {
+		session_tls(s, 70, 27, 1); /* 2%: wrapper mode missing: plaintext on 465 */
+		session_auth(s, 96);
+	} else {
+		/* 587/2525: mostly TLS + auth; a few plaintext, no-auth, plaintext-auth */
+		session_tls(s, 65, 28, 2);
+		session_auth(s, 94);
+		if (s->port == 587 && chance(30))
+			s->context = "submission";
+	}
+	s->ccert_fp[0] = s->ccert_subject[0] = s->ccert_issuer[0] = '\0';
+	if (s->proto[0] != '\0' && chance(5)) {
+		int o = 0;
+		for (int i = 0; i < 32; i++)
+			o += snprintf(s->ccert_fp + o, sizeof s->ccert_fp - (size_t)o, "%s%02X",
+			    i ? ":" : "", rnd(256));
+		if (chance(50)) {
+			snprintf(s->ccert_subject, sizeof s->ccert_subject, "%s", s->client_name);
+			snprintf(s->ccert_issuer, sizeof s->ccert_issuer, "Example CA %u", rnd(4));
+		}
+	}
+	if (chance(5))
+		s->sender[0] = '\0'; /* null sender */
+	else
+		snprintf(s->sender, sizeof s->sender, "%s@%s", PICK(users),
+		    s->sasl_method[0] != '\0' ? "example.org" : PICK(remote_domains));
+	snprintf(s->queue_id, sizeof s->queue_id, "%05X%05X", rnd(0x100000), rnd(0x100000));
+	snprintf(s->instance, sizeof s->instance, "%x.%08x.%05x.%u", 1000 + rnd(60000),
+	    0x66000000u + rnd(0x1000000), rnd(1000000), rnd(8));
+	s->size = chance(20) ? 0 : 500 + rnd(2000000);
+}
+
+static void random_recipient(char *buf, size_t n, const struct session *s)
+{
+	unsigned r = rnd(100);
+	/* relay port: mostly local; submission: mostly remote (outbound mail). */
+	bool local = s->port == 25 ? r < 85 : r < 30;
+	if (chance(2)) {
+		static const char *const odd[] = {"\"u@remote.test\"@example.org",
+		    "user%remote.test@example.org", "remote.test!user@example.org",
+		    "@a.test:user@example.org", "postmaster", "user@[192.0.2.1]",
+		    "\"quoted user\"@example.org", "user@sub.dept.example.org"};
+		snprintf(buf, n, "%s", PICK(odd));
+	} else {
+		snprintf(buf, n, "%s@%s", PICK(users),
+		    local ? PICK(local_domains) : PICK(remote_domains));
+	}
+}
+
+static void pool_request(struct pool *p, const struct session *s, const char *rcpt)
+{
+	if (p->count >= LG_POOL_REQUESTS)
+		die("request pool full");
+	p->off[p->count] = p->used;
+	pool_add(p,
+	    "request=smtpd_access_policy\n"
+	    "protocol_state=RCPT\n"
+	    "protocol_name=%s\n"
+	    "client_address=%s\n"
+	    "client_name=%s\n"
+	    "client_port=%u\n"
+	    "reverse_client_name=%s\n"
+	    "server_address=%s\n"
+	    "server_port=%u\n"
+	    "helo_name=%s\n"
+	    "sender=%s\n"
+	    "recipient=%s\n"
+	    "recipient_count=0\n"
+	    "queue_id=%s\n"
+	    "instance=%s\n"
+	    "size=%lu\n"
+	    "etrn_domain=\n"
+	    "stress=\n"
+	    "sasl_method=%s\n"
+	    "sasl_username=%s\n"
+	    "sasl_sender=\n"
+	    "ccert_subject=%s\n"
+	    "ccert_issuer=%s\n"
+	    "ccert_fingerprint=%s\n"
+	    "ccert_pubkey_fingerprint=\n"
+	    "encryption_protocol=%s\n"
+	    "encryption_cipher=%s\n"
+	    "encryption_keysize=%u\n"
+	    "policy_context=%s\n"
+	    "\n",
+	    chance(97) ? "ESMTP" : "SMTP", s->client_addr, s->client_name, s->client_port,
+	    s->client_name, s->server_addr, s->port, s->helo, s->sender, rcpt, s->queue_id,
+	    s->instance, s->size, s->sasl_method, s->sasl_user, s->ccert_subject,
+	    s->ccert_issuer, s->ccert_fp, s->proto, s->cipher, s->bits, s->context);
+	p->len[p->count] = p->used - p->off[p->count];
+	if (p->len[p->count] > PG_POLICY_MAX_REQUEST)
+		die("generated request over PG_POLICY_MAX_REQUEST");
+	p->count++;
+}
+
+static void pool_build(struct pool *p)
+{
+	p->cap = (size_t)LG_POOL_REQUESTS * 1200;
+	p->text = malloc(p->cap);
+	if (p->text == NULL)
+		die("out of memory");
+	p->used = 0;
+	p->count = 0;
+	struct session s;
+	while (p->count < LG_POOL_REQUESTS) {
+		session_new(&s);
+		unsigned nrcpt = 1 + rnd(4);
+		for (unsigned i = 0; i < nrcpt && p->count < LG_POOL_REQUESTS; i++) {
+			char rcpt[160];
+			random_recipient(rcpt, sizeof rcpt, &s);
+			pool_request(p, &s, rcpt);
+		}
+	}
+}
+
+/* ---- connections ------------------------------------------------------ */
+
+struct lconn {
+	int fd;
+	size_t next;      /* pool index of the next request */
+	const char *wp;   /* unsent part of the current request */
+	size_t wleft;
+	size_t rlen;
+	uint64_t t0;      /* when the current request was written */
+	bool busy;        /* a request is in flight */
+	char rbuf[LG_REPLY_MAX];
+};
+
+static const char *sock_path(const char *spec)
+{
+	return strncmp(spec, "unix:", 5) == 0 ? spec + 5 : spec;
+}
+
+/* Connect, retrying while the server is not there yet (bounded by wait_ns). */
+static int connect_unix(const char *path, uint64_t wait_ns)
+{
+	struct sockaddr_un sun;
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path)
+		die("socket path too long: %s", path);
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	uint64_t deadline = now_ns(CLOCK_MONOTONIC) + wait_ns;
+	for (;;) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			die("socket: %s", strerror(errno));
+		if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0)
+			return fd;
+		int e = errno;
+		close(fd);
+		if ((e != ENOENT && e != ECONNREFUSED && e != EAGAIN) ||
+		    now_ns(CLOCK_MONOTONIC) >= deadline)
+			die("connect %s: %s", path, strerror(e));
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		die("fcntl: %s", strerror(errno));
+}
+
+struct run {
+	int ep;
+	struct pool *pool;
+	struct lconn *conns;
+	unsigned nconns;
+	/* results */
+	uint32_t *lat;      /* latency in ns, saturating */
+	size_t nlat, maxlat;
+	bool recording;
+	unsigned long dunno, reject, inflight;
+};
+
+static void conn_want(struct run *r, struct lconn *c, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = c};
+	if (epoll_ctl(r->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+		die("epoll_ctl: %s", strerror(errno));
+}
+
+/* Write what the socket takes; switch to EPOLLOUT on a short write. */
+static void conn_flush(struct run *r, struct lconn *c)
+{
+	while (c->wleft > 0) {
+		ssize_t w = write(c->fd, c->wp, c->wleft);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				conn_want(r, c, EPOLLOUT);
+				return;
+			}
+			die("write: %s (server closed the connection?)", strerror(errno));
+		}
+		c->wp += w;
+		c->wleft -= (size_t)w;
+	}
+}
+
+static void conn_send(struct run *r, struct lconn *c, uint64_t t)
+{
+	size_t i = c->next;
+	c->next = (i + 1) % r->pool->count;
+	c->wp = r->pool->text + r->pool->off[i];
+	c->wleft = r->pool->len[i];
+	c->rlen = 0;
+	c->t0 = t;
+	c->busy = true;
+	r->inflight++;
+	conn_flush(r, c);
+}
+
+/* Check one complete reply: "action=...\n\n", nothing else. */
+static void reply_check(struct run *r, const struct lconn *c)
+{
+	if (c->rlen < 10 || memcmp(c->rbuf, "action=", 7) != 0)
+		die("bad reply: %.*s", (int)c->rlen, c->rbuf);
+	const char *blank = memmem(c->rbuf, c->rlen, "\n\n", 2);
+	if (blank != c->rbuf + c->rlen - 2)
+		die("reply not one line + blank line: %.*s", (int)c->rlen, c->rbuf);
+	if (c->rlen == 14 && memcmp(c->rbuf, "action=DUNNO\n\n", 14) == 0)
+		r->dunno++;
+	else
+		r->reject++;
+}
+
+/* Read; returns true when a full reply has arrived. */
+static bool conn_read(struct lconn *c)
+{
+	ssize_t n = read(c->fd, c->rbuf + c->rlen, sizeof c->rbuf - c->rlen);
+	if (n == 0)
+		die("server closed a connection");
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return false;
+		die("read: %s", strerror(errno));
+	}
+	c->rlen += (size_t)n;
+	if (c->rlen >= 2 && c->rbuf[c->rlen - 1] == '\n' && c->rbuf[c->rlen - 2] == '\n')
+		return true;
+	if (c->rlen == sizeof c->rbuf)
+		die("reply longer than %d bytes", LG_REPLY_MAX);
+	return false;
+}
+
+static void run_open(struct run *r, const char *path, unsigned nconns, uint64_t wait_ns)
+{
+	r->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (r->ep < 0)
+		die("epoll_create1: %s", strerror(errno));
+	r->nconns = nconns;
+	r->conns = calloc(nconns, sizeof *r->conns);
+	if (r->conns == NULL)
+		die("out of memory");
+	for (unsigned i = 0; i < nconns; i++) {
+		struct lconn *c = &r->conns[i];
+		c->fd = connect_unix(path, i == 0 ? wait_ns : 1000000000u);
+		set_nonblock(c->fd);
+		c->next = r->pool ? (size_t)i * r->pool->count / nconns : 0;
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+		if (epoll_ctl(r->ep, EPOLL_CTL_ADD, c->fd, &ev) < 0)
+			die("epoll_ctl: %s", strerror(errno));
+	}
+}
+
+/*
+ * Drive the connections until the clock passes end_ns or maxlat replies are
+ * recorded (keep_going false: stop sending, wait for the replies in flight).
+ */
+static void run_loop(struct run *r, uint64_t end_ns, bool keep_going)
+{
+	struct epoll_event ev[LG_MAX_EVENTS];
+	for (;;) {
+		uint64_t t = now_ns(CLOCK_MONOTONIC);
+		if (keep_going && (t >= end_ns || (r->recording && r->nlat >= r->maxlat)))
+			return;
+		if (!keep_going && (r->inflight == 0 || t >= end_ns))
+			return;
+		int n = epoll_wait(r->ep, ev, LG_MAX_EVENTS, 50);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("epoll_wait: %s", strerror(errno));
+		}
+		for (int i = 0; i < n; i++) {
+			struct lconn *c = ev[i].data.ptr;
+			if (ev[i].events & EPOLLOUT) {
+				conn_flush(r, c);
+				if (c->wleft == 0)
+					conn_want(r, c, EPOLLIN);
+				continue;
+			}
+			if (!c->busy) {
+				char junk[64];
+				ssize_t k = read(c->fd, junk, sizeof junk);
+				die("%s", k == 0 ? "server closed an idle connection"
+				                 : "server sent data nobody asked for");
+			}
+			if (!conn_read(c))
+				continue;
+			uint64_t t1 = now_ns(CLOCK_MONOTONIC);
+			reply_check(r, c);
+			c->busy = false;
+			r->inflight--;
+			if (r->recording && r->nlat < r->maxlat) {
+				uint64_t d = t1 - c->t0;
+				r->lat[r->nlat++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+			}
+			if (keep_going)
+				conn_send(r, c, t1);
+		}
+	}
+}
+
+/* ---- the server's CPU and memory, from /proc ---------------------------- */
+
+/* CPU time of every thread of pid, in ns (schedstat), or 0 if unknown. */
+static uint64_t proc_cpu_ns(pid_t pid)
+{
+	char dir[64];
+	snprintf(dir, sizeof dir, "/proc/%ld/task", (long)pid);
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return 0;
+	uint64_t sum = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[320];
+		snprintf(path, sizeof path, "%s/%.24s/schedstat", dir, e->d_name);
+		FILE *f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		unsigned long long ns;
+		if (fscanf(f, "%llu", &ns) == 1)
+			sum += ns;
+		fclose(f);
+	}
+	closedir(d);
+	return sum;
+}
+
+/* A "Key:   123 kB" line of /proc/pid/status, in KiB; 0 if absent. */
+static unsigned long proc_status_kib(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		die("cannot read %s: %s", path, strerror(errno));
+	unsigned long v = 0;
+	size_t klen = strlen(key);
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			v = strtoul(line + klen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+static unsigned proc_nfds(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%ld/fd", (long)pid);
+	DIR *d = opendir(path);
+	if (d == NULL)
+		die("cannot read %s: %s", path, strerror(errno));
+	unsigned n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* ---- modes ------------------------------------------------------------ */
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return (x > y) - (x < y);
+}
+
+static double pct_us(const uint32_t *v, size_t n, double q)
+{
+	if (n == 0)
+		return 0;
+	size_t i = (size_t)(q * (double)(n - 1) + 0.5);
+	return v[i] / 1000.0;
+}
+
+static int mode_load(const char *path, unsigned nconns, double secs, double warm,
+    size_t maxreq, pid_t pid, uint64_t wait_ns)
+{
+	static struct pool pool;
+	pool_build(&pool);
+	struct run r;
+	memset(&r, 0, sizeof r);
+	r.pool = &pool;
+	r.maxlat = maxreq;
+	r.lat = malloc(maxreq * sizeof *r.lat);
+	if (r.lat == NULL)
+		die("out of memory for %zu latencies", maxreq);
+	memset(r.lat, 0, maxreq * sizeof *r.lat); /* fault the pages in before timing */
+	run_open(&r, path, nconns, wait_ns);
+
+	uint64_t t = now_ns(CLOCK_MONOTONIC);
+	for (unsigned i = 0; i < nconns; i++)
+		conn_send(&r, &r.conns[i], t);
+	run_loop(&r, t + (uint64_t)(warm * 1e9), true);
+
+	r.recording = true;
+	r.dunno = r.reject = 0;
+	uint64_t cpu0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+	uint64_t scpu0 = pid > 0 ? proc_cpu_ns(pid) : 0;
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+	run_loop(&r, t0 + (uint64_t)(secs * 1e9), true);
+	uint64_t t1 = now_ns(CLOCK_MONOTONIC);
+	uint64_t scpu1 = pid > 0 ? proc_cpu_ns(pid) : 0;
+	uint64_t cpu1 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+	r.recording = false;
+	run_loop(&r, t1 + 2000000000u, false); /* let the replies in flight arrive */
+	if (r.inflight != 0)
+		die("%lu replies still missing 2 s after the end", r.inflight);
+
+	double el = (double)(t1 - t0) / 1e9;
+	qsort(r.lat, r.nlat, sizeof *r.lat, cmp_u32);
+	printf("conns=%u requests=%zu secs=%.3f rps=%.0f p50_us=%.1f p99_us=%.1f max_us=%.1f "
+	       "dunno=%lu reject=%lu client_cpu_pct=%.1f",
+	    nconns, r.nlat, el, (double)r.nlat / el, pct_us(r.lat, r.nlat, 0.50),
+	    pct_us(r.lat, r.nlat, 0.99), pct_us(r.lat, r.nlat, 1.0), r.dunno, r.reject,
+	    100.0 * (double)(cpu1 - cpu0) / 1e9 / el);
+	if (pid > 0 && scpu1 > scpu0)
+		printf(" server_cpu_pct=%.1f server_ns_per_req=%.0f",
+		    100.0 * (double)(scpu1 - scpu0) / 1e9 / el,
+		    r.nlat ? (double)(scpu1 - scpu0) / (double)r.nlat : 0.0);
+	printf("\n");
+	for (unsigned i = 0; i < nconns; i++)
+		close(r.conns[i].fd);
+	return 0;
+}
+
+/* Wait (bounded) until the server holds at least want descriptors. */
+static unsigned wait_fds(pid_t pid, unsigned want)
+{
+	uint64_t deadline = now_ns(CLOCK_MONOTONIC) + 5000000000u;
+	unsigned n;
+	while ((n = proc_nfds(pid)) < want && now_ns(CLOCK_MONOTONIC) < deadline) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	return n;
+}
+
+/* RSS after the server has had a moment with nothing to do (bounded). */
+static unsigned long settled_rss(pid_t pid)
+{
+	struct timespec ts = {0, 100 * 1000 * 1000};
+	nanosleep(&ts, NULL); /* nothing to poll for: give the loop one idle turn */
+	return proc_status_kib(pid, "VmRSS");
+}
+
+static int mode_memory(const char *path, unsigned nconns, pid_t pid, uint64_t wait_ns)
+{
+	if (pid <= 0)
+		die("memory mode needs -P PID");
+	static struct pool pool;
+	pool_build(&pool);
+	unsigned long base = proc_status_kib(pid, "VmRSS");
+	unsigned fds0 = proc_nfds(pid);
+
+	struct run r;
+	memset(&r, 0, sizeof r);
+	r.pool = &pool;
+	run_open(&r, path, nconns, wait_ns);
+	unsigned held = wait_fds(pid, fds0 + nconns) - fds0;
+	unsigned long idle = settled_rss(pid);
+
+	uint64_t t = now_ns(CLOCK_MONOTONIC);
+	for (unsigned i = 0; i < nconns; i++)
+		conn_send(&r, &r.conns[i], t);
+	run_loop(&r, t + 10000000000u, false);
+	if (r.inflight != 0)
+		die("%lu of %u connections got no reply within 10 s", r.inflight, nconns);
+	unsigned long used = settled_rss(pid);
+	unsigned still = proc_nfds(pid) - fds0;
+	printf("conns=%u held_idle=%u held_after=%u rss_base_kib=%lu rss_idle_kib=%lu "
+	       "rss_after_request_kib=%lu hwm_kib=%lu dunno=%lu reject=%lu\n",
+	    nconns, held, still, base, idle, used, proc_status_kib(pid, "VmHWM"), r.dunno,
+	    r.reject);
+	for (unsigned i = 0; i < nconns; i++)
+		close(r.conns[i].fd);
+	return 0;
+}
+
+static int mode_probe(const char *path, uint64_t wait_ns)
+{
+	static struct pool pool;
+	pool_build(&pool);
+	struct run r;
+	memset(&r, 0, sizeof r);
+	r.pool = &pool;
+	run_open(&r, path, 1, wait_ns);
+	uint64_t t = now_ns(CLOCK_MONOTONIC);
+	conn_send(&r, &r.conns[0], t);
+	run_loop(&r, t + 5000000000u, false);
+	if (r.inflight != 0)
+		die("no reply within 5 s");
+	close(r.conns[0].fd);
+	return 0;
+}
+
+static void raise_nofile(unsigned need)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)need + 16)
+		die("RLIMIT_NOFILE %lu is too low for %u connections",
+		    (unsigned long)rl.rlim_cur, need);
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+	    "usage: loadgen -s SOCKET [-c CONNS] [-d SECS] [-w SECS] [-n MAXREQ] [-P PID] "
+	    "[-S SEED] [-T WAITSECS]\n"
+	    "       loadgen -s SOCKET -M -c CONNS -P PID\n"
+	    "       loadgen -s SOCKET -1\n");
+	exit(1);
+}
+
+int main(int argc, char **argv)
+{
+	const char *spec = NULL;
+	unsigned nconns = LG_DEFAULT_CONNS;
+	double secs = 2.0, warm = 0.3, waitsecs = 5.0;
+	size_t maxreq = LG_DEFAULT_MAXREQ;
+	pid_t pid = 0;
+	enum lg_mode mode = LG_MODE_LOAD;
+	int opt;
+	while ((opt = getopt(argc, argv, "s:c:d:w:n:P:S:T:M1")) != -1) {
+		switch (opt) {
+		case 's': spec = optarg; break;
+		case 'c': nconns = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'd': secs = strtod(optarg, NULL); break;
+		case 'w': warm = strtod(optarg, NULL); break;
+		case 'n': maxreq = strtoul(optarg, NULL, 10); break;
+		case 'P': pid = (pid_t)strtol(optarg, NULL, 10); break;
+		case 'S': rng_state = strtoull(optarg, NULL, 10) | 1u; break;
+		case 'T': waitsecs = strtod(optarg, NULL); break;
+		case 'M': mode = LG_MODE_MEMORY; break;
+		case '1': mode = LG_MODE_PROBE; break;
+		default: usage();
+		}
+	}
+	if (spec == NULL || optind != argc || nconns == 0 || nconns > 100000 || secs <= 0 ||
+	    secs > 600 || warm < 0 || warm > 60 || maxreq == 0 || waitsecs < 0 || waitsecs > 600)
+		usage();
+	signal(SIGPIPE, SIG_IGN);
+	raise_nofile(nconns);
+	uint64_t wait_ns = (uint64_t)(waitsecs * 1e9);
+	const char *path = sock_path(spec);
+	switch (mode) {
+	case LG_MODE_MEMORY: return mode_memory(path, nconns, pid, wait_ns);
+	case LG_MODE_PROBE: return mode_probe(path, wait_ns);
+	case LG_MODE_LOAD: break;
+	}
+	return mode_load(path, nconns, secs, warm, maxreq, pid, wait_ns);
+}
