@@ -106,7 +106,9 @@ bool relay_rcpt_is_local(const struct pg_relay *relay, const char *rcpt)
 			break;
 		case ':':
 		case ',':
-			return false; /* source route or a list */
+			if (nat == 0)
+				return false; /* source route or a list */
+			break; /* the domain check allows ':' in an IPv6 literal only */
 		case ' ':
 			return false; /* unquoted space: not an address */
 		default:

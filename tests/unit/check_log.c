@@ -1,0 +1,214 @@
+/*
+ * check_log.c - core/log.c: severity words, level filter, errno, the
+ * sanitiser's escaping and caps, visible truncation, fatal exit codes.
+ */
+#include <errno.h>
+#include <syslog.h>
+#include <sysexits.h>
+
+#include "check_common.h"
+
+START_TEST(test_sanitise_table)
+{
+	static const struct {
+		const char *in;
+		const char *want;
+	} cases[] = {
+	    {"bob", "bob"},
+	    {"", ""},
+	    {"a b", "a\\x20b"},
+	    {"x\r\ny", "x\\x0d\\x0ay"},
+	    {"q\"s\\", "q\\x22s\\x5c"},
+	    {"\x7f\xff\x01", "\\x7f\\xff\\x01"},
+	    {"user@example.org", "user@example.org"},
+	    {"a=b[c]:1", "a=b[c]:1"},
+	};
+	char got[PG_LOG_VALUE_MAX + 1];
+
+	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++)
+		ck_assert_str_eq(log_sanitise(got, sizeof got, cases[i].in), cases[i].want);
+	ck_assert_str_eq(log_sanitise(got, sizeof got, NULL), "");
+}
+END_TEST
+
+START_TEST(test_sanitise_cap_plain)
+{
+	char in[PG_LOG_VALUE_MAX + 2];
+	char got[PG_LOG_VALUE_MAX + 1];
+
+	/* Just fits: exactly PG_LOG_VALUE_MAX bytes, no marker. */
+	memset(in, 'a', PG_LOG_VALUE_MAX);
+	in[PG_LOG_VALUE_MAX] = '\0';
+	log_sanitise(got, sizeof got, in);
+	ck_assert_uint_eq(strlen(got), PG_LOG_VALUE_MAX);
+	ck_assert_str_eq(got, in);
+	/* One over: cut to PG_LOG_VALUE_MAX with a visible "...". */
+	in[PG_LOG_VALUE_MAX] = 'a';
+	in[PG_LOG_VALUE_MAX + 1] = '\0';
+	log_sanitise(got, sizeof got, in);
+	ck_assert_uint_eq(strlen(got), PG_LOG_VALUE_MAX);
+	ck_assert_str_eq(got + PG_LOG_VALUE_MAX - 3, "...");
+	ck_assert_int_eq(got[PG_LOG_VALUE_MAX - 4], 'a');
+}
+END_TEST
+
+START_TEST(test_sanitise_never_splits_escape)
+{
+	char in[PG_LOG_VALUE_MAX];
+	char got[PG_LOG_VALUE_MAX + 1];
+	size_t n = PG_LOG_VALUE_MAX / 4; /* escapes that exactly fill the cap */
+
+	memset(in, '\n', n);
+	in[n] = '\0';
+	log_sanitise(got, sizeof got, in);
+	ck_assert_uint_eq(strlen(got), PG_LOG_VALUE_MAX);
+	ck_assert_ptr_null(strstr(got, "..."));
+	in[n] = '\n';
+	in[n + 1] = '\0';
+	log_sanitise(got, sizeof got, in);
+	size_t len = strlen(got);
+	ck_assert_uint_le(len, PG_LOG_VALUE_MAX);
+	ck_assert_str_eq(got + len - 3, "...");
+	/* Everything before the marker is whole escapes. */
+	ck_assert_uint_eq((len - 3) % 4, 0);
+	for (size_t i = 0; i + 3 < len; i += 4)
+		ck_assert_int_eq(strncmp(got + i, "\\x0a", 4), 0);
+}
+END_TEST
+
+START_TEST(test_sanitise_small_buffer)
+{
+	char got[10];
+
+	log_sanitise(got, sizeof got, "abcdefghijklmnop");
+	ck_assert_str_eq(got, "abcdef...");
+	log_sanitise(got, sizeof got, "abcdefghi");
+	ck_assert_str_eq(got, "abcdefghi");
+	log_sanitise(got, sizeof got, "ab\ncdefgh");
+	ck_assert_str_eq(got, "ab\\x0a...");
+}
+END_TEST
+
+START_TEST(test_severity_words)
+{
+	pg_capture_start();
+	log_err("e %d", 1);
+	log_warnx("w %s", "x");
+	log_notice("n");
+	log_info("i");
+	log_debug("d");
+	log_msg(LOG_WARNING, "m");
+	log_msg(LOG_NOTICE, "mn");
+	log_at(LOG_WARNING, "NOQUEUE: warning: q");
+	ck_assert_str_eq(pg_captured_log(), "error: e 1\nwarning: w x\nn\ni\nd\nwarning: m\nmn\n"
+	                                    "NOQUEUE: warning: q\n");
+	log_set_hook(NULL, NULL);
+}
+END_TEST
+
+START_TEST(test_level_filter)
+{
+	log_set_level(LOG_NOTICE);
+	ck_assert(log_enabled(LOG_NOTICE));
+	ck_assert(!log_enabled(LOG_INFO));
+	pg_capture_start();
+	log_info("dropped");
+	log_debug("dropped");
+	log_notice("kept");
+	log_warnx("kept too");
+	ck_assert_str_eq(pg_captured_log(), "kept\nwarning: kept too\n");
+	log_set_level(LOG_ERR);
+	ck_assert_int_eq(log_get_level(), LOG_ERR);
+	pg_capture_start();
+	log_warnx("dropped");
+	log_err("kept");
+	ck_assert_str_eq(pg_captured_log(), "error: kept\n");
+	log_set_level(LOG_DEBUG);
+	log_set_hook(NULL, NULL);
+}
+END_TEST
+
+START_TEST(test_errno_preserved_and_appended)
+{
+	pg_capture_start();
+	errno = ENOENT;
+	log_warn("open %s", "f");
+	ck_assert_int_eq(errno, ENOENT);
+	log_notice("n");
+	ck_assert_int_eq(errno, ENOENT);
+	log_set_level(LOG_ERR);
+	log_debug("filtered");
+	ck_assert_int_eq(errno, ENOENT);
+	log_set_level(LOG_DEBUG);
+	char want[256];
+	snprintf(want, sizeof want, "warning: open f: %s\nn\n", strerror(ENOENT));
+	ck_assert_str_eq(pg_captured_log(), want);
+	log_set_hook(NULL, NULL);
+}
+END_TEST
+
+static char last_line[PG_LOG_LINE_MAX + 16];
+static int last_level;
+
+static void keep_last(int level, const char *line, void *arg)
+{
+	(void)arg;
+	last_level = level;
+	snprintf(last_line, sizeof last_line, "%s", line);
+}
+
+START_TEST(test_long_line_cut_visibly)
+{
+	static char big[PG_LOG_LINE_MAX * 2];
+
+	memset(big, 'z', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	log_set_hook(keep_last, NULL);
+	log_warnx("%s", big);
+	ck_assert_int_eq(last_level, LOG_WARNING);
+	ck_assert_uint_eq(strlen(last_line), PG_LOG_LINE_MAX - 1);
+	ck_assert_int_eq(strncmp(last_line, "warning: zzz", 12), 0);
+	ck_assert_str_eq(last_line + PG_LOG_LINE_MAX - 4, "...");
+	/* Just fits: no marker. */
+	size_t room = PG_LOG_LINE_MAX - 1 - strlen("warning: ");
+	big[room] = '\0';
+	log_warnx("%s", big);
+	ck_assert_uint_eq(strlen(last_line), PG_LOG_LINE_MAX - 1);
+	ck_assert_int_eq(last_line[PG_LOG_LINE_MAX - 2], 'z');
+	log_set_hook(NULL, NULL);
+}
+END_TEST
+
+START_TEST(test_fatal_exits_oserr)
+{
+	errno = EACCES;
+	fatal("cannot bind");
+}
+END_TEST
+
+START_TEST(test_fatalx_exits_software)
+{
+	fatalx("impossible state");
+}
+END_TEST
+
+static Suite *log_suite(void)
+{
+	Suite *s = suite_create("log");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_sanitise_table);
+	tcase_add_test(tc, test_sanitise_cap_plain);
+	tcase_add_test(tc, test_sanitise_never_splits_escape);
+	tcase_add_test(tc, test_sanitise_small_buffer);
+	tcase_add_test(tc, test_severity_words);
+	tcase_add_test(tc, test_level_filter);
+	tcase_add_test(tc, test_errno_preserved_and_appended);
+	tcase_add_test(tc, test_long_line_cut_visibly);
+	tcase_add_exit_test(tc, test_fatal_exits_oserr, EX_OSERR);
+	tcase_add_exit_test(tc, test_fatalx_exits_software, EX_SOFTWARE);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+PG_CHECK_MAIN(log_suite)

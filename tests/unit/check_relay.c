@@ -1,0 +1,341 @@
+/*
+ * check_relay.c - core/relay.c: SPEC "Relay check: safe, not clever" and the
+ * trust lookups (CIDR, IPv4-mapped, fingerprints).
+ */
+#include <sys/socket.h>
+
+#include "check_common.h"
+#include "relay.h"
+
+static struct pg_relay relay;
+
+static void set_from(struct pg_strset *set, const char *const *items, size_t n)
+{
+	char **v = calloc(n + 1, sizeof *v);
+	ck_assert_ptr_nonnull(v);
+	for (size_t i = 0; i < n; i++)
+		v[i] = strdup(items[i]);
+	strset_build(set, v, n);
+}
+
+static void relay_setup(void)
+{
+	static const char *const domains[] = {
+	    "example.org", "local.example.org", "[192.0.2.1]", "[ipv6:2001:db8::1]", "mail.test",
+	};
+	static const char *const parents[] = {"sub.test", "example.org"};
+	static const char *const nets[] = {"127.0.0.0/8", "::1", "192.0.2.0/24", "2001:db8:1::/48"};
+	static const char *const certs[] = {
+	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"};
+
+	memset(&relay, 0, sizeof relay);
+	set_from(&relay.domains, domains, PG_ARRAY_LEN(domains));
+	set_from(&relay.parents, parents, PG_ARRAY_LEN(parents));
+	set_from(&relay.certs, certs, PG_ARRAY_LEN(certs));
+	relay.nets = calloc(PG_ARRAY_LEN(nets), sizeof *relay.nets);
+	for (size_t i = 0; i < PG_ARRAY_LEN(nets); i++)
+		ck_assert(relay_net_parse(nets[i], &relay.nets[i]));
+	relay.nnets = PG_ARRAY_LEN(nets);
+	relay.authenticated_may_relay = true;
+}
+
+static void relay_teardown(void)
+{
+	strset_free(&relay.domains);
+	strset_free(&relay.parents);
+	strset_free(&relay.certs);
+	free(relay.nets);
+}
+
+START_TEST(test_tricky_addresses)
+{
+	static const struct {
+		const char *rcpt;
+		bool want_local;
+	} cases[] = {
+	    {"user@example.org", true},
+	    {"<user@example.org>", true},
+	    {"user@LOCAL.Example.ORG", true},
+	    {"user@example.org.", true},
+	    {"user@example.org..", false},
+	    {"user@.example.org", false},
+	    {"user@remote.net", false},
+	    {"postmaster", true},
+	    {"<postmaster>", true},
+	    {"user", true},
+	    {"", false},
+	    {"<>", false},
+	    {"user@", false},
+	    {"@example.org", false},
+	    /* source routes */
+	    {"<@example.org:user@remote.net>", false},
+	    {"@example.org,@x.test:user@example.org", false},
+	    {"user:x@example.org", false},
+	    /* several @, quoted or not */
+	    {"user@remote.net@example.org", false},
+	    {"\"user@remote.net\"@example.org", false},
+	    {"<\"user@remote.net\"@example.org>", false},
+	    /* percent hack and bang paths */
+	    {"user%remote.net@example.org", false},
+	    {"\"user%remote.net\"@example.org", false},
+	    {"remote.net!user@example.org", false},
+	    {"\"remote.net!user\"@example.org", false},
+	    {"user%remote.net", false},
+	    {"remote!user", false},
+	    /* quoted local part without routing characters is fine */
+	    {"\"a b\"@example.org", true},
+	    {"\"a\\\"b\"@example.org", true},
+	    {"\"unterminated@example.org", false},
+	    {"a b@example.org", false},
+	    /* IP literals */
+	    {"user@[192.0.2.1]", true},
+	    {"user@[192.0.2.2]", false},
+	    {"user@[IPv6:2001:db8::1]", true},
+	    {"user@[IPv6:2001:db8::2]", false},
+	    {"user@192.0.2.1", false},
+	    {"user@[192.0.2.1", false},
+	    /* parents: strict subdomains only */
+	    {"user@a.sub.test", true},
+	    {"user@a.b.sub.test", true},
+	    {"user@A.SUB.TEST.", true},
+	    {"user@sub.test", false},
+	    {"user@xsub.test", false},
+	    {"user@www.example.org", true}, /* example.org is a parent too */
+	    {"user@mail.test", true},
+	    {"user@x.mail.test", false},
+	    /* odd domains */
+	    {"user@exa%mple.org", false},
+	    {"user@example.org\r\n", false},
+	    {"user@\"example.org\"", false},
+	    {"<user@example.org", false},
+	    {"user@example.org>", false},
+	};
+
+	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++) {
+		bool got = relay_rcpt_is_local(&relay, cases[i].rcpt);
+		ck_assert_msg(got == cases[i].want_local, "rcpt '%s': want %s, got %s",
+		    cases[i].rcpt, cases[i].want_local ? "local" : "remote",
+		    got ? "local" : "remote");
+	}
+}
+END_TEST
+
+START_TEST(test_rcpt_length_limit)
+{
+	char buf[PG_MAX_ADDRESS + 8];
+	const char *dom = "@example.org";
+	size_t dl = strlen(dom);
+
+	/* Just fits: PG_MAX_ADDRESS bytes. */
+	memset(buf, 'a', PG_MAX_ADDRESS - dl);
+	memcpy(buf + PG_MAX_ADDRESS - dl, dom, dl + 1);
+	ck_assert_uint_eq(strlen(buf), PG_MAX_ADDRESS);
+	ck_assert(relay_rcpt_is_local(&relay, buf));
+	/* One over: remote. */
+	memset(buf, 'a', PG_MAX_ADDRESS - dl + 1);
+	memcpy(buf + PG_MAX_ADDRESS - dl + 1, dom, dl + 1);
+	ck_assert_uint_eq(strlen(buf), PG_MAX_ADDRESS + 1);
+	ck_assert(!relay_rcpt_is_local(&relay, buf));
+	ck_assert(!relay_rcpt_is_local(&relay, NULL));
+	ck_assert(!relay_rcpt_is_local(NULL, "user@example.org"));
+}
+END_TEST
+
+START_TEST(test_resolved_mailer)
+{
+	static const struct {
+		const char *mailer;
+		bool want_remote;
+	} cases[] = {
+	    {"smtp", true},   {"relay", true},    {"esmtp", true}, {"dsmtp", true},
+	    {"smtp8", true},  {"SMTP", true},     {"local", false}, {"virtual", false},
+	    {"lmtp", false},  {"discard", false}, {"error", false}, {" ", false},
+	    {"", false},      {"smtpx", false},
+	};
+
+	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++)
+		ck_assert_msg(relay_resolved_is_remote(&relay, cases[i].mailer, "h") ==
+		                  cases[i].want_remote,
+		    "mailer '%s'", cases[i].mailer);
+	ck_assert(!relay_resolved_is_remote(&relay, NULL, NULL));
+}
+END_TEST
+
+START_TEST(test_net_parse)
+{
+	static const struct {
+		const char *in;
+		bool want_ok;
+		int want_family;
+		unsigned want_prefix;
+	} cases[] = {
+	    {"192.0.2.0/24", true, AF_INET, 24},
+	    {"192.0.2.7", true, AF_INET, 32},
+	    {"0.0.0.0/0", true, AF_INET, 0},
+	    {"10.0.0.1/32", true, AF_INET, 32},
+	    {"10.0.0.0/33", false, 0, 0},
+	    {"2001:db8::/32", true, AF_INET6, 32},
+	    {"::/0", true, AF_INET6, 0},
+	    {"::1", true, AF_INET6, 128},
+	    {"::1/128", true, AF_INET6, 128},
+	    {"::1/129", false, 0, 0},
+	    {"::ffff:10.0.0.0/104", true, AF_INET, 8},
+	    {"::ffff:10.0.0.0/95", false, 0, 0},
+	    {"IPv6:2001:db8::/32", true, AF_INET6, 32},
+	    {"10.0.0.0/", false, 0, 0},
+	    {"10.0.0.0/-1", false, 0, 0},
+	    {"10.0.0.0/+8", false, 0, 0},
+	    {"10.0.0.0/8x", false, 0, 0},
+	    {"10.0.0.0/0008", false, 0, 0},
+	    {"10.0.0.0/8/8", false, 0, 0},
+	    {"/8", false, 0, 0},
+	    {"", false, 0, 0},
+	    {"10.0.0/8", false, 0, 0},
+	    {"host.example/8", false, 0, 0},
+	    {"256.0.0.0/8", false, 0, 0},
+	};
+	struct pg_net n;
+
+	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++) {
+		bool ok = relay_net_parse(cases[i].in, &n);
+		ck_assert_msg(ok == cases[i].want_ok, "net '%s'", cases[i].in);
+		if (ok) {
+			ck_assert_int_eq(n.family, cases[i].want_family);
+			ck_assert_uint_eq(n.prefix, cases[i].want_prefix);
+		}
+	}
+	ck_assert(!relay_net_parse(NULL, &n));
+}
+END_TEST
+
+START_TEST(test_client_trusted)
+{
+	static const struct {
+		const char *addr;
+		bool want;
+	} cases[] = {
+	    {"127.0.0.1", true},
+	    {"127.255.255.255", true},
+	    {"128.0.0.1", false},
+	    {"192.0.2.200", true},
+	    {"192.0.3.1", false},
+	    {"::1", true},
+	    {"::2", false},
+	    {"IPv6:::1", true},
+	    {"ipv6:::1", true},
+	    {"::ffff:127.0.0.1", true},
+	    {"IPv6:::ffff:192.0.2.9", true},
+	    {"::ffff:198.51.100.1", false},
+	    {"2001:db8:1:ffff::1", true},
+	    {"2001:db8:2::1", false},
+	    {"", false},
+	    {"localhost", false},
+	    {"127.0.0.1 ", false},
+	    {"[127.0.0.1]", false},
+	};
+
+	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++)
+		ck_assert_msg(relay_client_trusted(&relay, cases[i].addr) == cases[i].want,
+		    "addr '%s'", cases[i].addr);
+	ck_assert(!relay_client_trusted(&relay, NULL));
+}
+END_TEST
+
+START_TEST(test_net_edges)
+{
+	struct pg_net all4, host4, all6, host6, masked;
+	struct pg_relay r;
+
+	memset(&r, 0, sizeof r);
+	ck_assert(relay_net_parse("0.0.0.0/0", &all4));
+	r.nets = &all4;
+	r.nnets = 1;
+	ck_assert(relay_client_trusted(&r, "203.0.113.9"));
+	ck_assert(relay_client_trusted(&r, "::ffff:203.0.113.9"));
+	ck_assert(!relay_client_trusted(&r, "2001:db8::9"));
+	ck_assert(relay_net_parse("::/0", &all6));
+	r.nets = &all6;
+	ck_assert(relay_client_trusted(&r, "2001:db8::9"));
+	ck_assert(!relay_client_trusted(&r, "203.0.113.9"));
+	ck_assert(relay_net_parse("203.0.113.9/32", &host4));
+	r.nets = &host4;
+	ck_assert(relay_client_trusted(&r, "203.0.113.9"));
+	ck_assert(!relay_client_trusted(&r, "203.0.113.8"));
+	ck_assert(relay_net_parse("2001:db8::9/128", &host6));
+	r.nets = &host6;
+	ck_assert(relay_client_trusted(&r, "2001:db8::9"));
+	ck_assert(!relay_client_trusted(&r, "2001:db8::8"));
+	/* Host bits are cleared: 10.1.2.3/8 means 10.0.0.0/8. */
+	ck_assert(relay_net_parse("10.1.2.3/8", &masked));
+	r.nets = &masked;
+	ck_assert(relay_client_trusted(&r, "10.200.0.1"));
+	ck_assert(!relay_client_trusted(&r, "11.0.0.1"));
+	/* A /12 boundary inside a byte. */
+	ck_assert(relay_net_parse("172.16.0.0/12", &masked));
+	ck_assert(relay_client_trusted(&r, "172.31.255.255"));
+	ck_assert(!relay_client_trusted(&r, "172.32.0.0"));
+}
+END_TEST
+
+START_TEST(test_fingerprints)
+{
+	static const char *const hex64 =
+	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+	char out[PG_MAX_FINGERPRINT + 1];
+
+	ck_assert(relay_fingerprint_normalise(
+	    "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:aA:bB:"
+	    "cC:dD:eE:fF",
+	    out, sizeof out));
+	ck_assert_str_eq(out, hex64);
+	ck_assert(relay_fingerprint_normalise(
+	    "00112233-44556677 8899AABB:CCDDEEFF00112233445566778899aabbccddeeff", out, sizeof out));
+	ck_assert_str_eq(out, hex64);
+	/* 32 hex digits just fits the lower bound; 30 does not; odd lengths fail. */
+	ck_assert(relay_fingerprint_normalise("00112233445566778899aabbccddeeff", out, sizeof out));
+	ck_assert(!relay_fingerprint_normalise("00112233445566778899aabbccddee", out, sizeof out));
+	ck_assert(!relay_fingerprint_normalise("00112233445566778899aabbccddeef", out, sizeof out));
+	ck_assert(!relay_fingerprint_normalise("zz112233445566778899aabbccddeeff", out, sizeof out));
+	ck_assert(!relay_fingerprint_normalise("", out, sizeof out));
+	ck_assert(!relay_fingerprint_normalise(NULL, out, sizeof out));
+	/* PG_MAX_FINGERPRINT digits fit; two more do not. */
+	char big[PG_MAX_FINGERPRINT + 3];
+	memset(big, 'a', PG_MAX_FINGERPRINT);
+	big[PG_MAX_FINGERPRINT] = '\0';
+	ck_assert(relay_fingerprint_normalise(big, out, sizeof out));
+	memset(big, 'a', PG_MAX_FINGERPRINT + 2);
+	big[PG_MAX_FINGERPRINT + 2] = '\0';
+	ck_assert(!relay_fingerprint_normalise(big, out, sizeof out));
+	/* Too small an output buffer is a failure, not a cut. */
+	char small[16];
+	ck_assert(!relay_fingerprint_normalise(hex64, small, sizeof small));
+
+	ck_assert(relay_cert_trusted(&relay,
+	    "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:"
+	    "CC:DD:EE:FF"));
+	ck_assert(!relay_cert_trusted(&relay,
+	    "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:"
+	    "CC:DD:EE:FE"));
+	ck_assert(!relay_cert_trusted(&relay, ""));
+	ck_assert(!relay_cert_trusted(&relay, "not a fingerprint"));
+}
+END_TEST
+
+static Suite *relay_suite(void)
+{
+	Suite *s = suite_create("relay");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, relay_setup, relay_teardown);
+	tcase_add_test(tc, test_tricky_addresses);
+	tcase_add_test(tc, test_rcpt_length_limit);
+	tcase_add_test(tc, test_resolved_mailer);
+	tcase_add_test(tc, test_net_parse);
+	tcase_add_test(tc, test_client_trusted);
+	tcase_add_test(tc, test_net_edges);
+	tcase_add_test(tc, test_fingerprints);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+PG_CHECK_MAIN(relay_suite)
