@@ -1,0 +1,472 @@
+# tests/e2e/lib.sh - a private Postfix on loopback plus portguard-policyd,
+# driven by swaks. Sourced by tests/e2e/run.sh and tests/e2e/demo.sh.
+#
+# Everything lives in one directory under the build tree ($B/e2e-XXXXXX):
+# Postfix config, queue, data directory, maillog, TLS key, sasldb, portguard's
+# config, socket and log, swaks transcripts. The only system file touched is
+# /etc/postfix/main.cf: `postfix -c DIR` works only for a DIR listed in its
+# alternate_config_directories, so the test adds its own directory there (the
+# file is created from Debian's template if missing) and removes the entry
+# again at cleanup. The system Postfix is never started or stopped.
+#
+# Processes: Postfix is started and stopped with `postfix -c DIR start|stop`
+# (its master PID is then awaited); portguard-policyd and rsyslogd are started
+# in the background and stopped by PID. e2e_cleanup (EXIT trap) stops all of
+# them, also when a test fails half way.
+#
+# How the test MTA differs from the shipped conf/postfix snippets, on purpose:
+#   - smtpd_tls_auth_only = no and smtpd_tls_security_level = may on the
+#     submission ports: Postfix must let the bad cases (plaintext AUTH, mail
+#     without TLS) through so that the test can prove portguard catches them.
+#     The snippets turn Postfix's own protections on.
+#   - the policy endpoint is unix:$DIR/policy (absolute; the test smtpd is not
+#     chrooted) instead of unix:portguard/policy, and default_action=DEFER
+#     instead of DEFER_IF_PERMIT, so that a dead portguard always shows up as a
+#     4xx in the test, never as an accepted or a Postfix-rejected message.
+#   Otherwise smtpd_relay_restrictions is taken verbatim from
+#   conf/postfix/main.cf.snippet (see pf_relay_restrictions).
+#   - smtpd_peername_lookup = no: no DNS on the test machine.
+
+# Ports (127.0.0.1 only) and the role each plays in the test config.
+P_RELAY=10025  # relay (MX role), TLS optional
+P_SUB=10587    # STARTTLS submission (Postfix allows plaintext for the test)
+P_SMTPS=10465  # implicit TLS submission, Postfix wraps it
+P_BARE=10466   # implicit-TLS role in portguard, but Postfix does NOT wrap it
+P_TLS13=10588  # STARTTLS submission with min_tls_version = TLSv1.3
+P_CIPHER=10589 # STARTTLS submission that accepts only CHACHA20 (TLS <= 1.2)
+P_LABEL=12525  # matched by policy_context "noauth" (relay role, AUTH forbidden)
+P_UNKNOWN=12526 # in no portguard port entry: default_role applies
+E2E_PORTS="$P_RELAY $P_SUB $P_SMTPS $P_BARE $P_TLS13 $P_CIPHER $P_LABEL $P_UNKNOWN"
+
+E2E_USER=alice
+E2E_PASS=wonderland-e2e
+E2E_DOMAIN=example.test
+
+E2E_D=
+E2E_FAILED=0
+E2E_PASSED=0
+PG_PID=
+SYSLOG_PID=
+PF_STARTED=0
+PF_REGISTERED=0
+
+# e2e_init TOP B: absolute paths, the test directory, the EXIT trap.
+e2e_init() {
+	E2E_TOP=$1
+	mkdir -p "$2" || exit 2
+	E2E_B=$(cd "$2" && pwd)
+	. "$E2E_TOP/tests/lib/common.sh"
+	E2E_D=$(mktemp -d "$E2E_B/e2e-XXXXXX") || exit 2
+	# smtpd runs as user postfix and portguard as nobody: both must be able to
+	# traverse into the directory that holds the policy socket.
+	chmod 0755 "$E2E_D"
+	PF=$E2E_D/postfix
+	PF_Q=$E2E_D/queue
+	PF_LOG=$E2E_D/maillog
+	PG_BIN=$E2E_B/portguard-policyd
+	PG_CONF=$E2E_D/portguard.conf
+	PG_LOG=$E2E_D/portguard.log
+	PG_SOCK=$E2E_D/policy
+	mkdir -p "$E2E_D/swaks"
+	: >"$PG_LOG"
+	chmod 0644 "$PG_LOG"
+	trap e2e_cleanup EXIT
+	trap 'exit 130' INT TERM HUP
+}
+
+e2e_cleanup() {
+	_rc=$?
+	trap - EXIT
+	pg_stop >/dev/null 2>&1
+	syslog_stop >/dev/null 2>&1
+	pf_stop >/dev/null 2>&1
+	pf_unregister >/dev/null 2>&1
+	if [ -n "$E2E_D" ] && [ -d "$E2E_D" ]; then
+		if [ "$E2E_FAILED" = 0 ] && [ "${E2E_KEEP:-0}" = 0 ]; then
+			rm -rf "$E2E_D"
+		else
+			echo "e2e: logs kept in $E2E_D"
+		fi
+	fi
+	exit "$_rc"
+}
+
+# e2e_setup_fail MSG: the harness itself could not be set up.
+e2e_setup_fail() {
+	echo "FAIL: e2e setup: $*"
+	E2E_FAILED=$((E2E_FAILED + 1))
+	exit 1
+}
+
+# ---------------------------------------------------------------- Postfix
+
+# alternate_config_directories: add our config dir; drop entries left behind
+# by earlier runs of this harness whose directory no longer exists.
+pf_register() {
+	_main=/etc/postfix/main.cf
+	if [ ! -f "$_main" ]; then
+		cp /usr/share/postfix/main.cf.debian "$_main" || return 1
+	fi
+	_list=
+	for _d in $(postconf -c /etc/postfix -h alternate_config_directories | tr ',' ' '); do
+		case $_d in
+		*/e2e-??????/postfix) [ -d "$_d" ] || continue ;;
+		esac
+		[ "$_d" = "$PF" ] && continue
+		_list="$_list${_list:+, }$_d"
+	done
+	postconf -c /etc/postfix -e "alternate_config_directories = $_list${_list:+, }$PF" || return 1
+	PF_REGISTERED=1
+}
+
+pf_unregister() {
+	[ "$PF_REGISTERED" = 1 ] || return 0
+	_list=
+	for _d in $(postconf -c /etc/postfix -h alternate_config_directories | tr ',' ' '); do
+		[ "$_d" = "$PF" ] && continue
+		_list="$_list${_list:+, }$_d"
+	done
+	postconf -c /etc/postfix -e "alternate_config_directories = $_list"
+	PF_REGISTERED=0
+}
+
+# The shipped smtpd_relay_restrictions value, joined into one line, with the
+# two test differences applied (socket path, default_action). Empty on error.
+pf_relay_restrictions() {
+	_v=$(awk '
+		/^smtpd_relay_restrictions[ \t]*=/ { on = 1; sub(/^[^=]*=[ \t]*/, ""); print; next }
+		on && /^[ \t]*#/ { next }
+		on && /^[ \t]+[^ \t]/ { print; next }
+		on && /^[ \t]*$/ { next }
+		{ on = 0 }' "$E2E_TOP/conf/postfix/main.cf.snippet" | tr '\n\t' '  ' |
+		sed -e 's/  */ /g' -e 's/^ //' -e 's/ $//')
+	_v2=$(printf '%s' "$_v" | sed -e "s#unix:portguard/policy#unix:$PG_SOCK#" \
+		-e 's#default_action=DEFER_IF_PERMIT#default_action=DEFER#')
+	case $_v2 in
+	"check_policy_service { unix:$PG_SOCK, default_action=DEFER }"*) printf '%s\n' "$_v2" ;;
+	*) return 1 ;;
+	esac
+}
+
+# pf_create: config dir, queue, TLS key and cert, sasldb with one user.
+pf_create() {
+	mkdir -p "$PF/sasl" "$PF_Q" "$E2E_D/data" || return 1
+	chown postfix "$E2E_D/data"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=mx.$E2E_DOMAIN" \
+		-keyout "$E2E_D/key.pem" -out "$E2E_D/cert.pem" >"$E2E_D/openssl.out" 2>&1 || return 1
+	chmod 0600 "$E2E_D/key.pem"
+	printf '%s' "$E2E_PASS" |
+		saslpasswd2 -p -c -f "$E2E_D/sasldb2" -u "$E2E_DOMAIN" "$E2E_USER" || return 1
+	chown root:postfix "$E2E_D/sasldb2"
+	chmod 0640 "$E2E_D/sasldb2"
+	# Debian's Postfix reads SASL's smtpd.conf from $config_directory/sasl
+	# (it does not honour another cyrus_sasl_config_path), so keep it there.
+	cat >"$PF/sasl/smtpd.conf" <<EOF
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+mech_list: PLAIN LOGIN
+sasldb_path: $E2E_D/sasldb2
+EOF
+	_rr=$(pf_relay_restrictions) || {
+		echo "conf/postfix/main.cf.snippet: no usable smtpd_relay_restrictions" >&2
+		return 1
+	}
+	cat >"$PF/main.cf" <<EOF
+# Private test instance (tests/e2e/lib.sh); see there for how it differs
+# from conf/postfix/*.snippet.
+compatibility_level = 3.6
+queue_directory = $PF_Q
+data_directory = $E2E_D/data
+maillog_file = $PF_LOG
+maillog_file_prefixes = $E2E_D
+myhostname = mx.$E2E_DOMAIN
+mydomain = $E2E_DOMAIN
+myorigin = \$myhostname
+mydestination = $E2E_DOMAIN, mx.$E2E_DOMAIN, localhost
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.1/32
+smtpd_peername_lookup = no
+smtpd_banner = \$myhostname ESMTP portguard-e2e
+biff = no
+default_transport = discard
+relay_transport = discard
+local_transport = discard
+alias_maps =
+alias_database =
+local_recipient_maps =
+smtpd_tls_cert_file = $E2E_D/cert.pem
+smtpd_tls_key_file = $E2E_D/key.pem
+smtpd_tls_security_level = may
+smtpd_tls_loglevel = 1
+smtpd_tls_auth_only = no
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = cyrus
+smtpd_sasl_path = smtpd
+cyrus_sasl_config_path = $PF/sasl
+smtpd_sasl_local_domain = $E2E_DOMAIN
+smtpd_delay_reject = yes
+smtpd_relay_restrictions = $_rr
+EOF
+	cat >"$PF/master.cf" <<EOF
+# service type  private unpriv  chroot  wakeup  maxproc command + args
+127.0.0.1:$P_RELAY inet n - n - - smtpd
+  -o syslog_name=postfix/relay
+127.0.0.1:$P_SUB inet n - n - - smtpd
+  -o syslog_name=postfix/submission
+127.0.0.1:$P_SMTPS inet n - n - - smtpd
+  -o syslog_name=postfix/submissions
+  -o smtpd_tls_wrappermode=yes
+127.0.0.1:$P_BARE inet n - n - - smtpd
+  -o syslog_name=postfix/unwrapped
+127.0.0.1:$P_TLS13 inet n - n - - smtpd
+  -o syslog_name=postfix/tls13
+127.0.0.1:$P_CIPHER inet n - n - - smtpd
+  -o syslog_name=postfix/cipher
+127.0.0.1:$P_LABEL inet n - n - - smtpd
+  -o syslog_name=postfix/label
+  -o smtpd_policy_service_policy_context=noauth
+127.0.0.1:$P_UNKNOWN inet n - n - - smtpd
+  -o syslog_name=postfix/unknown
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+}
+
+pf_all_listening() {
+	for _p in $E2E_PORTS; do
+		t_listening "$_p" || return 1
+	done
+}
+
+pf_start() {
+	for _p in $E2E_PORTS; do
+		if t_listening "$_p"; then
+			echo "port 127.0.0.1:$_p is already in use" >&2
+			return 1
+		fi
+	done
+	pf_register || return 1
+	if ! postfix -c "$PF" start >"$E2E_D/postfix-start.out" 2>&1; then
+		postfix -c "$PF" check >>"$E2E_D/postfix-start.out" 2>&1
+		cat "$E2E_D/postfix-start.out" >&2
+		[ -f "$PF_LOG" ] && tail -n 20 "$PF_LOG" >&2
+		return 1
+	fi
+	PF_STARTED=1
+	if ! t_wait 150 pf_all_listening; then
+		echo "postfix did not listen on all of: $E2E_PORTS" >&2
+		[ -f "$PF_LOG" ] && tail -n 20 "$PF_LOG" >&2
+		return 1
+	fi
+}
+
+pf_stop() {
+	[ "$PF_STARTED" = 1 ] || return 0
+	_mpid=$(awk '{ print $1; exit }' "$PF_Q/pid/master.pid" 2>/dev/null)
+	postfix -c "$PF" stop >/dev/null 2>&1
+	if [ -n "$_mpid" ]; then
+		t_wait 100 t_gone "$_mpid" || t_stop_pid "$_mpid" 20
+	fi
+	PF_STARTED=0
+}
+
+# ---------------------------------------------------------------- portguard
+
+# pg_write_conf MODE: the test's portguard.conf.
+# portguard runs as "nobody" (it starts as root, binds the socket, then drops
+# privileges, as in production) and makes the socket group postfix, mode 0660,
+# so that smtpd (user postfix) can connect. The config file stays readable by
+# nobody so that a SIGHUP reload after the drop can read it.
+pg_write_conf() {
+	cat >"$PG_CONF.tmp" <<EOF
+# tests/e2e portguard.conf (written by tests/e2e/lib.sh)
+mode = "$1";
+on_error = "tempfail";
+default_role = "relay";
+user = "nobody";
+group = "postfix";
+log = { facility = "mail"; level = "info"; stats_interval = 0; };
+relay = {
+  local_domains = [ "$E2E_DOMAIN", ".$E2E_DOMAIN" ];
+  trusted_networks = [ "127.0.0.1/32" ];
+  authenticated_may_relay = true;
+};
+ports = (
+  { port = $P_RELAY;  role = "relay"; },
+  { port = $P_SUB;    role = "submission"; tls = "starttls"; min_tls_version = "TLSv1.2"; },
+  { port = $P_SMTPS;  role = "submission"; tls = "implicit"; },
+  { port = $P_BARE;   role = "submission"; tls = "implicit"; },
+  { port = $P_TLS13;  role = "submission"; tls = "starttls"; min_tls_version = "TLSv1.3"; },
+  { port = $P_CIPHER; role = "submission"; tls = "starttls"; ciphers = "CHACHA20"; },
+  # The number says submission, the label says relay without AUTH: the
+  # label must win.
+  { port = $P_LABEL;  role = "submission"; },
+  { name = "noauth";  role = "relay"; auth = "forbidden"; }
+);
+policyd = { listen = [ "unix:$PG_SOCK" ]; socket_mode = "0660"; };
+EOF
+	chmod 0644 "$PG_CONF.tmp"
+	mv -f "$PG_CONF.tmp" "$PG_CONF"
+}
+
+pg_sock_ready() {
+	[ -S "$PG_SOCK" ]
+}
+
+# pg_start [ARG...]: start portguard-policyd in the foreground (-f), logging to
+# stderr (-e) unless an argument list is given; wait for its socket.
+pg_start() {
+	rm -f "$PG_SOCK"
+	if [ $# = 0 ]; then
+		set -- -e
+	fi
+	"$PG_BIN" -f "$@" -c "$PG_CONF" >>"$PG_LOG" 2>&1 &
+	PG_PID=$!
+	if ! t_wait 100 pg_sock_ready || ! t_alive "$PG_PID"; then
+		echo "portguard-policyd did not create $PG_SOCK" >&2
+		tail -n 20 "$PG_LOG" >&2
+		return 1
+	fi
+}
+
+# pg_stop: SIGTERM, bounded wait; sets PG_RC to the exit status (or "kill").
+pg_stop() {
+	PG_RC=
+	[ -n "$PG_PID" ] || return 0
+	kill -TERM "$PG_PID" 2>/dev/null
+	if t_wait 100 t_gone "$PG_PID"; then
+		wait "$PG_PID"
+		PG_RC=$?
+	else
+		kill -KILL "$PG_PID" 2>/dev/null
+		wait "$PG_PID"
+		PG_RC=kill
+	fi
+	PG_PID=
+	rm -f "$PG_SOCK"
+}
+
+pg_count() {
+	grep -c -E -- "$1" "$PG_LOG"
+}
+
+pg_count_above() {
+	[ "$(pg_count "$1")" -gt "$2" ]
+}
+
+# pg_signal SIG ERE: send SIG and wait until one more log line matches ERE.
+pg_signal() {
+	_n=$(pg_count "$2")
+	kill "-$1" "$PG_PID" || return 1
+	t_wait 100 pg_count_above "$2" "$_n"
+}
+
+# ---------------------------------------------------------------- rsyslogd
+
+# syslog_start FILE: rsyslogd on /dev/log with a private config writing every
+# message to FILE. Only when /dev/log does not exist (the caller checks).
+syslog_start() {
+	mkdir -p "$E2E_D/rsyslog"
+	cat >"$E2E_D/rsyslog.conf" <<EOF
+global(workDirectory="$E2E_D/rsyslog")
+module(load="imuxsock" SysSock.Name="/dev/log" SysSock.RateLimit.Interval="0")
+*.* action(type="omfile" file="$1" template="RSYSLOG_TraditionalFileFormat")
+EOF
+	rsyslogd -n -f "$E2E_D/rsyslog.conf" -i "$E2E_D/rsyslog.pid" >"$E2E_D/rsyslog.out" 2>&1 &
+	SYSLOG_PID=$!
+	SYSLOG_MADE_DEVLOG=1
+	t_wait 100 test -S /dev/log
+}
+
+syslog_stop() {
+	[ -n "$SYSLOG_PID" ] || return 0
+	t_stop_pid "$SYSLOG_PID"
+	wait "$SYSLOG_PID" 2>/dev/null
+	SYSLOG_PID=
+	if [ "${SYSLOG_MADE_DEVLOG:-0}" = 1 ]; then
+		rm -f /dev/log
+		SYSLOG_MADE_DEVLOG=0
+	fi
+}
+
+# ---------------------------------------------------------------- test cases
+#
+#   t_begin NAME        remember where portguard's log ends
+#   t_swaks ARG...      one SMTP session; T_REPLY = the client's final reply
+#   t_reply ERE         the final reply matches ERE
+#   t_log ERE           a portguard log line written since t_begin matches ERE
+#   t_nolog ERE         no such line matches ERE
+#   t_end               print PASS: NAME or FAIL: NAME (with the reasons)
+
+t_begin() {
+	T_NAME=$1
+	T_WHY=
+	T_OFF=$(wc -c <"$PG_LOG")
+	T_OUT=$E2E_D/swaks/$(printf '%s' "$1" | tr -c 'A-Za-z0-9_.-' '_').txt
+	T_REPLY=
+}
+
+t_fail() {
+	T_WHY="$T_WHY
+    $*"
+}
+
+# Common swaks arguments: loopback server, bounded time, a fixed HELO and
+# sender. The caller adds port, client address, TLS, AUTH and recipient.
+t_swaks() {
+	swaks --server 127.0.0.1 --timeout 10 --helo client.example.net \
+		--from "sender@example.net" --header "Subject: portguard e2e $T_NAME" \
+		--body "portguard e2e" "$@" >"$T_OUT" 2>&1
+	# Server replies are the transcript lines starting "<-", "<~" (over TLS)
+	# or "<**" / "<~*" (error replies). The final reply is the last one that is
+	# not the answer to QUIT.
+	T_REPLY=$(sed -n -E 's/^<(-|~|\*\*|~\*) +//p' "$T_OUT" | grep -v '^221 ' |
+		grep -E '^[0-9]{3} ' | tail -n 1)
+}
+
+t_reply() {
+	printf '%s\n' "$T_REPLY" | grep -q -E -- "$1" ||
+		t_fail "reply '$T_REPLY' does not match /$1/ (transcript: $T_OUT)"
+}
+
+t_newlog() {
+	tail -c "+$((T_OFF + 1))" "$PG_LOG"
+}
+
+t_log() {
+	t_newlog | grep -q -E -- "$1" || t_fail "no portguard log line matches /$1/"
+}
+
+t_nolog() {
+	t_newlog | grep -q -E -- "$1" && t_fail "unexpected portguard log line matches /$1/"
+}
+
+t_end() {
+	if [ -z "$T_WHY" ]; then
+		echo "PASS: $T_NAME"
+		E2E_PASSED=$((E2E_PASSED + 1))
+	else
+		echo "FAIL: $T_NAME$T_WHY"
+		if [ -n "${E2E_VERBOSE:-}" ]; then
+			sed 's/^/    | /' "$T_OUT" 2>/dev/null
+			t_newlog | sed 's/^/    pg| /'
+		fi
+		E2E_FAILED=$((E2E_FAILED + 1))
+	fi
+}
