@@ -1,0 +1,128 @@
+/*
+ * policyd.h - the pieces of portguard-policyd and how they meet.
+ *
+ * main.c reads the command line and the config; listen.c binds the sockets
+ * and drops privileges; loop.c runs the one event loop (connections,
+ * signals, timers, reloads); proto.c splits the byte stream into bounded
+ * requests; session.c turns one request into one reply.
+ */
+#ifndef PG_POLICYD_H
+#define PG_POLICYD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "limits.h"
+
+#define PD_NAME "portguard-policyd"
+
+/* Longest reply we ever write: "action=DEFER_IF_PERMIT " + code, esc, text, "\n\n". */
+#define PD_REPLY_MAX (PG_MAX_REPLY + 64)
+/* Per-connection output buffer: room for a few pipelined replies. */
+#define PD_OUT_SIZE (4 * PD_REPLY_MAX)
+/* A peer's name for log lines: "[addr]:port" or "unix". */
+#define PD_PEER_MAX 64
+
+/* ---- command line (main.c) ---- */
+struct pd_options {
+	const char *config_path;
+	bool foreground;
+	bool to_stderr;
+	bool check_only;
+	const char *listen[PG_MAX_LISTEN]; /* -p, replaces the config's list */
+	size_t nlisten;
+};
+
+/* ---- sockets and privileges (listen.c) ---- */
+struct pd_creds {
+	bool drop;          /* started as root and not allow_root */
+	bool chown_sockets; /* chown to uid/gid (root), or chgrp to gid (group set) */
+	uid_t uid;
+	gid_t gid;
+};
+
+struct pd_listener {
+	int fd;
+	char *unix_path; /* malloc'd, unlinked at exit; NULL for inet */
+	char *spec;      /* as given, for log lines */
+};
+
+/* Each returns a sysexits code (EX_OK on success) and has logged why not. */
+int listen_resolve_creds(const struct pg_config *cfg, struct pd_creds *out);
+int listen_open(const char *spec, const struct pg_config *cfg,
+    const struct pd_creds *creds, struct pd_listener *out);
+int listen_drop_privileges(const struct pg_config *cfg, const struct pd_creds *creds);
+void listen_close(struct pd_listener *l, bool unlink_path);
+
+/* ---- protocol (proto.c) ---- */
+enum pd_attr {
+	PD_A_REQUEST = 0,
+	PD_A_PROTOCOL_STATE,
+	PD_A_CLIENT_ADDRESS,
+	PD_A_CLIENT_NAME,
+	PD_A_CLIENT_PORT,
+	PD_A_SERVER_PORT,
+	PD_A_QUEUE_ID,
+	PD_A_INSTANCE,
+	PD_A_RECIPIENT,
+	PD_A_SASL_METHOD,
+	PD_A_SASL_USERNAME,
+	PD_A_CCERT_FINGERPRINT,
+	PD_A_ENCRYPTION_PROTOCOL,
+	PD_A_ENCRYPTION_CIPHER,
+	PD_A_ENCRYPTION_KEYSIZE,
+	PD_A_POLICY_CONTEXT,
+	PD_A_COUNT
+};
+
+/* One parsed request: values point into the connection's input buffer
+ * (NUL-terminated in place); NULL means the attribute was not sent. */
+struct pd_request {
+	const char *v[PD_A_COUNT];
+};
+
+/* Incremental scanner state, reset after each complete request. */
+struct proto_scan {
+	size_t pos;        /* bytes of the buffer already checked */
+	size_t line_start; /* offset of the current, unfinished line */
+	unsigned nattrs;   /* name=value lines seen in this request */
+};
+
+enum proto_status {
+	PROTO_MORE = 0, /* no complete request yet, limits respected so far */
+	PROTO_REQUEST,  /* buf[0 .. *reqlen) is one complete request */
+	PROTO_ERROR     /* *why names the broken rule or limit */
+};
+
+void proto_reset(struct proto_scan *st);
+/* buf holds len bytes of a buffer of PG_POLICY_MAX_REQUEST bytes. */
+enum proto_status proto_scan(struct proto_scan *st, const char *buf, size_t len,
+    size_t *reqlen, char *why, size_t whylen);
+/* Split a complete request (as found by proto_scan) into req, in place. */
+void proto_parse(char *buf, size_t reqlen, struct pd_request *req);
+const char *proto_attr_name(enum pd_attr a);
+
+/* ---- one request, one reply (session.c) ---- */
+struct pd_session {
+	char instance[PG_POLICY_MAX_INSTANCE + 1];
+	bool have_instance;
+	bool alarm_sent; /* plaintext-AUTH alarm, once per instance */
+};
+
+enum session_status { SESSION_REPLY = 0, SESSION_BAD_REQUEST };
+
+/* Decide and write exactly one "action=...\n\n" into out (at least
+ * PD_REPLY_MAX bytes); *outlen is its length. SESSION_BAD_REQUEST: the peer
+ * broke the protocol, why says how, nothing is to be sent. */
+enum session_status session_handle(const struct pg_config *cfg, struct pd_session *s,
+    const struct pd_request *req, char *out, size_t *outlen, char *why, size_t whylen);
+
+/* ---- event loop (loop.c) ---- */
+/* Runs until SIGTERM/SIGINT; owns cfg from here on (frees it). Returns an
+ * exit code. */
+int loop_run(struct pg_config *cfg, const struct pd_options *opt,
+    struct pd_listener *listeners, size_t nlisteners);
+
+#endif
