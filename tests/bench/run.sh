@@ -1,0 +1,210 @@
+#!/bin/sh
+# Benchmark portguard-policyd against the null policy server (the ceiling).
+#
+#   sh tests/bench/run.sh BUILD_DIR
+#
+# Starts BUILD_DIR/portguard-policyd (-f -e, logging to a file: reject lines are
+# part of the real cost) and BUILD_DIR/bench/nullpolicy on unix sockets in a
+# temporary directory under BUILD_DIR, waits until each answers a request, then
+# for N = 1, 16, 256 connections runs BUILD_DIR/bench/loadgen against both,
+# alternating null, portguard, null, portguard... (RUNS runs of SECS seconds
+# each) and prints the medians side by side: decisions/s, p50/p99 latency and
+# server CPU per decision. Then the servers' RSS holding 1,000 idle
+# connections, and the targets, each marked met or NOT met.
+#
+# Informational: exits 0 even when a target is missed. Exits 2 when something
+# is broken (a binary is missing, a server does not start, a run fails).
+# Environment: SECS (default 1.2), RUNS (default 5), CONNS (default "1 16 256"),
+# IDLE (default 1000), KEEP=1 keeps the temporary directory and its logs.
+set -u
+
+B=${1:-build}
+SECS=${SECS:-1.2}
+RUNS=${RUNS:-5}
+CONNS=${CONNS:-"1 16 256"}
+IDLE=${IDLE:-1000}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top" || exit 2
+
+PG=$B/portguard-policyd
+NULLSRV=$B/bench/nullpolicy
+LOADGEN=$B/bench/loadgen
+for f in "$PG" "$NULLSRV" "$LOADGEN"; do
+	if [ ! -x "$f" ]; then
+		echo "bench: $f is missing (make B=$B all bench-tools)" >&2
+		exit 2
+	fi
+done
+
+# 1,000 idle connections plus the listeners need more descriptors than the
+# usual soft limit of 1024; the tools raise theirs, portguard inherits ours.
+need=$((IDLE + 64))
+soft=$(ulimit -n)
+if [ "$soft" != unlimited ] && [ "$soft" -lt "$need" ]; then
+	ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n "$need" 2>/dev/null
+	soft=$(ulimit -n)
+	if [ "$soft" != unlimited ] && [ "$soft" -lt "$need" ]; then
+		echo "bench: open-file limit $soft is below $need; raise it (ulimit -n)" >&2
+		exit 2
+	fi
+fi
+
+mkdir -p "$B" || exit 2
+absb=$(cd "$B" && pwd)
+tmp=$(mktemp -d "$absb/bench-run.XXXXXX") || exit 2
+# A unix socket path must fit in sun_path (108 bytes).
+if [ ${#tmp} -gt 90 ]; then
+	rmdir "$tmp"
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/pg-bench.XXXXXX") || exit 2
+fi
+
+null_pid=""
+pg_pid=""
+cleanup() {
+	for p in $null_pid $pg_pid; do
+		kill "$p" 2>/dev/null
+	done
+	for p in $null_pid $pg_pid; do
+		wait "$p" 2>/dev/null
+	done
+	if [ "${KEEP:-0}" = 1 ] || [ "${failed:-0}" = 1 ]; then
+		echo "bench: logs kept in $tmp"
+	else
+		rm -rf "$tmp"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 2' INT TERM HUP
+
+fail() {
+	failed=1
+	echo "bench: ERROR: $*" >&2
+	exit 2
+}
+
+root_line=""
+[ "$(id -u)" = 0 ] && root_line="allow_root = true;"
+cat >"$tmp/bench.conf" <<EOF
+# portguard benchmark configuration (written by tests/bench/run.sh)
+mode = "enforce";
+on_error = "tempfail";
+default_role = "relay";
+$root_line
+log = { level = "notice"; stats_interval = 0; };
+relay = {
+  local_domains = [ "example.org", ".example.org", "example.net" ];
+  trusted_networks = [ "127.0.0.0/8", "::1/128", "10.0.0.0/8" ];
+  authenticated_may_relay = true;
+};
+ports = (
+  { port = 25;   role = "relay";      auth = "optional"; },
+  { port = 587;  role = "submission"; tls = "starttls"; min_tls_version = "TLSv1.2"; },
+  { port = 465;  role = "submission"; tls = "implicit"; min_tls_version = "TLSv1.2"; },
+  { port = 2525; role = "submission"; tls = "starttls"; min_tls_version = "TLSv1.2"; }
+);
+policyd = {
+  listen = [ "unix:$tmp/pg.sock" ];
+  max_connections = $((IDLE + 100));
+  idle_timeout = 600;
+};
+EOF
+
+"$PG" -c "$tmp/bench.conf" -n >"$tmp/check.out" 2>&1 ||
+	fail "portguard-policyd rejects the bench config: $(cat "$tmp/check.out")"
+
+"$NULLSRV" -m $((IDLE + 100)) "unix:$tmp/null.sock" 2>"$tmp/null.log" &
+null_pid=$!
+"$PG" -c "$tmp/bench.conf" -f -e -p "unix:$tmp/pg.sock" 2>"$tmp/portguard.log" &
+pg_pid=$!
+
+# Ready = answers one request (loadgen retries the connect for up to 10 s).
+"$LOADGEN" -s "$tmp/null.sock" -1 -T 10 || fail "nullpolicy did not answer"
+if ! "$LOADGEN" -s "$tmp/pg.sock" -1 -T 10; then
+	tail -n 20 "$tmp/portguard.log" >&2
+	fail "portguard-policyd did not answer"
+fi
+
+# key=value from a loadgen line
+kv() {
+	echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+# median of the numbers on stdin
+median() {
+	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+echo "portguard bench: $(nproc 2>/dev/null || echo '?') CPUs, $RUNS runs x ${SECS}s per point, servers alternated, medians shown"
+echo "(latency in microseconds; cpu = server CPU time per decision in microseconds)"
+printf '%5s | %9s %9s %6s | %8s %8s %6s | %8s %8s %6s | %6s %6s\n' \
+	N null_dps pg_dps ratio null_p50 null_p99 n_cpu pg_p50 pg_p99 pg_cpu p99_x rej%
+results=$tmp/results
+: >"$results"
+for n in $CONNS; do
+	: >"$tmp/null.$n"
+	: >"$tmp/pg.$n"
+	i=0
+	while [ "$i" -lt "$RUNS" ]; do
+		i=$((i + 1))
+		for who in null pg; do
+			if [ "$who" = null ]; then sock=$tmp/null.sock pid=$null_pid; else sock=$tmp/pg.sock pid=$pg_pid; fi
+			line=$("$LOADGEN" -s "$sock" -c "$n" -d "$SECS" -w 0.3 -P "$pid" -S "$i") ||
+				fail "loadgen against $who with $n connections failed"
+			kill -0 "$pid" 2>/dev/null || fail "$who server died during the run"
+			echo "$line" >>"$tmp/$who.$n"
+		done
+	done
+	for who in null pg; do
+		for k in rps p50_us p99_us server_ns_per_req; do
+			while read -r l; do kv "$l" "$k"; done <"$tmp/$who.$n" | median >"$tmp/$who.$n.$k"
+		done
+	done
+	nd=$(cat "$tmp/null.$n.rps") pd=$(cat "$tmp/pg.$n.rps")
+	n50=$(cat "$tmp/null.$n.p50_us") n99=$(cat "$tmp/null.$n.p99_us")
+	p50=$(cat "$tmp/pg.$n.p50_us") p99=$(cat "$tmp/pg.$n.p99_us")
+	ncpu=$(cat "$tmp/null.$n.server_ns_per_req") pcpu=$(cat "$tmp/pg.$n.server_ns_per_req")
+	rej=$(while read -r l; do
+		echo "$(kv "$l" reject) $(kv "$l" dunno)"
+	done <"$tmp/pg.$n" | awk '{ r += $1; t += $1 + $2 } END { printf "%.1f", t ? 100 * r / t : 0 }')
+	awk -v n="$n" -v nd="$nd" -v pd="$pd" -v n50="$n50" -v n99="$n99" -v p50="$p50" \
+		-v p99="$p99" -v ncpu="$ncpu" -v pcpu="$pcpu" -v rej="$rej" -v out="$results" 'BEGIN {
+		ratio = nd > 0 ? 100 * pd / nd : 0; x = n99 > 0 ? p99 / n99 : 0
+		printf "%5d | %9.0f %9.0f %5.1f%% | %8.1f %8.1f %6.1f | %8.1f %8.1f %6.1f | %5.2fx %5s%%\n",
+			n, nd, pd, ratio, n50, n99, ncpu / 1000, p50, p99, pcpu / 1000, x, rej
+		printf "%d %f %f\n", n, ratio, x >> out
+	}'
+done
+
+echo
+echo "memory: $IDLE connections, first idle (nothing sent), then after one request each, idle again"
+mem_null=$("$LOADGEN" -s "$tmp/null.sock" -M -c "$IDLE" -P "$null_pid") || fail "memory probe of nullpolicy failed"
+mem_pg=$("$LOADGEN" -s "$tmp/pg.sock" -M -c "$IDLE" -P "$pg_pid") || fail "memory probe of portguard-policyd failed"
+for who in null pg; do
+	if [ "$who" = null ]; then l=$mem_null name=nullpolicy; else l=$mem_pg name=portguard-policyd; fi
+	printf '  %-18s held=%s/%s  VmRSS base %6s KiB, idle %6s KiB, after one request each %6s KiB (peak %s KiB)\n' \
+		"$name" "$(kv "$l" held_after)" "$IDLE" "$(kv "$l" rss_base_kib)" "$(kv "$l" rss_idle_kib)" \
+		"$(kv "$l" rss_after_request_kib)" "$(kv "$l" hwm_kib)"
+done
+held=$(kv "$mem_pg" held_after)
+rss=$(kv "$mem_pg" rss_after_request_kib)
+rss_idle=$(kv "$mem_pg" rss_idle_kib)
+[ "$rss_idle" -gt "$rss" ] && rss=$rss_idle
+kill -0 "$pg_pid" 2>/dev/null || fail "portguard-policyd died during the memory probe"
+
+echo
+echo "targets:"
+mark() { if [ "$1" = 1 ]; then echo "met"; else echo "NOT met"; fi; }
+for n in 16 256; do
+	r=$(awk -v n="$n" '$1 == n { print $2 }' "$results")
+	[ -n "$r" ] || continue
+	ok=$(awk -v r="$r" 'BEGIN { print (r >= 85) ? 1 : 0 }')
+	printf '  throughput at N=%-3s >= 85%% of null: %5.1f%%  %s\n' "$n" "$r" "$(mark "$ok")"
+done
+while read -r n r x; do
+	ok=$(awk -v x="$x" 'BEGIN { print (x <= 1.5) ? 1 : 0 }')
+	printf '  p99 at N=%-3s <= 1.5x null:          %5.2fx  %s\n' "$n" "$x" "$(mark "$ok")"
+done <"$results"
+ok=0
+[ "$held" = "$IDLE" ] && [ "$rss" -lt 16384 ] && ok=1
+printf '  RSS with %s connections < 16 MiB:  %5.1f MiB (held %s)  %s\n' "$IDLE" \
+	"$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$held" "$(mark "$ok")"
+exit 0
