@@ -329,12 +329,14 @@ pg_sock_ready() {
 	[ -S "$PG_SOCK" ]
 }
 
-# pg_start [ARG...]: start portguard-policyd in the foreground (-f), logging to
-# stderr (-e) unless an argument list is given; wait for its socket.
+# pg_start: start portguard-policyd in the foreground (-f), logging to stderr
+# (-e, into $PG_LOG) unless PG_STDERR=0 (then to syslog); wait for its socket.
 pg_start() {
 	rm -f "$PG_SOCK"
-	if [ $# = 0 ]; then
+	if [ "${PG_STDERR:-1}" = 1 ]; then
 		set -- -e
+	else
+		set --
 	fi
 	"$PG_BIN" -f "$@" -c "$PG_CONF" >>"$PG_LOG" 2>&1 &
 	PG_PID=$!

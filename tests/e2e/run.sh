@@ -1,0 +1,399 @@
+#!/bin/sh
+# tests/e2e/run.sh BUILD_DIR - end-to-end tests: swaks -> private Postfix on
+# loopback -> portguard-policyd (BUILD_DIR/portguard-policyd).
+#
+# Every row of SPEC's decision table is sent through a real Postfix on the
+# STARTTLS submission port, the implicit-TLS port and the relay port (plus
+# ports that exist only to reach one rule), first with mode = "enforce", then,
+# after a SIGHUP reload, with mode = "monitor". Each case asserts the SMTP
+# reply the client saw and the line portguard logged. The stats lines printed
+# on SIGUSR2 are compared with what the cases sent. A real rsyslogd proves the
+# syslog path when /dev/log is free. Prints "PASS: name" / "FAIL: name".
+#
+# Needs root (Postfix's master runs as root), postfix, swaks, sasl2-bin,
+# openssl, ss and rsyslogd. The harness is tests/e2e/lib.sh; it describes
+# how the test Postfix deliberately differs from conf/postfix/*.snippet.
+# E2E_VERBOSE=1 prints transcripts and log lines of failed cases; E2E_KEEP=1
+# keeps the test directory.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top" || exit 2
+. tests/e2e/lib.sh
+
+if [ "$(id -u)" != 0 ]; then
+	echo "FAIL: e2e setup: must run as root (Postfix's master process runs as root)"
+	exit 1
+fi
+for _c in postfix postconf swaks saslpasswd2 openssl ss; do
+	command -v "$_c" >/dev/null 2>&1 || {
+		echo "FAIL: e2e setup: $_c not found (run tests/deps.sh as root)"
+		exit 1
+	}
+done
+
+e2e_init "$top" "${1:-build/san}"
+pf_create || e2e_setup_fail "could not create the Postfix test instance"
+pf_start || e2e_setup_fail "private Postfix did not start"
+
+UNTRUSTED="--local-interface 127.0.0.2"
+AUTH="-a PLAIN -au $E2E_USER -ap $E2E_PASS"
+CLIENT2='client=unknown\[127\.0\.0\.2\]:[0-9]+'
+
+# ------------------------------------------------------------------ counting
+# Each case appends "statskey field" lines to $TALLY for what it sent; the
+# stats test compares the sums with portguard's stats lines.
+TALLY=$E2E_D/tally
+: >"$TALLY"
+
+t_tally() { # t_tally STATSKEY RULE|none
+	_v=$(sed -n -E 's/^=== TLS started with cipher (TLSv1(\.[0-9])?):.*/\1/p' "$T_OUT" | tail -n 1)
+	_auth=0
+	grep -q -E '^<[-~] +235 ' "$T_OUT" && _auth=1
+	{
+		echo "$1 transactions"
+		echo "$1 recipients"
+		if [ -n "$_v" ]; then
+			echo "$1 tls"
+			echo "$1 $_v"
+		else
+			echo "$1 plaintext"
+		fi
+		[ "$_auth" = 1 ] && echo "$1 auth"
+		[ "$_auth" = 1 ] && [ -z "$_v" ] && echo "$1 auth_plaintext"
+		if [ "$2" != none ]; then
+			echo "$1 reject_$2"
+			if [ "$MODE" = enforce ]; then echo "$1 rejected"; else echo "$1 would_reject"; fi
+		fi
+	} >>"$TALLY"
+}
+
+# ------------------------------------------------------------------ verdicts
+# Set before each case: MODE, T_PORT (server port), T_ROLE, T_KEY (stats key).
+
+# rej RULE "CODE ESC" TEXT_ERE: in enforce mode the client gets portguard's
+# reply (wrapped by Postfix as "<rcpt>: Recipient address rejected: ..."); in
+# monitor mode portguard only logs would-reject and Postfix's own rules decide
+# (expect_monitor, default: 250 queued).
+rej() {
+	if [ "$MODE" = enforce ]; then
+		t_reply "^$2 .*Recipient address rejected: $3"
+		t_log ": reject: port=$T_PORT role=$T_ROLE mode=enforce .*rule=$1 reply=\"$2 $3"
+	else
+		t_reply "${expect_monitor:-^250 }"
+		t_log ": would-reject: port=$T_PORT role=$T_ROLE mode=monitor .*rule=$1 reply=\"$2 $3"
+	fi
+	t_nolog ": pass: "
+	t_tally "$T_KEY" "$1"
+	expect_monitor=
+}
+
+# ok: the client's mail is queued and portguard logged pass (log level info).
+ok() {
+	t_reply '^250 '
+	t_log ": pass: port=$T_PORT role=$T_ROLE mode=$MODE .*rule=none"
+	t_nolog "reject: "
+	t_tally "$T_KEY" none
+}
+
+at() { # at PORT ROLE [STATSKEY]
+	T_PORT=$1
+	T_ROLE=$2
+	T_KEY=${3:-$1}
+}
+
+# ------------------------------------------------------------------ cases
+cases() {
+	m=$MODE
+	r=u-$m
+
+	# STARTTLS submission (587 role)
+	at "$P_SUB" submission
+	t_begin "$m submission: row 1 plaintext AUTH -> 538 + credentials warning"
+	t_swaks --port "$P_SUB" $UNTRUSTED $AUTH --to "$r-1@remote.example"
+	rej plaintext_auth "538 5.7.11" "Encryption required for requested authentication mechanism"
+	t_log "warning: credentials sent without TLS: sasl_username=$E2E_USER sasl_method=PLAIN $CLIENT2 port=$P_SUB role=submission; the MTA accepted AUTH on a plaintext connection: set "
+	t_log "tls=none cipher=none bits=0 sasl_method=PLAIN sasl_username=$E2E_USER .*rule=plaintext_auth"
+	t_end
+
+	t_begin "$m submission: row 3 no TLS -> 530 Must issue a STARTTLS command first"
+	t_swaks --port "$P_SUB" $UNTRUSTED --to "$r-3@$E2E_DOMAIN"
+	rej tls_required "530 5.7.0" "Must issue a STARTTLS command first"
+	t_nolog "not wrapping"
+	t_end
+
+	t_begin "$m submission: row 6 TLS without AUTH -> 530 Authentication required"
+	t_swaks --port "$P_SUB" $UNTRUSTED -tls --to "$r-6@$E2E_DOMAIN"
+	rej auth_required "530 5.7.0" "Authentication required"
+	t_end
+
+	t_begin "$m submission: TLSv1.3 + AUTH -> pass"
+	t_swaks --port "$P_SUB" $UNTRUSTED -tls --tls-protocol tlsv1_3 $AUTH --to "$r-p13@remote.example"
+	ok
+	t_log ": pass: .*tls=TLSv1\.3 .*sasl_method=PLAIN sasl_username=$E2E_USER .*rule=none"
+	t_end
+
+	t_begin "$m submission: TLSv1.2 + AUTH -> pass (minimum TLSv1.2)"
+	t_swaks --port "$P_SUB" $UNTRUSTED -tls --tls-protocol tlsv1_2 $AUTH --to "$r-p12@remote.example"
+	ok
+	t_log ": pass: .*tls=TLSv1\.2 .*rule=none"
+	t_end
+
+	# Row 4: OpenSSL 3 here refuses TLS < 1.2, so this port asks for TLSv1.3
+	# and the client offers only TLSv1.2.
+	at "$P_TLS13" submission
+	t_begin "$m submission min TLSv1.3: row 4 TLSv1.2 -> 530 TLSv1.3 or later required"
+	t_swaks --port "$P_TLS13" $UNTRUSTED -tls --tls-protocol tlsv1_2 $AUTH --to "$r-4@remote.example"
+	rej tls_version "530 5.7.0" "TLSv1\.3 or later required"
+	t_log "tls=TLSv1\.2 .*rule=tls_version"
+	t_end
+
+	t_begin "$m submission min TLSv1.3: TLSv1.3 -> pass"
+	t_swaks --port "$P_TLS13" $UNTRUSTED -tls --tls-protocol tlsv1_3 $AUTH --to "$r-4p@remote.example"
+	ok
+	t_end
+
+	# Row 5: the port accepts only CHACHA20 suites (TLS <= 1.2); the client is
+	# pinned to TLSv1.2 and an AES suite.
+	at "$P_CIPHER" submission
+	t_begin "$m submission CHACHA20 only: row 5 AES cipher -> 530 Cipher not accepted"
+	t_swaks --port "$P_CIPHER" $UNTRUSTED -tls --tls-protocol tlsv1_2 \
+		--tls-cipher ECDHE-RSA-AES256-GCM-SHA384 $AUTH --to "$r-5@remote.example"
+	rej cipher "530 5.7.0" "Cipher not accepted"
+	t_log "cipher=ECDHE-RSA-AES256-GCM-SHA384 .*rule=cipher"
+	t_end
+
+	t_begin "$m submission CHACHA20 only: CHACHA20 cipher -> pass"
+	t_swaks --port "$P_CIPHER" $UNTRUSTED -tls --tls-protocol tlsv1_2 \
+		--tls-cipher ECDHE-RSA-CHACHA20-POLY1305 $AUTH --to "$r-5p@remote.example"
+	ok
+	t_log "cipher=ECDHE-RSA-CHACHA20-POLY1305 .*rule=none"
+	t_end
+
+	# Implicit TLS, wrapped by Postfix (465 role)
+	at "$P_SMTPS" submission
+	t_begin "$m implicit TLS: row 6 no AUTH -> 530 Authentication required"
+	t_swaks --port "$P_SMTPS" $UNTRUSTED --tlsc --to "$r-i6@$E2E_DOMAIN"
+	rej auth_required "530 5.7.0" "Authentication required"
+	t_nolog "not wrapping"
+	t_end
+
+	t_begin "$m implicit TLS: TLS + AUTH -> pass"
+	t_swaks --port "$P_SMTPS" $UNTRUSTED --tlsc $AUTH --to "$r-ip@remote.example"
+	ok
+	t_end
+
+	# Implicit-TLS role, but Postfix does not wrap the port
+	at "$P_BARE" submission
+	t_begin "$m implicit TLS not wrapped: row 1 plaintext AUTH -> 538 + warning + MTA error"
+	t_swaks --port "$P_BARE" $UNTRUSTED $AUTH --to "$r-b1@remote.example"
+	rej plaintext_auth "538 5.7.11" "Encryption required for requested authentication mechanism"
+	t_log "warning: credentials sent without TLS: sasl_username=$E2E_USER sasl_method=PLAIN $CLIENT2 port=$P_BARE role=submission;"
+	t_log "error: port=$P_BARE is configured tls=implicit but the session has no TLS: the MTA is not wrapping this port in TLS \(Postfix: -o smtpd_tls_wrappermode=yes; Sendmail: M=s\) $CLIENT2"
+	t_end
+
+	t_begin "$m implicit TLS not wrapped: row 3 no TLS -> 530 + MTA error"
+	t_swaks --port "$P_BARE" $UNTRUSTED --to "$r-b3@$E2E_DOMAIN"
+	rej tls_required "530 5.7.0" "Must issue a STARTTLS command first"
+	t_log "error: port=$P_BARE is configured tls=implicit but the session has no TLS: the MTA is not wrapping this port"
+	t_end
+
+	# Relay (25 role)
+	at "$P_RELAY" relay
+	t_begin "$m relay: row 1 plaintext AUTH -> 538 + credentials warning"
+	t_swaks --port "$P_RELAY" $UNTRUSTED $AUTH --to "$r-r1@remote.example"
+	rej plaintext_auth "538 5.7.11" "Encryption required for requested authentication mechanism"
+	t_log "warning: credentials sent without TLS: sasl_username=$E2E_USER sasl_method=PLAIN $CLIENT2 port=$P_RELAY role=relay;"
+	t_end
+
+	# In monitor mode Postfix's own reject_unauth_destination still refuses
+	# the relay attempt (without "Recipient address rejected:").
+	t_begin "$m relay: row 7 untrusted, unauthenticated, remote -> 554 Relay access denied"
+	t_swaks --port "$P_RELAY" $UNTRUSTED --to "$r-r7@remote.example"
+	expect_monitor="^554 5\.7\.1 <$r-r7@remote\.example>: Relay access denied"
+	rej relay "554 5.7.1" "<$r-r7@remote\.example>: Relay access denied"
+	t_log "rcpt=<?$r-r7@remote\.example.* rule=relay"
+	t_end
+
+	t_begin "$m relay: row 7 \"u@remote\"@local (source-route trick) -> 554 Relay access denied"
+	t_swaks --port "$P_RELAY" $UNTRUSTED --to "\"$r-r7q@remote.example\"@$E2E_DOMAIN"
+	expect_monitor="^554 5\.7\.1 .*Relay access denied"
+	rej relay "554 5.7.1" "<.*>: Relay access denied"
+	t_end
+
+	t_begin "$m relay: untrusted + TLS + AUTH may relay -> pass"
+	t_swaks --port "$P_RELAY" $UNTRUSTED -tls $AUTH --to "$r-ra@remote.example"
+	ok
+	t_end
+
+	t_begin "$m relay: trusted network 127.0.0.1 may relay -> pass"
+	t_swaks --port "$P_RELAY" --to "$r-rt@remote.example"
+	ok
+	t_end
+
+	t_begin "$m relay: untrusted, plaintext, local recipient -> pass (TLS optional)"
+	t_swaks --port "$P_RELAY" $UNTRUSTED --to "$r-rl@$E2E_DOMAIN"
+	ok
+	t_log "tls=none .*rule=none"
+	t_end
+
+	t_begin "$m relay: untrusted, STARTTLS, local subdomain recipient -> pass"
+	t_swaks --port "$P_RELAY" $UNTRUSTED -tls --to "$r-rs@mail.$E2E_DOMAIN"
+	ok
+	t_end
+
+	# Label "noauth" (policy_context) beats the port number's entry.
+	at "$P_LABEL" relay noauth
+	t_begin "$m label noauth: row 2 AUTH on an auth=forbidden port -> 550"
+	t_swaks --port "$P_LABEL" $UNTRUSTED -tls $AUTH --to "$r-l2@$E2E_DOMAIN"
+	T_PORT='[^ ]+'
+	rej auth_forbidden "550 5.7.1" "Authentication is not accepted on this port"
+	t_end
+
+	t_begin "$m label noauth: plaintext, no AUTH, local -> pass (label wins over number)"
+	t_swaks --port "$P_LABEL" $UNTRUSTED --to "$r-lp@$E2E_DOMAIN"
+	T_PORT='[^ ]+'
+	ok
+	t_end
+}
+
+# ------------------------------------------------------------------ stats
+# stats_check NAME: SIGUSR2, then every port in $TALLY must have a stats line
+# whose counters equal the tally (absent fields in the tally are 0).
+STATS_FIELDS="transactions recipients tls plaintext TLSv1.3 TLSv1.2 TLSv1.1 TLSv1.0 auth \
+auth_plaintext rejected would_reject reject_plaintext_auth reject_auth_forbidden \
+reject_tls_required reject_tls_version reject_cipher reject_auth_required reject_relay"
+
+stats_have_all() { # every key has a stats line newer than offset $1
+	for _k in $(awk '{ print $1 }' "$TALLY" | sort -u); do
+		tail -c "+$(($1 + 1))" "$PG_LOG" | grep -q "stats: port=$_k " || return 1
+	done
+}
+
+stats_check() {
+	t_begin "$1"
+	_off=$(wc -c <"$PG_LOG")
+	kill -USR2 "$PG_PID" 2>/dev/null || t_fail "cannot signal portguard-policyd"
+	if ! t_wait 100 stats_have_all "$_off"; then
+		t_fail "no stats line after SIGUSR2 for every port of: $(awk '{ print $1 }' "$TALLY" | sort -u | tr '\n' ' ')"
+	fi
+	for _k in $(awk '{ print $1 }' "$TALLY" | sort -u); do
+		_line=$(tail -c "+$((_off + 1))" "$PG_LOG" | grep "stats: port=$_k " | tail -n 1)
+		[ -n "$_line" ] || continue
+		for _f in $STATS_FIELDS; do
+			_want=$(grep -c -x -F "$_k $_f" "$TALLY")
+			_got=$(printf '%s\n' "$_line" | tr ' ' '\n' | sed -n "s/^$_f=//p" | head -n 1)
+			[ "$_got" = "$_want" ] || t_fail "port=$_k $_f=$_got, the test sent $_want"
+		done
+		_tls=$(grep -c -x -F "$_k tls" "$TALLY")
+		_all=$(grep -c -x -F "$_k transactions" "$TALLY")
+		_pct=$(awk -v t="$_tls" -v a="$_all" 'BEGIN { printf "%.1f", a ? 100 * t / a : 0 }')
+		printf '%s\n' "$_line" | grep -q " tls_pct=$_pct " ||
+			t_fail "port=$_k tls_pct is not $_pct: $_line"
+	done
+	t_end
+	: >"$TALLY"
+}
+
+# ------------------------------------------------------------------ run
+
+# Before portguard runs: the hookup fails closed (default_action=DEFER).
+t_begin "postfix hookup: portguard not running -> 450 4.7.1, not accepted"
+t_swaks --port "$P_RELAY" --to "down@$E2E_DOMAIN"
+t_reply '^450 4\.7\.1 '
+t_end
+
+if [ ! -x "$PG_BIN" ]; then
+	echo "FAIL: e2e: $PG_BIN is not built"
+	E2E_FAILED=$((E2E_FAILED + 1))
+	exit 1
+fi
+
+MODE=enforce
+pg_write_conf enforce
+t_begin "portguard-policyd starts, binds, drops to nobody"
+pg_start || t_fail "did not start"
+if [ -n "$PG_PID" ]; then
+	_uid=$(awk '/^Uid:/ { print $2 }' "/proc/$PG_PID/status" 2>/dev/null)
+	[ "$_uid" = 65534 ] || t_fail "runs as uid '$_uid', not nobody (65534)"
+fi
+[ "$(stat -c '%G %a' "$PG_SOCK" 2>/dev/null)" = "postfix 660" ] ||
+	t_fail "socket is '$(stat -c '%U:%G %a' "$PG_SOCK" 2>/dev/null)', want group postfix, mode 660"
+t_end
+[ -n "$PG_PID" ] || exit 1
+
+cases
+stats_check "enforce: stats on SIGUSR2 equal what the test sent"
+
+t_begin "SIGHUP reload switches to mode=monitor"
+pg_write_conf monitor
+_n=$(pg_count 'mode=monitor')
+kill -HUP "$PG_PID"
+t_wait 100 pg_count_above 'mode=monitor' "$_n" || t_fail "no log line with mode=monitor after SIGHUP"
+t_alive "$PG_PID" || t_fail "portguard-policyd died on SIGHUP"
+t_end
+
+MODE=monitor
+cases
+stats_check "monitor: stats on SIGUSR2 equal what the test sent"
+
+# A port in no entry: default_role (relay) and one warning per port, not per
+# message.
+t_begin "unknown port: default_role relay, one warning for two messages"
+t_swaks --port "$P_UNKNOWN" --to "unk1@$E2E_DOMAIN"
+t_reply '^250 '
+t_swaks --port "$P_UNKNOWN" --to "unk2@$E2E_DOMAIN"
+t_reply '^250 '
+_w=$(t_newlog | grep -c "warning: port=$P_UNKNOWN label=- matches no entry in ports; applying default_role=relay")
+[ "$_w" = 1 ] || t_fail "$_w unknown-port warnings, want 1"
+t_log "role=relay .*rule=none"
+t_end
+
+# Reload with a broken config keeps the running one.
+t_begin "SIGHUP with a broken config keeps running in monitor mode"
+printf 'mode = "enforce";\nno_such_key = 1;\n' >"$PG_CONF"
+_off=$(wc -c <"$PG_LOG")
+kill -HUP "$PG_PID"
+_broken() { tail -c "+$((_off + 1))" "$PG_LOG" | grep -q "portguard.conf:2"; }
+t_wait 100 _broken || t_fail "no 'portguard.conf:2: ...' error after a broken reload"
+t_swaks --port "$P_SUB" $UNTRUSTED --to "broken@$E2E_DOMAIN"
+t_reply '^250 '
+t_log ": would-reject: .*rule=tls_required"
+t_end
+pg_write_conf enforce
+
+t_begin "SIGTERM: clean exit (status 0, no sanitizer report) with a final stats line"
+T_OFF=$(wc -c <"$PG_LOG")
+pg_stop
+[ "$PG_RC" = 0 ] || t_fail "exit status $PG_RC"
+t_log "stats: port=$P_SUB "
+t_nolog "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:"
+t_end
+
+# Syslog: portguard-policyd without -e logs through syslog(3), i.e. /dev/log.
+# Only when /dev/log is free (no syslog daemon, as in CI) can the test own it.
+if [ -e /dev/log ]; then
+	echo "SKIP: syslog path: /dev/log exists and belongs to another daemon; not touched"
+elif ! command -v rsyslogd >/dev/null 2>&1; then
+	echo "FAIL: syslog path: rsyslogd not installed"
+	E2E_FAILED=$((E2E_FAILED + 1))
+else
+	SYSLOG_FILE=$E2E_D/syslog
+	MODE=enforce
+	t_begin "syslog path: rsyslogd receives the reject line and the startup line"
+	if syslog_start "$SYSLOG_FILE"; then
+		PG_STDERR=0 pg_start || t_fail "portguard-policyd did not start without -e"
+		t_swaks --port "$P_SUB" $UNTRUSTED --to "syslog@$E2E_DOMAIN"
+		t_reply '^530 5\.7\.0 .*Must issue a STARTTLS command first'
+		_sl() { grep -q "portguard-policyd\[[0-9]*\]: .*: reject: port=$P_SUB .*rule=tls_required" "$SYSLOG_FILE"; }
+		t_wait 50 _sl || t_fail "no reject line from portguard-policyd in the syslog file"
+		t_newlog | grep -q 'reject:' && t_fail "the reject line also went to stderr"
+		pg_stop
+	else
+		t_fail "rsyslogd did not create /dev/log"
+	fi
+	syslog_stop
+	t_end
+fi
+
+echo "e2e: $E2E_PASSED passed, $E2E_FAILED failed"
+[ "$E2E_FAILED" = 0 ]
