@@ -126,8 +126,8 @@ static void log_write(int level, const char *line)
 }
 
 /* prefix: severity word or ""; with_errno: append ": strerror(saved)". */
-static void log_vformat(int level, const char *prefix, int saved, bool with_errno,
-    const char *fmt, va_list ap)
+static void log_vformat(int level, const char *prefix, int saved, bool with_errno, const char *fmt,
+                        va_list ap)
 {
 	char buf[PG_LOG_LINE_MAX];
 	size_t plen = strlen(prefix);
@@ -151,8 +151,7 @@ static void log_vformat(int level, const char *prefix, int saved, bool with_errn
 	log_write(level, buf);
 }
 
-static void log_vmsg(int level, const char *prefix, bool with_errno, const char *fmt,
-    va_list ap)
+static void log_vmsg(int level, const char *prefix, bool with_errno, const char *fmt, va_list ap)
 {
 	int saved = errno;
 
@@ -161,12 +160,12 @@ static void log_vmsg(int level, const char *prefix, bool with_errno, const char 
 	errno = saved;
 }
 
-#define LOG_BODY(level, prefix, with_errno)                                    \
-	do {                                                                   \
-		va_list ap;                                                    \
-		va_start(ap, fmt);                                             \
-		log_vmsg((level), (prefix), (with_errno), fmt, ap);            \
-		va_end(ap);                                                    \
+#define LOG_BODY(level, prefix, with_errno)                                                        \
+	do {                                                                                       \
+		va_list ap;                                                                        \
+		va_start(ap, fmt);                                                                 \
+		log_vmsg((level), (prefix), (with_errno), fmt, ap);                                \
+		va_end(ap);                                                                        \
 	} while (0)
 
 void log_err(const char *fmt, ...)

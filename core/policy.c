@@ -78,7 +78,7 @@ static void policy_put_rcpt(struct policy_buf *b, const char *r, size_t max)
 
 /* Expand tmpl into b; rcpt_room bytes are shared by the %r occurrences. */
 static void policy_expand(struct policy_buf *b, const char *tmpl, const char *min_tls,
-    const char *rcpt, size_t rcpt_room)
+                          const char *rcpt, size_t rcpt_room)
 {
 	for (const char *t = tmpl; *t != '\0'; t++) {
 		if (t[0] != '%' || t[1] == '\0') {
@@ -105,7 +105,7 @@ static void policy_expand(struct policy_buf *b, const char *tmpl, const char *mi
 }
 
 static void policy_reply(const struct pg_port *port, const struct pg_facts *facts,
-    enum pg_rule rule, struct pg_verdict *out)
+                         enum pg_rule rule, struct pg_verdict *out)
 {
 	const struct pg_reply *r = &port->replies[rule];
 	const char *min_tls = tls_version_name(port->min_tls);
@@ -148,11 +148,11 @@ static void policy_reply(const struct pg_port *port, const struct pg_facts *fact
 
 /* Rule 7: true when this recipient may not be relayed for this client. */
 static bool policy_relay_denied(const struct pg_config *cfg, const struct pg_facts *facts,
-    bool authed)
+                                bool authed)
 {
 	const struct pg_relay *relay = &cfg->relay;
 	bool remote = !relay_rcpt_is_local(relay, facts->recipient) ||
-	    relay_resolved_is_remote(relay, facts->rcpt_mailer, facts->rcpt_host);
+	              relay_resolved_is_remote(relay, facts->rcpt_mailer, facts->rcpt_host);
 
 	if (!remote)
 		return false;
@@ -166,8 +166,8 @@ static bool policy_relay_denied(const struct pg_config *cfg, const struct pg_fac
 	return true;
 }
 
-static enum pg_rule policy_first_failure(const struct pg_config *cfg,
-    const struct pg_port *port, const struct pg_facts *facts)
+static enum pg_rule policy_first_failure(const struct pg_config *cfg, const struct pg_port *port,
+                                         const struct pg_facts *facts)
 {
 	bool authed = policy_is_authenticated(facts);
 	bool tls = policy_is_tls(facts);
@@ -185,7 +185,7 @@ static enum pg_rule policy_first_failure(const struct pg_config *cfg,
 			return PG_RULE_TLS_VERSION;
 	}
 	if (tls && ((port->restrict_ciphers && !strset_contains(&port->ciphers, facts->cipher)) ||
-	               facts->cipher_bits < port->min_cipher_bits))
+	            facts->cipher_bits < port->min_cipher_bits))
 		return PG_RULE_CIPHER;
 	if (!authed && port->auth == PG_AUTH_REQUIRED)
 		return PG_RULE_AUTH_REQUIRED;
@@ -196,7 +196,7 @@ static enum pg_rule policy_first_failure(const struct pg_config *cfg,
 }
 
 void policy_decide(const struct pg_config *cfg, const struct pg_port *port,
-    const struct pg_facts *facts, struct pg_verdict *out)
+                   const struct pg_facts *facts, struct pg_verdict *out)
 {
 	enum pg_rule rule;
 
@@ -210,13 +210,12 @@ void policy_decide(const struct pg_config *cfg, const struct pg_port *port,
 		policy_reply(port, facts, rule, out);
 }
 
-void policy_internal_error(const struct pg_config *cfg, const char *reason,
-    struct pg_verdict *out)
+void policy_internal_error(const struct pg_config *cfg, const char *reason, struct pg_verdict *out)
 {
 	bool accept = cfg != NULL && cfg->on_error == PG_ONERR_ACCEPT;
 
 	log_err("internal error: %s; on_error=%s", reason != NULL ? reason : "unknown",
-	    accept ? "accept" : "tempfail");
+	        accept ? "accept" : "tempfail");
 	memset(out, 0, sizeof *out);
 	out->rule = PG_RULE_NONE;
 	if (accept) {

@@ -129,7 +129,7 @@ bool relay_rcpt_is_local(const struct pg_relay *relay, const char *rcpt)
 }
 
 bool relay_resolved_is_remote(const struct pg_relay *relay, const char *rcpt_mailer,
-    const char *rcpt_host)
+                              const char *rcpt_host)
 {
 	static const char *const leaving[] = {"smtp", "relay", "esmtp", "dsmtp", "smtp8"};
 

@@ -26,7 +26,7 @@ struct report_client {
 	char qid[REPORT_VAL];
 	char name[REPORT_VAL];
 	char addr[REPORT_VAL];
-	char port[24];      /* server port, or the entry's label */
+	char port[24]; /* server port, or the entry's label */
 	char client[REPORT_VAL * 2 + 32];
 };
 
@@ -39,7 +39,7 @@ static const char *report_value(char *dst, size_t len, const char *src, const ch
 }
 
 static void report_port_word(char *dst, size_t len, const struct pg_port *port,
-    unsigned server_port)
+                             unsigned server_port)
 {
 	if (server_port != 0)
 		snprintf(dst, len, "%u", server_port);
@@ -50,7 +50,7 @@ static void report_port_word(char *dst, size_t len, const struct pg_port *port,
 }
 
 static void report_client_fill(struct report_client *c, const struct pg_port *port,
-    unsigned server_port, const struct pg_facts *f)
+                               unsigned server_port, const struct pg_facts *f)
 {
 	report_value(c->qid, sizeof c->qid, f->queue_id, "NOQUEUE");
 	report_value(c->name, sizeof c->name, f->client_name, "unknown");
@@ -83,8 +83,8 @@ static void report_quote(char *dst, size_t len, const char *src)
 	dst[out] = '\0';
 }
 
-void report_decision(const struct pg_port *port, unsigned server_port,
-    const struct pg_facts *f, const struct pg_verdict *v)
+void report_decision(const struct pg_port *port, unsigned server_port, const struct pg_facts *f,
+                     const struct pg_verdict *v)
 {
 	struct report_client c;
 	char tls[REPORT_VAL], cipher[REPORT_VAL], method[REPORT_VAL], user[REPORT_VAL];
@@ -130,15 +130,15 @@ void report_decision(const struct pg_port *port, unsigned server_port,
 		snprintf(reply, sizeof reply, " reply=\"%u %s %s\"", v->code, v->esc, text);
 	}
 	log_at(level,
-	    "%s: %s: port=%s role=%s mode=%s client=%s tls=%s cipher=%s bits=%u sasl_method=%s "
-	    "sasl_username=%s%s rule=%s%s",
-	    c.qid, tag, c.port, config_role_name(port->role), config_mode_name(port->mode), c.client,
-	    tls, on_tls ? cipher : "none", on_tls ? f->cipher_bits : 0, method, user, rcpt,
-	    config_rule_name(v->rule), reply);
+	       "%s: %s: port=%s role=%s mode=%s client=%s tls=%s cipher=%s bits=%u sasl_method=%s "
+	       "sasl_username=%s%s rule=%s%s",
+	       c.qid, tag, c.port, config_role_name(port->role), config_mode_name(port->mode),
+	       c.client, tls, on_tls ? cipher : "none", on_tls ? f->cipher_bits : 0, method, user,
+	       rcpt, config_rule_name(v->rule), reply);
 }
 
 void report_plaintext_auth(const struct pg_port *port, unsigned server_port,
-    const struct pg_facts *f, const char *mta_fix)
+                           const struct pg_facts *f, const char *mta_fix)
 {
 	struct report_client c;
 	char method[REPORT_VAL], user[REPORT_VAL];
@@ -148,7 +148,8 @@ void report_plaintext_auth(const struct pg_port *port, unsigned server_port,
 	report_client_fill(&c, port, server_port, f);
 	report_value(method, sizeof method, f->sasl_method, "-");
 	report_value(user, sizeof user, f->sasl_username, "-");
-	log_at(LOG_WARNING,
+	log_at(
+	    LOG_WARNING,
 	    "%s: warning: credentials sent without TLS: sasl_username=%s sasl_method=%s client=%s "
 	    "port=%s role=%s; the MTA accepted AUTH on a plaintext connection: set %s",
 	    c.qid, user, method, c.client, c.port, config_role_name(port->role),
@@ -156,14 +157,15 @@ void report_plaintext_auth(const struct pg_port *port, unsigned server_port,
 }
 
 void report_implicit_plaintext(const struct pg_port *port, unsigned server_port,
-    const struct pg_facts *f)
+                               const struct pg_facts *f)
 {
 	struct report_client c;
 
 	if (!log_enabled(LOG_ERR))
 		return;
 	report_client_fill(&c, port, server_port, f);
-	log_at(LOG_ERR,
+	log_at(
+	    LOG_ERR,
 	    "%s: error: port=%s is configured tls=implicit but the session has no TLS: the MTA is "
 	    "not wrapping this port in TLS (Postfix: -o smtpd_tls_wrappermode=yes; Sendmail: M=s) "
 	    "client=%s",
@@ -199,7 +201,7 @@ static enum report_first report_remember(unsigned port, const char *label)
 		if (report_nseen < REPORT_SEEN_MAX) {
 			report_seen[report_nseen].port = port;
 			snprintf(report_seen[report_nseen].label, sizeof report_seen[0].label, "%s",
-			    label);
+			         label);
 			report_nseen++;
 		} else if (!report_seen_full) {
 			report_seen_full = true;
@@ -223,23 +225,23 @@ void report_unknown_port(const struct pg_config *cfg, unsigned port, const char 
 		return;
 	case REPORT_TABLE_FULL:
 		log_warnx("more than %d unknown ports; no further unknown-port warnings",
-		    REPORT_SEEN_MAX);
+		          REPORT_SEEN_MAX);
 		return;
 	case REPORT_FIRST_TIME:
 		break;
 	}
 	log_warnx("port=%u label=%s matches no entry in ports; applying default_role=%s; "
 	          "add an entry to %s",
-	    port, report_value(lab, sizeof lab, label, "-"),
-	    config_role_name(cfg->default_role),
-	    cfg->path != NULL && cfg->path[0] != '\0' ? cfg->path : "the configuration file");
+	          port, report_value(lab, sizeof lab, label, "-"),
+	          config_role_name(cfg->default_role),
+	          cfg->path != NULL && cfg->path[0] != '\0' ? cfg->path : "the configuration file");
 }
 
 void report_config(const struct pg_config *cfg, const char *daemon, const char *event)
 {
 	log_notice("%s: daemon=%s version=%s config=%s mode=%s default_role=%s", event, daemon,
-	    PG_VERSION, cfg->path != NULL ? cfg->path : "-", config_mode_name(cfg->mode),
-	    config_role_name(cfg->default_role));
+	           PG_VERSION, cfg->path != NULL ? cfg->path : "-", config_mode_name(cfg->mode),
+	           config_role_name(cfg->default_role));
 	for (size_t i = 0; i < cfg->nports; i++) {
 		const struct pg_port *p = &cfg->ports[i];
 		char port[24], name[REPORT_VAL];
@@ -249,8 +251,8 @@ void report_config(const struct pg_config *cfg, const char *daemon, const char *
 		else
 			snprintf(port, sizeof port, "-");
 		log_notice("port: port=%s name=%s role=%s tls=%s auth=%s min_tls=%s mode=%s", port,
-		    report_value(name, sizeof name, p->name, "-"), config_role_name(p->role),
-		    config_tls_mode_name(p->tls), config_auth_mode_name(p->auth),
-		    tls_version_name(p->min_tls), config_mode_name(p->mode));
+		           report_value(name, sizeof name, p->name, "-"), config_role_name(p->role),
+		           config_tls_mode_name(p->tls), config_auth_mode_name(p->auth),
+		           tls_version_name(p->min_tls), config_mode_name(p->mode));
 	}
 }

@@ -41,15 +41,29 @@ enum stats_counter {
 
 /* Names as they appear in the stats line (and in stats_peek). */
 static const char *const stats_names[STATS_COUNT] = {
-    "sessions", "transactions", "recipients", "tls", "plaintext",
-    "TLSv1.3", "TLSv1.2", "TLSv1.1", "TLSv1.0", "auth", "auth_plaintext",
-    "rejected", "would_reject",
-    "reject_plaintext_auth", "reject_auth_forbidden", "reject_tls_required",
-    "reject_tls_version", "reject_cipher", "reject_auth_required", "reject_relay",
+    "sessions",
+    "transactions",
+    "recipients",
+    "tls",
+    "plaintext",
+    "TLSv1.3",
+    "TLSv1.2",
+    "TLSv1.1",
+    "TLSv1.0",
+    "auth",
+    "auth_plaintext",
+    "rejected",
+    "would_reject",
+    "reject_plaintext_auth",
+    "reject_auth_forbidden",
+    "reject_tls_required",
+    "reject_tls_version",
+    "reject_cipher",
+    "reject_auth_required",
+    "reject_relay",
 };
 
-_Static_assert(sizeof stats_names / sizeof stats_names[0] == STATS_COUNT,
-    "one name per counter");
+_Static_assert(sizeof stats_names / sizeof stats_names[0] == STATS_COUNT, "one name per counter");
 
 struct pg_stats_slot {
 	unsigned port;
@@ -209,14 +223,15 @@ static bool stats_emit_slot(struct pg_stats_slot *s, long period, bool with_sess
 	unsigned long tenths = all == 0 ? 0 : (tls * 2000 / all + 1) / 2;
 
 	len = (size_t)snprintf(line, sizeof line, "stats: port=%s role=%s period=%ld", port, role,
-	    period);
+	                       period);
 	for (int i = 0; i < STATS_COUNT && len < sizeof line; i++) {
 		if (i == STATS_SESSIONS && !with_sessions)
 			continue;
-		len += (size_t)snprintf(line + len, sizeof line - len, " %s=%lu", stats_names[i], v[i]);
+		len += (size_t)snprintf(line + len, sizeof line - len, " %s=%lu", stats_names[i],
+		                        v[i]);
 		if (i == STATS_PLAINTEXT && len < sizeof line)
 			len += (size_t)snprintf(line + len, sizeof line - len, " tls_pct=%lu.%lu",
-			    tenths / 10, tenths % 10);
+			                        tenths / 10, tenths % 10);
 	}
 	log_notice("%s", line);
 	return true;
@@ -256,7 +271,8 @@ long stats_peek(unsigned port, const char *label, const char *counter)
 	if (port == 0 && strcmp(label, "other") == 0)
 		s = &stats_other;
 	else
-		s = stats_find(atomic_load_explicit(&stats_nslots, memory_order_acquire), port, label);
+		s = stats_find(atomic_load_explicit(&stats_nslots, memory_order_acquire), port,
+		               label);
 	if (s == NULL)
 		return 0;
 	return (long)atomic_load_explicit(&s->c[c], memory_order_relaxed);

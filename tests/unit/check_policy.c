@@ -9,8 +9,10 @@
 #include "policy.h"
 #include "relay.h"
 
+/* clang-format off */
 #define FP_TRUSTED "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99"
 #define FP_OTHER "00:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99"
+/* clang-format on */
 
 static struct pg_config *cfg;
 
@@ -70,7 +72,7 @@ enum override {
 };
 
 static const char *const allowed_ciphers[] = {"ECDHE-RSA-AES256-GCM-SHA384",
-    "TLS_AES_256_GCM_SHA384"};
+                                              "TLS_AES_256_GCM_SHA384"};
 
 static void make_port(struct pg_port *p, enum port_kind kind, unsigned ov)
 {
@@ -102,7 +104,7 @@ struct row {
 	const char *tls;    /* "" plaintext */
 	const char *cipher; /* NULL: a default for the TLS state */
 	unsigned bits;
-	const char *user;   /* "" not authenticated */
+	const char *user; /* "" not authenticated */
 	const char *addr;
 	const char *fp;
 	const char *rcpt;
@@ -111,6 +113,7 @@ struct row {
 };
 
 #define T13 "TLSv1.3"
+/* clang-format off */
 static const struct row rows[] = {
     /* submission 587 (STARTTLS, auth required, min TLSv1.2) */
     {"sub plaintext anonymous", SUB587, 0, "", NULL, 0, "", "192.0.2.1", "", "a@remote.net", "", PG_RULE_TLS_REQUIRED},
@@ -162,24 +165,34 @@ static const struct row rows[] = {
     {"relay cipher outside set", RELAY25, OV_CIPHERS, "TLSv1.2", "AES128-SHA", 128, "", "203.0.113.5", "", "a@example.org", "", PG_RULE_CIPHER},
     {"relay cipher set ignored on plaintext", RELAY25, OV_CIPHERS | OV_MIN_BITS_256, "", NULL, 0, "", "203.0.113.5", "", "a@example.org", "", PG_RULE_NONE},
 };
+/* clang-format on */
 
 static struct pg_facts row_facts(const struct row *r, enum pg_stage stage)
 {
 	bool tls = r->tls[0] != '\0' || r->cipher != NULL;
 	struct pg_facts f = {
-	    .stage = stage, .queue_id = "", .client_name = "unknown", .client_addr = r->addr,
-	    .client_port = 50000, .tls_version = r->tls,
-	    .cipher = r->cipher != NULL ? r->cipher : tls ? "TLS_AES_256_GCM_SHA384" : "",
-	    .cipher_bits = r->bits, .sasl_method = r->user[0] != '\0' ? "PLAIN" : "",
-	    .sasl_username = r->user, .ccert_fingerprint = r->fp,
+	    .stage = stage,
+	    .queue_id = "",
+	    .client_name = "unknown",
+	    .client_addr = r->addr,
+	    .client_port = 50000,
+	    .tls_version = r->tls,
+	    .cipher = r->cipher != NULL ? r->cipher
+	              : tls             ? "TLS_AES_256_GCM_SHA384"
+	                                : "",
+	    .cipher_bits = r->bits,
+	    .sasl_method = r->user[0] != '\0' ? "PLAIN" : "",
+	    .sasl_username = r->user,
+	    .ccert_fingerprint = r->fp,
 	    .recipient = stage == PG_STAGE_RCPT ? r->rcpt : "",
-	    .rcpt_mailer = stage == PG_STAGE_RCPT ? r->mailer : "", .rcpt_host = "",
+	    .rcpt_mailer = stage == PG_STAGE_RCPT ? r->mailer : "",
+	    .rcpt_host = "",
 	};
 	return f;
 }
 
-static const char *const stage_names[] = {"CONNECT", "HELO", "MAIL", "RCPT", "DATA", "EOM",
-    "OTHER"};
+static const char *const stage_names[] = {"CONNECT", "HELO", "MAIL", "RCPT",
+                                          "DATA",    "EOM",  "OTHER"};
 
 START_TEST(test_decision_table)
 {
@@ -201,9 +214,10 @@ START_TEST(test_decision_table)
 				port.mode = (enum pg_mode)mode;
 				struct pg_facts f = row_facts(r, (enum pg_stage)st);
 				policy_decide(cfg, &port, &f, &got);
-				ck_assert_msg(got.rule == want, "%s at %s (%s): want rule %s, got %s",
-				    r->name, stage_names[st], config_mode_name((enum pg_mode)mode),
-				    config_rule_name(want), config_rule_name(got.rule));
+				ck_assert_msg(got.rule == want,
+				              "%s at %s (%s): want rule %s, got %s", r->name,
+				              stage_names[st], config_mode_name((enum pg_mode)mode),
+				              config_rule_name(want), config_rule_name(got.rule));
 				const struct pg_reply *dr = config_default_reply(want);
 				if (want == PG_RULE_NONE) {
 					ck_assert_int_eq(got.action, PG_ACT_DUNNO);
@@ -370,8 +384,8 @@ START_TEST(test_internal_error_modes)
 	ck_assert_int_eq(v.action, PG_ACT_DUNNO);
 	ck_assert(!v.would_reject);
 	ck_assert_str_eq(pg_captured_log(),
-	    "error: internal error: out of memory; on_error=tempfail\n"
-	    "error: internal error: unexpected state; on_error=accept\n");
+	                 "error: internal error: out of memory; on_error=tempfail\n"
+	                 "error: internal error: unexpected state; on_error=accept\n");
 }
 END_TEST
 

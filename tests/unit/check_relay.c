@@ -114,8 +114,8 @@ START_TEST(test_tricky_addresses)
 	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++) {
 		bool got = relay_rcpt_is_local(&relay, cases[i].rcpt);
 		ck_assert_msg(got == cases[i].want_local, "rcpt '%s': want %s, got %s",
-		    cases[i].rcpt, cases[i].want_local ? "local" : "remote",
-		    got ? "local" : "remote");
+		              cases[i].rcpt, cases[i].want_local ? "local" : "remote",
+		              got ? "local" : "remote");
 	}
 }
 END_TEST
@@ -147,16 +147,16 @@ START_TEST(test_resolved_mailer)
 		const char *mailer;
 		bool want_remote;
 	} cases[] = {
-	    {"smtp", true},   {"relay", true},    {"esmtp", true}, {"dsmtp", true},
-	    {"smtp8", true},  {"SMTP", true},     {"local", false}, {"virtual", false},
-	    {"lmtp", false},  {"discard", false}, {"error", false}, {" ", false},
-	    {"", false},      {"smtpx", false},
+	    {"smtp", true},  {"relay", true},    {"esmtp", true},  {"dsmtp", true},
+	    {"smtp8", true}, {"SMTP", true},     {"local", false}, {"virtual", false},
+	    {"lmtp", false}, {"discard", false}, {"error", false}, {" ", false},
+	    {"", false},     {"smtpx", false},
 	};
 
 	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++)
 		ck_assert_msg(relay_resolved_is_remote(&relay, cases[i].mailer, "h") ==
 		                  cases[i].want_remote,
-		    "mailer '%s'", cases[i].mailer);
+		              "mailer '%s'", cases[i].mailer);
 	ck_assert(!relay_resolved_is_remote(&relay, NULL, NULL));
 }
 END_TEST
@@ -236,7 +236,7 @@ START_TEST(test_client_trusted)
 
 	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++)
 		ck_assert_msg(relay_client_trusted(&relay, cases[i].addr) == cases[i].want,
-		    "addr '%s'", cases[i].addr);
+		              "addr '%s'", cases[i].addr);
 	ck_assert(!relay_client_trusted(&relay, NULL));
 }
 END_TEST
@@ -289,13 +289,15 @@ START_TEST(test_fingerprints)
 	    out, sizeof out));
 	ck_assert_str_eq(out, hex64);
 	ck_assert(relay_fingerprint_normalise(
-	    "00112233-44556677 8899AABB:CCDDEEFF00112233445566778899aabbccddeeff", out, sizeof out));
+	    "00112233-44556677 8899AABB:CCDDEEFF00112233445566778899aabbccddeeff", out,
+	    sizeof out));
 	ck_assert_str_eq(out, hex64);
 	/* 32 hex digits just fits the lower bound; 30 does not; odd lengths fail. */
 	ck_assert(relay_fingerprint_normalise("00112233445566778899aabbccddeeff", out, sizeof out));
 	ck_assert(!relay_fingerprint_normalise("00112233445566778899aabbccddee", out, sizeof out));
 	ck_assert(!relay_fingerprint_normalise("00112233445566778899aabbccddeef", out, sizeof out));
-	ck_assert(!relay_fingerprint_normalise("zz112233445566778899aabbccddeeff", out, sizeof out));
+	ck_assert(
+	    !relay_fingerprint_normalise("zz112233445566778899aabbccddeeff", out, sizeof out));
 	ck_assert(!relay_fingerprint_normalise("", out, sizeof out));
 	ck_assert(!relay_fingerprint_normalise(NULL, out, sizeof out));
 	/* PG_MAX_FINGERPRINT digits fit; two more do not. */
@@ -310,10 +312,12 @@ START_TEST(test_fingerprints)
 	char small[16];
 	ck_assert(!relay_fingerprint_normalise(hex64, small, sizeof small));
 
-	ck_assert(relay_cert_trusted(&relay,
+	ck_assert(relay_cert_trusted(
+	    &relay,
 	    "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:"
 	    "CC:DD:EE:FF"));
-	ck_assert(!relay_cert_trusted(&relay,
+	ck_assert(!relay_cert_trusted(
+	    &relay,
 	    "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:"
 	    "CC:DD:EE:FE"));
 	ck_assert(!relay_cert_trusted(&relay, ""));

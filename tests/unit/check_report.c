@@ -13,10 +13,19 @@ static struct pg_port sub, relay_port;
 static struct pg_facts base_facts(void)
 {
 	struct pg_facts f = {
-	    .stage = PG_STAGE_RCPT, .queue_id = "", .client_name = "mx.example.net",
-	    .client_addr = "192.0.2.7", .client_port = 41234, .tls_version = "",
-	    .cipher = "", .cipher_bits = 0, .sasl_method = "", .sasl_username = "",
-	    .ccert_fingerprint = "", .recipient = "alice@example.org", .rcpt_mailer = "",
+	    .stage = PG_STAGE_RCPT,
+	    .queue_id = "",
+	    .client_name = "mx.example.net",
+	    .client_addr = "192.0.2.7",
+	    .client_port = 41234,
+	    .tls_version = "",
+	    .cipher = "",
+	    .cipher_bits = 0,
+	    .sasl_method = "",
+	    .sasl_username = "",
+	    .ccert_fingerprint = "",
+	    .recipient = "alice@example.org",
+	    .rcpt_mailer = "",
 	    .rcpt_host = "",
 	};
 	return f;
@@ -39,8 +48,7 @@ static void report_teardown(void)
 	log_set_level(LOG_DEBUG);
 }
 
-static struct pg_verdict reject(enum pg_rule rule, unsigned code, const char *esc,
-    const char *text)
+static struct pg_verdict reject(enum pg_rule rule, unsigned code, const char *esc, const char *text)
 {
 	struct pg_verdict v = {.action = PG_ACT_REJECT, .rule = rule, .code = code};
 	snprintf(v.esc, sizeof v.esc, "%s", esc);
@@ -56,7 +64,8 @@ START_TEST(test_reject_line)
 
 	f.stage = PG_STAGE_MAIL;
 	report_decision(&sub, 587, &f, &v);
-	ck_assert_str_eq(pg_captured_log(),
+	ck_assert_str_eq(
+	    pg_captured_log(),
 	    "NOQUEUE: reject: port=587 role=submission mode=enforce "
 	    "client=mx.example.net[192.0.2.7]:41234 tls=none cipher=none bits=0 sasl_method=- "
 	    "sasl_username=- rule=tls_required reply=\"530 5.7.0 Must issue a STARTTLS command "
@@ -79,7 +88,8 @@ START_TEST(test_would_reject_line_with_rcpt)
 	f.cipher_bits = 256;
 	f.recipient = "<bob@remote.net>";
 	report_decision(&relay_port, 25, &f, &v);
-	ck_assert_str_eq(pg_captured_log(),
+	ck_assert_str_eq(
+	    pg_captured_log(),
 	    "4XyZ1n2abc: would-reject: port=25 role=relay mode=monitor "
 	    "client=mx.example.net[192.0.2.7]:41234 tls=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 "
 	    "bits=256 sasl_method=- sasl_username=- rcpt=<bob@remote.net> rule=relay "
@@ -101,7 +111,8 @@ START_TEST(test_pass_only_at_info)
 	ck_assert_str_eq(pg_captured_log(), "");
 	log_set_level(LOG_INFO);
 	report_decision(&sub, 587, &f, &v);
-	ck_assert_str_eq(pg_captured_log(),
+	ck_assert_str_eq(
+	    pg_captured_log(),
 	    "NOQUEUE: pass: port=587 role=submission mode=enforce "
 	    "client=mx.example.net[192.0.2.7]:41234 tls=TLSv1.2 cipher=ECDHE-RSA-AES256-GCM-SHA384 "
 	    "bits=256 sasl_method=PLAIN sasl_username=bob rcpt=<alice@example.org> rule=none\n");
@@ -117,7 +128,7 @@ START_TEST(test_hostile_values_stay_on_one_line)
 {
 	struct pg_facts f = base_facts();
 	struct pg_verdict v = reject(PG_RULE_PLAINTEXT_AUTH, 538, "5.7.11",
-	    "Encryption required for requested authentication mechanism");
+	                             "Encryption required for requested authentication mechanism");
 
 	f.stage = PG_STAGE_MAIL;
 	f.sasl_method = "LOGIN";
@@ -125,7 +136,8 @@ START_TEST(test_hostile_values_stay_on_one_line)
 	f.client_name = "evil name";
 	report_decision(&sub, 587, &f, &v);
 	const char *log = pg_captured_log();
-	ck_assert_str_eq(log,
+	ck_assert_str_eq(
+	    log,
 	    "NOQUEUE: reject: port=587 role=submission mode=enforce "
 	    "client=evil\\x20name[192.0.2.7]:41234 tls=none cipher=none bits=0 sasl_method=LOGIN "
 	    "sasl_username=bob\\x0d\\x0aNOQUEUE:\\x20pass:\\x20x\\x20y\\x22z rule=plaintext_auth "
@@ -146,8 +158,8 @@ START_TEST(test_hostile_values_stay_on_one_line)
 	pg_capture_start();
 	v = reject(PG_RULE_RELAY, 554, "5.7.1", "<\"a b\"@x>: Relay access denied");
 	report_decision(&relay_port, 25, &f, &v);
-	ck_assert_ptr_nonnull(strstr(pg_captured_log(),
-	    "reply=\"554 5.7.1 <\\x22a b\\x22@x>: Relay access denied\"\n"));
+	ck_assert_ptr_nonnull(strstr(
+	    pg_captured_log(), "reply=\"554 5.7.1 <\\x22a b\\x22@x>: Relay access denied\"\n"));
 }
 END_TEST
 
@@ -159,7 +171,8 @@ START_TEST(test_plaintext_auth_alarm)
 	f.sasl_method = "PLAIN";
 	f.sasl_username = "bob smith";
 	report_plaintext_auth(&sub, 587, &f, "smtpd_tls_auth_only=yes (Postfix)");
-	ck_assert_str_eq(pg_captured_log(),
+	ck_assert_str_eq(
+	    pg_captured_log(),
 	    "NOQUEUE: warning: credentials sent without TLS: sasl_username=bob\\x20smith "
 	    "sasl_method=PLAIN client=mx.example.net[192.0.2.7]:41234 port=587 role=submission; "
 	    "the MTA accepted AUTH on a plaintext connection: set smtpd_tls_auth_only=yes "
@@ -176,7 +189,8 @@ START_TEST(test_implicit_plaintext_error)
 	smtps.tls = PG_TLS_IMPLICIT;
 	f.queue_id = "ABC123";
 	report_implicit_plaintext(&smtps, 465, &f);
-	ck_assert_str_eq(pg_captured_log(),
+	ck_assert_str_eq(
+	    pg_captured_log(),
 	    "ABC123: error: port=465 is configured tls=implicit but the session has no TLS: the "
 	    "MTA is not wrapping this port in TLS (Postfix: -o smtpd_tls_wrappermode=yes; "
 	    "Sendmail: M=s) client=mx.example.net[192.0.2.7]:41234\n");
@@ -187,14 +201,15 @@ START_TEST(test_port_word_falls_back_to_label)
 {
 	struct pg_facts f = base_facts();
 	struct pg_port labelled;
-	struct pg_verdict v = reject(PG_RULE_AUTH_REQUIRED, 530, "5.7.0", "Authentication required");
+	struct pg_verdict v =
+	    reject(PG_RULE_AUTH_REQUIRED, 530, "5.7.0", "Authentication required");
 
 	config_port_defaults(&labelled, PG_ROLE_SUBMISSION);
 	snprintf(labelled.name, sizeof labelled.name, "msa");
 	f.stage = PG_STAGE_MAIL;
 	report_decision(&labelled, 0, &f, &v);
-	ck_assert_int_eq(strncmp(pg_captured_log(), "NOQUEUE: reject: port=msa role=submission ", 42),
-	    0);
+	ck_assert_int_eq(
+	    strncmp(pg_captured_log(), "NOQUEUE: reject: port=msa role=submission ", 42), 0);
 }
 END_TEST
 
@@ -234,7 +249,8 @@ START_TEST(test_unknown_port_once)
 	report_unknown_port(cfg, 2526, "odd label");
 	report_unknown_port(cfg, 2527, "");
 	report_unknown_port(cfg, 2526, "odd label");
-	ck_assert_str_eq(pg_captured_log(),
+	ck_assert_str_eq(
+	    pg_captured_log(),
 	    "warning: port=2526 label=- matches no entry in ports; applying default_role=relay; "
 	    "add an entry to conf/portguard.conf\n"
 	    "warning: port=2526 label=odd\\x20label matches no entry in ports; applying "
@@ -256,8 +272,8 @@ START_TEST(test_unknown_port_table_full)
 	for (const char *s = log; *s != '\0'; s++)
 		lines += *s == '\n';
 	ck_assert_uint_eq(lines, 257);
-	ck_assert_ptr_nonnull(
-	    strstr(log, "warning: more than 256 unknown ports; no further unknown-port warnings\n"));
+	ck_assert_ptr_nonnull(strstr(
+	    log, "warning: more than 256 unknown ports; no further unknown-port warnings\n"));
 	free_config(cfg);
 }
 END_TEST
@@ -267,7 +283,8 @@ START_TEST(test_config_summary)
 	struct pg_config *cfg = make_config();
 
 	report_config(cfg, "portguard-policyd", "starting");
-	ck_assert_str_eq(pg_captured_log(),
+	ck_assert_str_eq(
+	    pg_captured_log(),
 	    "starting: daemon=portguard-policyd version=" PG_VERSION
 	    " config=conf/portguard.conf mode=enforce default_role=relay\n"
 	    "port: port=25 name=- role=relay tls=optional auth=optional min_tls=none mode=enforce\n"

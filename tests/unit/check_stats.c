@@ -11,11 +11,19 @@
 static struct pg_facts facts(const char *tls, const char *sasl)
 {
 	struct pg_facts f = {
-	    .stage = PG_STAGE_MAIL, .queue_id = "", .client_name = "unknown",
-	    .client_addr = "192.0.2.1", .client_port = 40000, .tls_version = tls,
+	    .stage = PG_STAGE_MAIL,
+	    .queue_id = "",
+	    .client_name = "unknown",
+	    .client_addr = "192.0.2.1",
+	    .client_port = 40000,
+	    .tls_version = tls,
 	    .cipher = tls[0] != '\0' ? "TLS_AES_256_GCM_SHA384" : "",
-	    .cipher_bits = tls[0] != '\0' ? 256 : 0, .sasl_method = sasl[0] != '\0' ? "PLAIN" : "",
-	    .sasl_username = sasl, .ccert_fingerprint = "", .recipient = "", .rcpt_mailer = "",
+	    .cipher_bits = tls[0] != '\0' ? 256 : 0,
+	    .sasl_method = sasl[0] != '\0' ? "PLAIN" : "",
+	    .sasl_username = sasl,
+	    .ccert_fingerprint = "",
+	    .recipient = "",
+	    .rcpt_mailer = "",
 	    .rcpt_host = "",
 	};
 	return f;
@@ -60,7 +68,8 @@ START_TEST(test_counts_and_line)
 
 	pg_capture_start();
 	ck_assert_int_eq(stats_emit(1300, false), 1);
-	ck_assert_str_eq(pg_captured_log(),
+	ck_assert_str_eq(
+	    pg_captured_log(),
 	    "stats: port=587 role=submission period=300 transactions=4 recipients=2 tls=3 "
 	    "plaintext=1 tls_pct=75.0 TLSv1.3=2 TLSv1.2=1 TLSv1.1=0 TLSv1.0=0 auth=3 "
 	    "auth_plaintext=1 rejected=1 would_reject=1 reject_plaintext_auth=1 "
@@ -90,7 +99,8 @@ START_TEST(test_milter_sessions_and_period)
 	pg_capture_start();
 	stats_add_session(s, &fpl);
 	ck_assert_int_eq(stats_emit(1160, true), 1);
-	ck_assert_str_eq(pg_captured_log(),
+	ck_assert_str_eq(
+	    pg_captured_log(),
 	    "stats: port=25 role=relay period=60 sessions=1 transactions=0 recipients=0 tls=0 "
 	    "plaintext=1 tls_pct=0.0 TLSv1.3=0 TLSv1.2=0 TLSv1.1=0 TLSv1.0=0 auth=0 "
 	    "auth_plaintext=0 rejected=0 would_reject=0 reject_plaintext_auth=0 "
@@ -124,7 +134,8 @@ START_TEST(test_tls_versions_and_pct)
 	pg_capture_start();
 	stats_emit(2000, true);
 	ck_assert_ptr_nonnull(strstr(pg_captured_log(), " tls=4 plaintext=36 tls_pct=10.0 "));
-	ck_assert_ptr_nonnull(strstr(pg_captured_log(), " period=1000 sessions=40 transactions=1 "));
+	ck_assert_ptr_nonnull(
+	    strstr(pg_captured_log(), " period=1000 sessions=40 transactions=1 "));
 	/* 2 of 3: 66.666... rounds to 66.7. */
 	struct pg_facts f13 = facts("TLSv1.3", "");
 	stats_add_transaction(s, &f13, true);
@@ -149,9 +160,9 @@ START_TEST(test_label_slot)
 	pg_capture_start();
 	ck_assert_int_eq(stats_emit(1010, false), 1);
 	ck_assert_int_eq(strncmp(pg_captured_log(),
-	                     "stats: port=submission role=submission period=10 transactions=0 ",
-	                     64),
-	    0);
+	                         "stats: port=submission role=submission period=10 transactions=0 ",
+	                         64),
+	                 0);
 	log_set_hook(NULL, NULL);
 }
 END_TEST
@@ -206,8 +217,8 @@ START_TEST(test_overflow_is_other)
 	ck_assert_int_eq(stats_peek(0, "other", "recipients"), 2);
 	pg_capture_start();
 	ck_assert_int_eq(stats_emit(1001, false), PG_STATS_SLOTS + 1);
-	ck_assert_ptr_nonnull(
-	    strstr(pg_captured_log(), "stats: port=other role=- period=1 transactions=0 recipients=2 "));
+	ck_assert_ptr_nonnull(strstr(
+	    pg_captured_log(), "stats: port=other role=- period=1 transactions=0 recipients=2 "));
 	log_set_hook(NULL, NULL);
 }
 END_TEST
