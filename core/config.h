@@ -129,6 +129,14 @@ struct pg_config {
 struct pg_config *config_load(const char *path, char *err, size_t errlen);
 void config_free(struct pg_config *cfg);
 
+/*
+ * On reload: the dotted name of the first key (e.g. "policyd.listen") whose
+ * value differs between old and new but applies only at start (listen
+ * sockets, socket modes, user, group, allow_root, milter.timeout), or NULL.
+ * The caller applies the new config anyway and logs that a restart is needed.
+ */
+const char *config_restart_needed(const struct pg_config *old, const struct pg_config *new);
+
 /* Thread-safe reference counting (one mutex; count and free under it). */
 struct pg_config *config_retain(struct pg_config *cfg);
 void config_release(struct pg_config *cfg);
