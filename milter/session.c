@@ -1,0 +1,269 @@
+/*
+ * session.c - what the milter knows about one SMTP session, and its decisions.
+ *
+ * Input: macro values through a getter (smfi_getsymval in the milter, a table
+ * in the unit tests), the connect hostname/sockaddr and envelope arguments.
+ * Output: a struct pg_verdict per MAIL/RCPT, log lines via core/report.c and
+ * counts via core/stats.c. Port identity comes from {daemon_port}, else the
+ * {daemon_name} label, else default_role (one warning per connection naming
+ * the MTA lines to add). TLS facts are captured at HELO and MAIL (Postfix
+ * sends none at EOH/EOM) and never forgotten within a session; AUTH facts
+ * at MAIL. Rules 1-6 are decided at MAIL, rule 7 and the rest at RCPT.
+ * Nothing here calls libmilter or allocates.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "log.h"
+#include "milter.h"
+#include "report.h"
+
+static const char *getm(milter_getter get, void *arg, const char *name)
+{
+	const char *v = get(arg, name);
+
+	return v != NULL ? v : "";
+}
+
+static void sockaddr_facts(struct milter_conn *c, const struct sockaddr *sa, unsigned *port)
+{
+	*port = 0;
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+		if (inet_ntop(AF_INET, &in->sin_addr, c->client_addr, sizeof c->client_addr) ==
+		    NULL)
+			c->client_addr[0] = '\0';
+		*port = ntohs(in->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+		if (inet_ntop(AF_INET6, &in6->sin6_addr, c->client_addr,
+			sizeof c->client_addr) == NULL)
+			c->client_addr[0] = '\0';
+		*port = ntohs(in6->sin6_port);
+	}
+}
+
+static void facts_fill(const struct milter_conn *c, enum pg_stage stage, struct pg_facts *f)
+{
+	memset(f, 0, sizeof *f);
+	f->stage = stage;
+	f->queue_id = c->queue_id;
+	f->client_name = c->client_name;
+	f->client_addr = c->client_addr;
+	f->client_port = c->client_port;
+	f->tls_version = c->tls.version;
+	f->cipher = c->tls.cipher;
+	f->cipher_bits = c->tls.bits;
+	f->ccert_fingerprint = c->tls.fingerprint;
+	f->sasl_method = c->sasl_method;
+	f->sasl_username = c->sasl_username;
+	f->recipient = "";
+	f->rcpt_mailer = "";
+	f->rcpt_host = "";
+}
+
+/* Stats key, as the policy daemon keys it: the entry's number, or its label
+ * when it has none; for a port with no entry, the number the MTA sent. */
+static void choose_slot(struct milter_conn *c, bool known)
+{
+	if (known && c->port->port == 0)
+		c->slot = stats_slot(0, c->port->name, c->port->role);
+	else
+		c->slot = stats_slot(known ? c->port->port : c->server_port, "", c->port->role);
+}
+
+void session_connect(struct milter_conn *c, milter_getter get, void *arg,
+    const char *hostname, const struct sockaddr *hostaddr)
+{
+	char sname[PG_LOG_VALUE_MAX + 1], saddr[PG_LOG_VALUE_MAX + 1];
+	const char *daemon_port = get(arg, "{daemon_port}");
+	const char *daemon_name = get(arg, "{daemon_name}");
+	unsigned sa_port;
+	bool known = false;
+
+	c->mta = macro_mta_kind(get(arg, "v"));
+	if (hostname == NULL || !macro_copy(c->client_name, sizeof c->client_name, hostname) ||
+	    c->client_name[0] == '\0')
+		macro_copy(c->client_name, sizeof c->client_name, "unknown");
+
+	sockaddr_facts(c, hostaddr, &sa_port);
+	{
+		char from_macro[MILTER_MAX_ADDR + 1];
+		if (macro_client_addr(from_macro, sizeof from_macro, get(arg, "{client_addr}")))
+			memcpy(c->client_addr, from_macro, strlen(from_macro) + 1);
+	}
+	if (!macro_port(get(arg, "{client_port}"), &c->client_port))
+		c->client_port = sa_port;
+
+	if (daemon_port != NULL && !macro_port(daemon_port, &c->server_port))
+		log_warnx("ignoring {daemon_port}=%s: not a port number",
+		    log_sanitise(saddr, sizeof saddr, daemon_port));
+	if (daemon_name != NULL && !macro_copy(c->label, sizeof c->label, daemon_name))
+		log_warnx("ignoring {daemon_name}=%s: longer than %d bytes",
+		    log_sanitise(saddr, sizeof saddr, daemon_name), PG_MAX_LABEL);
+
+	c->port = config_port_lookup(c->cfg, c->server_port, c->label, &known);
+	if (!known) {
+		if (c->server_port == 0 && c->label[0] == '\0')
+			log_warnx("client=%s[%s]:%u: the MTA sent neither {daemon_port} nor "
+				  "{daemon_name}; applying default_role=%s; add %s",
+			    log_sanitise(sname, sizeof sname, c->client_name),
+			    log_sanitise(saddr, sizeof saddr, c->client_addr), c->client_port,
+			    config_role_name(c->cfg->default_role), macro_port_fix(c->mta));
+		else
+			report_unknown_port(c->cfg, c->server_port, c->label);
+	}
+	choose_slot(c, known);
+}
+
+/* TLS facts from the macros of this stage; absent macros keep what we had:
+ * within a session TLS never goes away. */
+static void capture_tls(struct milter_conn *c, milter_getter get, void *arg)
+{
+	struct milter_tls t;
+	const char *fp;
+
+	memset(&t, 0, sizeof t);
+	if (!macro_copy(t.version, sizeof t.version, get(arg, "{tls_version}")))
+		t.version[0] = '\0';
+	if (!macro_copy(t.cipher, sizeof t.cipher, get(arg, "{cipher}")))
+		t.cipher[0] = '\0';
+	if (t.version[0] == '\0' && t.cipher[0] == '\0')
+		return;
+	(void)macro_bits(get(arg, "{cipher_bits}"), &t.bits);
+	/* Sendmail: {cert_fp} with CertFingerprintAlgorithm, else {cert_md5};
+	 * Postfix sends no fingerprint macro. */
+	fp = get(arg, "{cert_fp}");
+	if (fp == NULL || *fp == '\0')
+		fp = get(arg, "{cert_md5}");
+	if (!macro_copy(t.fingerprint, sizeof t.fingerprint, fp))
+		t.fingerprint[0] = '\0';
+	c->tls = t;
+}
+
+static void capture_auth(struct milter_conn *c, milter_getter get, void *arg)
+{
+	char method[MILTER_MAX_SASL + 1], user[MILTER_MAX_SASL + 1];
+
+	if (!macro_copy(method, sizeof method, get(arg, "{auth_type}")))
+		macro_copy(method, sizeof method, "?");
+	if (!macro_copy(user, sizeof user, get(arg, "{auth_authen}")))
+		macro_copy(user, sizeof user, "?");
+	if (method[0] == '\0' && user[0] == '\0')
+		return;
+	memcpy(c->sasl_method, method, sizeof method);
+	memcpy(c->sasl_username, user, sizeof user);
+}
+
+void session_helo(struct milter_conn *c, milter_getter get, void *arg)
+{
+	capture_tls(c, get, arg);
+}
+
+static void capture_queue_id(struct milter_conn *c, milter_getter get, void *arg)
+{
+	const char *qid = get(arg, "i");
+
+	if (qid != NULL && *qid != '\0' && !macro_copy(c->queue_id, sizeof c->queue_id, qid))
+		c->queue_id[0] = '\0';
+}
+
+/* Everything that follows a decision: counts, alarms, the decision line. */
+static void after_decision(struct milter_conn *c, const struct pg_facts *f,
+    const struct pg_verdict *v)
+{
+	if (v->rule != PG_RULE_NONE)
+		stats_add_verdict(c->slot, v);
+	if (v->rule == PG_RULE_PLAINTEXT_AUTH && !c->alarm_sent) {
+		report_plaintext_auth(c->port, c->server_port, f, macro_auth_fix(c->mta));
+		c->alarm_sent = true;
+	}
+	if (v->rule == PG_RULE_TLS_REQUIRED && c->port->tls == PG_TLS_IMPLICIT)
+		report_implicit_plaintext(c->port, c->server_port, f);
+	report_decision(c->port, c->server_port, f, v);
+}
+
+void session_mail(struct milter_conn *c, milter_getter get, void *arg, struct pg_verdict *v)
+{
+	struct pg_facts f;
+
+	session_end_message(c);
+	c->in_transaction = true;
+	capture_queue_id(c, get, arg);
+	capture_tls(c, get, arg);
+	capture_auth(c, get, arg);
+	facts_fill(c, PG_STAGE_MAIL, &f);
+	stats_add_transaction(c->slot, &f, false);
+	policy_decide(c->cfg, c->port, &f, v);
+	after_decision(c, &f, v);
+	if (v->rule != PG_RULE_NONE || v->action != PG_ACT_DUNNO) {
+		c->mail_objected = true;
+		c->mail_verdict = *v;
+	}
+}
+
+bool session_rcpt_address(char *dst, size_t dstlen, const char *arg)
+{
+	size_t len;
+
+	if (arg == NULL)
+		arg = "";
+	len = strlen(arg);
+	if (len >= 2 && arg[0] == '<' && arg[len - 1] == '>') {
+		arg++;
+		len -= 2;
+	}
+	if (len >= dstlen) {
+		if (dstlen > 0)
+			dst[0] = '\0';
+		return false;
+	}
+	memcpy(dst, arg, len);
+	dst[len] = '\0';
+	return true;
+}
+
+void session_rcpt(struct milter_conn *c, milter_getter get, void *arg, const char *rcpt,
+    struct pg_verdict *v)
+{
+	char addr[PG_MAX_ADDRESS + 1];
+	struct pg_facts f;
+
+	stats_add_recipient(c->slot);
+	if (c->mail_objected) {
+		/* Decided and logged at MAIL: in monitor mode the transaction goes
+		 * on exactly as far as it would have without portguard, once. */
+		*v = c->mail_verdict;
+		return;
+	}
+	capture_queue_id(c, get, arg);
+	facts_fill(c, PG_STAGE_RCPT, &f);
+	/* An address too long to copy is judged as sent: the relay check calls
+	 * anything it cannot prove local remote. */
+	f.recipient = session_rcpt_address(addr, sizeof addr, rcpt) ? addr : (rcpt ? rcpt : "");
+	f.rcpt_mailer = getm(get, arg, "{rcpt_mailer}");
+	f.rcpt_host = getm(get, arg, "{rcpt_host}");
+	policy_decide(c->cfg, c->port, &f, v);
+	after_decision(c, &f, v);
+}
+
+void session_end_message(struct milter_conn *c)
+{
+	c->queue_id[0] = '\0';
+	c->in_transaction = false;
+	c->mail_objected = false;
+	memset(&c->mail_verdict, 0, sizeof c->mail_verdict);
+}
+
+void session_close(struct milter_conn *c)
+{
+	struct pg_facts f;
+
+	if (c->slot == NULL)
+		return;
+	facts_fill(c, PG_STAGE_OTHER, &f);
+	stats_add_session(c->slot, &f);
+}
