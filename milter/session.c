@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "log.h"
 #include "milter.h"
@@ -260,10 +261,18 @@ void session_end_message(struct milter_conn *c)
 
 void session_close(struct milter_conn *c)
 {
+	char slabel[PG_LOG_VALUE_MAX + 1], sname[PG_LOG_VALUE_MAX + 1];
+	char stls[PG_LOG_VALUE_MAX + 1];
 	struct pg_facts f;
 
 	if (c->slot == NULL)
 		return;
 	facts_fill(c, PG_STAGE_OTHER, &f);
 	stats_add_session(c->slot, &f);
+	if (log_enabled(LOG_DEBUG))
+		log_debug("session closed: port=%u label=%s client=%s[%s]:%u tls=%s",
+		    c->server_port, log_sanitise(slabel, sizeof slabel, c->label[0] ? c->label : "-"),
+		    log_sanitise(sname, sizeof sname, c->client_name), c->client_addr,
+		    c->client_port,
+		    log_sanitise(stls, sizeof stls, c->tls.version[0] ? c->tls.version : "none"));
 }

@@ -7,6 +7,8 @@
  * mutex guards only the pointer swap and the retain (once per connection);
  * counting and freeing are config_retain()/config_release()'s job. A reload
  * that fails to load keeps the old config and logs "file:line: message".
+ * Keys that apply only at start (socket, mode, user, timeout) keep their
+ * running value until a restart; the reload says so.
  */
 #include <pthread.h>
 #include <stddef.h>
@@ -40,6 +42,7 @@ bool snapshot_reload(const char *path)
 {
 	char err[512];
 	struct pg_config *fresh, *old;
+	const char *restart_key;
 
 	fresh = config_load(path, err, sizeof err);
 	if (fresh == NULL) {
@@ -52,6 +55,12 @@ bool snapshot_reload(const char *path)
 	old = snap_current;
 	snap_current = fresh;
 	pthread_mutex_unlock(&snap_lock);
+	/* reloads run on the signal thread only, so old stays valid until released */
+	restart_key = old != NULL ? config_restart_needed(old, fresh) : NULL;
+	if (restart_key != NULL)
+		log_warnx("reload: %s changed, which takes effect only at the next restart; "
+			  "keeping the running value (and the open socket)",
+		    restart_key);
 	report_config(fresh, MILTER_NAME, "reloaded");
 	if (old != NULL)
 		config_release(old);

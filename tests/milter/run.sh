@@ -266,11 +266,13 @@ fi
 
 # ---- reload on SIGUSR1: a good config is applied, a broken one refused ------
 
-t=reload_good
+t=reload_good_keeps_sessions_on_their_snapshot
 write_config "$conf.new" monitor
 mv "$conf.new" "$conf"
-kill -USR1 "$mainpid"
-if wait_for "$log" "reloaded: daemon=portguard-milter" && mt row3_tls_required -D want=continue &&
+if mt reload_snapshot -D "pid=$mainpid" -D "log=$log" &&
+	has "$log" 'QSNAPOLD: reject: port=587 role=submission mode=enforce' &&
+	has "$log" 'QSNAPNEW: would-reject: port=587 role=submission mode=monitor' &&
+	mt row3_tls_required -D want=continue &&
 	has "$log" 'QROW3: would-reject: port=587 role=submission mode=monitor'; then
 	pass $t
 else
@@ -332,11 +334,19 @@ fi
 
 sconf=$tmp/stats.conf
 write_config "$sconf" enforce
+sed -i 's/level = "info";/level = "debug";/' "$sconf"
 port=$((20000 + $$ % 20000))
 sock=inet:$port@127.0.0.1
 if start stats "$sconf" "$sock"; then
 	t=stats_sigusr2_match_traffic
 	if mt stats; then
+		# miltertest may hang up before the milter ran xxfi_close for the
+		# last session: wait (bounded) for all five "session closed" lines
+		n=0
+		while [ "$(count "$log" 'session closed:')" -lt 5 ] && [ "$n" -lt 100 ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
 		kill -USR2 "$pid"
 		if wait_for "$log" "stats: port=25 " &&
 			has "$log" "stats: port=587 role=submission period=" &&
