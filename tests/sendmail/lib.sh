@@ -45,8 +45,8 @@ SM_SYSLOG_PID=""
 # sm_fetch PKGDIR: the three .debs in PKGDIR/debs (downloaded once), unpacked
 # into PKGDIR/root (once).
 sm_fetch() {
-	pkgdir=$1
-	mkdir -p "$pkgdir/debs" || return 1
+	mkdir -p "$1/debs" || return 1
+	pkgdir=$(cd "$1" && pwd) || return 1 # absolute: SM_BIN is compared with /proc/PID/exe
 	for p in sendmail-bin sendmail-base sendmail-cf; do
 		if ! ls "$pkgdir/debs/${p}"_*.deb >/dev/null 2>&1; then
 			sm_log "downloading $p into $pkgdir/debs"
@@ -96,7 +96,8 @@ sm_init() {
 	b=$(cd "$1" && pwd) || return 1
 	SM_TOP=${SM_TOP:-$(pwd)}
 	SM_SHIPPED_MC=$SM_TOP/conf/sendmail/portguard.mc
-	sm_fetch "$b/sendmail-pkg" || return 1
+	# SM_PKGDIR lets several build trees share one download.
+	sm_fetch "${SM_PKGDIR:-$b/sendmail-pkg}" || return 1
 	SM_DIR=$b/sendmail-e2e
 	# A daemon left over from an interrupted run would hold our ports.
 	if [ -f "$SM_DIR/sendmail.pid" ]; then
@@ -290,6 +291,9 @@ sm_start() {
 
 sm_stop() {
 	[ -n "$SM_PID" ] && sm_kill_wait "$SM_PID" "$SM_BIN"
+	if [ -n "$SM_PID" ] && sm_pid_alive "$SM_PID" "$SM_BIN"; then
+		sm_log "sendmail pid $SM_PID still runs"
+	fi
 	SM_PID=""
 	# Wait until the ports are free again, so the next variant can bind.
 	i=0
@@ -321,9 +325,27 @@ pg_milter_start() {
 	return 1
 }
 
+# pg_milter_stop: SIGTERM, wait (bounded) until it has exited, reap it and
+# keep its exit status in SM_MILTER_RC (SIGKILL after 10 s: rc 137).
 pg_milter_stop() {
-	[ -n "$SM_MILTER_PID" ] && sm_kill_wait "$SM_MILTER_PID" "$SM_MILTER_BIN"
+	SM_MILTER_RC=""
+	[ -n "$SM_MILTER_PID" ] || return 0
+	kill -TERM "$SM_MILTER_PID" 2>/dev/null
+	i=0
+	while [ $i -lt 100 ]; do
+		st=$(sed -n 's/^[0-9]* ([^)]*) \([A-Z]\).*/\1/p' "/proc/$SM_MILTER_PID/stat" 2>/dev/null)
+		[ -z "$st" ] || [ "$st" = Z ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if [ $i -ge 100 ]; then
+		sm_log "portguard-milter ignored SIGTERM, sending SIGKILL"
+		kill -KILL "$SM_MILTER_PID" 2>/dev/null
+	fi
+	wait "$SM_MILTER_PID" 2>/dev/null
+	SM_MILTER_RC=$?
 	SM_MILTER_PID=""
+	rm -f "$SM_DIR/milter.pid"
 }
 
 # Optional debugging aid (SM_SYSLOG=1): Sendmail logs only to /dev/log; when

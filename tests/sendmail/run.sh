@@ -412,7 +412,7 @@ portguard() {
 	}
 	# F=T: with no milter answering, Sendmail tempfails instead of accepting.
 	sm_swaks dead_milter_tempfails -p "$SM_PORT_MTA" $UNTRUSTED -t "$LOCAL_RCPT"
-	if sm_reply_seen dead_milter_tempfails '4[0-9][0-9] 4\.[0-9.]+ ' &&
+	if sm_reply_seen dead_milter_tempfails '4[0-9][0-9] 4\.[0-9.]+ Please try again later' &&
 		! sm_reply_seen dead_milter_tempfails '250 2\.0\.0 .*accepted'; then
 		pass dead_milter_tempfails
 	else
@@ -430,6 +430,12 @@ portguard() {
 	log_mark
 	sm_swaks stats_at_shutdown -p "$SM_PORT_MTA" $UNTRUSTED -t "$LOCAL_RCPT"
 	pg_milter_stop
+	if [ "$SM_MILTER_RC" = 0 ]; then
+		pass milter_clean_exit
+	else
+		fail milter_clean_exit "portguard-milter exited $SM_MILTER_RC after SIGTERM"
+		new_log | tail -n 30 | sed 's/^/    log| /'
+	fi
 	if new_log | grep -Eq "stats: port=$SM_PORT_MTA role=relay .* sessions=1 transactions=1 recipients=1 "; then
 		pass stats_at_shutdown
 	else
