@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,19 +93,14 @@ bool config_walk_keys(struct config_loader *ld, enum scope sc, const config_sett
 	return true;
 }
 
-static const struct config_key *role_key(void)
+/* The port-entry row of a kind, or (kind K_UINT) of the field at off. */
+static const struct config_key *port_key(enum kind kind, size_t off)
 {
-	for (size_t i = 0; i < config_schema_count; i++)
-		if (config_schema[i].kind == K_ROLE)
-			return &config_schema[i];
-	return NULL;
-}
-
-static const struct config_key *kind_key(enum scope sc, enum kind kind)
-{
-	for (size_t i = 0; i < config_schema_count; i++)
-		if (config_schema[i].scope == sc && config_schema[i].kind == kind)
-			return &config_schema[i];
+	for (size_t i = 0; i < config_schema_count; i++) {
+		const struct config_key *k = &config_schema[i];
+		if (k->scope == SC_PORT && k->kind == kind && (kind != K_UINT || k->off == off))
+			return k;
+	}
 	return NULL;
 }
 
@@ -113,7 +109,7 @@ static const struct config_key *kind_key(enum scope sc, enum kind kind)
 bool config_port_entry(struct config_loader *ld, const config_setting_t *e, struct pg_port *p,
                        size_t index)
 {
-	const struct config_key *rk = role_key();
+	const struct config_key *rk = port_key(K_ROLE, 0);
 	const config_setting_t *rs = config_setting_get_member(e, rk->name);
 	struct pg_port tmp;
 	enum pg_role role = ld->cfg->default_role;
@@ -140,14 +136,16 @@ bool config_port_entry(struct config_loader *ld, const config_setting_t *e, stru
 		const struct pg_port *q = &ld->cfg->ports[i];
 		if (p->port != 0 && q->port == p->port)
 			return config_fail(
-			    ld, config_setting_get_member(e, kind_key(SC_PORT, K_UINT)->name),
+			    ld,
+			    config_setting_get_member(
+			        e, port_key(K_UINT, offsetof(struct pg_port, port))->name),
 			    "port %u is already configured by the ports entry at line %u; each "
 			    "port "
 			    "number may appear once",
 			    p->port, q->line);
 		if (p->name[0] != '\0' && strcmp(q->name, p->name) == 0)
 			return config_fail(
-			    ld, config_setting_get_member(e, kind_key(SC_PORT, K_LABEL)->name),
+			    ld, config_setting_get_member(e, port_key(K_LABEL, 0)->name),
 			    "name \"%s\" is already used by the ports entry at line %u; each name "
 			    "may "
 			    "appear once",
@@ -162,10 +160,10 @@ bool config_port_entry(struct config_loader *ld, const config_setting_t *e, stru
 		p->restrict_ciphers = true;
 		return true;
 	case CONFIG_CIPHERS_BAD_LIST:
-		return config_fail_key(ld, kind_key(SC_PORT, K_CIPHERS),
-		                       ld->ciphers ? ld->ciphers : e, why);
+		return config_fail_key(ld, port_key(K_CIPHERS, 0), ld->ciphers ? ld->ciphers : e,
+		                       why);
 	case CONFIG_CIPHERS_BAD_SUITES:
-		return config_fail_key(ld, kind_key(SC_PORT, K_SUITES), ld->suites, why);
+		return config_fail_key(ld, port_key(K_SUITES, 0), ld->suites, why);
 	default:
 		return config_fail(ld, e, "%s", why);
 	}
