@@ -58,7 +58,7 @@ session "good: relay port, mail for a local domain" \
 echo
 
 echo "portguard-policyd decision lines:"
-grep -E ': (reject|would-reject|pass): |warning: credentials|error: port=' "$PG_LOG" | sed 's/^/  /'
+grep -E ': (reject|would-reject|pass): |warning: credentials|error: port=' "$PG_LOG" | sed -e 's/^portguard-policyd\[[0-9]*\]: //' -e 's/^/  /'
 echo
 
 echo "portguard-policyd stats (SIGUSR2):"
@@ -69,7 +69,7 @@ _stats_ready() {
 		tail -c "+$((_off + 1))" "$PG_LOG" | grep -q "stats: port=$P_SUB "
 }
 t_wait 50 _stats_ready
-tail -c "+$((_off + 1))" "$PG_LOG" | grep 'stats: ' | sed 's/^/  /'
+tail -c "+$((_off + 1))" "$PG_LOG" | grep 'stats: ' | sed -e 's/^portguard-policyd\[[0-9]*\]: //' -e 's/^/  /'
 echo
 
 pg_stop

@@ -71,12 +71,15 @@ e2e_init() {
 	: >"$PG_LOG"
 	chmod 0644 "$PG_LOG"
 	trap e2e_cleanup EXIT
-	trap 'exit 130' INT TERM HUP
+	# Signals (also SIGPIPE, e.g. "run.sh | head") exit through the EXIT trap
+	# so that Postfix and portguard are stopped.
+	trap 'exit 130' INT TERM HUP PIPE
 }
 
 e2e_cleanup() {
 	_rc=$?
 	trap - EXIT
+	trap '' PIPE
 	pg_stop >/dev/null 2>&1
 	syslog_stop >/dev/null 2>&1
 	pf_stop >/dev/null 2>&1
@@ -182,7 +185,7 @@ maillog_file_prefixes = $E2E_D
 myhostname = mx.$E2E_DOMAIN
 mydomain = $E2E_DOMAIN
 myorigin = \$myhostname
-mydestination = $E2E_DOMAIN, mx.$E2E_DOMAIN, localhost
+mydestination = $E2E_DOMAIN, mx.$E2E_DOMAIN, mail.$E2E_DOMAIN, localhost
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 mynetworks = 127.0.0.1/32
@@ -382,13 +385,15 @@ pg_signal() {
 # ---------------------------------------------------------------- rsyslogd
 
 # syslog_start FILE: rsyslogd on /dev/log with a private config writing every
-# message to FILE. Only when /dev/log does not exist (the caller checks).
+# message to FILE as "facility.severity tag: message". Only when /dev/log does
+# not exist (the caller checks); syslog_stop removes the socket again.
 syslog_start() {
 	mkdir -p "$E2E_D/rsyslog"
 	cat >"$E2E_D/rsyslog.conf" <<EOF
 global(workDirectory="$E2E_D/rsyslog")
 module(load="imuxsock" SysSock.Name="/dev/log" SysSock.RateLimit.Interval="0")
-*.* action(type="omfile" file="$1" template="RSYSLOG_TraditionalFileFormat")
+template(name="pg" type="string" string="%syslogfacility-text%.%syslogseverity-text% %syslogtag%%msg%\n")
+*.* action(type="omfile" file="$1" template="pg")
 EOF
 	rsyslogd -n -f "$E2E_D/rsyslog.conf" -i "$E2E_D/rsyslog.pid" >"$E2E_D/rsyslog.out" 2>&1 &
 	SYSLOG_PID=$!
@@ -426,7 +431,7 @@ t_begin() {
 
 t_fail() {
 	T_WHY="$T_WHY
-    $*"
+$(printf '%s\n' "$*" | sed 's/^/    /')"
 }
 
 # Common swaks arguments: loopback server, bounded time, a fixed HELO and

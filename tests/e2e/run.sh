@@ -111,8 +111,8 @@ cases() {
 	t_begin "$m submission: row 1 plaintext AUTH -> 538 + credentials warning"
 	t_swaks --port "$P_SUB" $UNTRUSTED $AUTH --to "$r-1@remote.example"
 	rej plaintext_auth "538 5.7.11" "Encryption required for requested authentication mechanism"
-	t_log "warning: credentials sent without TLS: sasl_username=$E2E_USER sasl_method=PLAIN $CLIENT2 port=$P_SUB role=submission; the MTA accepted AUTH on a plaintext connection: set "
-	t_log "tls=none cipher=none bits=0 sasl_method=PLAIN sasl_username=$E2E_USER .*rule=plaintext_auth"
+	t_log "warning: credentials sent without TLS: sasl_username=$E2E_USER@$E2E_DOMAIN sasl_method=PLAIN $CLIENT2 port=$P_SUB role=submission; the MTA accepted AUTH on a plaintext connection: set "
+	t_log "tls=none cipher=none bits=0 sasl_method=PLAIN sasl_username=$E2E_USER@$E2E_DOMAIN .*rule=plaintext_auth"
 	t_end
 
 	t_begin "$m submission: row 3 no TLS -> 530 Must issue a STARTTLS command first"
@@ -129,7 +129,7 @@ cases() {
 	t_begin "$m submission: TLSv1.3 + AUTH -> pass"
 	t_swaks --port "$P_SUB" $UNTRUSTED -tls --tls-protocol tlsv1_3 $AUTH --to "$r-p13@remote.example"
 	ok
-	t_log ": pass: .*tls=TLSv1\.3 .*sasl_method=PLAIN sasl_username=$E2E_USER .*rule=none"
+	t_log ": pass: .*tls=TLSv1\.3 .*sasl_method=PLAIN sasl_username=$E2E_USER@$E2E_DOMAIN .*rule=none"
 	t_end
 
 	t_begin "$m submission: TLSv1.2 + AUTH -> pass (minimum TLSv1.2)"
@@ -184,17 +184,16 @@ cases() {
 
 	# Implicit-TLS role, but Postfix does not wrap the port
 	at "$P_BARE" submission
-	t_begin "$m implicit TLS not wrapped: row 1 plaintext AUTH -> 538 + warning + MTA error"
+	t_begin "$m implicit TLS not wrapped: row 1 plaintext AUTH -> 538 + credentials warning"
 	t_swaks --port "$P_BARE" $UNTRUSTED $AUTH --to "$r-b1@remote.example"
 	rej plaintext_auth "538 5.7.11" "Encryption required for requested authentication mechanism"
-	t_log "warning: credentials sent without TLS: sasl_username=$E2E_USER sasl_method=PLAIN $CLIENT2 port=$P_BARE role=submission;"
-	t_log "error: port=$P_BARE is configured tls=implicit but the session has no TLS: the MTA is not wrapping this port in TLS \(Postfix: -o smtpd_tls_wrappermode=yes; Sendmail: M=s\) $CLIENT2"
+	t_log "warning: credentials sent without TLS: sasl_username=$E2E_USER@$E2E_DOMAIN sasl_method=PLAIN $CLIENT2 port=$P_BARE role=submission;"
 	t_end
 
 	t_begin "$m implicit TLS not wrapped: row 3 no TLS -> 530 + MTA error"
 	t_swaks --port "$P_BARE" $UNTRUSTED --to "$r-b3@$E2E_DOMAIN"
 	rej tls_required "530 5.7.0" "Must issue a STARTTLS command first"
-	t_log "error: port=$P_BARE is configured tls=implicit but the session has no TLS: the MTA is not wrapping this port"
+	t_log "error: port=$P_BARE is configured tls=implicit but the session has no TLS: the MTA is not wrapping this port in TLS \(Postfix: -o smtpd_tls_wrappermode=yes; Sendmail: M=s\) $CLIENT2"
 	t_end
 
 	# Relay (25 role)
@@ -202,7 +201,7 @@ cases() {
 	t_begin "$m relay: row 1 plaintext AUTH -> 538 + credentials warning"
 	t_swaks --port "$P_RELAY" $UNTRUSTED $AUTH --to "$r-r1@remote.example"
 	rej plaintext_auth "538 5.7.11" "Encryption required for requested authentication mechanism"
-	t_log "warning: credentials sent without TLS: sasl_username=$E2E_USER sasl_method=PLAIN $CLIENT2 port=$P_RELAY role=relay;"
+	t_log "warning: credentials sent without TLS: sasl_username=$E2E_USER@$E2E_DOMAIN sasl_method=PLAIN $CLIENT2 port=$P_RELAY role=relay;"
 	t_end
 
 	# In monitor mode Postfix's own reject_unauth_destination still refuses
@@ -263,10 +262,11 @@ STATS_FIELDS="transactions recipients tls plaintext TLSv1.3 TLSv1.2 TLSv1.1 TLSv
 auth_plaintext rejected would_reject reject_plaintext_auth reject_auth_forbidden \
 reject_tls_required reject_tls_version reject_cipher reject_auth_required reject_relay"
 
-stats_have_all() { # every key has a stats line newer than offset $1
-	for _k in $(awk '{ print $1 }' "$TALLY" | sort -u); do
-		tail -c "+$(($1 + 1))" "$PG_LOG" | grep -q "stats: port=$_k " || return 1
-	done
+stats_have_all() { # every key of $TALLY has a stats line after offset $1
+	tail -c "+$(($1 + 1))" "$PG_LOG" | awk '
+		NR == FNR { keys[$1] = 1; next }
+		/stats: port=/ { for (i = 1; i <= NF; i++) if ($i ~ /^port=/) seen[substr($i, 6)] = 1 }
+		END { for (k in keys) if (!(k in seen)) exit 1 }' "$TALLY" -
 }
 
 stats_check() {
@@ -276,20 +276,31 @@ stats_check() {
 	if ! t_wait 100 stats_have_all "$_off"; then
 		t_fail "no stats line after SIGUSR2 for every port of: $(awk '{ print $1 }' "$TALLY" | sort -u | tr '\n' ' ')"
 	fi
-	for _k in $(awk '{ print $1 }' "$TALLY" | sort -u); do
-		_line=$(tail -c "+$((_off + 1))" "$PG_LOG" | grep "stats: port=$_k " | tail -n 1)
-		[ -n "$_line" ] || continue
-		for _f in $STATS_FIELDS; do
-			_want=$(grep -c -x -F "$_k $_f" "$TALLY")
-			_got=$(printf '%s\n' "$_line" | tr ' ' '\n' | sed -n "s/^$_f=//p" | head -n 1)
-			[ "$_got" = "$_want" ] || t_fail "port=$_k $_f=$_got, the test sent $_want"
-		done
-		_tls=$(grep -c -x -F "$_k tls" "$TALLY")
-		_all=$(grep -c -x -F "$_k transactions" "$TALLY")
-		_pct=$(awk -v t="$_tls" -v a="$_all" 'BEGIN { printf "%.1f", a ? 100 * t / a : 0 }')
-		printf '%s\n' "$_line" | grep -q " tls_pct=$_pct " ||
-			t_fail "port=$_k tls_pct is not $_pct: $_line"
-	done
+	# One awk pass (process starts are slow here): the tally first, then the
+	# stats lines written since the signal; print one message per mismatch.
+	_bad=$(tail -c "+$((_off + 1))" "$PG_LOG" | grep 'stats: port=' |
+		awk -v fields="$STATS_FIELDS" '
+		NR == FNR { want[$1 " " $2]++; keys[$1] = 1; next }
+		{
+			k = ""; delete got
+			for (i = 1; i <= NF; i++) {
+				if (split($i, kv, "=") != 2) continue
+				if (kv[1] == "port") k = kv[2]; else got[kv[1]] = kv[2]
+			}
+			if (!(k in keys)) next
+			seen[k] = 1
+			n = split(fields, f, " ")
+			for (i = 1; i <= n; i++) {
+				w = want[k " " f[i]] + 0
+				if (got[f[i]] != w "") printf "port=%s %s=%s, the test sent %d\n", k, f[i], got[f[i]], w
+			}
+			t = want[k " transactions"] + 0
+			pct = sprintf("%.1f", t ? 100 * want[k " tls"] / t : 0)
+			if (got["tls_pct"] != pct) printf "port=%s tls_pct=%s, want %s\n", k, got["tls_pct"], pct
+		}
+		END { for (k in keys) if (!(k in seen)) printf "port=%s: no stats line\n", k }
+		' "$TALLY" -)
+	[ -z "$_bad" ] || t_fail "$_bad"
 	t_end
 	: >"$TALLY"
 }
@@ -320,15 +331,16 @@ fi
 	t_fail "socket is '$(stat -c '%U:%G %a' "$PG_SOCK" 2>/dev/null)', want group postfix, mode 660"
 t_end
 [ -n "$PG_PID" ] || exit 1
+PF_LOG_OFF=$(wc -c <"$PF_LOG")
 
 cases
 stats_check "enforce: stats on SIGUSR2 equal what the test sent"
 
 t_begin "SIGHUP reload switches to mode=monitor"
 pg_write_conf monitor
-_n=$(pg_count 'mode=monitor')
+_n=$(pg_count 'reloaded: .*mode=monitor')
 kill -HUP "$PG_PID"
-t_wait 100 pg_count_above 'mode=monitor' "$_n" || t_fail "no log line with mode=monitor after SIGHUP"
+t_wait 100 pg_count_above 'reloaded: .*mode=monitor' "$_n" || t_fail "no 'reloaded: ... mode=monitor' line after SIGHUP"
 t_alive "$PG_PID" || t_fail "portguard-policyd died on SIGHUP"
 t_end
 
@@ -379,13 +391,19 @@ elif ! command -v rsyslogd >/dev/null 2>&1; then
 else
 	SYSLOG_FILE=$E2E_D/syslog
 	MODE=enforce
-	t_begin "syslog path: rsyslogd receives the reject line and the startup line"
+	t_begin "syslog path: rsyslogd gets startup, reject and warning lines, facility mail"
 	if syslog_start "$SYSLOG_FILE"; then
 		PG_STDERR=0 pg_start || t_fail "portguard-policyd did not start without -e"
 		t_swaks --port "$P_SUB" $UNTRUSTED --to "syslog@$E2E_DOMAIN"
 		t_reply '^530 5\.7\.0 .*Must issue a STARTTLS command first'
-		_sl() { grep -q "portguard-policyd\[[0-9]*\]: .*: reject: port=$P_SUB .*rule=tls_required" "$SYSLOG_FILE"; }
-		t_wait 50 _sl || t_fail "no reject line from portguard-policyd in the syslog file"
+		t_swaks --port "$P_SUB" $UNTRUSTED $AUTH --to "syslog2@$E2E_DOMAIN"
+		t_reply '^538 5\.7\.11 '
+		_sl() { grep -q -E "^mail\.warning portguard-policyd\[[0-9]+\]: NOQUEUE: warning: credentials sent without TLS: sasl_username=$E2E_USER@" "$SYSLOG_FILE"; }
+		t_wait 50 _sl || t_fail "no 'mail.warning ... credentials sent without TLS' line in the syslog file"
+		grep -q -E "^mail\.[a-z]+ portguard-policyd\[[0-9]+\]: starting: daemon=portguard-policyd " "$SYSLOG_FILE" ||
+			t_fail "no 'mail.* ... starting:' line in the syslog file"
+		grep -q -E "^mail\.[a-z]+ portguard-policyd\[[0-9]+\]: NOQUEUE: reject: port=$P_SUB .*rule=tls_required" "$SYSLOG_FILE" ||
+			t_fail "no 'mail.* ... reject: ... rule=tls_required' line in the syslog file"
 		t_newlog | grep -q 'reject:' && t_fail "the reject line also went to stderr"
 		pg_stop
 	else
@@ -394,6 +412,14 @@ else
 	syslog_stop
 	t_end
 fi
+
+# Postfix's side of the policy protocol: no failed or malformed exchange
+# (Postfix logs those, then uses default_action) while portguard was up.
+t_begin "postfix maillog: no policy-service trouble while portguard ran"
+_bad=$(tail -c "+$((PF_LOG_OFF + 1))" "$PF_LOG" |
+	grep -E 'problem talking to server|unknown smtpd restriction|Server configuration (error|problem)|premature end-of-input')
+[ -z "$_bad" ] || t_fail "$_bad"
+t_end
 
 echo "e2e: $E2E_PASSED passed, $E2E_FAILED failed"
 [ "$E2E_FAILED" = 0 ]
