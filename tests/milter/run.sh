@@ -173,6 +173,9 @@ mainlog=$log
 mode=$(stat -c %a "$tmp/main.sock")
 [ "$mode" = 660 ] && pass socket_mode_0660 || fail socket_mode_0660 "mode $mode"
 
+t=negotiate_symlist_and_steps
+mt negotiate && has "$log" 'QNOSYMLIST: reject: port=587' && pass $t || fail $t
+
 t=row1_plaintext_auth
 if mt $t && has "$log" 'QROW1A: reject: port=25 role=relay mode=enforce' &&
 	has "$log" 'sasl_method=PLAIN sasl_username=bob rule=plaintext_auth reply="538 5.7.11 Encryption required for requested authentication mechanism"' &&
