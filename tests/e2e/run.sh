@@ -307,6 +307,26 @@ stats_check() {
 
 # ------------------------------------------------------------------ run
 
+# The shipped snippets, pasted into Debian's stock main.cf/master.cf, parse
+# without a postconf warning and set what they promise.
+t_begin "conf/postfix snippets: postconf parses them cleanly; submission settings present"
+SN=$E2E_D/snippets
+mkdir -p "$SN"
+{ echo "compatibility_level = 3.6"; cat conf/postfix/main.cf.snippet; } >"$SN/main.cf"
+{ cat /usr/share/postfix/master.cf.dist; cat conf/postfix/master.cf.snippet; } >"$SN/master.cf"
+_w=$( { postconf -c "$SN" -n >"$SN/n.out"; postconf -c "$SN" -M >/dev/null; postconf -c "$SN" -P >"$SN/p.out"; } 2>&1)
+[ -z "$_w" ] || t_fail "postconf: $_w"
+grep -q -x 'smtpd_tls_auth_only = yes' "$SN/n.out" || t_fail "main.cf.snippet: no smtpd_tls_auth_only = yes"
+grep -q -E '^smtpd_relay_restrictions = check_policy_service \{ unix:portguard/policy, default_action=DEFER_IF_PERMIT \}, .*permit_mynetworks, .*reject_unauth_destination$' "$SN/n.out" ||
+	t_fail "main.cf.snippet: portguard is not first in smtpd_relay_restrictions"
+for _x in submission/inet/smtpd_tls_security_level=encrypt submission/inet/smtpd_tls_auth_only=yes \
+	submission/inet/smtpd_sasl_auth_enable=yes submission/inet/smtpd_policy_service_policy_context=submission \
+	submissions/inet/smtpd_tls_wrappermode=yes submissions/inet/smtpd_sasl_auth_enable=yes \
+	2525/inet/smtpd_tls_security_level=encrypt 2525/inet/smtpd_tls_auth_only=yes; do
+	grep -q -x -F "$(echo "$_x" | sed 's/=/ = /')" "$SN/p.out" || t_fail "master.cf.snippet: no $_x"
+done
+t_end
+
 # Before portguard runs: the hookup fails closed (default_action=DEFER).
 t_begin "postfix hookup: portguard not running -> 450 4.7.1, not accepted"
 t_swaks --port "$P_RELAY" --to "down@$E2E_DOMAIN"
