@@ -382,35 +382,11 @@ static void signals_read(void)
 	}
 }
 
-static bool same_string(const char *a, const char *b)
-{
-	return strcmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
-}
-
-/* Settings used only at start-up: a changed value needs a restart. */
-static void restart_keys_warn(const struct pg_config *old, const struct pg_config *cur)
-{
-	bool listen_changed = old->policyd_nlisten != cur->policyd_nlisten;
-
-	for (size_t i = 0; !listen_changed && i < cur->policyd_nlisten; i++)
-		listen_changed = !same_string(old->policyd_listen[i], cur->policyd_listen[i]);
-	if (listen_changed && L.opt->nlisten == 0)
-		log_warnx("reload: policyd.listen changed; it takes effect at the next restart, "
-		          "keeping the open sockets");
-	if (old->policyd_socket_mode != cur->policyd_socket_mode)
-		log_warnx("reload: policyd.socket_mode changed; it takes effect at the next restart");
-	if (!same_string(old->user, cur->user))
-		log_warnx("reload: user changed; it takes effect at the next restart");
-	if (!same_string(old->group, cur->group))
-		log_warnx("reload: group changed; it takes effect at the next restart");
-	if (old->allow_root != cur->allow_root)
-		log_warnx("reload: allow_root changed; it takes effect at the next restart");
-}
-
 static void reload(time_t now)
 {
 	char err[512];
 	struct pg_config *cur;
+	const char *restart_key;
 
 	err[0] = '\0';
 	cur = config_load(L.opt->config_path, err, sizeof err);
@@ -418,7 +394,11 @@ static void reload(time_t now)
 		log_err("reload failed: %s; keeping the running configuration", err);
 		return;
 	}
-	restart_keys_warn(L.cfg, cur);
+	restart_key = config_restart_needed(L.cfg, cur);
+	if (restart_key != NULL)
+		log_warnx("reload: %s changed, which takes effect only at the next restart; "
+		          "keeping the running value (and the open sockets)",
+		    restart_key);
 	log_set_facility(cur->log_facility);
 	log_set_level(cur->log_level);
 	if (cur->stats_interval != L.cfg->stats_interval)

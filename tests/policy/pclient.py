@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+"""pclient.py - a small Postfix policy client for portguard-policyd's tests.
+
+Every mode prints what it received and exits 0 when the daemon behaved as
+the mode expects, 1 otherwise (with the reason on stderr). All waits are
+bounded (TIMEOUT seconds); none is a fixed sleep except the short pauses
+between the pieces of a deliberately split request.
+
+  pclient.py SOCK send FILE [CHUNK]   send FILE (one or more requests) in one
+                                      write, or in CHUNK-byte writes; print
+                                      one reply per request
+  pclient.py SOCK limit KIND SIZE fits|over
+                                      build a request whose KIND (line,
+                                      request, attrs, name, instance) is SIZE
+                                      bytes/items; "fits": it is answered;
+                                      "over": no reply, the connection is
+                                      closed, and a connection opened before
+                                      still gets answers
+  pclient.py SOCK bad FILE            like "limit ... over" for a request file
+  pclient.py SOCK cap N FILE          N connections get answers, connection
+                                      N+1 is closed unanswered, the first N
+                                      still get answers
+  pclient.py SOCK script STEP...      one connection, steps in order:
+                                      send:FILE  print the replies
+                                      copy:SRC:DST  replace a file
+                                      mark:LOG   remember LOG's size
+                                      kill:SIG:PID  send a signal
+                                      wait:TEXT  wait until TEXT appears in
+                                                 LOG after the mark
+"""
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+
+TIMEOUT = 10.0
+
+BASE = [
+    "request=smtpd_access_policy",
+    "protocol_state=RCPT",
+    "protocol_name=ESMTP",
+    "client_address=192.0.2.10",
+    "client_name=client.example",
+    "client_port=40000",
+    "server_port=10587",
+    "helo_name=client.example",
+    "sender=alice@example.org",
+    "recipient=bob@example.net",
+    "queue_id=",
+    "instance=limit.1",
+    "sasl_method=",
+    "sasl_username=",
+    "encryption_protocol=",
+    "encryption_cipher=",
+    "encryption_keysize=0",
+]
+BASE_REPLY = b"action=530 5.7.0 Must issue a STARTTLS command first\n\n"
+
+
+def fail(msg):
+    sys.stderr.write("pclient: " + msg + "\n")
+    sys.exit(1)
+
+
+def connect(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(TIMEOUT)
+    s.connect(path)
+    return s
+
+
+def count_requests(data):
+    """Requests end with an empty line."""
+    n = 0
+    for i in range(len(data) - 1):
+        if data[i] == 0x0A and data[i + 1] == 0x0A:
+            n += 1
+    return n
+
+
+def read_replies(s, n):
+    """Read exactly n replies ('...\\n\\n'); fail on EOF or timeout."""
+    buf = b""
+    deadline = time.monotonic() + TIMEOUT
+    while buf.count(b"\n\n") < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            fail("timeout waiting for %d replies, got %r" % (n, buf))
+        s.settimeout(left)
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            fail("timeout waiting for %d replies, got %r" % (n, buf))
+        if not chunk:
+            fail("connection closed after %r" % buf)
+        buf += chunk
+    return buf
+
+
+def expect_closed(s):
+    """The daemon must close without sending anything."""
+    got = b""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            fail("connection still open, got %r" % got)
+        s.settimeout(left)
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            fail("connection still open, got %r" % got)
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            break
+        got += chunk
+    if got:
+        fail("expected no reply, got %r" % got)
+
+
+def send_all(s, data, chunk=0):
+    try:
+        if chunk <= 0:
+            s.sendall(data)
+            return
+        for i in range(0, len(data), chunk):
+            s.sendall(data[i:i + chunk])
+            time.sleep(0.002)  # let the daemon see each piece on its own
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the daemon may close before it has read everything
+
+
+def request(lines):
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+def build(kind, size):
+    if kind == "line":
+        return request(BASE + ["x_pad=" + "a" * (size - len("x_pad="))])
+    if kind == "name":
+        return request(BASE + ["n" * size + "=v"])
+    if kind == "attrs":
+        return request(BASE + ["x_a%d=1" % i for i in range(size - len(BASE))])
+    if kind == "instance":
+        lines = [l for l in BASE if not l.startswith("instance=")]
+        return request(lines + ["instance=" + "i" * size])
+    if kind == "request":
+        base = request(BASE)
+        extra = size - len(base)
+        pad = []
+        while extra > 0:
+            take = min(extra, 2000)
+            if 0 < extra - take < 5:  # leave room for one more "x_p=\n"
+                take -= 5
+            pad.append("x_p=" + "a" * (take - 5))  # "x_p=" + value + "\n"
+            extra -= take
+        data = request(BASE + pad)
+        assert len(data) == size, (len(data), size)
+        return data
+    fail("unknown limit kind " + kind)
+    return b""
+
+
+def check_over(path, bad):
+    """bad is refused; an older connection is not disturbed."""
+    good = request(BASE)
+    a = connect(path)
+    send_all(a, good)
+    first = read_replies(a, 1)
+    b = connect(path)
+    send_all(b, bad)
+    expect_closed(b)
+    send_all(a, good)
+    second = read_replies(a, 1)
+    a.close()
+    if first != BASE_REPLY or second != BASE_REPLY:
+        fail("older connection got %r then %r" % (first, second))
+    print("closed without reply; older connection still answered")
+
+
+def mode_send(path, args):
+    with open(args[0], "rb") as f:
+        data = f.read()
+    s = connect(path)
+    send_all(s, data, int(args[1]) if len(args) > 1 else 0)
+    sys.stdout.write(read_replies(s, count_requests(data)).decode(errors="replace"))
+    s.close()
+
+
+def mode_limit(path, args):
+    kind, size, want = args[0], int(args[1]), args[2]
+    data = build(kind, size)
+    if want == "fits":
+        s = connect(path)
+        send_all(s, data)
+        got = read_replies(s, 1)
+        s.close()
+        if got != BASE_REPLY:
+            fail("unexpected reply %r" % got)
+        sys.stdout.write(got.decode())
+    else:
+        check_over(path, data)
+
+
+def mode_bad(path, args):
+    with open(args[0], "rb") as f:
+        check_over(path, f.read())
+
+
+def mode_cap(path, args):
+    n = int(args[0])
+    with open(args[1], "rb") as f:
+        data = f.read()
+    conns = []
+    for _ in range(n):
+        s = connect(path)
+        send_all(s, data)
+        read_replies(s, 1)
+        conns.append(s)
+    extra = connect(path)
+    send_all(extra, data)
+    expect_closed(extra)
+    for s in conns:
+        send_all(s, data)
+        read_replies(s, 1)
+        s.close()
+    print("%d connections served, connection %d closed unanswered" % (n, n + 1))
+
+
+def mode_script(path, steps):
+    s = connect(path)
+    log, mark = None, 0
+    for step in steps:
+        op, _, arg = step.partition(":")
+        if op == "send":
+            with open(arg, "rb") as f:
+                data = f.read()
+            send_all(s, data)
+            sys.stdout.write(read_replies(s, count_requests(data)).decode(errors="replace"))
+        elif op == "copy":
+            src, dst = arg.split(":", 1)
+            shutil.copyfile(src, dst)
+        elif op == "mark":
+            log, mark = arg, os.path.getsize(arg)
+        elif op == "kill":
+            sig, pid = arg.split(":", 1)
+            os.kill(int(pid), getattr(signal, sig))
+        elif op == "wait":
+            deadline = time.monotonic() + TIMEOUT
+            while True:
+                with open(log, "rb") as f:
+                    f.seek(mark)
+                    if arg.encode() in f.read():
+                        break
+                if time.monotonic() > deadline:
+                    fail("log never showed %r" % arg)
+                time.sleep(0.02)
+        else:
+            fail("unknown step " + step)
+    s.close()
+
+
+def main():
+    if len(sys.argv) < 3:
+        fail(__doc__)
+    path, mode, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+    modes = {"send": mode_send, "limit": mode_limit, "bad": mode_bad,
+             "cap": mode_cap, "script": mode_script}
+    if mode not in modes:
+        fail("unknown mode " + mode)
+    modes[mode](path, args)
+
+
+if __name__ == "__main__":
+    main()
