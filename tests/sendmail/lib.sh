@@ -18,14 +18,14 @@
 #   sm_swaks NAME ARGS...    one bounded SMTP session; transcript in $SM_DIR/t/NAME
 #   sm_cleanup               stop everything this harness started (trap it)
 
-SM_PORT_MTA=20025   # relay (MX)
-SM_PORT_MX2=20026   # second relay port, matched in portguard.conf by label only
-SM_PORT_MON=20027   # submission port in monitor mode
-SM_PORT_UNK=20028   # a port portguard.conf does not list
-SM_PORT_MSA=20587   # submission, STARTTLS
-SM_PORT_SMTPS=20465 # submission, implicit TLS
-SM_PORT_BAD=20466   # "implicit TLS" in portguard.conf, but Sendmail does not wrap it
-SM_PORT_ALT=22525   # alternate submission, STARTTLS
+SM_PORT_MTA=11025   # relay (MX)
+SM_PORT_MX2=11026   # second relay port, matched in portguard.conf by label only
+SM_PORT_MON=11027   # submission port in monitor mode
+SM_PORT_UNK=11028   # a port portguard.conf does not list
+SM_PORT_MSA=11587   # submission, STARTTLS
+SM_PORT_SMTPS=11465 # submission, implicit TLS
+SM_PORT_BAD=11466   # "implicit TLS" in portguard.conf, but Sendmail does not wrap it
+SM_PORT_ALT=11525   # alternate submission, STARTTLS
 SM_DOMAIN=pg.test
 SM_HOST=mail.pg.test
 SM_USER=bob
@@ -145,8 +145,9 @@ sm_write_sasl_conf() {
 
 # sm_write_mc VARIANT: the test's sendmail.mc. The portguard lines come from the
 # shipped conf/sendmail/portguard.mc, changed only where a test must differ:
-#   - ports 25/587/465/2525 become 20025/20587/20465/22525, on 127.0.0.1 only
-#     (not the 10xxx ports of the Postfix layer, so both layers can run at once);
+#   - ports 25/587/465/2525 become 11025/11587/11465/11525, on 127.0.0.1 only
+#     (not the 10xxx/12xxx ports of the Postfix layer nor the 20000-39999 range
+#     the milter layer picks from, so all layers can run at once);
 #   - the milter socket lives in $SM_DIR.
 # VARIANT "shipped": nothing else changed (for static checks of the .cf).
 # VARIANT "harness": also without the milter line: proves the harness and that
