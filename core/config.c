@@ -109,6 +109,8 @@ static const struct config_key *port_key(enum kind kind, size_t off)
 bool config_port_entry(struct config_loader *ld, const config_setting_t *e, struct pg_port *p,
                        size_t index)
 {
+	const struct config_key *number = port_key(K_UINT, offsetof(struct pg_port, port));
+	const struct config_key *label = port_key(K_LABEL, 0);
 	const struct config_key *rk = port_key(K_ROLE, 0);
 	const config_setting_t *rs = config_setting_get_member(e, rk->name);
 	struct pg_port tmp;
@@ -130,26 +132,23 @@ bool config_port_entry(struct config_loader *ld, const config_setting_t *e, stru
 	if (p->port == 0 && p->name[0] == '\0')
 		return config_fail(
 		    ld, e,
-		    "this ports entry has neither port nor name: add port = NUMBER; and/or "
-		    "name = \"service-label\";");
+		    "this ports entry has neither %s nor %s: add %s = NUMBER; and/or "
+		    "%s = \"service-label\";",
+		    number->name, label->name, number->name, label->name);
 	for (size_t i = 0; i < index; i++) {
 		const struct pg_port *q = &ld->cfg->ports[i];
 		if (p->port != 0 && q->port == p->port)
 			return config_fail(
-			    ld,
-			    config_setting_get_member(
-			        e, port_key(K_UINT, offsetof(struct pg_port, port))->name),
-			    "port %u is already configured by the ports entry at line %u; each "
-			    "port "
+			    ld, config_setting_get_member(e, number->name),
+			    "%s %u is already configured by the ports entry at line %u; each "
 			    "number may appear once",
-			    p->port, q->line);
+			    number->name, p->port, q->line);
 		if (p->name[0] != '\0' && strcmp(q->name, p->name) == 0)
 			return config_fail(
-			    ld, config_setting_get_member(e, port_key(K_LABEL, 0)->name),
-			    "name \"%s\" is already used by the ports entry at line %u; each name "
-			    "may "
-			    "appear once",
-			    p->name, q->line);
+			    ld, config_setting_get_member(e, label->name),
+			    "%s \"%s\" is already used by the ports entry at line %u; each %s "
+			    "may appear once",
+			    label->name, p->name, q->line, label->name);
 	}
 	if (ld->ciphers == NULL && ld->suites == NULL)
 		return true;
@@ -177,7 +176,7 @@ struct pg_config *config_load(const char *path, char *err, size_t errlen)
 	struct config_loader ld;
 	struct pg_config *cfg;
 	config_t lc;
-	bool ok;
+	bool read, ok;
 	FILE *fp;
 
 	if (err == NULL || errlen == 0) {
@@ -212,12 +211,21 @@ struct pg_config *config_load(const char *path, char *err, size_t errlen)
 			config_set_include_dir(&lc, dirname(dir));
 		free(dir);
 	}
-	if (config_read_file(&lc, path) != CONFIG_TRUE) {
-		snprintf(err, errlen,
-		         "%s:%d: %s (libconfig syntax: key = value; with groups { }, "
-		         "lists ( ) and arrays [ ])",
+	read = config_read_file(&lc, path) == CONFIG_TRUE;
+	if (!read && config_error_type(&lc) == CONFIG_ERR_FILE_IO) {
+		snprintf(err, errlen, "%s: cannot read %s: %s", path,
+		         config_error_file(&lc) != NULL ? config_error_file(&lc) : "the file",
+		         config_error_text(&lc));
+		ok = false;
+	} else if (!read) {
+		const char *text = config_error_text(&lc);
+		snprintf(err, errlen, "%s:%d: %s%s",
 		         config_error_file(&lc) != NULL ? config_error_file(&lc) : path,
-		         config_error_line(&lc), config_error_text(&lc));
+		         config_error_line(&lc), text,
+		         strstr(text, "syntax") != NULL
+		             ? " (libconfig syntax: key = value; with groups { }, lists ( ) and "
+		               "arrays [ ])"
+		             : "");
 		ok = false;
 	} else {
 		ok = config_walk_keys(&ld, SC_TOP, config_root_setting(&lc), cfg);

@@ -578,7 +578,7 @@ static bool set_ports(struct config_loader *ld, const struct config_key *k,
 	char why[128];
 
 	if (t != CONFIG_TYPE_LIST && !(t == CONFIG_TYPE_ARRAY && config_setting_length(s) == 0))
-		return fail_type(ld, k, s, "a list of groups ( { port = 587; ... }, { ... } )");
+		return fail_type(ld, k, s, "a list of groups ( { ... }, { ... } )");
 	n = config_setting_length(s);
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
@@ -587,8 +587,7 @@ static bool set_ports(struct config_loader *ld, const struct config_key *k,
 			return config_fail_key(ld, k, e, why);
 		}
 		if (config_setting_type(e) != CONFIG_TYPE_GROUP)
-			return fail_type(ld, k, e,
-			                 "a list of groups ( { port = 587; ... }, { ... } )");
+			return fail_type(ld, k, e, "a list of groups ( { ... }, { ... } )");
 		cfg->nports = (size_t)i + 1;
 		if (!config_port_entry(ld, e, &cfg->ports[i], (size_t)i))
 			return false;
