@@ -48,9 +48,14 @@ function pg_open(port, name, addr, ip, v)
 	return conn
 end
 
--- HELO/EHLO; tls = { version, cipher, bits } after STARTTLS, or nil.
+-- HELO/EHLO; tls = { version, cipher, bits [, Sendmail {cert_fp}] } after
+-- STARTTLS, or nil.
 function pg_helo(conn, tls)
-	if tls ~= nil then
+	if tls ~= nil and tls[4] ~= nil then
+		mt.macro(conn, SMFIC_HELO, "{tls_version}", tls[1], "{cipher}", tls[2],
+		    "{cipher_bits}", tls[3], "{cert_subject}", "CN=client.example.net",
+		    "{cert_fp}", tls[4])
+	elseif tls ~= nil then
 		mt.macro(conn, SMFIC_HELO, "{tls_version}", tls[1], "{cipher}", tls[2],
 		    "{cipher_bits}", tls[3])
 	end

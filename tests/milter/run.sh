@@ -76,6 +76,7 @@ log = { level = "info"; stats_interval = 0; };
 relay = {
   local_domains = [ "example.org" ];
   trusted_networks = [ "10.0.0.0/8", "2001:db8:1::/48" ];
+  trusted_client_certs = [ "AABBCCDDEEFF00112233445566778899AABBCCDDEEFF00112233445566778899" ];
 };
 ports = (
   { port = 25;    role = "relay"; },
@@ -257,6 +258,10 @@ mt ipv6 && has "$log" 'QV6TRUST: pass: port=25 role=relay mode=enforce client=cl
 	has "$log" 'QV6OTHER: reject: port=25 role=relay mode=enforce client=client.example.net[2001:db8:2::5]:40001' &&
 	! grep -F 'QV6TRUST: reject' "$log" >/dev/null && pass $t || fail $t
 
+t=trusted_client_cert_relays
+mt client_cert && has "$log" 'QCERTOK: pass: port=25' && has "$log" 'QCERTNO: reject: port=25' &&
+	! grep -F 'QCERTOK: reject' "$log" >/dev/null && pass $t || fail $t
+
 t=lifecycle_close_abort_many
 if mt lifecycle && has "$log" 'QABORT2: pass: port=587' &&
 	has "$log" 'QRETRY1: reject: port=25' && has "$log" 'QRETRY2: pass: port=25' &&
@@ -373,6 +378,24 @@ if start stats "$sconf" "$sock"; then
 	fi
 else
 	fail stats_start "inet socket $sock"
+fi
+
+# ---- an inet6 socket, when the loopback has ::1 ----------------------------------
+# (miltertest cannot connect to inet6 sockets: check the listening socket)
+
+if grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null; then
+	port=$((20000 + ($$ + 7) % 20000))
+	hexport=$(printf '%04X' "$port")
+	t=inet6_socket_listens
+	if start inet6 "$sconf" "inet6:$port@::1" &&
+		grep -q "^ *[0-9]*: 00000000000000000000000001000000:$hexport 0*:0000 0A" /proc/net/tcp6; then
+		pass $t
+	else
+		fail $t
+	fi
+	stop "$pid" >/dev/null
+else
+	echo "SKIP: milter/inet6_socket_listens (no ::1)"
 fi
 
 # ---- sockets and privileges (as root only) ------------------------------------
