@@ -380,6 +380,42 @@ else
 	fail stats_start "inet socket $sock"
 fi
 
+# ---- without -f: the milter daemonises ------------------------------------------
+
+t=daemonises_without_f
+dsock=$tmp/daemon.sock
+"$bin" -e -c "$sconf" -p "unix:$dsock" 2>"$tmp/daemon.log"
+rc=$?
+n=0
+while [ ! -S "$dsock" ] && [ "$n" -lt 100 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+dpid=""
+for d in /proc/[0-9]*; do
+	if tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -qF -- "-p unix:$dsock"; then
+		dpid=${d#/proc/}
+	fi
+done
+if [ "$rc" = 0 ] && [ -S "$dsock" ] && [ -n "$dpid" ]; then
+	pids="$pids $dpid"
+	sid=$(awk '{print $6}' "/proc/$dpid/stat")
+	kill -TERM "$dpid"
+	n=0
+	while kill -0 "$dpid" 2>/dev/null && [ "$n" -lt 200 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	if [ "$sid" = "$dpid" ] && ! kill -0 "$dpid" 2>/dev/null &&
+		has "$tmp/daemon.log" "stopping: daemon=portguard-milter"; then
+		pass $t
+	else
+		fail $t "session $sid, pid $dpid"
+	fi
+else
+	fail $t "exit $rc, pid '$dpid'"
+fi
+
 # ---- an inet6 socket, when the loopback has ::1 ----------------------------------
 # (miltertest cannot connect to inet6 sockets: check the listening socket)
 
