@@ -434,10 +434,11 @@ t_fail() {
 $(printf '%s\n' "$*" | sed 's/^/    /')"
 }
 
-# Common swaks arguments: loopback server, bounded time, a fixed HELO and
-# sender. The caller adds port, client address, TLS, AUTH and recipient.
+# Common swaks arguments: loopback server, bounded time (10 s per SMTP step,
+# 30 s for the whole session), a fixed HELO and sender. The caller adds port,
+# client address, TLS, AUTH and recipient.
 t_swaks() {
-	swaks --server 127.0.0.1 --timeout 10 --helo client.example.net \
+	timeout 30 swaks --server 127.0.0.1 --timeout 10 --helo client.example.net \
 		--from "sender@example.net" --header "Subject: portguard e2e $T_NAME" \
 		--body "portguard e2e" "$@" >"$T_OUT" 2>&1
 	# Server replies are the transcript lines starting "<-", "<~" (over TLS)
