@@ -20,7 +20,7 @@ WERROR   ?= 0
 SANITIZE ?= 0
 
 PG_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
-	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -Icore \
+	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -iquote core \
 	-DPG_SYSCONFDIR='"$(SYSCONFDIR)"'
 ifeq ($(WERROR),1)
 PG_CFLAGS += -Werror

@@ -16,11 +16,6 @@
 #include <string.h>
 #include <sys/un.h>
 
-/* The build's -Icore makes <limits.h> find core/limits.h, which lacks the
- * INT_MAX OpenSSL's headers need (until the Makefile uses -iquote core). */
-#ifndef INT_MAX
-#define INT_MAX __INT_MAX__
-#endif
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
