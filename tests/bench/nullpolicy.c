@@ -82,14 +82,17 @@ static bool conn_readable(struct conn *c)
 		return errno == EAGAIN || errno == EINTR;
 	c->len += (size_t)r;
 	for (;;) {
-		/* A blank line is "\n\n"; start one byte back so a split pair is found. */
+		/* A blank line is "\n\n"; start one byte back so a split pair is found.
+		 * memchr, as a minimal real server would: the ceiling stays honest. */
 		size_t from = c->scan > 0 ? c->scan - 1 : 0;
 		char *end = NULL;
-		for (size_t i = from; i + 1 < c->len; i++) {
-			if (c->buf[i] == '\n' && c->buf[i + 1] == '\n') {
-				end = c->buf + i + 2;
+		char *p = c->buf + from, *lim = c->buf + c->len;
+		while (p < lim && (p = memchr(p, '\n', (size_t)(lim - p))) != NULL) {
+			if (p + 1 < lim && p[1] == '\n') {
+				end = p + 2;
 				break;
 			}
+			p++;
 		}
 		if (end == NULL) {
 			c->scan = c->len;

@@ -133,7 +133,9 @@ median() {
 	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-echo "portguard bench: $(nproc 2>/dev/null || echo '?') CPUs, $RUNS runs x ${SECS}s per point, servers alternated, medians shown"
+cpus=$(nproc 2>/dev/null || echo 1)
+load_start=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
+echo "portguard bench: $cpus CPUs (load average $load_start), $RUNS runs x ${SECS}s per point, servers alternated, medians shown"
 echo "(latency in microseconds; cpu = server CPU time per decision in microseconds)"
 printf '%5s | %9s %9s %6s | %8s %8s %6s | %8s %8s %6s | %6s %6s\n' \
 	N null_dps pg_dps ratio null_p50 null_p99 n_cpu pg_p50 pg_p99 pg_cpu p99_x rej%
@@ -170,7 +172,7 @@ for n in $CONNS; do
 		ratio = nd > 0 ? 100 * pd / nd : 0; x = n99 > 0 ? p99 / n99 : 0
 		printf "%5d | %9.0f %9.0f %5.1f%% | %8.1f %8.1f %6.1f | %8.1f %8.1f %6.1f | %5.2fx %5s%%\n",
 			n, nd, pd, ratio, n50, n99, ncpu / 1000, p50, p99, pcpu / 1000, x, rej
-		printf "%d %f %f\n", n, ratio, x >> out
+		printf "%d %f %f %f\n", n, ratio, x, (ncpu > 0 ? pcpu / ncpu : 0) >> out
 	}'
 done
 
@@ -190,8 +192,9 @@ rss_idle=$(kv "$mem_pg" rss_idle_kib)
 [ "$rss_idle" -gt "$rss" ] && rss=$rss_idle
 kill -0 "$pg_pid" 2>/dev/null || fail "portguard-policyd died during the memory probe"
 
+load_end=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
 echo
-echo "targets:"
+echo "targets (load average at the end: $load_end):"
 mark() { if [ "$1" = 1 ]; then echo "met"; else echo "NOT met"; fi; }
 for n in 16 256; do
 	r=$(awk -v n="$n" '$1 == n { print $2 }' "$results")
@@ -199,7 +202,7 @@ for n in 16 256; do
 	ok=$(awk -v r="$r" 'BEGIN { print (r >= 85) ? 1 : 0 }')
 	printf '  throughput at N=%-3s >= 85%% of null: %5.1f%%  %s\n' "$n" "$r" "$(mark "$ok")"
 done
-while read -r n r x; do
+while read -r n r x c; do
 	ok=$(awk -v x="$x" 'BEGIN { print (x <= 1.5) ? 1 : 0 }')
 	printf '  p99 at N=%-3s <= 1.5x null:          %5.2fx  %s\n' "$n" "$x" "$(mark "$ok")"
 done <"$results"
@@ -207,4 +210,10 @@ ok=0
 [ "$held" = "$IDLE" ] && [ "$rss" -lt 16384 ] && ok=1
 printf '  RSS with %s connections < 16 MiB:  %5.1f MiB (held %s)  %s\n' "$IDLE" \
 	"$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$held" "$(mark "$ok")"
+echo "  (informational) server CPU per decision, portguard / null:" \
+	"$(awk '{ printf "N=%s %.2fx  ", $1, $4 }' "$results")"
+if awk -v a="$load_start" -v b="$load_end" -v n="$cpus" 'BEGIN { exit !(a > n || b > n) }'; then
+	echo "  NOTE: the machine was busy (load average above $cpus): throughput and latency are"
+	echo "  noisy; the CPU-per-decision ratio above is the steadier comparison. Rerun when idle."
+fi
 exit 0
