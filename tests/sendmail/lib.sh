@@ -8,6 +8,9 @@
 # directory such as /tmp. The only file written outside the build tree is
 # $SM_SASL_CONF (Sendmail reads SASL settings from the system SASL directory
 # only); it is removed again at cleanup when this harness created it.
+# Sendmail runs in a private UTS namespace (unshare --uts) under the host name
+# mail.pg.test: with an unqualified system host name it would otherwise sleep
+# 60 s at start trying to qualify it.
 #
 # Interface (all paths absolute once sm_init has run):
 #   sm_init BUILD_DIR        fetch/unpack Sendmail, make $SM_DIR, certs, sasldb
@@ -93,6 +96,7 @@ sm_kill_wait() {
 
 # sm_init BUILD_DIR: package, sandbox directory, certificate, sasldb.
 sm_init() {
+	mkdir -p "$1" || return 1
 	b=$(cd "$1" && pwd) || return 1
 	SM_TOP=${SM_TOP:-$(pwd)}
 	SM_SHIPPED_MC=$SM_TOP/conf/sendmail/portguard.mc

@@ -44,6 +44,15 @@ fi
 for tool in swaks saslpasswd2 openssl m4 ss dpkg apt-get unshare; do
 	command -v "$tool" >/dev/null 2>&1 || { echo "FAIL: sendmail_setup (missing $tool)"; exit 1; }
 done
+# One run at a time on this machine: the ports and the system Sendmail.conf
+# are shared by every build tree.
+if command -v flock >/dev/null 2>&1; then
+	exec 9>"${TMPDIR:-/tmp}/portguard-sendmail-tests.lock"
+	if ! flock -w 300 9; then
+		echo "FAIL: sendmail_setup (another Sendmail test run holds the lock for 300 s)"
+		exit 1
+	fi
+fi
 if ! sm_init "$B"; then
 	echo "FAIL: sendmail_setup (see messages above)"
 	exit 1
@@ -232,7 +241,7 @@ ports = (
   { port = $SM_PORT_BAD;   role = "submission"; tls = "implicit"; },
   { port = $SM_PORT_ALT;   name = "ALT";   role = "submission"; tls = "starttls";
     min_tls_version = "TLSv1.3"; },
-  { port = $SM_PORT_MON;   name = "MON";   role = "submission"; tls = "starttls"; mode = "monitor"; }
+  { port = $SM_PORT_MON;   name = "MON";   role = "submission"; tls = "starttls"; mode = "${PG_MON_MODE:-monitor}"; }
 );
 milter = { listen = "unix:$SM_DIR/milter"; socket_mode = "0660"; };
 EOF
@@ -368,6 +377,36 @@ scenarios() {
 	fi
 }
 
+# reload_checks: SIGUSR1 with a broken file keeps the running config; with a
+# good one it takes effect for the next session (the MON port: monitor ->
+# enforce).
+reload_checks() {
+	echo 'ports = ( { port = 1; role = "nonsense"; } );' >>"$SM_DIR/portguard.conf"
+	log_mark
+	kill -USR1 "$SM_MILTER_PID"
+	if log_wait "reload failed, keeping the running configuration"; then
+		pass reload_broken_config_logged
+	else
+		fail reload_broken_config_logged "no 'reload failed' line"
+		new_log | sed 's/^/    log| /'
+	fi
+	case_smtp reload_broken_keeps_monitor "$SM_PORT_MON" plaintext no "would-reject tls_required" \
+		'250 2\.0\.0 .*accepted for delivery' \
+		"$(dline would-reject "$SM_PORT_MON" tls_required)" -- $UNTRUSTED -t "$REMOTE_RCPT"
+	PG_MON_MODE=enforce write_pg_conf
+	log_mark
+	kill -USR1 "$SM_MILTER_PID"
+	if log_wait "reloaded"; then
+		pass reload_good_config
+	else
+		fail reload_good_config "no 'reloaded' line"
+		new_log | sed 's/^/    log| /'
+	fi
+	case_smtp reload_mon_now_enforces "$SM_PORT_MON" plaintext no "reject tls_required" \
+		'530 5\.7\.0 Must issue a STARTTLS command first' \
+		"$(dline reject "$SM_PORT_MON" tls_required)" -- $UNTRUSTED -t "$REMOTE_RCPT"
+}
+
 # sessions_settle: every SMTP session is over on both sides. Sendmail's
 # per-connection children are gone (each closes its milter connection before
 # it exits), and the milter's thread count (libmilter: one per session) has
@@ -461,6 +500,7 @@ portguard() {
 	fi
 	pass milter_start
 	scenarios
+	reload_checks
 	stats_usr2
 	# One more session after SIGUSR2: its counts must come out at shutdown.
 	log_mark
