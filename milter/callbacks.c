@@ -52,9 +52,9 @@ static sfsistat reply_apply(SMFICTX *ctx, const struct pg_verdict *v)
 
 	reply_plan(v, &r);
 	if (r.set && smfi_setreply(ctx, r.rcode, r.xcode[0] != '\0' ? r.xcode : NULL,
-			 r.text[0] != '\0' ? r.text : NULL) != MI_SUCCESS)
+	                           r.text[0] != '\0' ? r.text : NULL) != MI_SUCCESS)
 		log_warnx("smfi_setreply refused reply code=%s; the MTA sends its generic reply",
-		    r.rcode);
+		          r.rcode);
 	return r.status;
 }
 
@@ -72,12 +72,13 @@ static sfsistat no_state(SMFICTX *ctx, const char *where)
 	return reply_apply(ctx, &v);
 }
 
-static sfsistat pg_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
-    unsigned long f2, unsigned long f3, unsigned long *pf0, unsigned long *pf1,
-    unsigned long *pf2, unsigned long *pf3)
+static sfsistat pg_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+                             unsigned long f3, unsigned long *pf0, unsigned long *pf1,
+                             unsigned long *pf2, unsigned long *pf3)
 {
 	const unsigned long wanted_steps = SMFIP_NOHDRS | SMFIP_NOBODY | SMFIP_NOEOH |
-	    SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_CONN | SMFIP_NR_HELO;
+	                                   SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_CONN |
+	                                   SMFIP_NR_HELO;
 
 	(void)f2;
 	(void)f3;

@@ -113,8 +113,8 @@ const char *macro_auth_fix(enum milter_mta mta)
 
 const char *macro_port_fix(enum milter_mta mta)
 {
-	static const char postfix[] =
-	    "milter_connect_macros = j {daemon_name} {daemon_addr} {daemon_port} v _ (Postfix main.cf)";
+	static const char postfix[] = "milter_connect_macros = j {daemon_name} {daemon_addr} "
+	                              "{daemon_port} v _ (Postfix main.cf)";
 	static const char sendmail[] =
 	    "define(`confMILTER_MACROS_CONNECT', confMILTER_MACROS_CONNECT`, {daemon_port}') "
 	    "(Sendmail .mc)";

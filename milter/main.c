@@ -27,17 +27,17 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: %s [-fenVh] [-c config] [-p socket]\n"
-	    "  -c FILE  configuration file (default %s)\n"
-	    "  -f       stay in the foreground\n"
-	    "  -e       log to stderr instead of syslog\n"
-	    "  -n       check the configuration and exit\n"
-	    "  -p SPEC  listen socket: unix:/path, local:/path, inet:port@host, "
-	    "inet6:port@host\n"
-	    "  -V       print the version and exit\n"
-	    "  -h       this help\n"
-	    "signals: SIGUSR1 reload, SIGUSR2 stats now, SIGTERM/SIGINT stop\n",
-	    MILTER_NAME, DEFAULT_CONFIG);
+	        "usage: %s [-fenVh] [-c config] [-p socket]\n"
+	        "  -c FILE  configuration file (default %s)\n"
+	        "  -f       stay in the foreground\n"
+	        "  -e       log to stderr instead of syslog\n"
+	        "  -n       check the configuration and exit\n"
+	        "  -p SPEC  listen socket: unix:/path, local:/path, inet:port@host, "
+	        "inet6:port@host\n"
+	        "  -V       print the version and exit\n"
+	        "  -h       this help\n"
+	        "signals: SIGUSR1 reload, SIGUSR2 stats now, SIGTERM/SIGINT stop\n",
+	        MILTER_NAME, DEFAULT_CONFIG);
 }
 
 struct options {
@@ -77,8 +77,7 @@ static int run(const struct options *o, const char *config_path)
 		config_release(cfg);
 		return EX_CONFIG;
 	}
-	if (smfi_setconn((char *)spec) != MI_SUCCESS ||
-	    smfi_register(milter_desc) != MI_SUCCESS ||
+	if (smfi_setconn((char *)spec) != MI_SUCCESS || smfi_register(milter_desc) != MI_SUCCESS ||
 	    smfi_settimeout((int)cfg->milter_timeout) != MI_SUCCESS) {
 		log_err("libmilter refused the socket %s or the filter description", spec);
 		config_release(cfg);
@@ -147,7 +146,7 @@ int main(int argc, char **argv)
 		case 'V':
 			(void)smfi_version(&major, &minor, &patch);
 			printf("%s %s (libmilter %u.%u.%u)\n", MILTER_NAME, PG_VERSION, major,
-			    minor, patch);
+			       minor, patch);
 			return EX_OK;
 		case 'h':
 			usage(stdout);

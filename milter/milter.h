@@ -34,9 +34,9 @@
 /* Bounds of values the milter copies out of macros (the rest are in limits.h). */
 #define MILTER_MAX_QUEUE_ID 63
 #define MILTER_MAX_HOSTNAME 255
-#define MILTER_MAX_ADDR 63  /* textual IPv4/IPv6 address incl. scope */
-#define MILTER_MAX_SASL 255 /* SASL method or user name */
-#define MILTER_MAX_MAILER 63
+#define MILTER_MAX_ADDR     63  /* textual IPv4/IPv6 address incl. scope */
+#define MILTER_MAX_SASL     255 /* SASL method or user name */
+#define MILTER_MAX_MAILER   63
 
 /* ---- macros.c -------------------------------------------------------------- */
 
@@ -81,19 +81,19 @@ struct milter_tls {
 };
 
 struct milter_conn {
-	struct pg_config *cfg;          /* retained at connect, released at close */
-	const struct pg_port *port;     /* points into cfg */
+	struct pg_config *cfg;      /* retained at connect, released at close */
+	const struct pg_port *port; /* points into cfg */
 	struct pg_stats_slot *slot;
-	unsigned server_port;           /* 0 when {daemon_port} did not arrive */
-	char label[PG_MAX_LABEL + 1];   /* {daemon_name}, "" when absent or too long */
+	unsigned server_port;         /* 0 when {daemon_port} did not arrive */
+	char label[PG_MAX_LABEL + 1]; /* {daemon_name}, "" when absent or too long */
 	enum milter_mta mta;
 	char client_name[MILTER_MAX_HOSTNAME + 1];
 	char client_addr[MILTER_MAX_ADDR + 1];
 	unsigned client_port;
-	struct milter_tls tls;          /* latest TLS facts; sticky: stats count TLS at any point */
+	struct milter_tls tls; /* latest TLS facts; sticky: stats count TLS at any point */
 	char sasl_method[MILTER_MAX_SASL + 1];
 	char sasl_username[MILTER_MAX_SASL + 1];
-	bool alarm_sent;                /* plaintext-AUTH alarm, once per session */
+	bool alarm_sent; /* plaintext-AUTH alarm, once per session */
 	/* per message: reset at MAIL, abort and end of message */
 	char queue_id[MILTER_MAX_QUEUE_ID + 1];
 	bool in_transaction;
@@ -104,8 +104,8 @@ struct milter_conn {
 /* Start a session: fill conn from the CONNECT macros and hostaddr, pick the
  * port entry (warnings for missing macros and unknown ports). conn->cfg must
  * already hold a retained config. hostaddr may be NULL. */
-void session_connect(struct milter_conn *c, milter_getter get, void *arg,
-    const char *hostname, const struct sockaddr *hostaddr);
+void session_connect(struct milter_conn *c, milter_getter get, void *arg, const char *hostname,
+                     const struct sockaddr *hostaddr);
 
 /* HELO/EHLO: capture TLS facts (sent again after STARTTLS). */
 void session_helo(struct milter_conn *c, milter_getter get, void *arg);
@@ -116,7 +116,7 @@ void session_mail(struct milter_conn *c, milter_getter get, void *arg, struct pg
 
 /* RCPT TO: rule 7 and the rest at PG_STAGE_RCPT. rcpt is argv[0] as sent. */
 void session_rcpt(struct milter_conn *c, milter_getter get, void *arg, const char *rcpt,
-    struct pg_verdict *v);
+                  struct pg_verdict *v);
 
 /* End of a transaction (abort, end of message): per-message state cleared. */
 void session_end_message(struct milter_conn *c);
@@ -131,8 +131,8 @@ bool session_rcpt_address(char *dst, size_t dstlen, const char *arg);
 /* ---- reply.c --------------------------------------------------------------- */
 
 struct milter_reply {
-	sfsistat status;     /* SMFIS_CONTINUE, SMFIS_REJECT or SMFIS_TEMPFAIL */
-	bool set;            /* call smfi_setreply with the fields below */
+	sfsistat status; /* SMFIS_CONTINUE, SMFIS_REJECT or SMFIS_TEMPFAIL */
+	bool set;        /* call smfi_setreply with the fields below */
 	char rcode[4];
 	char xcode[16];
 	char text[PG_MAX_REPLY * 2 + 1]; /* '%' doubled */
@@ -144,7 +144,6 @@ void reply_plan(const struct pg_verdict *v, struct milter_reply *out);
 /* Double every '%' (smfi_setreply drops text with a single '%') and drop CR,
  * LF and other control bytes. false if it does not fit. */
 bool reply_escape(char *dst, size_t dstlen, const char *src);
-
 
 /* ---- snapshot.c ------------------------------------------------------------ */
 

@@ -45,7 +45,7 @@ static int socket_group(const struct pg_config *cfg, gid_t fallback, gid_t *out)
 	gr = getgrnam(cfg->group);
 	if (gr == NULL) {
 		log_err("group %s does not exist: create it or change group in %s", cfg->group,
-		    cfg->path);
+		        cfg->path);
 		return EX_NOUSER;
 	}
 	*out = gr->gr_gid;
@@ -88,28 +88,26 @@ int privs_socket_and_drop(const struct pg_config *cfg, const char *socket_path)
 	pw = getpwnam(cfg->user);
 	if (pw == NULL) {
 		log_err("user %s does not exist: create it, or set user in %s", cfg->user,
-		    cfg->path);
+		        cfg->path);
 		return EX_NOUSER;
 	}
 	if (pw->pw_uid == 0) {
 		log_err("user %s is root: set allow_root = true in %s to keep root", cfg->user,
-		    cfg->path);
+		        cfg->path);
 		return EX_CONFIG;
 	}
 	if ((rc = socket_group(cfg, pw->pw_gid, &sock_gid)) != 0)
 		return rc;
 	if ((rc = socket_perms(cfg, socket_path, pw->pw_uid, sock_gid)) != 0)
 		return rc;
-	if (setgroups(1, &pw->pw_gid) != 0 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
+	if (setgroups(1, &pw->pw_gid) != 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0) {
 		log_err("cannot drop privileges to %s: %s", cfg->user, strerror(errno));
 		return EX_OSERR;
 	}
 	if (getresuid(&ruid, &euid, &suid) != 0 || getresgid(&rgid, &egid, &sgid) != 0 ||
-	    ruid != pw->pw_uid || euid != pw->pw_uid || suid != pw->pw_uid ||
-	    rgid != pw->pw_gid || egid != pw->pw_gid || sgid != pw->pw_gid ||
-	    setuid(0) == 0) {
+	    ruid != pw->pw_uid || euid != pw->pw_uid || suid != pw->pw_uid || rgid != pw->pw_gid ||
+	    egid != pw->pw_gid || sgid != pw->pw_gid || setuid(0) == 0) {
 		log_err("privilege drop to %s did not hold", cfg->user);
 		return EX_OSERR;
 	}

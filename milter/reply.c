@@ -60,8 +60,7 @@ void reply_plan(const struct pg_verdict *v, struct milter_reply *out)
 		return;
 	snprintf(out->rcode, sizeof out->rcode, "%u", v->code);
 	/* the enhanced code must start with the reply's class digit */
-	if (v->esc[0] == out->rcode[0] && v->esc[1] == '.' &&
-	    strlen(v->esc) < sizeof out->xcode)
+	if (v->esc[0] == out->rcode[0] && v->esc[1] == '.' && strlen(v->esc) < sizeof out->xcode)
 		memcpy(out->xcode, v->esc, strlen(v->esc) + 1);
 	if (!reply_escape(out->text, sizeof out->text, v->text))
 		out->text[0] = '\0';

@@ -40,8 +40,8 @@ static void sockaddr_facts(struct milter_conn *c, const struct sockaddr *sa, uns
 		*port = ntohs(in->sin_port);
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
-		if (inet_ntop(AF_INET6, &in6->sin6_addr, c->client_addr,
-			sizeof c->client_addr) == NULL)
+		if (inet_ntop(AF_INET6, &in6->sin6_addr, c->client_addr, sizeof c->client_addr) ==
+		    NULL)
 			c->client_addr[0] = '\0';
 		*port = ntohs(in6->sin6_port);
 	}
@@ -76,8 +76,8 @@ static void choose_slot(struct milter_conn *c, bool known)
 		c->slot = stats_slot(known ? c->port->port : c->server_port, "", c->port->role);
 }
 
-void session_connect(struct milter_conn *c, milter_getter get, void *arg,
-    const char *hostname, const struct sockaddr *hostaddr)
+void session_connect(struct milter_conn *c, milter_getter get, void *arg, const char *hostname,
+                     const struct sockaddr *hostaddr)
 {
 	char sname[PG_LOG_VALUE_MAX + 1], saddr[PG_LOG_VALUE_MAX + 1];
 	const char *daemon_port = get(arg, "{daemon_port}");
@@ -101,19 +101,19 @@ void session_connect(struct milter_conn *c, milter_getter get, void *arg,
 
 	if (daemon_port != NULL && !macro_port(daemon_port, &c->server_port))
 		log_warnx("ignoring {daemon_port}=%s: not a port number",
-		    log_sanitise(saddr, sizeof saddr, daemon_port));
+		          log_sanitise(saddr, sizeof saddr, daemon_port));
 	if (daemon_name != NULL && !macro_copy(c->label, sizeof c->label, daemon_name))
 		log_warnx("ignoring {daemon_name}=%s: longer than %d bytes",
-		    log_sanitise(saddr, sizeof saddr, daemon_name), PG_MAX_LABEL);
+		          log_sanitise(saddr, sizeof saddr, daemon_name), PG_MAX_LABEL);
 
 	c->port = config_port_lookup(c->cfg, c->server_port, c->label, &known);
 	if (!known) {
 		if (c->server_port == 0 && c->label[0] == '\0')
 			log_warnx("client=%s[%s]:%u: the MTA sent neither {daemon_port} nor "
-				  "{daemon_name}; applying default_role=%s; add %s",
-			    log_sanitise(sname, sizeof sname, c->client_name),
-			    log_sanitise(saddr, sizeof saddr, c->client_addr), c->client_port,
-			    config_role_name(c->cfg->default_role), macro_port_fix(c->mta));
+			          "{daemon_name}; applying default_role=%s; add %s",
+			          log_sanitise(sname, sizeof sname, c->client_name),
+			          log_sanitise(saddr, sizeof saddr, c->client_addr), c->client_port,
+			          config_role_name(c->cfg->default_role), macro_port_fix(c->mta));
 		else
 			report_unknown_port(c->cfg, c->server_port, c->label);
 	}
@@ -174,7 +174,7 @@ static void capture_queue_id(struct milter_conn *c, milter_getter get, void *arg
 
 /* Everything that follows a decision: counts, alarms, the decision line. */
 static void after_decision(struct milter_conn *c, const struct pg_facts *f,
-    const struct pg_verdict *v)
+                           const struct pg_verdict *v)
 {
 	if (v->rule != PG_RULE_NONE)
 		stats_add_verdict(c->slot, v);
@@ -228,7 +228,7 @@ bool session_rcpt_address(char *dst, size_t dstlen, const char *arg)
 }
 
 void session_rcpt(struct milter_conn *c, milter_getter get, void *arg, const char *rcpt,
-    struct pg_verdict *v)
+                  struct pg_verdict *v)
 {
 	char addr[PG_MAX_ADDRESS + 1];
 	struct pg_facts f;
@@ -270,8 +270,9 @@ void session_close(struct milter_conn *c)
 	facts_fill(c, PG_STAGE_OTHER, &f);
 	stats_add_session(c->slot, &f);
 	if (log_enabled(LOG_DEBUG))
-		log_debug("session closed: port=%u label=%s client=%s[%s]:%u tls=%s",
-		    c->server_port, log_sanitise(slabel, sizeof slabel, c->label[0] ? c->label : "-"),
+		log_debug(
+		    "session closed: port=%u label=%s client=%s[%s]:%u tls=%s", c->server_port,
+		    log_sanitise(slabel, sizeof slabel, c->label[0] ? c->label : "-"),
 		    log_sanitise(sname, sizeof sname, c->client_name), c->client_addr,
 		    c->client_port,
 		    log_sanitise(stls, sizeof stls, c->tls.version[0] ? c->tls.version : "none"));

@@ -59,8 +59,8 @@ bool snapshot_reload(const char *path)
 	restart_key = old != NULL ? config_restart_needed(old, fresh) : NULL;
 	if (restart_key != NULL)
 		log_warnx("reload: %s changed, which takes effect only at the next restart; "
-			  "keeping the running value (and the open socket)",
-		    restart_key);
+		          "keeping the running value (and the open socket)",
+		          restart_key);
 	report_config(fresh, MILTER_NAME, "reloaded");
 	if (old != NULL)
 		config_release(old);

@@ -59,21 +59,29 @@ START_TEST(test_port_and_bits)
 		bool want_bits_ok;
 		unsigned want_bits;
 	} cases[] = {
-	    {"587", true, 587, true, 587},   {"1", true, 1, true, 1},
-	    {"65535", true, 65535, true, 65535}, {"65536", false, 0, false, 0},
-	    {"0", false, 0, true, 0},        {"256", true, 256, true, 256},
-	    {"+25", false, 0, false, 0},     {" 25", false, 0, false, 0},
-	    {"25x", false, 0, false, 0},     {"-1", false, 0, false, 0},
-	    {"", false, 0, false, 0},        {NULL, false, 0, false, 0},
+	    {"587", true, 587, true, 587},
+	    {"1", true, 1, true, 1},
+	    {"65535", true, 65535, true, 65535},
+	    {"65536", false, 0, false, 0},
+	    {"0", false, 0, true, 0},
+	    {"256", true, 256, true, 256},
+	    {"+25", false, 0, false, 0},
+	    {" 25", false, 0, false, 0},
+	    {"25x", false, 0, false, 0},
+	    {"-1", false, 0, false, 0},
+	    {"", false, 0, false, 0},
+	    {NULL, false, 0, false, 0},
 	    {"99999999999999999999", false, 0, false, 0},
 	};
 
 	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++) {
 		unsigned got = 77;
-		ck_assert_msg(macro_port(cases[i].in, &got) == cases[i].want_port_ok, "port %zu", i);
+		ck_assert_msg(macro_port(cases[i].in, &got) == cases[i].want_port_ok, "port %zu",
+		              i);
 		ck_assert_uint_eq(got, cases[i].want_port);
 		got = 77;
-		ck_assert_msg(macro_bits(cases[i].in, &got) == cases[i].want_bits_ok, "bits %zu", i);
+		ck_assert_msg(macro_bits(cases[i].in, &got) == cases[i].want_bits_ok, "bits %zu",
+		              i);
 		ck_assert_uint_eq(got, cases[i].want_bits);
 	}
 }
@@ -89,12 +97,15 @@ START_TEST(test_mta_kind_and_fixes)
 
 	ck_assert_str_eq(macro_auth_fix(MILTER_MTA_POSTFIX), "smtpd_tls_auth_only=yes (Postfix)");
 	ck_assert_ptr_nonnull(strstr(macro_auth_fix(MILTER_MTA_SENDMAIL),
-	    "AuthOptions=p via define(`confAUTH_OPTIONS', `p')"));
-	ck_assert_ptr_nonnull(strstr(macro_auth_fix(MILTER_MTA_UNKNOWN), "smtpd_tls_auth_only=yes"));
+	                             "AuthOptions=p via define(`confAUTH_OPTIONS', `p')"));
+	ck_assert_ptr_nonnull(
+	    strstr(macro_auth_fix(MILTER_MTA_UNKNOWN), "smtpd_tls_auth_only=yes"));
 	ck_assert_ptr_nonnull(strstr(macro_auth_fix(MILTER_MTA_UNKNOWN), "AuthOptions=p"));
-	ck_assert_ptr_nonnull(strstr(macro_port_fix(MILTER_MTA_UNKNOWN),
-	    "milter_connect_macros = j {daemon_name} {daemon_addr} {daemon_port} v _"));
-	ck_assert_ptr_nonnull(strstr(macro_port_fix(MILTER_MTA_UNKNOWN),
+	ck_assert_ptr_nonnull(
+	    strstr(macro_port_fix(MILTER_MTA_UNKNOWN),
+	           "milter_connect_macros = j {daemon_name} {daemon_addr} {daemon_port} v _"));
+	ck_assert_ptr_nonnull(strstr(
+	    macro_port_fix(MILTER_MTA_UNKNOWN),
 	    "define(`confMILTER_MACROS_CONNECT', confMILTER_MACROS_CONNECT`, {daemon_port}')"));
 	ck_assert_ptr_null(strstr(macro_port_fix(MILTER_MTA_POSTFIX), "confMILTER"));
 }
@@ -121,8 +132,8 @@ START_TEST(test_reply_escape)
 }
 END_TEST
 
-static struct pg_verdict verdict(enum pg_action a, enum pg_rule rule, bool would,
-    unsigned code, const char *esc, const char *text)
+static struct pg_verdict verdict(enum pg_action a, enum pg_rule rule, bool would, unsigned code,
+                                 const char *esc, const char *text)
 {
 	struct pg_verdict v;
 
@@ -150,23 +161,23 @@ START_TEST(test_reply_plan)
 	} cases[] = {
 	    {PG_ACT_DUNNO, PG_RULE_NONE, false, 0, "", "", SMFIS_CONTINUE, false, "", "", ""},
 	    {PG_ACT_REJECT, PG_RULE_PLAINTEXT_AUTH, false, 538, "5.7.11",
-		"Encryption required for requested authentication mechanism", SMFIS_REJECT, true,
-		"538", "5.7.11", "Encryption required for requested authentication mechanism"},
+	     "Encryption required for requested authentication mechanism", SMFIS_REJECT, true,
+	     "538", "5.7.11", "Encryption required for requested authentication mechanism"},
 	    {PG_ACT_REJECT, PG_RULE_RELAY, false, 554, "5.7.1", "<a%b@x>: Relay access denied",
-		SMFIS_REJECT, true, "554", "5.7.1", "<a%%b@x>: Relay access denied"},
+	     SMFIS_REJECT, true, "554", "5.7.1", "<a%%b@x>: Relay access denied"},
 	    /* monitor mode: would reject, but the MTA is told to continue */
 	    {PG_ACT_DUNNO, PG_RULE_TLS_REQUIRED, true, 530, "5.7.0",
-		"Must issue a STARTTLS command first", SMFIS_CONTINUE, false, "", "", ""},
+	     "Must issue a STARTTLS command first", SMFIS_CONTINUE, false, "", "", ""},
 	    /* fail mode tempfail */
 	    {PG_ACT_TEMPFAIL, PG_RULE_NONE, false, 451, "4.3.0",
-		"Internal error in portguard, try again later", SMFIS_TEMPFAIL, true, "451",
-		"4.3.0", "Internal error in portguard, try again later"},
+	     "Internal error in portguard, try again later", SMFIS_TEMPFAIL, true, "451", "4.3.0",
+	     "Internal error in portguard, try again later"},
 	    /* a configured 4xx reply for a rule: TEMPFAIL, or libmilter drops it */
 	    {PG_ACT_REJECT, PG_RULE_AUTH_REQUIRED, false, 450, "4.7.0", "later", SMFIS_TEMPFAIL,
-		true, "450", "4.7.0", "later"},
+	     true, "450", "4.7.0", "later"},
 	    /* an enhanced code of the wrong class is left out */
-	    {PG_ACT_REJECT, PG_RULE_CIPHER, false, 530, "4.7.0", "x", SMFIS_REJECT, true, "530",
-		"", "x"},
+	    {PG_ACT_REJECT, PG_RULE_CIPHER, false, 530, "4.7.0", "x", SMFIS_REJECT, true, "530", "",
+	     "x"},
 	    /* no usable code: still refuse, with the MTA's generic reply */
 	    {PG_ACT_REJECT, PG_RULE_CIPHER, false, 0, "", "", SMFIS_REJECT, false, "", "", ""},
 	    {PG_ACT_TEMPFAIL, PG_RULE_NONE, false, 0, "", "", SMFIS_TEMPFAIL, false, "", "", ""},
@@ -174,11 +185,11 @@ START_TEST(test_reply_plan)
 
 	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++) {
 		struct pg_verdict v = verdict(cases[i].action, cases[i].rule, cases[i].would,
-		    cases[i].code, cases[i].esc, cases[i].text);
+		                              cases[i].code, cases[i].esc, cases[i].text);
 		struct milter_reply got;
 		reply_plan(&v, &got);
 		ck_assert_msg(got.status == cases[i].want_status, "case %zu status %d", i,
-		    (int)got.status);
+		              (int)got.status);
 		ck_assert_msg(got.status != SMFIS_ACCEPT, "case %zu", i);
 		ck_assert_msg(got.set == cases[i].want_set, "case %zu set", i);
 		ck_assert_str_eq(got.rcode, cases[i].want_rcode);
@@ -255,7 +266,7 @@ static void session_teardown(void)
 }
 
 static void conn_start(struct milter_conn *c, struct macro_table *t, const char *port,
-    const char *name, const char *addr)
+                       const char *name, const char *addr)
 {
 	memset(c, 0, sizeof *c);
 	c->cfg = cfg;
@@ -299,7 +310,7 @@ START_TEST(test_identity)
 		conn_start(&c, &t, NULL, NULL, "192.0.2.9");
 		ck_assert_int_eq(c.port->role, PG_ROLE_RELAY);
 		ck_assert_ptr_nonnull(strstr(pg_captured_log(), "neither {daemon_port} nor "
-									"{daemon_name}"));
+		                                                "{daemon_name}"));
 		ck_assert_ptr_nonnull(strstr(pg_captured_log(), "{daemon_port} v _"));
 		ck_assert_ptr_nonnull(strstr(pg_captured_log(), "confMILTER_MACROS_CONNECT"));
 	}
