@@ -502,6 +502,17 @@ static void run_open(struct run *r, const char *path, unsigned nconns, uint64_t 
 	}
 }
 
+static void run_close(struct run *r)
+{
+	for (unsigned i = 0; i < r->nconns; i++)
+		close(r->conns[i].fd);
+	close(r->ep);
+	free(r->conns);
+	free(r->lat);
+	if (r->pool != NULL)
+		free(r->pool->text);
+}
+
 /*
  * Drive the connections until the clock passes end_ns or maxlat replies are
  * recorded (keep_going false: stop sending, wait for the replies in flight).
@@ -677,8 +688,7 @@ static int mode_load(const char *path, unsigned nconns, double secs, double warm
 		    100.0 * (double)(scpu1 - scpu0) / 1e9 / el,
 		    r.nlat ? (double)(scpu1 - scpu0) / (double)r.nlat : 0.0);
 	printf("\n");
-	for (unsigned i = 0; i < nconns; i++)
-		close(r.conns[i].fd);
+	run_close(&r);
 	return 0;
 }
 
@@ -730,8 +740,7 @@ static int mode_memory(const char *path, unsigned nconns, pid_t pid, uint64_t wa
 	       "rss_after_request_kib=%lu hwm_kib=%lu dunno=%lu reject=%lu\n",
 	    nconns, held, still, base, idle, used, proc_status_kib(pid, "VmHWM"), r.dunno,
 	    r.reject);
-	for (unsigned i = 0; i < nconns; i++)
-		close(r.conns[i].fd);
+	run_close(&r);
 	return 0;
 }
 
@@ -748,7 +757,7 @@ static int mode_probe(const char *path, uint64_t wait_ns)
 	run_loop(&r, t + 5000000000u, false);
 	if (r.inflight != 0)
 		die("no reply within 5 s");
-	close(r.conns[0].fd);
+	run_close(&r);
 	return 0;
 }
 
