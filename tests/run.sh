@@ -2,12 +2,13 @@
 # Run every test layer against the build tree $1 and print one summary line.
 #   unit   - Check binaries in $B/tests (each prints "Checks: N, Failures: F, Errors: E")
 #   policy - protocol tests against the running daemon (tests/policy/run.sh)
+#   milter - the real portguard-milter driven by miltertest (tests/milter/run.sh)
 #   e2e    - real Postfix on loopback, driven by swaks (tests/e2e/run.sh)
 # Layer scripts print "PASS: name" or "FAIL: name" per test case.
 # Select layers with LAYERS="unit policy e2e" (default: all).
 set -u
 B=${1:-build/san}
-LAYERS=${LAYERS:-"unit policy e2e"}
+LAYERS=${LAYERS:-"unit policy milter e2e"}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
 passed=0
