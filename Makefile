@@ -48,6 +48,8 @@ UNIT_SRC    = $(wildcard tests/unit/check_*.c)
 UNIT_BIN    = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BENCH_SRC   = $(wildcard tests/bench/*.c)
 BENCH_BIN   = $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
+MBENCH_SRC  = $(wildcard tests/bench/milter/*.c)
+MBENCH_BIN  = $(MBENCH_SRC:tests/bench/milter/%.c=$(B)/bench/%)
 
 PROGRAMS = $(B)/portguard-policyd
 ifneq ($(MILTER_SRC),)
@@ -81,8 +83,13 @@ $(B)/bench/%: tests/bench/%.c $(B)/libportguard.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libportguard.a $(ALL_LDFLAGS) $(CORE_LIBS) -lm
 
+# Milter benchmark helpers (e.g. a minimal continue-only milter): libmilter only.
+$(B)/bench/%: tests/bench/milter/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(MILTER_LIBS) -lpthread
+
 unit-tests: $(UNIT_BIN)
-bench-tools: $(BENCH_BIN)
+bench-tools: $(BENCH_BIN) $(MBENCH_BIN)
 
 # Install what is missing (Debian, as root), then build the sanitized tree
 # with warnings as errors and run every test layer.
@@ -96,6 +103,7 @@ bench:
 	@sh tests/deps.sh
 	$(MAKE) B=build all bench-tools
 	@sh tests/bench/run.sh build
+	@if [ -f tests/bench/milter/run.sh ]; then sh tests/bench/milter/run.sh build; fi
 
 demo:
 	@sh tests/deps.sh
