@@ -24,7 +24,8 @@
 #     instead of DEFER_IF_PERMIT, so that a dead portguard always shows up as a
 #     4xx in the test, never as an accepted or a Postfix-rejected message.
 #   Otherwise smtpd_relay_restrictions is taken verbatim from
-#   conf/postfix/main.cf.snippet (see pf_relay_restrictions).
+#   conf/postfix/main.cf.snippet (see pf_relay_restrictions); port $P_SHIPPED
+#   keeps the snippet's DEFER_IF_PERMIT to test what its comments promise.
 #   - smtpd_peername_lookup = no: no DNS on the test machine.
 
 # Ports (127.0.0.1 only) and the role each plays in the test config.
@@ -36,7 +37,8 @@ P_TLS13=10588  # STARTTLS submission with min_tls_version = TLSv1.3
 P_CIPHER=10589 # STARTTLS submission that accepts only CHACHA20 (TLS <= 1.2)
 P_LABEL=12525  # matched by policy_context "noauth" (relay role, AUTH forbidden)
 P_UNKNOWN=12526 # in no portguard port entry: default_role applies
-E2E_PORTS="$P_RELAY $P_SUB $P_SMTPS $P_BARE $P_TLS13 $P_CIPHER $P_LABEL $P_UNKNOWN"
+P_SHIPPED=10026 # relay, hooked up exactly as main.cf.snippet (DEFER_IF_PERMIT)
+E2E_PORTS="$P_RELAY $P_SUB $P_SMTPS $P_BARE $P_TLS13 $P_CIPHER $P_LABEL $P_UNKNOWN $P_SHIPPED"
 
 E2E_USER=alice
 E2E_PASS=wonderland-e2e
@@ -134,7 +136,8 @@ pf_unregister() {
 }
 
 # The shipped smtpd_relay_restrictions value, joined into one line, with the
-# two test differences applied (socket path, default_action). Empty on error.
+# socket path made absolute, and with default_action=DEFER unless $1 is
+# "shipped". Fails unless the result starts with the policy check.
 pf_relay_restrictions() {
 	_v=$(awk '
 		/^smtpd_relay_restrictions[ \t]*=/ { on = 1; sub(/^[^=]*=[ \t]*/, ""); print; next }
@@ -143,10 +146,14 @@ pf_relay_restrictions() {
 		on && /^[ \t]*$/ { next }
 		{ on = 0 }' "$E2E_TOP/conf/postfix/main.cf.snippet" | tr '\n\t' '  ' |
 		sed -e 's/  */ /g' -e 's/^ //' -e 's/ $//')
-	_v2=$(printf '%s' "$_v" | sed -e "s#unix:portguard/policy#unix:$PG_SOCK#" \
-		-e 's#default_action=DEFER_IF_PERMIT#default_action=DEFER#')
+	_v2=$(printf '%s' "$_v" | sed -e "s#unix:portguard/policy#unix:$PG_SOCK#")
+	_da=DEFER_IF_PERMIT
+	if [ "${1:-}" != shipped ]; then
+		_v2=$(printf '%s' "$_v2" | sed -e 's#default_action=DEFER_IF_PERMIT#default_action=DEFER#')
+		_da=DEFER
+	fi
 	case $_v2 in
-	"check_policy_service { unix:$PG_SOCK, default_action=DEFER }"*) printf '%s\n' "$_v2" ;;
+	"check_policy_service { unix:$PG_SOCK, default_action=$_da }"*) printf '%s\n' "$_v2" ;;
 	*) return 1 ;;
 	esac
 }
@@ -170,7 +177,7 @@ auxprop_plugin: sasldb
 mech_list: PLAIN LOGIN
 sasldb_path: $E2E_D/sasldb2
 EOF
-	_rr=$(pf_relay_restrictions) || {
+	_rr=$(pf_relay_restrictions) && _rs=$(pf_relay_restrictions shipped) || {
 		echo "conf/postfix/main.cf.snippet: no usable smtpd_relay_restrictions" >&2
 		return 1
 	}
@@ -210,6 +217,8 @@ cyrus_sasl_config_path = $PF/sasl
 smtpd_sasl_local_domain = $E2E_DOMAIN
 smtpd_delay_reject = yes
 smtpd_relay_restrictions = $_rr
+# For port $P_SHIPPED: the snippet's line with only the socket path changed.
+portguard_shipped_relay_restrictions = $_rs
 EOF
 	cat >"$PF/master.cf" <<EOF
 # service type  private unpriv  chroot  wakeup  maxproc command + args
@@ -231,6 +240,9 @@ EOF
   -o smtpd_policy_service_policy_context=noauth
 127.0.0.1:$P_UNKNOWN inet n - n - - smtpd
   -o syslog_name=postfix/unknown
+127.0.0.1:$P_SHIPPED inet n - n - - smtpd
+  -o syslog_name=postfix/shipped
+  -o smtpd_relay_restrictions=\$portguard_shipped_relay_restrictions
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
 tlsmgr    unix  -       -       n       1000?   1       tlsmgr
@@ -312,6 +324,7 @@ relay = {
 };
 ports = (
   { port = $P_RELAY;  role = "relay"; },
+  { port = $P_SHIPPED; role = "relay"; },
   { port = $P_SUB;    role = "submission"; tls = "starttls"; min_tls_version = "TLSv1.2"; },
   { port = $P_SMTPS;  role = "submission"; tls = "implicit"; },
   { port = $P_BARE;   role = "submission"; tls = "implicit"; },

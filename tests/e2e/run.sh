@@ -240,6 +240,19 @@ cases() {
 	ok
 	t_end
 
+	# The port hooked up with the snippet's own line (DEFER_IF_PERMIT).
+	at "$P_SHIPPED" relay
+	t_begin "$m shipped hookup: row 7 open-relay attempt -> 554 Relay access denied"
+	t_swaks --port "$P_SHIPPED" $UNTRUSTED --to "$r-sh7@remote.example"
+	expect_monitor="^554 5\.7\.1 <$r-sh7@remote\.example>: Relay access denied"
+	rej relay "554 5.7.1" "<$r-sh7@remote\.example>: Relay access denied"
+	t_end
+
+	t_begin "$m shipped hookup: trusted network -> pass"
+	t_swaks --port "$P_SHIPPED" --to "$r-shp@remote.example"
+	ok
+	t_end
+
 	# Label "noauth" (policy_context) beats the port number's entry.
 	at "$P_LABEL" relay noauth
 	t_begin "$m label noauth: row 2 AUTH on an auth=forbidden port -> 550"
@@ -331,6 +344,18 @@ t_end
 t_begin "postfix hookup: portguard not running -> 450 4.7.1, not accepted"
 t_swaks --port "$P_RELAY" --to "down@$E2E_DOMAIN"
 t_reply '^450 4\.7\.1 '
+t_end
+
+# The shipped default_action=DEFER_IF_PERMIT with portguard down: what the
+# rest of the list would accept is deferred, what it rejects stays rejected.
+t_begin "shipped hookup, portguard down: trusted client -> 450 4.7.1 deferred"
+t_swaks --port "$P_SHIPPED" --to "down@remote.example"
+t_reply '^450 4\.7\.1 '
+t_end
+
+t_begin "shipped hookup, portguard down: open-relay attempt -> 554 Relay access denied"
+t_swaks --port "$P_SHIPPED" --local-interface 127.0.0.2 --to "down@remote.example"
+t_reply '^554 5\.7\.1 <down@remote\.example>: Relay access denied'
 t_end
 
 if [ ! -x "$PG_BIN" ]; then
