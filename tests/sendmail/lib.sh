@@ -316,7 +316,6 @@ pg_milter_start() {
 	rm -f "$SM_DIR/milter"
 	"$1" -f -e -c "$2" -p "unix:$SM_DIR/milter" >>"$SM_DIR/milter.log" 2>&1 &
 	SM_MILTER_PID=$!
-	SM_MILTER_BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 	echo "$SM_MILTER_PID" >"$SM_DIR/milter.pid"
 	i=0
 	while [ $i -lt 100 ]; do

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2086 # $AUTH, $UNTRUSTED: option lists, split on purpose
 # tests/sendmail/run.sh BUILD_DIR - end-to-end tests against a real Sendmail.
 #
 # A private Sendmail 8.17 (Debian's package files, never installed) listens on
