@@ -152,7 +152,7 @@ static bool policy_relay_denied(const struct pg_config *cfg, const struct pg_fac
 {
 	const struct pg_relay *relay = &cfg->relay;
 	bool remote = !relay_rcpt_is_local(relay, facts->recipient) ||
-	              relay_resolved_is_remote(relay, facts->rcpt_mailer, facts->rcpt_host);
+	              relay_resolved_is_remote(relay, facts->rcpt_mailer, facts->rcpt_addr);
 
 	if (!remote)
 		return false;

@@ -40,6 +40,7 @@ struct pg_facts {
 	const char *recipient;         /* RCPT stage; "" otherwise */
 	const char *rcpt_mailer;       /* milter only: resolved transport, "" unknown */
 	const char *rcpt_host;         /* milter only */
+	const char *rcpt_addr;         /* milter only: the MTA's resolved address, "" unknown */
 };
 
 enum pg_action {

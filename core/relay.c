@@ -129,18 +129,17 @@ bool relay_rcpt_is_local(const struct pg_relay *relay, const char *rcpt)
 }
 
 bool relay_resolved_is_remote(const struct pg_relay *relay, const char *rcpt_mailer,
-                              const char *rcpt_host)
+                              const char *rcpt_addr)
 {
 	static const char *const leaving[] = {"smtp", "relay", "esmtp", "dsmtp", "smtp8"};
+	bool leaves = false;
 
-	(void)relay;
-	(void)rcpt_host;
-	if (rcpt_mailer == NULL)
+	if (rcpt_mailer == NULL || rcpt_addr == NULL || rcpt_addr[0] == '\0')
 		return false;
 	for (size_t i = 0; i < sizeof leaving / sizeof leaving[0]; i++)
 		if (strcasecmp(rcpt_mailer, leaving[i]) == 0)
-			return true;
-	return false;
+			leaves = true;
+	return leaves && !relay_rcpt_is_local(relay, rcpt_addr);
 }
 
 /* Parse an address (no prefix) into family/bytes; IPv4-mapped IPv6 becomes

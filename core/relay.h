@@ -16,10 +16,14 @@
 
 bool relay_rcpt_is_local(const struct pg_relay *relay, const char *rcpt);
 
-/* The milter's resolved facts may only confirm "remote": returns true when
- * rcpt_mailer/rcpt_host say the MTA will send this recipient elsewhere. */
+/* The milter's resolved facts may only confirm "remote": true when the MTA
+ * sends the recipient off this host (rcpt_mailer smtp, esmtp, relay, ...) AND
+ * the address it resolved to (rcpt_addr) is itself not local by
+ * relay_rcpt_is_local(). A listed domain that the MTA forwards (a gateway or
+ * backup MX: mailertable, relay_domains) therefore stays local, while an
+ * address the MTA rewrote to a remote one is remote. NULL or "" facts: false. */
 bool relay_resolved_is_remote(const struct pg_relay *relay, const char *rcpt_mailer,
-    const char *rcpt_host);
+    const char *rcpt_addr);
 
 bool relay_client_trusted(const struct pg_relay *relay, const char *addr);
 bool relay_cert_trusted(const struct pg_relay *relay, const char *fingerprint);

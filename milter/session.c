@@ -64,6 +64,7 @@ static void facts_fill(const struct milter_conn *c, enum pg_stage stage, struct 
 	f->recipient = "";
 	f->rcpt_mailer = "";
 	f->rcpt_host = "";
+	f->rcpt_addr = "";
 }
 
 /* Stats key, as the policy daemon keys it: the entry's number, or its label
@@ -247,6 +248,7 @@ void session_rcpt(struct milter_conn *c, milter_getter get, void *arg, const cha
 	f.recipient = session_rcpt_address(addr, sizeof addr, rcpt) ? addr : (rcpt ? rcpt : "");
 	f.rcpt_mailer = getm(get, arg, "{rcpt_mailer}");
 	f.rcpt_host = getm(get, arg, "{rcpt_host}");
+	f.rcpt_addr = getm(get, arg, "{rcpt_addr}");
 	policy_decide(c->cfg, c->port, &f, v);
 	after_decision(c, &f, v);
 }

@@ -113,6 +113,7 @@ static void facts_fill(const struct pd_request *req, struct pg_facts *f)
 	f->recipient = f->stage == PG_STAGE_RCPT ? value(req, PD_A_RECIPIENT) : "";
 	f->rcpt_mailer = "";
 	f->rcpt_host = "";
+	f->rcpt_addr = "";
 }
 
 /* A new Postfix instance starts a new transaction on this connection. */

@@ -78,10 +78,11 @@ function pg_mail(conn, qid, auth, want)
 	expect(mt.getreply(conn), want, "MAIL " .. qid)
 end
 
--- RCPT TO; mailer/host: the MTA's resolved {rcpt_mailer}/{rcpt_host}, or nil.
-function pg_rcpt(conn, rcpt, want, mailer, host)
+-- RCPT TO; mailer/host/addr: the MTA's resolved {rcpt_mailer}/{rcpt_host}/
+-- {rcpt_addr}, or nil (addr defaults to rcpt: the MTA resolved it to itself).
+function pg_rcpt(conn, rcpt, want, mailer, host, addr)
 	if mailer ~= nil then
-		mt.macro(conn, SMFIC_RCPT, "{rcpt_addr}", rcpt, "{rcpt_mailer}", mailer,
+		mt.macro(conn, SMFIC_RCPT, "{rcpt_addr}", addr or rcpt, "{rcpt_mailer}", mailer,
 		    "{rcpt_host}", host)
 	else
 		mt.macro(conn, SMFIC_RCPT, "{rcpt_addr}", rcpt)

@@ -416,11 +416,16 @@ START_TEST(test_rcpt_stage_and_monitor)
 	ck_assert_int_eq(v.rule, PG_RULE_RELAY);
 	ck_assert_uint_eq(v.code, 554);
 	ck_assert_str_eq(v.text, "<user@remote.example>: Relay access denied");
-	/* the resolved mailer may confirm "remote" */
+	/* the resolved mailer and address may confirm "remote" ... */
 	table_set(&t, "{rcpt_mailer}", "smtp");
 	table_set(&t, "{rcpt_host}", "mx.remote.example");
+	table_set(&t, "{rcpt_addr}", "user@remote.example");
 	session_rcpt(&c, table_get, &t, "<user@example.org>", &v);
 	ck_assert_int_eq(v.rule, PG_RULE_RELAY);
+	/* ... but a listed domain the MTA forwards (a gateway) stays local */
+	table_set(&t, "{rcpt_addr}", "user@example.org");
+	session_rcpt(&c, table_get, &t, "<user@example.org>", &v);
+	ck_assert_int_eq(v.rule, PG_RULE_NONE);
 
 	/* trusted network: relays */
 	conn_start(&c, &t, "25", NULL, "10.1.2.3");

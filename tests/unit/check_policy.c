@@ -156,7 +156,7 @@ static const struct row rows[] = {
     {"relay trusted mapped IPv4", RELAY25, 0, "", NULL, 0, "", "::ffff:127.0.0.2", "", "a@remote.net", "", PG_RULE_NONE},
     {"relay trusted cert", RELAY25, 0, T13, NULL, 256, "", "203.0.113.5", FP_TRUSTED, "a@remote.net", "", PG_RULE_NONE},
     {"relay untrusted cert", RELAY25, 0, T13, NULL, 256, "", "203.0.113.5", FP_OTHER, "a@remote.net", "", PG_RULE_RELAY},
-    {"relay resolved remote overrides local string", RELAY25, 0, "", NULL, 0, "", "203.0.113.5", "", "a@example.org", "esmtp", PG_RULE_RELAY},
+    {"relay gateway: listed domain forwarded by esmtp stays local", RELAY25, 0, "", NULL, 0, "", "203.0.113.5", "", "a@example.org", "esmtp", PG_RULE_NONE},
     {"relay resolved local never makes remote local", RELAY25, 0, "", NULL, 0, "", "203.0.113.5", "", "a@remote.net", "local", PG_RULE_RELAY},
     {"relay routed address", RELAY25, 0, "", NULL, 0, "", "203.0.113.5", "", "a@remote.net@example.org", "", PG_RULE_RELAY},
     {"relay percent hack", RELAY25, 0, "", NULL, 0, "", "203.0.113.5", "", "a%remote.net@example.org", "", PG_RULE_RELAY},
@@ -187,6 +187,8 @@ static struct pg_facts row_facts(const struct row *r, enum pg_stage stage)
 	    .recipient = stage == PG_STAGE_RCPT ? r->rcpt : "",
 	    .rcpt_mailer = stage == PG_STAGE_RCPT ? r->mailer : "",
 	    .rcpt_host = "",
+	    /* an MTA that resolved the recipient to itself */
+	    .rcpt_addr = stage == PG_STAGE_RCPT && r->mailer[0] != '\0' ? r->rcpt : "",
 	};
 	return f;
 }
@@ -258,6 +260,40 @@ static struct pg_verdict decide_row(const char *name, enum pg_stage stage, struc
 	ck_abort_msg("no row %s", name);
 	return v;
 }
+
+/* The milter's resolved facts: remote only when the MTA sends the recipient
+ * off the host AND the address it resolved to is remote; never the reverse. */
+START_TEST(test_resolved_recipient)
+{
+	static const struct {
+		const char *rcpt, *mailer, *rcpt_addr;
+		enum pg_rule want_rule;
+	} cases[] = {
+	    {"a@example.org", "esmtp", "a@remote.net", PG_RULE_RELAY},  /* rewritten away */
+	    {"a@example.org", "esmtp", "a@example.org", PG_RULE_NONE},  /* gateway */
+	    {"a@example.org", "local", "a@remote.net", PG_RULE_NONE},   /* delivered here */
+	    {"a@remote.net", "local", "a@example.org", PG_RULE_RELAY},  /* never made local */
+	    {"a@remote.net", "", "", PG_RULE_RELAY},
+	};
+
+	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++) {
+		struct pg_port port;
+		struct pg_verdict got;
+		struct pg_facts f = {
+		    .stage = PG_STAGE_RCPT, .queue_id = "", .client_name = "unknown",
+		    .client_addr = "203.0.113.5", .tls_version = "", .cipher = "",
+		    .sasl_method = "", .sasl_username = "", .ccert_fingerprint = "",
+		    .recipient = cases[i].rcpt, .rcpt_mailer = cases[i].mailer,
+		    .rcpt_host = "", .rcpt_addr = cases[i].rcpt_addr,
+		};
+
+		config_port_defaults(&port, PG_ROLE_RELAY);
+		policy_decide(cfg, &port, &f, &got);
+		ck_assert_msg(got.rule == cases[i].want_rule, "case %zu: got_rule %s want_rule %s", i,
+		              config_rule_name(got.rule), config_rule_name(cases[i].want_rule));
+	}
+}
+END_TEST
 
 START_TEST(test_default_texts)
 {
@@ -396,6 +432,7 @@ static Suite *policy_suite(void)
 
 	tcase_add_checked_fixture(tc, policy_setup, policy_teardown);
 	tcase_add_test(tc, test_decision_table);
+	tcase_add_test(tc, test_resolved_recipient);
 	tcase_add_test(tc, test_default_texts);
 	tcase_add_test(tc, test_expansion);
 	tcase_add_test(tc, test_long_recipient_fits_reply);

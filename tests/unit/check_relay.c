@@ -154,10 +154,37 @@ START_TEST(test_resolved_mailer)
 	};
 
 	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++)
-		ck_assert_msg(relay_resolved_is_remote(&relay, cases[i].mailer, "h") ==
+		ck_assert_msg(relay_resolved_is_remote(&relay, cases[i].mailer, "u@remote.net") ==
 		                  cases[i].want_remote,
 		              "mailer '%s'", cases[i].mailer);
 	ck_assert(!relay_resolved_is_remote(&relay, NULL, NULL));
+	ck_assert(!relay_resolved_is_remote(&relay, "esmtp", NULL));
+	ck_assert(!relay_resolved_is_remote(&relay, "esmtp", ""));
+}
+END_TEST
+
+/* A listed domain the MTA forwards (gateway, backup MX) stays local; an
+ * address the MTA resolved to a remote one is remote; a remote string is
+ * never made local by the resolved facts (that is policy.c's job to keep). */
+START_TEST(test_resolved_address)
+{
+	static const struct {
+		const char *mailer;
+		const char *rcpt_addr;
+		bool want_remote;
+	} cases[] = {
+	    {"esmtp", "user@example.org", false},      /* gateway for a listed domain */
+	    {"esmtp", "user@sub.example.org", false},  /* listed with a leading dot */
+	    {"esmtp", "user@remote.net", true},        /* the MTA resolved it elsewhere */
+	    {"smtp", "user%remote.net@example.org", true},
+	    {"esmtp", "<user@remote.net>", true},
+	    {"local", "user@remote.net", false},       /* delivered here */
+	};
+
+	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++)
+		ck_assert_msg(relay_resolved_is_remote(&relay, cases[i].mailer, cases[i].rcpt_addr) ==
+		                  cases[i].want_remote,
+		              "mailer '%s' rcpt_addr '%s'", cases[i].mailer, cases[i].rcpt_addr);
 }
 END_TEST
 
@@ -334,6 +361,7 @@ static Suite *relay_suite(void)
 	tcase_add_test(tc, test_tricky_addresses);
 	tcase_add_test(tc, test_rcpt_length_limit);
 	tcase_add_test(tc, test_resolved_mailer);
+	tcase_add_test(tc, test_resolved_address);
 	tcase_add_test(tc, test_net_parse);
 	tcase_add_test(tc, test_client_trusted);
 	tcase_add_test(tc, test_net_edges);
