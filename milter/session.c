@@ -87,7 +87,9 @@ void session_connect(struct milter_conn *c, milter_getter get, void *arg, const 
 	bool known = false;
 
 	c->mta = macro_mta_kind(get(arg, "v"));
-	if (hostname == NULL || !macro_copy(c->client_name, sizeof c->client_name, hostname) ||
+	/* Sendmail passes "[addr]" when the client has no verified name */
+	if (hostname == NULL || hostname[0] == '[' ||
+	    !macro_copy(c->client_name, sizeof c->client_name, hostname) ||
 	    c->client_name[0] == '\0')
 		macro_copy(c->client_name, sizeof c->client_name, "unknown");
 
@@ -183,7 +185,10 @@ static void after_decision(struct milter_conn *c, const struct pg_facts *f,
 		report_plaintext_auth(c->port, c->server_port, f, macro_auth_fix(c->mta));
 		c->alarm_sent = true;
 	}
-	if (v->rule == PG_RULE_TLS_REQUIRED && c->port->tls == PG_TLS_IMPLICIT)
+	/* whichever rule decided (plaintext AUTH comes before "TLS required"),
+	 * a plaintext session on an implicit-TLS port means the MTA is not
+	 * wrapping that port */
+	if (v->rule != PG_RULE_NONE && c->port->tls == PG_TLS_IMPLICIT && !policy_is_tls(f))
 		report_implicit_plaintext(c->port, c->server_port, f);
 	report_decision(c->port, c->server_port, f, v);
 }

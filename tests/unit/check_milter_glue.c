@@ -291,7 +291,13 @@ START_TEST(test_identity)
 	ck_assert_uint_eq(c.port->port, 587);
 	ck_assert_str_eq(c.client_addr, "192.0.2.9");
 	ck_assert_uint_eq(c.client_port, 40000);
+	ck_assert_str_eq(c.client_name, "client.example.net");
 	ck_assert_str_eq(pg_captured_log(), "");
+
+	/* Sendmail passes "[addr]" as the host name of a client without a
+	 * verified name: logged as unknown[addr], as Postfix does */
+	session_connect(&c, table_get, &t, "[192.0.2.9]", NULL);
+	ck_assert_str_eq(c.client_name, "unknown");
 
 	/* a label wins (core's rule); here {daemon_name}=MSA on an unlisted port */
 	conn_start(&c, &t, "10587", "MSA", "IPv6:2001:db8::5");
@@ -396,6 +402,13 @@ START_TEST(test_mail_stage_rules)
 	conn_start(&c, &t, "465", NULL, "192.0.2.9");
 	session_mail(&c, table_get, &t, &v);
 	ck_assert_int_eq(v.rule, PG_RULE_TLS_REQUIRED);
+	ck_assert_ptr_nonnull(strstr(pg_captured_log(), "configured tls=implicit"));
+
+	/* ... also when plaintext AUTH (rule 1) decides first */
+	pg_capture_start();
+	conn_start(&c, &t, "465", NULL, "192.0.2.9");
+	session_mail(&c, table_get, &mail, &v);
+	ck_assert_int_eq(v.rule, PG_RULE_PLAINTEXT_AUTH);
 	ck_assert_ptr_nonnull(strstr(pg_captured_log(), "configured tls=implicit"));
 }
 END_TEST
