@@ -135,6 +135,8 @@ static bool conn_flush(struct conn *c)
 	char *out = c->in + PG_POLICY_MAX_REQUEST;
 	size_t off = 0;
 
+	if (c->out_len > 0) /* before the peer can see the reply */
+		c->last_active = mono_now();
 	while (off < c->out_len) {
 		ssize_t n = send(c->fd, out + off, c->out_len - off, MSG_NOSIGNAL);
 
@@ -149,7 +151,6 @@ static bool conn_flush(struct conn *c)
 			return false;
 		}
 		off += (size_t)n;
-		c->last_active = mono_now();
 	}
 	if (off > 0) {
 		memmove(out, out + off, c->out_len - off);

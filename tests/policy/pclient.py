@@ -20,6 +20,11 @@ between the pieces of a deliberately split request.
   pclient.py SOCK cap N FILE          N connections get answers, connection
                                       N+1 is closed unanswered, the first N
                                       still get answers
+  pclient.py SOCK idle CLOCKFILE SECONDS FILE
+                                      connection A is answered; the daemon's
+                                      clock (tests/policy/fakeclock.c) moves
+                                      SECONDS ahead; a new connection B is
+                                      answered, and A is closed unanswered
   pclient.py SOCK script STEP...      one connection, steps in order:
                                       send:FILE  print the replies
                                       copy:SRC:DST  replace a file
@@ -230,6 +235,25 @@ def mode_cap(path, args):
     print("%d connections served, connection %d closed unanswered" % (n, n + 1))
 
 
+def mode_idle(path, args):
+    clockfile, seconds = args[0], args[1]
+    with open(args[2], "rb") as f:
+        data = f.read()
+    a = connect(path)
+    send_all(a, data)
+    read_replies(a, 1)
+    with open(clockfile, "w") as f:
+        f.write(seconds + "\n")
+    b = connect(path)
+    send_all(b, data)
+    read_replies(b, 1)  # B's activity wakes the loop, which sweeps
+    expect_closed(a)
+    send_all(b, data)
+    read_replies(b, 1)
+    b.close()
+    print("idle connection closed, active one kept")
+
+
 def mode_script(path, steps):
     s = connect(path)
     log, mark = None, 0
@@ -268,7 +292,7 @@ def main():
         fail(__doc__)
     path, mode, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     modes = {"send": mode_send, "limit": mode_limit, "bad": mode_bad,
-             "cap": mode_cap, "script": mode_script}
+             "cap": mode_cap, "idle": mode_idle, "script": mode_script}
     if mode not in modes:
         fail("unknown mode " + mode)
     modes[mode](path, args)

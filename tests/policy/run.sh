@@ -266,6 +266,25 @@ if start cap "$tmp/cap.conf"; then
 	stop cap "$PID" "$LOG"
 fi
 
+# -------------------------------------------------------------- idle timeout
+# idle_timeout must exceed Postfix's max_idle (300 s): rather than wait, the
+# test moves the daemon's monotonic clock with an LD_PRELOAD shim.
+if ${CC:-cc} -shared -fPIC -o "$tmp/fakeclock.so" "$here/fakeclock.c" 2>"$tmp/err"; then
+	echo 0 >"$tmp/clock"
+	if PG_FAKECLOCK_FILE=$tmp/clock LD_PRELOAD=$tmp/fakeclock.so \
+		ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" start idle "$tmp/cap.conf"; then
+		if $client "$SOCK" idle "$tmp/clock" 700 "$base" >"$tmp/got" 2>"$tmp/err" &&
+			grep -q 'policy connection peer=unix fd=[0-9]*: idle for 600s; closing it' "$LOG"; then
+			pass "idle_timeout=600: a connection idle that long is closed, an active one is kept"
+		else
+			fail "idle_timeout" "$tmp/err"
+		fi
+		stop idle "$PID" "$LOG"
+	fi
+else
+	fail "idle_timeout: cannot build the clock shim" "$tmp/err"
+fi
+
 # -------------------------------------------------------------------- reload
 write_conf "$tmp/reload.conf" enforce
 write_conf "$tmp/monitor.conf" monitor
