@@ -25,6 +25,11 @@ between the pieces of a deliberately split request.
                                       clock (tests/policy/fakeclock.c) moves
                                       SECONDS ahead; a new connection B is
                                       answered, and A is closed unanswered
+  pclient.py SOCK flood N             N pipelined requests written without
+                                      reading: the daemon must stop reading
+                                      (our writes block) yet serve another
+                                      connection; then all N replies arrive
+                                      in order
   pclient.py SOCK script STEP...      one connection, steps in order:
                                       send:FILE  print the replies
                                       copy:SRC:DST  replace a file
@@ -70,6 +75,16 @@ def fail(msg):
 
 
 def connect(path):
+    """path: a unix socket path, or inet:HOST:PORT / inet:[ADDR]:PORT."""
+    if path.startswith("inet:"):
+        host, _, port = path[5:].rpartition(":")
+        fam = socket.AF_INET
+        if host.startswith("["):
+            host, fam = host[1:-1], socket.AF_INET6
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.settimeout(TIMEOUT)
+        s.connect((host, int(port)))
+        return s
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(TIMEOUT)
     s.connect(path)
@@ -254,6 +269,63 @@ def mode_idle(path, args):
     print("idle connection closed, active one kept")
 
 
+def mode_flood(path, args):
+    import select
+    n = int(args[0])
+    reqs = []
+    for i in range(n):
+        port = "10025" if i % 2 else "10587"
+        reqs.append(request([l if not l.startswith("server_port=") else "server_port=" + port
+                             for l in BASE if not l.startswith("instance=")] +
+                            ["instance=f%d" % i]))
+    data = b"".join(reqs)
+    s = connect(path)
+    s.setblocking(False)
+    sent = 0
+    deadline = time.monotonic() + TIMEOUT
+    # Write without reading until the daemon stops reading (backpressure).
+    while sent < len(data):
+        _, w, _ = select.select([], [s], [], 0.5)
+        if not w:
+            break  # blocked: the daemon no longer reads
+        try:
+            sent += s.send(data[sent:])
+        except BlockingIOError:
+            pass
+        if time.monotonic() > deadline:
+            break
+    if sent >= len(data):
+        fail("all %d bytes were taken without reading a reply: no backpressure" % len(data))
+    other = connect(path)
+    send_all(other, request(BASE))
+    if read_replies(other, 1) != BASE_REPLY:
+        fail("another connection was not served during the flood")
+    other.close()
+    # Now read everything while writing the rest.
+    got = b""
+    deadline = time.monotonic() + TIMEOUT * 3
+    while got.count(b"\n\n") < n:
+        if time.monotonic() > deadline:
+            fail("timeout: %d of %d replies" % (got.count(b"\n\n"), n))
+        r, w, _ = select.select([s], [s] if sent < len(data) else [], [], 1.0)
+        if r:
+            chunk = s.recv(65536)
+            if not chunk:
+                fail("closed after %d replies" % got.count(b"\n\n"))
+            got += chunk
+        if w:
+            try:
+                sent += s.send(data[sent:])
+            except BlockingIOError:
+                pass
+    s.close()
+    relay = b"action=554 5.7.1 <bob@example.net>: Relay access denied\n\n"
+    expect = b"".join(BASE_REPLY if i % 2 == 0 else relay for i in range(n))
+    if got != expect:
+        fail("replies out of order or wrong")
+    print("%d pipelined requests answered in order under backpressure" % n)
+
+
 def mode_script(path, steps):
     s = connect(path)
     log, mark = None, 0
@@ -292,7 +364,7 @@ def main():
         fail(__doc__)
     path, mode, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     modes = {"send": mode_send, "limit": mode_limit, "bad": mode_bad,
-             "cap": mode_cap, "idle": mode_idle, "script": mode_script}
+             "cap": mode_cap, "idle": mode_idle, "flood": mode_flood, "script": mode_script}
     if mode not in modes:
         fail("unknown mode " + mode)
     modes[mode](path, args)

@@ -200,6 +200,14 @@ else
 	fail "split: pipelined requests in 7-byte writes" "$tmp/err"
 fi
 
+# Backpressure: a peer that writes without reading stops being read, others
+# are served meanwhile, and every reply arrives in order at the end.
+if $client "$MSOCK" flood 10000 >"$tmp/got" 2>"$tmp/err"; then
+	pass "backpressure: 10000 pipelined requests from a peer that does not read: reading stops, others served, all answered in order"
+else
+	fail "backpressure" "$tmp/err"
+fi
+
 # Every limit: just fits (answered) and one over (closed unanswered, logged,
 # an older connection still served).
 for lim in "line 2048 PG_POLICY_MAX_LINE" "request 8192 PG_POLICY_MAX_REQUEST" \
@@ -284,6 +292,41 @@ if ${CC:-cc} -shared -fPIC -o "$tmp/fakeclock.so" "$here/fakeclock.c" 2>"$tmp/er
 else
 	fail "idle_timeout: cannot build the clock shim" "$tmp/err"
 fi
+
+# ------------------------------------------------------ inet sockets, root
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+specs="-p inet:127.0.0.1:$port"
+if python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null; then
+	specs="$specs -p inet:[::1]:$port"
+fi
+sed 's/^user = .*/user = "root"; allow_root = true;/' "$tmp/cap.conf" >"$tmp/inet.conf"
+chmod 644 "$tmp/inet.conf"
+"$PD" -f -e -c "$tmp/inet.conf" $specs 2>"$tmp/inet.log" &
+IPID=$!
+pids="$pids $IPID"
+ok=1
+for spec in $specs; do
+	[ "$spec" = -p ] && continue
+	if ! wait_for $client "$spec" send "$base" >"$tmp/got" 2>"$tmp/err" ||
+		! cmp -s "$tmp/got" "$g/13-submission-plaintext.reply"; then
+		ok=0
+		echo "$spec: $(cat "$tmp/err")" >>"$tmp/inet.err"
+	fi
+done
+if [ $ok = 1 ]; then
+	pass "sockets: inet IPv4 and IPv6 ([addr]:port) listeners answer"
+else
+	fail "sockets: inet listeners" "$tmp/inet.err"
+fi
+if [ "$(id -u)" = 0 ]; then
+	if grep -q 'warning: running as root: allow_root = true' "$tmp/inet.log" &&
+		[ "$(ps -o user= -p "$IPID")" = root ]; then
+		pass "privileges: allow_root = true keeps root and logs a warning"
+	else
+		fail "privileges: allow_root" "$tmp/inet.log"
+	fi
+fi
+stop inet "$IPID" "$tmp/inet.log"
 
 # -------------------------------------------------------------------- reload
 write_conf "$tmp/reload.conf" enforce
