@@ -169,6 +169,15 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Stop signals are blocked except inside epoll_pwait, so one arriving
+	 * between the flag check and the wait cannot be lost. */
+	sigset_t stopsigs, waitmask;
+	sigemptyset(&stopsigs);
+	sigaddset(&stopsigs, SIGTERM);
+	sigaddset(&stopsigs, SIGINT);
+	sigprocmask(SIG_BLOCK, &stopsigs, &waitmask);
+	sigdelset(&waitmask, SIGTERM);
+	sigdelset(&waitmask, SIGINT);
 
 	int lfd = listen_unix(spec);
 	if (lfd < 0)
@@ -184,11 +193,11 @@ int main(int argc, char **argv)
 	unsigned nconn = 0;
 	struct epoll_event events[NULL_MAX_EVENTS];
 	while (!stop_requested) {
-		int n = epoll_wait(ep, events, NULL_MAX_EVENTS, -1);
+		int n = epoll_pwait(ep, events, NULL_MAX_EVENTS, -1, &waitmask);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			perror("nullpolicy: epoll_wait");
+			perror("nullpolicy: epoll_pwait");
 			break;
 		}
 		for (int i = 0; i < n; i++) {

@@ -60,12 +60,23 @@ fi
 
 null_pid=""
 pg_pid=""
+# Stop a server we started: TERM, up to 5 s to exit, then KILL.
+stop_pid() {
+	kill "$1" 2>/dev/null || return 0
+	t=0
+	while kill -0 "$1" 2>/dev/null && [ "$t" -lt 50 ]; do
+		sleep 0.1
+		t=$((t + 1))
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		echo "bench: pid $1 ignored SIGTERM for 5 s; killing it" >&2
+		kill -KILL "$1" 2>/dev/null
+	fi
+	wait "$1" 2>/dev/null
+}
 cleanup() {
 	for p in $null_pid $pg_pid; do
-		kill "$p" 2>/dev/null
-	done
-	for p in $null_pid $pg_pid; do
-		wait "$p" 2>/dev/null
+		stop_pid "$p"
 	done
 	if [ "${KEEP:-0}" = 1 ] || [ "${failed:-0}" = 1 ]; then
 		echo "bench: logs kept in $tmp"
