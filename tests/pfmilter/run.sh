@@ -81,11 +81,11 @@ snippet_lines() {
 # the directories, key, certificate and sasldb).
 pf_write_milter_conf() {
 	_sn=$(snippet_lines)
-	printf '%s\n' "$_sn" | grep -q -x "smtpd_milters = unix:$PG_SOCK" &&
-		printf '%s\n' "$_sn" | grep -q -x 'milter_default_action = tempfail' || {
+	if ! printf '%s\n' "$_sn" | grep -q -x "smtpd_milters = unix:$PG_SOCK" ||
+		! printf '%s\n' "$_sn" | grep -q -x 'milter_default_action = tempfail'; then
 		echo "conf/postfix/main.cf.milter.snippet: no usable smtpd_milters/milter_default_action" >&2
 		return 1
-	}
+	fi
 	cat >"$PF/main.cf" <<EOF
 # Private test instance (tests/pfmilter/run.sh); see there for how it differs
 # from conf/postfix/main.cf.milter.snippet.
@@ -313,6 +313,8 @@ at() { # at PORT ROLE [STATSKEY]
 }
 
 # ------------------------------------------------------------------ cases
+# $UNTRUSTED and $AUTH are meant to split into several swaks arguments.
+# shellcheck disable=SC2086
 cases() {
 	m=$MODE
 	r=u-$m

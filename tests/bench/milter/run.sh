@@ -27,6 +27,8 @@
 # does not start, smtp-source fails, portguard did not see the messages).
 # Environment: RUNS (default 3), MSGS (default 2000), SESS (default 16),
 # IDLE (default 200), E2E_KEEP=1 keeps the test directory.
+# Functions below are called through t_wait and the EXIT trap:
+# shellcheck disable=SC2317
 set -u
 
 B=${1:-build}
@@ -167,14 +169,16 @@ mini_ready() { [ -S "$MINI_SOCK" ] && grep -q 'listening on' "$MINI_LOG"; }
 
 "$PG_BIN" -f -e -c "$PG_CONF" -p "unix:$PG_SOCK" >>"$PG_LOG" 2>&1 &
 PG_PID=$!
-t_wait 100 pg_ready && t_alive "$PG_PID" || {
+if ! t_wait 100 pg_ready || ! t_alive "$PG_PID"; then
 	tail -n 5 "$PG_LOG" >&2
 	die "portguard-milter did not start"
-}
+fi
 # The minimal milter stays root; its socket is opened to smtpd (user postfix).
 "$MINI_BIN" -p "unix:$MINI_SOCK" >"$MINI_LOG" 2>&1 &
 MINI_PID=$!
-t_wait 100 mini_ready && t_alive "$MINI_PID" || die "minimilter did not start"
+if ! t_wait 100 mini_ready || ! t_alive "$MINI_PID"; then
+	die "minimilter did not start"
+fi
 chmod 0666 "$MINI_SOCK"
 pf_start || die "private Postfix did not start"
 
