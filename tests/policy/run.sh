@@ -279,13 +279,19 @@ fi
 # test moves the daemon's monotonic clock with an LD_PRELOAD shim.
 if ${CC:-cc} -shared -fPIC -o "$tmp/fakeclock.so" "$here/fakeclock.c" 2>"$tmp/err"; then
 	echo 0 >"$tmp/clock"
+	write_conf "$tmp/idle.conf" enforce 100 3600
 	if PG_FAKECLOCK_FILE=$tmp/clock LD_PRELOAD=$tmp/fakeclock.so \
-		ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" start idle "$tmp/cap.conf"; then
-		if $client "$SOCK" idle "$tmp/clock" 700 "$base" >"$tmp/got" 2>"$tmp/err" &&
+		ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" start idle "$tmp/idle.conf"; then
+		if $client "$SOCK" idle "$tmp/clock" 3700 "$base" >"$tmp/got" 2>"$tmp/err" &&
 			grep -q 'policy connection peer=unix fd=[0-9]*: idle for 600s; closing it' "$LOG"; then
 			pass "idle_timeout=600: a connection idle that long is closed, an active one is kept"
 		else
 			fail "idle_timeout" "$tmp/err"
+		fi
+		if wait_for grep -q 'stats: port=10587 role=submission period=' "$LOG"; then
+			pass "stats_interval=3600: the timer logs a stats line without any signal"
+		else
+			fail "stats_interval: no stats line by timer" "$LOG"
 		fi
 		stop idle "$PID" "$LOG"
 	fi
