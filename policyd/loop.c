@@ -396,6 +396,11 @@ static void reload(time_t now)
 		return;
 	}
 	restart_key = config_restart_needed(L.cfg, cur);
+	/* Keys this daemon does not use at all: listen under -p, the milter's. */
+	if (restart_key != NULL &&
+	    ((L.opt->nlisten > 0 && strcmp(restart_key, "policyd.listen") == 0) ||
+	        strncmp(restart_key, "milter.", 7) == 0))
+		restart_key = NULL;
 	if (restart_key != NULL)
 		log_warnx("reload: %s changed, which takes effect only at the next restart; "
 		          "keeping the running value (and the open sockets)",
