@@ -135,3 +135,6 @@ format:
 
 clean:
 	rm -rf build
+
+# Packaging: make deb, make rpm, make package-check (packaging/Makefile.inc).
+-include packaging/Makefile.inc
