@@ -611,7 +611,7 @@ t_end
 # was up.
 t_begin "postfix maillog: no milter trouble while portguard-milter ran"
 _bad=$(tail -c "+$((PF_LOG_OFF + 1))" "$PF_LOG" | head -c "$((PF_LOG_END - PF_LOG_OFF))" |
-	grep -E 'milter.*(unexpected|error|timeout|can.t|fatal)|warning: .*milter')
+	grep -i -E 'milter.*(unexpected|error|timeout|can.t|fatal)|warning: .*milter')
 [ -z "$_bad" ] || t_fail "$_bad"
 t_end
 
