@@ -43,7 +43,7 @@ int listen_resolve_creds(const struct pg_config *cfg, struct pd_creds *out)
 		pw = getpwnam(cfg->user);
 		if (pw == NULL) {
 			log_err("user \"%s\" does not exist: create it or set user = in %s",
-			    cfg->user, cfg->path != NULL ? cfg->path : "the config");
+			        cfg->user, cfg->path != NULL ? cfg->path : "the config");
 			return EX_NOUSER;
 		}
 		out->drop = true;
@@ -64,8 +64,8 @@ int listen_resolve_creds(const struct pg_config *cfg, struct pd_creds *out)
 	return EX_OK;
 }
 
-static int listen_unix(const char *path, const struct pg_config *cfg,
-    const struct pd_creds *creds, struct pd_listener *out)
+static int listen_unix(const char *path, const struct pg_config *cfg, const struct pd_creds *creds,
+                       struct pd_listener *out)
 {
 	struct sockaddr_un sun;
 	struct stat st;
@@ -76,7 +76,7 @@ static int listen_unix(const char *path, const struct pg_config *cfg,
 	sun.sun_family = AF_UNIX;
 	if (path[0] != '/' || strlen(path) >= sizeof sun.sun_path) {
 		log_err("unix:%s: the path must be absolute and shorter than %zu bytes", path,
-		    sizeof sun.sun_path);
+		        sizeof sun.sun_path);
 		return EX_USAGE;
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
@@ -102,7 +102,8 @@ static int listen_unix(const char *path, const struct pg_config *cfg,
 		if (probe >= 0)
 			close(probe);
 		if (unlink(path) != 0) {
-			log_err("unix:%s: cannot remove the stale socket: %s", path, strerror(errno));
+			log_err("unix:%s: cannot remove the stale socket: %s", path,
+			        strerror(errno));
 			close(fd);
 			return EX_CANTCREAT;
 		}
@@ -187,13 +188,13 @@ static int listen_inet(const char *hp, struct pd_listener *out)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	rc = getaddrinfo(host[0] != '\0' && strcmp(host, "*") != 0 ? host : NULL, port, &hints,
-	    &res);
+	                 &res);
 	if (rc != 0 || res == NULL) {
 		log_err("inet:%s: %s", hp, rc != 0 ? gai_strerror(rc) : "no address");
 		return EX_USAGE;
 	}
 	fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    res->ai_protocol);
+	            res->ai_protocol);
 	if (fd < 0) {
 		log_err("inet:%s: socket: %s", hp, strerror(errno));
 		freeaddrinfo(res);
@@ -213,8 +214,8 @@ static int listen_inet(const char *hp, struct pd_listener *out)
 	return EX_OK;
 }
 
-int listen_open(const char *spec, const struct pg_config *cfg,
-    const struct pd_creds *creds, struct pd_listener *out)
+int listen_open(const char *spec, const struct pg_config *cfg, const struct pd_creds *creds,
+                struct pd_listener *out)
 {
 	int rc;
 
@@ -250,15 +251,14 @@ int listen_drop_privileges(const struct pg_config *cfg, const struct pd_creds *c
 	}
 	if (!creds->drop)
 		return EX_OK;
-	if (setgroups(1, &creds->gid) != 0 ||
-	    setresgid(creds->gid, creds->gid, creds->gid) != 0 ||
+	if (setgroups(1, &creds->gid) != 0 || setresgid(creds->gid, creds->gid, creds->gid) != 0 ||
 	    setresuid(creds->uid, creds->uid, creds->uid) != 0) {
 		log_err("cannot become user \"%s\": %s", cfg->user, strerror(errno));
 		return EX_OSERR;
 	}
-	if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0 ||
-	    ru != creds->uid || eu != creds->uid || su != creds->uid || rg != creds->gid ||
-	    eg != creds->gid || sg != creds->gid) {
+	if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0 || ru != creds->uid ||
+	    eu != creds->uid || su != creds->uid || rg != creds->gid || eg != creds->gid ||
+	    sg != creds->gid) {
 		log_err("cannot become user \"%s\": ids did not change", cfg->user);
 		return EX_OSERR;
 	}

@@ -34,8 +34,8 @@
 #include "report.h"
 #include "stats.h"
 
-#define LOOP_MAX_EVENTS 64
-#define LOOP_SWEEP_SECONDS 30    /* idle connections close within this of their timeout */
+#define LOOP_MAX_EVENTS       64
+#define LOOP_SWEEP_SECONDS    30 /* idle connections close within this of their timeout */
 #define LOOP_CAP_WARN_SECONDS 60 /* connection-cap warning at most this often */
 
 enum handle_kind { HANDLE_LISTENER = 0, HANDLE_SIGNAL, HANDLE_CONN };
@@ -106,8 +106,8 @@ static void conn_close(struct conn *c)
 
 static void conn_drop(struct conn *c, const char *why)
 {
-	log_warnx("policy connection peer=%s fd=%d: %s; closing it without a reply", c->peer,
-	    c->fd, why);
+	log_warnx("policy connection peer=%s fd=%d: %s; closing it without a reply", c->peer, c->fd,
+	          why);
 	conn_close(c);
 }
 
@@ -146,7 +146,7 @@ static bool conn_flush(struct conn *c)
 			break;
 		if (n <= 0) {
 			log_info("policy connection peer=%s fd=%d: write failed: %s; closing it",
-			    c->peer, c->fd, strerror(errno));
+			         c->peer, c->fd, strerror(errno));
 			conn_close(c);
 			return false;
 		}
@@ -186,7 +186,7 @@ static bool conn_process(struct conn *c)
 		}
 		proto_parse(c->in, reqlen, &req);
 		if (session_handle(L.cfg, &c->session, &req, out + c->out_len, &n, why,
-		        sizeof why) != SESSION_REPLY) {
+		                   sizeof why) != SESSION_REPLY) {
 			conn_drop(c, why);
 			return false;
 		}
@@ -209,7 +209,7 @@ static void conn_readable(struct conn *c)
 		c->in = malloc(PG_POLICY_MAX_REQUEST + PD_OUT_SIZE);
 		if (c->in == NULL) {
 			log_err("policy connection peer=%s fd=%d: out of memory; closing it",
-			    c->peer, c->fd);
+			        c->peer, c->fd);
 			conn_close(c);
 			return;
 		}
@@ -223,12 +223,12 @@ static void conn_readable(struct conn *c)
 		return;
 	if (n <= 0) {
 		if (n < 0)
-			log_info("policy connection peer=%s fd=%d: read failed: %s", c->peer,
-			    c->fd, strerror(errno));
+			log_info("policy connection peer=%s fd=%d: read failed: %s", c->peer, c->fd,
+			         strerror(errno));
 		else if (c->in_len > 0)
 			log_info("policy connection peer=%s fd=%d: closed by the peer in the "
 			         "middle of a request",
-			    c->peer, c->fd);
+			         c->peer, c->fd);
 		conn_close(c);
 		return;
 	}
@@ -279,7 +279,7 @@ static void cap_refuse(int fd)
 	if (L.cap_warned == 0 || now - L.cap_warned >= LOOP_CAP_WARN_SECONDS) {
 		log_warnx("connection limit reached: max_connections=%u; refused %lu "
 		          "connection(s) since the last warning",
-		    L.cfg->policyd_max_connections, L.cap_refused);
+		          L.cfg->policyd_max_connections, L.cap_refused);
 		L.cap_warned = now;
 		L.cap_refused = 0;
 	}
@@ -353,7 +353,7 @@ static void idle_sweep(time_t now)
 		next = c->next;
 		if (now - c->last_active >= (time_t)L.cfg->policyd_idle_timeout) {
 			log_info("policy connection peer=%s fd=%d: idle for %us; closing it",
-			    c->peer, c->fd, L.cfg->policyd_idle_timeout);
+			         c->peer, c->fd, L.cfg->policyd_idle_timeout);
 			conn_close(c);
 		}
 	}
@@ -399,12 +399,12 @@ static void reload(time_t now)
 	/* Keys this daemon does not use at all: listen under -p, the milter's. */
 	if (restart_key != NULL &&
 	    ((L.opt->nlisten > 0 && strcmp(restart_key, "policyd.listen") == 0) ||
-	        strncmp(restart_key, "milter.", 7) == 0))
+	     strncmp(restart_key, "milter.", 7) == 0))
 		restart_key = NULL;
 	if (restart_key != NULL)
 		log_warnx("reload: %s changed, which takes effect only at the next restart; "
 		          "keeping the running value (and the open sockets)",
-		    restart_key);
+		          restart_key);
 	log_set_facility(cur->log_facility);
 	log_set_level(cur->log_level);
 	if (cur->stats_interval != L.cfg->stats_interval)
@@ -489,8 +489,8 @@ static void loop_teardown(void)
 		close(L.ep);
 }
 
-int loop_run(struct pg_config *cfg, const struct pd_options *opt,
-    struct pd_listener *listeners, size_t nlisteners)
+int loop_run(struct pg_config *cfg, const struct pd_options *opt, struct pd_listener *listeners,
+             size_t nlisteners)
 {
 	struct epoll_event events[LOOP_MAX_EVENTS];
 	int rc;

@@ -28,16 +28,15 @@
 
 static void usage(FILE *to)
 {
-	fprintf(to,
-	    "usage: " PD_NAME " [-fenVh] [-c FILE] [-p SPEC]...\n"
-	    "  -c FILE  configuration file (default " PD_DEFAULT_CONFIG ")\n"
-	    "  -f       stay in the foreground\n"
-	    "  -e       log to stderr instead of syslog\n"
-	    "  -n       check the configuration and exit\n"
-	    "  -p SPEC  listen on SPEC (unix:/path, inet:host:port, inet:[addr]:port);\n"
-	    "           may be repeated; replaces policyd.listen of the configuration\n"
-	    "  -V       print the version and exit\n"
-	    "  -h       print this help and exit\n");
+	fprintf(to, "usage: " PD_NAME " [-fenVh] [-c FILE] [-p SPEC]...\n"
+	            "  -c FILE  configuration file (default " PD_DEFAULT_CONFIG ")\n"
+	            "  -f       stay in the foreground\n"
+	            "  -e       log to stderr instead of syslog\n"
+	            "  -n       check the configuration and exit\n"
+	            "  -p SPEC  listen on SPEC (unix:/path, inet:host:port, inet:[addr]:port);\n"
+	            "           may be repeated; replaces policyd.listen of the configuration\n"
+	            "  -V       print the version and exit\n"
+	            "  -h       print this help and exit\n");
 }
 
 /* Returns EX_OK, or an exit code (with *done set for -V/-h). */

@@ -51,8 +51,8 @@ struct pd_listener {
 
 /* Each returns a sysexits code (EX_OK on success) and has logged why not. */
 int listen_resolve_creds(const struct pg_config *cfg, struct pd_creds *out);
-int listen_open(const char *spec, const struct pg_config *cfg,
-    const struct pd_creds *creds, struct pd_listener *out);
+int listen_open(const char *spec, const struct pg_config *cfg, const struct pd_creds *creds,
+                struct pd_listener *out);
 int listen_drop_privileges(const struct pg_config *cfg, const struct pd_creds *creds);
 void listen_close(struct pd_listener *l, bool unlink_path);
 
@@ -98,8 +98,8 @@ enum proto_status {
 
 void proto_reset(struct proto_scan *st);
 /* buf holds len bytes of a buffer of PG_POLICY_MAX_REQUEST bytes. */
-enum proto_status proto_scan(struct proto_scan *st, const char *buf, size_t len,
-    size_t *reqlen, char *why, size_t whylen);
+enum proto_status proto_scan(struct proto_scan *st, const char *buf, size_t len, size_t *reqlen,
+                             char *why, size_t whylen);
 /* Split a complete request (as found by proto_scan) into req, in place. */
 void proto_parse(char *buf, size_t reqlen, struct pd_request *req);
 const char *proto_attr_name(enum pd_attr a);
@@ -117,12 +117,13 @@ enum session_status { SESSION_REPLY = 0, SESSION_BAD_REQUEST };
  * PD_REPLY_MAX bytes); *outlen is its length. SESSION_BAD_REQUEST: the peer
  * broke the protocol, why says how, nothing is to be sent. */
 enum session_status session_handle(const struct pg_config *cfg, struct pd_session *s,
-    const struct pd_request *req, char *out, size_t *outlen, char *why, size_t whylen);
+                                   const struct pd_request *req, char *out, size_t *outlen,
+                                   char *why, size_t whylen);
 
 /* ---- event loop (loop.c) ---- */
 /* Runs until SIGTERM/SIGINT; owns cfg from here on (frees it). Returns an
  * exit code. */
-int loop_run(struct pg_config *cfg, const struct pd_options *opt,
-    struct pd_listener *listeners, size_t nlisteners);
+int loop_run(struct pg_config *cfg, const struct pd_options *opt, struct pd_listener *listeners,
+             size_t nlisteners);
 
 #endif

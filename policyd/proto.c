@@ -49,14 +49,14 @@ void proto_reset(struct proto_scan *st)
 
 /* A finished, non-empty line buf[start .. end) (end is the '\n'). */
 static enum proto_status check_line(struct proto_scan *st, const char *buf, size_t start,
-    size_t end, char *why, size_t whylen)
+                                    size_t end, char *why, size_t whylen)
 {
 	const char *eq;
 	size_t namelen;
 
 	if (++st->nattrs > PG_POLICY_MAX_ATTRS) {
 		snprintf(why, whylen, "more than PG_POLICY_MAX_ATTRS=%d attributes in one request",
-		    PG_POLICY_MAX_ATTRS);
+		         PG_POLICY_MAX_ATTRS);
 		return PROTO_ERROR;
 	}
 	eq = memchr(buf + start, '=', end - start);
@@ -71,14 +71,14 @@ static enum proto_status check_line(struct proto_scan *st, const char *buf, size
 	}
 	if (namelen > PG_POLICY_MAX_NAME) {
 		snprintf(why, whylen, "attribute name longer than PG_POLICY_MAX_NAME=%d bytes",
-		    PG_POLICY_MAX_NAME);
+		         PG_POLICY_MAX_NAME);
 		return PROTO_ERROR;
 	}
 	return PROTO_MORE;
 }
 
-enum proto_status proto_scan(struct proto_scan *st, const char *buf, size_t len,
-    size_t *reqlen, char *why, size_t whylen)
+enum proto_status proto_scan(struct proto_scan *st, const char *buf, size_t len, size_t *reqlen,
+                             char *why, size_t whylen)
 {
 	while (st->pos < len) {
 		size_t at = st->pos++;
@@ -90,8 +90,9 @@ enum proto_status proto_scan(struct proto_scan *st, const char *buf, size_t len,
 		}
 		if (ch != '\n') {
 			if (at - st->line_start + 1 > PG_POLICY_MAX_LINE) {
-				snprintf(why, whylen, "line longer than PG_POLICY_MAX_LINE=%d bytes",
-				    PG_POLICY_MAX_LINE);
+				snprintf(why, whylen,
+				         "line longer than PG_POLICY_MAX_LINE=%d bytes",
+				         PG_POLICY_MAX_LINE);
 				return PROTO_ERROR;
 			}
 			continue;
@@ -106,7 +107,7 @@ enum proto_status proto_scan(struct proto_scan *st, const char *buf, size_t len,
 	}
 	if (len >= PG_POLICY_MAX_REQUEST) {
 		snprintf(why, whylen, "request longer than PG_POLICY_MAX_REQUEST=%d bytes",
-		    PG_POLICY_MAX_REQUEST);
+		         PG_POLICY_MAX_REQUEST);
 		return PROTO_ERROR;
 	}
 	return PROTO_MORE;

@@ -21,17 +21,16 @@
 #include "report.h"
 #include "stats.h"
 
-#define PD_PLAINTEXT_AUTH_FIX                                                  \
-	"smtpd_tls_auth_only=yes, or smtpd_tls_security_level=encrypt / "      \
+#define PD_PLAINTEXT_AUTH_FIX                                                                      \
+	"smtpd_tls_auth_only=yes, or smtpd_tls_security_level=encrypt / "                          \
 	"smtpd_tls_wrappermode=yes on this port (Postfix)"
 
 static const struct {
 	const char *name;
 	enum pg_stage stage;
 } stage_names[] = {
-    {"CONNECT", PG_STAGE_CONNECT}, {"EHLO", PG_STAGE_HELO},
-    {"HELO", PG_STAGE_HELO},       {"MAIL", PG_STAGE_MAIL},
-    {"RCPT", PG_STAGE_RCPT},       {"DATA", PG_STAGE_DATA},
+    {"CONNECT", PG_STAGE_CONNECT}, {"EHLO", PG_STAGE_HELO},          {"HELO", PG_STAGE_HELO},
+    {"MAIL", PG_STAGE_MAIL},       {"RCPT", PG_STAGE_RCPT},          {"DATA", PG_STAGE_DATA},
     {"BDAT", PG_STAGE_DATA},       {"END-OF-MESSAGE", PG_STAGE_EOM},
 };
 
@@ -129,7 +128,7 @@ static bool transaction_is_new(struct pd_session *s, const char *instance)
 }
 
 static bool request_check(const struct pd_request *req, unsigned *server_port,
-    unsigned *client_port, unsigned *keysize, char *why, size_t whylen)
+                          unsigned *client_port, unsigned *keysize, char *why, size_t whylen)
 {
 	const char *r = req->v[PD_A_REQUEST];
 
@@ -143,7 +142,7 @@ static bool request_check(const struct pd_request *req, unsigned *server_port,
 	}
 	if (strlen(value(req, PD_A_INSTANCE)) > PG_POLICY_MAX_INSTANCE) {
 		snprintf(why, whylen, "instance longer than PG_POLICY_MAX_INSTANCE=%d bytes",
-		    PG_POLICY_MAX_INSTANCE);
+		         PG_POLICY_MAX_INSTANCE);
 		return false;
 	}
 	if (!number_parse(value(req, PD_A_SERVER_PORT), 65535, server_port)) {
@@ -162,7 +161,8 @@ static bool request_check(const struct pd_request *req, unsigned *server_port,
 }
 
 enum session_status session_handle(const struct pg_config *cfg, struct pd_session *s,
-    const struct pd_request *req, char *out, size_t *outlen, char *why, size_t whylen)
+                                   const struct pd_request *req, char *out, size_t *outlen,
+                                   char *why, size_t whylen)
 {
 	struct pg_facts f;
 	struct pg_verdict v;
@@ -208,11 +208,12 @@ enum session_status session_handle(const struct pg_config *cfg, struct pd_sessio
 		policy_internal_error(cfg, "reply does not fit the policy protocol", &v);
 		*outlen = reply_write(&v, out, PD_REPLY_MAX);
 		if (*outlen == 0) /* cannot happen: the fail mode's reply is fixed text */
-			*outlen = (size_t)snprintf(out, PD_REPLY_MAX, "%s",
+			*outlen = (size_t)snprintf(
+			    out, PD_REPLY_MAX, "%s",
 			    cfg->on_error == PG_ONERR_ACCEPT
-				? "action=DUNNO\n\n"
-				: "action=DEFER_IF_PERMIT 4.3.0 Internal error in portguard, "
-				  "try again later\n\n");
+			        ? "action=DUNNO\n\n"
+			        : "action=DEFER_IF_PERMIT 4.3.0 Internal error in portguard, "
+			          "try again later\n\n");
 	}
 	return SESSION_REPLY;
 }
