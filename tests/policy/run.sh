@@ -21,12 +21,13 @@ PD=$B/portguard-policyd
 here=$top/tests/policy
 client="python3 $here/pclient.py"
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 tmp=$(mktemp -d)
 chmod 755 "$tmp" # the daemon may run as an unprivileged user: it rereads its config
 pids=""
+# shellcheck disable=SC2317 # called from the EXIT trap
 cleanup() {
 	for p in $pids; do
 		kill "$p" 2>/dev/null
@@ -213,6 +214,7 @@ fi
 for lim in "line 2048 PG_POLICY_MAX_LINE" "request 8192 PG_POLICY_MAX_REQUEST" \
 	"attrs 100 PG_POLICY_MAX_ATTRS" "name 64 PG_POLICY_MAX_NAME" \
 	"instance 127 PG_POLICY_MAX_INSTANCE"; do
+	# shellcheck disable=SC2086 # split "kind size name" on purpose
 	set -- $lim
 	if $client "$MSOCK" limit "$1" "$2" fits >"$tmp/got" 2>"$tmp/err"; then
 		pass "limit $3: $1 of $2 fits and is answered"
@@ -307,12 +309,14 @@ if python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0
 fi
 sed 's/^user = .*/user = "root"; allow_root = true;/' "$tmp/cap.conf" >"$tmp/inet.conf"
 chmod 644 "$tmp/inet.conf"
+# shellcheck disable=SC2086 # several -p options on purpose
 "$PD" -f -e -c "$tmp/inet.conf" $specs 2>"$tmp/inet.log" &
 IPID=$!
 pids="$pids $IPID"
 ok=1
 for spec in $specs; do
 	[ "$spec" = -p ] && continue
+	# shellcheck disable=SC2086 # $client is "python3 pclient.py"
 	if ! wait_for $client "$spec" send "$base" >"$tmp/got" 2>"$tmp/err" ||
 		! cmp -s "$tmp/got" "$g/13-submission-plaintext.reply"; then
 		ok=0
