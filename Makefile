@@ -56,7 +56,7 @@ ifneq ($(MILTER_SRC),)
 PROGRAMS += $(B)/portguard-milter
 endif
 
-.PHONY: all check unit-tests bench-tools bench demo install uninstall clean deps format
+.PHONY: all check unit-tests bench-tools bench demo install uninstall clean deps format fuzz fuzz-tools
 
 all: $(PROGRAMS)
 
@@ -88,6 +88,34 @@ $(B)/bench/%: tests/bench/milter/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) $(MILTER_LIBS) -lpthread
 
+# libFuzzer targets (clang): the parsers that read peer bytes. `make fuzz`
+# runs each for FUZZ_SECONDS; make check runs a bounded smoke pass
+# (tests/fuzz/run.sh) over the seed corpus.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS    = -std=c11 -D_GNU_SOURCE -g -O1 -iquote core -iquote policyd \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_BIN      = $(B)/fuzz/fuzz_proto $(B)/fuzz/fuzz_relay
+
+$(B)/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c policyd/proto.c policyd/policyd.h core/limits.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_proto.c policyd/proto.c
+
+$(B)/fuzz/fuzz_relay: tests/fuzz/fuzz_relay.c core/relay.c core/strset.c core/relay.h core/config.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_relay.c core/relay.c core/strset.c
+
+fuzz-tools: $(FUZZ_BIN)
+
+fuzz:
+	@sh tests/deps.sh
+	$(MAKE) B=build fuzz-tools
+	@for t in proto relay; do \
+		mkdir -p build/fuzz/corpus-$$t && cp -n tests/fuzz/corpus/$$t/* build/fuzz/corpus-$$t/ ; \
+		build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			build/fuzz/corpus-$$t || exit 1; \
+	done
+
 unit-tests: $(UNIT_BIN)
 bench-tools: $(BENCH_BIN) $(MBENCH_BIN)
 
@@ -95,7 +123,7 @@ bench-tools: $(BENCH_BIN) $(MBENCH_BIN)
 # with warnings as errors and run every test layer.
 check:
 	@sh tests/deps.sh
-	$(MAKE) B=build/san WERROR=1 SANITIZE=1 all unit-tests
+	$(MAKE) B=build/san WERROR=1 SANITIZE=1 all unit-tests fuzz-tools
 	@sh tests/run.sh build/san
 
 # Benchmarks run on an optimised, unsanitized build.

@@ -8,7 +8,7 @@ set -eu
 
 PKGS="build-essential pkgconf libconfig-dev libssl-dev check libmilter-dev \
 postfix swaks sasl2-bin libsasl2-modules openssl miltertest m4 libwrap0 rsyslog \
-procps iproute2 python3"
+procps iproute2 python3 clang libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do

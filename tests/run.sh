@@ -1,6 +1,7 @@
 #!/bin/sh
 # Run every test layer against the build tree $1 and print one summary line.
 #   unit   - Check binaries in $B/tests (each prints "Checks: N, Failures: F, Errors: E")
+#   fuzz   - libFuzzer smoke over the protocol parser and relay check (tests/fuzz/run.sh)
 #   policy - protocol tests against the running daemon (tests/policy/run.sh)
 #   milter - the real portguard-milter driven by miltertest (tests/milter/run.sh)
 #   e2e    - real Postfix on loopback, driven by swaks (tests/e2e/run.sh)
@@ -10,7 +11,7 @@
 # Select layers with LAYERS="unit policy e2e" (default: all).
 set -u
 B=${1:-build/san}
-LAYERS=${LAYERS:-"unit policy milter e2e pfmilter sendmail"}
+LAYERS=${LAYERS:-"unit fuzz policy milter e2e pfmilter sendmail"}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
 passed=0
