@@ -199,7 +199,10 @@ enum session_status session_handle(const struct pg_config *cfg, struct pd_sessio
 		report_plaintext_auth(port, server_port, &f, PD_PLAINTEXT_AUTH_FIX);
 		s->alarm_sent = true;
 	}
-	if (v.rule == PG_RULE_TLS_REQUIRED && port->tls == PG_TLS_IMPLICIT)
+	/* whichever rule decided (plaintext AUTH comes before "TLS required"),
+	 * a plaintext session on an implicit-TLS port means the MTA is not
+	 * wrapping that port */
+	if (v.rule != PG_RULE_NONE && port->tls == PG_TLS_IMPLICIT && !policy_is_tls(&f))
 		report_implicit_plaintext(port, server_port, &f);
 	report_decision(port, server_port, &f, &v);
 

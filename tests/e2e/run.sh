@@ -188,6 +188,7 @@ cases() {
 	t_swaks --port "$P_BARE" $UNTRUSTED $AUTH --to "$r-b1@remote.example"
 	rej plaintext_auth "538 5.7.11" "Encryption required for requested authentication mechanism"
 	t_log "warning: credentials sent without TLS: sasl_username=$E2E_USER@$E2E_DOMAIN sasl_method=PLAIN $CLIENT2 port=$P_BARE role=submission;"
+	t_log "error: port=$P_BARE is configured tls=implicit but the session has no TLS: the MTA is not wrapping this port in TLS"
 	t_end
 
 	t_begin "$m implicit TLS not wrapped: row 3 no TLS -> 530 + MTA error"
