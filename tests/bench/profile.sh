@@ -23,8 +23,10 @@ LOADGEN=$B/bench/loadgen
 for f in "$PG" "$NULLSRV" "$LOADGEN"; do
 	[ -x "$f" ] || { echo "profile: $f is missing (make B=$B all bench-tools)" >&2; exit 2; }
 done
-command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null ||
-	{ echo "profile: valgrind is not installed" >&2; exit 2; }
+if ! command -v valgrind >/dev/null || ! command -v callgrind_annotate >/dev/null; then
+	echo "profile: valgrind is not installed" >&2
+	exit 2
+fi
 
 absb=$(cd "$B" && pwd)
 tmp=$(mktemp -d "$absb/bench-prof.XXXXXX") || exit 2
@@ -96,6 +98,7 @@ total_ir() {
 	callgrind_annotate "$1" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,
 }
 
+per_pg=0 per_null=1
 echo "profile: user-space instructions per decision (callgrind; 16 connections, ${DURATION}s)"
 for who in null pg; do
 	run "$who" start
@@ -105,7 +108,7 @@ for who in null pg; do
 	# replies = the probe + every reply of the load run
 	n=$(sed 's/.*dunno=\([0-9]*\) reject=\([0-9]*\).*/\1 \2/' "$tmp/lg.$who" | awk '{ print $1 + $2 + 1 }')
 	per=$(awk -v s="$s" -v l="$l" -v n="$n" 'BEGIN { printf "%.0f", (l - s) / n }')
-	eval "per_$who=\$per"
+	if [ "$who" = pg ]; then per_pg=$per; else per_null=$per; fi
 	printf '  %-18s %8s instructions per decision  (%s replies)\n' \
 		"$([ "$who" = pg ] && echo portguard-policyd || echo nullpolicy)" "$per" "$n"
 done

@@ -39,6 +39,7 @@ done
 # 1,000 idle connections plus the listeners need more descriptors than the
 # usual soft limit of 1024; the tools raise theirs, portguard inherits ours.
 need=$((IDLE + 64))
+# shellcheck disable=SC3045 # ulimit -n: dash, bash and busybox sh all have it
 soft=$(ulimit -n)
 if [ "$soft" != unlimited ] && [ "$soft" -lt "$need" ]; then
 	ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n "$need" 2>/dev/null
