@@ -39,10 +39,13 @@ done
 # 1,000 idle connections plus the listeners need more descriptors than the
 # usual soft limit of 1024; the tools raise theirs, portguard inherits ours.
 need=$((IDLE + 64))
-# shellcheck disable=SC3045 # ulimit -n: dash, bash and busybox sh all have it
+# ulimit -n/-H are not POSIX, but dash, bash and busybox sh all have them.
+# shellcheck disable=SC3045
 soft=$(ulimit -n)
 if [ "$soft" != unlimited ] && [ "$soft" -lt "$need" ]; then
+	# shellcheck disable=SC3045
 	ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n "$need" 2>/dev/null
+	# shellcheck disable=SC3045
 	soft=$(ulimit -n)
 	if [ "$soft" != unlimited ] && [ "$soft" -lt "$need" ]; then
 		echo "bench: open-file limit $soft is below $need; raise it (ulimit -n)" >&2
@@ -214,7 +217,7 @@ for n in 16 256; do
 	ok=$(awk -v r="$r" 'BEGIN { print (r >= 85) ? 1 : 0 }')
 	printf '  throughput at N=%-3s >= 85%% of null: %5.1f%%  %s\n' "$n" "$r" "$(mark "$ok")"
 done
-while read -r n r x c; do
+while read -r n r x _; do
 	ok=$(awk -v x="$x" 'BEGIN { print (x <= 1.5) ? 1 : 0 }')
 	printf '  p99 at N=%-3s <= 1.5x null:          %5.2fx  %s\n' "$n" "$x" "$(mark "$ok")"
 done <"$results"
