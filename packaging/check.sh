@@ -242,6 +242,16 @@ if [ -n "$rpm_common" ] && [ -n "$rpm_policyd" ] && [ -n "$rpm_milter" ]; then
 		rpm -qpR "$rpm_milter" | grep -q libmilter && ! rpm -qpR "$rpm_policyd" | grep -q libmilter
 	}
 	check rpm-requires-no-mta rpm_requires
+
+	rpm_hardening() {
+		x=$logs/rpm-x
+		rm -rf "$x" && mkdir -p "$x" || return 1
+		for r in "$rpm_policyd" "$rpm_milter"; do
+			rpm2cpio "$r" | (cd "$x" && cpio -idm --quiet) || return 1
+		done
+		hardening-check --nocfprotection "$x/usr/sbin/portguard-policyd" "$x/usr/sbin/portguard-milter"
+	}
+	check rpm-binaries-hardened rpm_hardening
 fi
 
 # ---- 4. systemd units: exposure ------------------------------------------

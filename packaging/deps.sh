@@ -10,7 +10,7 @@ case ${1:-check} in
 deb) PKGS="$BUILD debhelper dpkg-dev fakeroot" ;;
 rpm) PKGS="$BUILD rpm" ;;
 check) PKGS="$BUILD debhelper dpkg-dev fakeroot rpm lintian rpmlint debootstrap \
-systemd devscripts python3" ;;
+systemd devscripts cpio" ;;
 *) echo "usage: deps.sh deb|rpm|check" >&2; exit 2 ;;
 esac
 
