@@ -94,6 +94,19 @@ sm_kill_wait() {
 	return 0
 }
 
+# sm_path_world_writable DIR: true when DIR or one of its ancestors is
+# world-writable (what Sendmail's safefile checks refuse).
+sm_path_world_writable() {
+	d=$1
+	while [ -n "$d" ] && [ "$d" != / ]; do
+		case $(stat -c %A "$d" 2>/dev/null) in
+		????????w?) return 0 ;;
+		esac
+		d=$(dirname "$d")
+	done
+	return 1
+}
+
 # sm_init BUILD_DIR: package, sandbox directory, certificate, sasldb.
 sm_init() {
 	mkdir -p "$1" || return 1
@@ -103,6 +116,17 @@ sm_init() {
 	# SM_PKGDIR lets several build trees share one download.
 	sm_fetch "${SM_PKGDIR:-$b/sendmail-pkg}" || return 1
 	SM_DIR=$b/sendmail-e2e
+	SM_DIR_OUTSIDE=0
+	# Sendmail refuses its files and the milter socket when their path
+	# crosses a world-writable directory (a clone under /tmp, say). Then the
+	# sandbox goes to a root-owned directory under /run instead, named after
+	# the build dir, and is removed at cleanup.
+	if sm_path_world_writable "$b"; then
+		mkdir -p -m 0755 /run/portguard-tests || return 1
+		SM_DIR=/run/portguard-tests/sendmail-e2e-$(printf '%s' "$b" | cksum | cut -d' ' -f1)
+		SM_DIR_OUTSIDE=1
+		sm_log "$b crosses a world-writable directory; sandbox in $SM_DIR"
+	fi
 	# A daemon left over from an interrupted run would hold our ports.
 	if [ -f "$SM_DIR/sendmail.pid" ]; then
 		sm_kill_wait "$(head -n 1 "$SM_DIR/sendmail.pid")" "$SM_BIN"
@@ -381,6 +405,11 @@ sm_cleanup() {
 	if [ "$SM_MADE_SASL_CONF" = 1 ]; then
 		rm -f "$SM_SASL_CONF"
 		SM_MADE_SASL_CONF=0
+	fi
+	if [ "${SM_DIR_OUTSIDE:-0}" = 1 ] && [ -n "$SM_DIR" ]; then
+		rm -rf "$SM_DIR"
+		rmdir /run/portguard-tests 2>/dev/null
+		SM_DIR_OUTSIDE=0
 	fi
 }
 
