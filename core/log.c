@@ -12,6 +12,7 @@
  * impossible state). The test hook sees every line that is written.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -30,9 +31,27 @@ static atomic_int log_level = LOG_NOTICE;
 static log_hook_fn log_hook;
 static void *log_hook_arg;
 
+/* The pid for stderr lines, cached (getpid() is a system call per line) and
+ * refreshed in the child after fork()/daemon(). */
+static pid_t log_pid;
+
+static void log_refresh_pid(void)
+{
+	log_pid = getpid();
+}
+
+static void log_register_atfork(void)
+{
+	(void)pthread_atfork(NULL, NULL, log_refresh_pid);
+}
+
 void log_init(const char *ident, bool to_stderr, int facility)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	int saved = errno;
+
+	log_refresh_pid();
+	(void)pthread_once(&once, log_register_atfork);
 
 	if (ident != NULL)
 		snprintf(log_ident, sizeof log_ident, "%s", ident);
@@ -107,7 +126,7 @@ static void log_write(int level, const char *line)
 {
 	if (log_to_stderr) {
 		char out[PG_LOG_LINE_MAX + 96];
-		int n = snprintf(out, sizeof out, "%s[%ld]: %s\n", log_ident, (long)getpid(), line);
+		int n = snprintf(out, sizeof out, "%s[%ld]: %s\n", log_ident, (long)log_pid, line);
 
 		if (n < 0)
 			return;
