@@ -88,6 +88,10 @@ struct proto_scan {
 	size_t pos;        /* bytes of the buffer already checked */
 	size_t line_start; /* offset of the current, unfinished line */
 	unsigned nattrs;   /* name=value lines seen in this request */
+	/* Where each finished line starts and where its '=' is, so that
+	 * proto_parse() need not search the request again. */
+	uint16_t line_off[PG_POLICY_MAX_ATTRS];
+	uint16_t eq_off[PG_POLICY_MAX_ATTRS];
 };
 
 enum proto_status {
@@ -100,8 +104,9 @@ void proto_reset(struct proto_scan *st);
 /* buf holds len bytes of a buffer of PG_POLICY_MAX_REQUEST bytes. */
 enum proto_status proto_scan(struct proto_scan *st, const char *buf, size_t len, size_t *reqlen,
                              char *why, size_t whylen);
-/* Split a complete request (as found by proto_scan) into req, in place. */
-void proto_parse(char *buf, size_t reqlen, struct pd_request *req);
+/* Split a complete request (as found by proto_scan, whose state st still
+ * describes it) into req, in place. */
+void proto_parse(char *buf, size_t reqlen, const struct proto_scan *st, struct pd_request *req);
 const char *proto_attr_name(enum pd_attr a);
 
 /* ---- one request, one reply (session.c) ---- */

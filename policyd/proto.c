@@ -74,6 +74,8 @@ static enum proto_status check_line(struct proto_scan *st, const char *buf, size
 		return PROTO_ERROR;
 	}
 	namelen = (size_t)(eq - (buf + start));
+	st->line_off[st->nattrs - 1] = (uint16_t)start;
+	st->eq_off[st->nattrs - 1] = (uint16_t)(eq - buf);
 	if (namelen == 0) {
 		snprintf(why, whylen, "malformed request: empty attribute name");
 		return PROTO_ERROR;
@@ -127,31 +129,25 @@ enum proto_status proto_scan(struct proto_scan *st, const char *buf, size_t len,
 static int attr_lookup(const char *name, size_t len)
 {
 	for (int a = 0; a < PD_A_COUNT; a++)
-		if (attr_names[a].len == len && memcmp(attr_names[a].name, name, len) == 0)
+		if (attr_names[a].len == len && attr_names[a].name[0] == name[0] &&
+		    memcmp(attr_names[a].name, name, len) == 0)
 			return a;
 	return -1;
 }
 
-void proto_parse(char *buf, size_t reqlen, struct pd_request *req)
+void proto_parse(char *buf, size_t reqlen, const struct proto_scan *st, struct pd_request *req)
 {
-	size_t start = 0;
-
 	memset(req, 0, sizeof *req);
-	/* reqlen - 1 is the '\n' of the empty line that ends the request. */
-	while (start < reqlen - 1) {
-		char *nl = memchr(buf + start, '\n', reqlen - 1 - start);
-		char *eq;
+	for (unsigned i = 0; i < st->nattrs; i++) {
+		size_t start = st->line_off[i], eq = st->eq_off[i];
+		/* a line ends where the next begins; the last one before the
+		 * empty line that ends the request (reqlen - 1 is its '\n') */
+		size_t nl = i + 1 < st->nattrs ? (size_t)st->line_off[i + 1] - 1 : reqlen - 2;
 		int a;
 
-		if (nl == NULL) /* cannot happen after proto_scan */
-			break;
-		*nl = '\0';
-		eq = memchr(buf + start, '=', (size_t)(nl - (buf + start)));
-		if (eq != NULL) {
-			a = attr_lookup(buf + start, (size_t)(eq - (buf + start)));
-			if (a >= 0)
-				req->v[a] = eq + 1; /* a repeated attribute keeps its last value */
-		}
-		start = (size_t)(nl - buf) + 1;
+		buf[nl] = '\0';
+		a = attr_lookup(buf + start, eq - start);
+		if (a >= 0)
+			req->v[a] = buf + eq + 1; /* a repeated attribute keeps its last value */
 	}
 }

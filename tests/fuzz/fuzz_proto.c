@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			s = proto_scan(&st, buf, have, &reqlen, why, sizeof why);
 			if (s != PROTO_REQUEST)
 				break;
-			proto_parse(buf, reqlen, &req);
+			proto_parse(buf, reqlen, &st, &req);
 			for (int a = 0; a < PD_A_COUNT; a++)
 				if (req.v[a] != NULL)
 					(void)strlen(req.v[a]);
