@@ -126,11 +126,50 @@ enum proto_status proto_scan(struct proto_scan *st, const char *buf, size_t len,
 	return PROTO_MORE;
 }
 
+/*
+ * Name lookup in O(1): a small hash of length, first, middle and last byte,
+ * built once. The known names do not collide (checked when the table is
+ * built; if a future name did, lookups fall back to a linear search).
+ * Unknown names cost one hash and at most one memcmp.
+ */
+#define ATTR_HASH_SIZE 64
+static signed char attr_slot[ATTR_HASH_SIZE];
+static int attr_hash_state; /* 0: not built, 1: built, -1: collision, linear */
+
+static unsigned attr_hash(const char *n, size_t len)
+{
+	return ((unsigned)len * 2u + (unsigned char)n[0] * 3u + (unsigned char)n[len - 1] +
+	        (unsigned char)n[len / 2]) %
+	       ATTR_HASH_SIZE;
+}
+
+static void attr_hash_build(void)
+{
+	memset(attr_slot, -1, sizeof attr_slot);
+	attr_hash_state = 1;
+	for (int a = 0; a < PD_A_COUNT; a++) {
+		unsigned h = attr_hash(attr_names[a].name, attr_names[a].len);
+
+		if (attr_slot[h] >= 0)
+			attr_hash_state = -1;
+		attr_slot[h] = (signed char)a;
+	}
+}
+
 static int attr_lookup(const char *name, size_t len)
 {
+	if (attr_hash_state == 0)
+		attr_hash_build();
+	if (attr_hash_state > 0) {
+		int a = attr_slot[attr_hash(name, len)];
+
+		return a >= 0 && attr_names[a].len == len &&
+		               memcmp(attr_names[a].name, name, len) == 0
+		           ? a
+		           : -1;
+	}
 	for (int a = 0; a < PD_A_COUNT; a++)
-		if (attr_names[a].len == len && attr_names[a].name[0] == name[0] &&
-		    memcmp(attr_names[a].name, name, len) == 0)
+		if (attr_names[a].len == len && memcmp(attr_names[a].name, name, len) == 0)
 			return a;
 	return -1;
 }

@@ -78,9 +78,14 @@ static size_t reply_write(const struct pg_verdict *v, char *out, size_t outlen)
 	if (strpbrk(v->text, "\r\n") != NULL || strpbrk(v->esc, "\r\n ") != NULL)
 		return 0;
 	switch (v->action) {
-	case PG_ACT_DUNNO:
-		n = snprintf(out, outlen, "action=DUNNO\n\n");
-		break;
+	case PG_ACT_DUNNO: {
+		static const char dunno[] = "action=DUNNO\n\n";
+
+		if (outlen < sizeof dunno)
+			return 0;
+		memcpy(out, dunno, sizeof dunno);
+		return sizeof dunno - 1;
+	}
 	case PG_ACT_REJECT:
 		if (v->code < 400 || v->code > 599)
 			return 0;
