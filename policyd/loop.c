@@ -55,7 +55,11 @@ struct conn {
 	uint32_t events; /* current epoll interest */
 	struct conn *prev, *next;
 	time_t last_active; /* monotonic seconds */
-	char *in;           /* PG_POLICY_MAX_REQUEST + PD_OUT_SIZE bytes, NULL until first read */
+	/* One allocation at the first read, NULL until then: out (PD_OUT_SIZE)
+	 * first, then in (PG_POLICY_MAX_REQUEST), so that a request and its
+	 * reply usually share a page. */
+	char *out;
+	char *in;
 	size_t in_len;
 	size_t out_len;
 	struct proto_scan scan;
@@ -100,7 +104,7 @@ static void conn_close(struct conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	L.nconns--;
-	free(c->in);
+	free(c->out);
 	free(c);
 }
 
@@ -132,7 +136,7 @@ static bool conn_set_events(struct conn *c, uint32_t want)
 /* Write what is pending. False: the connection was closed. */
 static bool conn_flush(struct conn *c)
 {
-	char *out = c->in + PG_POLICY_MAX_REQUEST;
+	char *out = c->out;
 	size_t off = 0;
 
 	if (c->out_len > 0) /* before the peer can see the reply */
@@ -164,7 +168,7 @@ static bool conn_flush(struct conn *c)
 static bool conn_process(struct conn *c)
 {
 	char why[160];
-	char *out = c->in + PG_POLICY_MAX_REQUEST;
+	char *out = c->out;
 
 	for (;;) {
 		struct pd_request req;
@@ -205,9 +209,10 @@ static void conn_readable(struct conn *c)
 {
 	ssize_t n;
 
-	if (c->in == NULL) {
-		c->in = malloc(PG_POLICY_MAX_REQUEST + PD_OUT_SIZE);
-		if (c->in == NULL) {
+	if (c->out == NULL) {
+		c->out = malloc(PD_OUT_SIZE + PG_POLICY_MAX_REQUEST);
+		c->in = c->out != NULL ? c->out + PD_OUT_SIZE : NULL;
+		if (c->out == NULL) {
 			log_err("policy connection peer=%s fd=%d: out of memory; closing it",
 			        c->peer, c->fd);
 			conn_close(c);
