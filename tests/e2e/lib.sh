@@ -58,9 +58,18 @@ e2e_init() {
 	mkdir -p "$2" || exit 2
 	E2E_B=$(cd "$2" && pwd)
 	. "$E2E_TOP/tests/lib/common.sh"
-	E2E_D=$(mktemp -d "$E2E_B/e2e-XXXXXX") || exit 2
 	# smtpd runs as user postfix and portguard as nobody: both must be able to
-	# traverse into the directory that holds the policy socket.
+	# traverse into the directory that holds the policy socket and Postfix's
+	# data directory. A build tree they cannot reach (a clone inside a 0700
+	# mktemp directory, say) gets its sandbox under a root-owned /run
+	# directory instead.
+	_base=$E2E_B
+	if ! runuser -u nobody -- sh -c 'cd "$1"' sh "$E2E_B" 2>/dev/null; then
+		mkdir -p -m 0755 /run/portguard-tests || exit 2
+		_base=/run/portguard-tests
+		echo "e2e: $E2E_B is not reachable by unprivileged users; sandbox under $_base"
+	fi
+	E2E_D=$(mktemp -d "$_base/e2e-XXXXXX") || exit 2
 	chmod 0755 "$E2E_D"
 	PF=$E2E_D/postfix
 	PF_Q=$E2E_D/queue
@@ -89,6 +98,7 @@ e2e_cleanup() {
 	if [ -n "$E2E_D" ] && [ -d "$E2E_D" ]; then
 		if [ "$E2E_FAILED" = 0 ] && [ "${E2E_KEEP:-0}" = 0 ]; then
 			rm -rf "$E2E_D"
+			rmdir /run/portguard-tests 2>/dev/null
 		else
 			echo "e2e: logs kept in $E2E_D"
 		fi

@@ -276,12 +276,6 @@ STATS_FIELDS="transactions recipients tls plaintext TLSv1.3 TLSv1.2 TLSv1.1 TLSv
 auth_plaintext rejected would_reject reject_plaintext_auth reject_auth_forbidden \
 reject_tls_required reject_tls_version reject_cipher reject_auth_required reject_relay"
 
-stats_have_all() { # every key of $TALLY has a stats line after offset $1
-	tail -c "+$(($1 + 1))" "$PG_LOG" | awk '
-		NR == FNR { keys[$1] = 1; next }
-		/stats: port=/ { for (i = 1; i <= NF; i++) if ($i ~ /^port=/) seen[substr($i, 6)] = 1 }
-		END { for (k in keys) if (!(k in seen)) exit 1 }' "$TALLY" -
-}
 
 stats_check() {
 	t_begin "$1"
@@ -290,30 +284,7 @@ stats_check() {
 	if ! t_wait 100 stats_have_all "$_off"; then
 		t_fail "no stats line after SIGUSR2 for every port of: $(awk '{ print $1 }' "$TALLY" | sort -u | tr '\n' ' ')"
 	fi
-	# One awk pass (process starts are slow here): the tally first, then the
-	# stats lines written since the signal; print one message per mismatch.
-	_bad=$(tail -c "+$((_off + 1))" "$PG_LOG" | grep 'stats: port=' |
-		awk -v fields="$STATS_FIELDS" '
-		NR == FNR { want[$1 " " $2]++; keys[$1] = 1; next }
-		{
-			k = ""; delete got
-			for (i = 1; i <= NF; i++) {
-				if (split($i, kv, "=") != 2) continue
-				if (kv[1] == "port") k = kv[2]; else got[kv[1]] = kv[2]
-			}
-			if (!(k in keys)) next
-			seen[k] = 1
-			n = split(fields, f, " ")
-			for (i = 1; i <= n; i++) {
-				w = want[k " " f[i]] + 0
-				if (got[f[i]] != w "") printf "port=%s %s=%s, the test sent %d\n", k, f[i], got[f[i]], w
-			}
-			t = want[k " transactions"] + 0
-			pct = sprintf("%.1f", t ? 100 * want[k " tls"] / t : 0)
-			if (got["tls_pct"] != pct) printf "port=%s tls_pct=%s, want %s\n", k, got["tls_pct"], pct
-		}
-		END { for (k in keys) if (!(k in seen)) printf "port=%s: no stats line\n", k }
-		' "$TALLY" -)
+	_bad=$(stats_mismatches "$_off" transactions 0)
 	[ -z "$_bad" ] || t_fail "$_bad"
 	t_end
 	: >"$TALLY"

@@ -479,12 +479,6 @@ closed_at_least() { # the milter logged at least $1 "session closed:" lines
 	[ "$(pg_count 'session closed: ')" -ge "$1" ]
 }
 
-stats_have_all() { # every key of $TALLY has a stats line after offset $1
-	tail -c "+$(($1 + 1))" "$PG_LOG" | awk '
-		NR == FNR { keys[$1] = 1; next }
-		/stats: port=/ { for (i = 1; i <= NF; i++) if ($i ~ /^port=/) seen[substr($i, 6)] = 1 }
-		END { for (k in keys) if (!(k in seen)) exit 1 }' "$TALLY" -
-}
 
 # stats_check NAME: once the milter has closed every session the test made
 # (it counts a session at close), SIGUSR2; every port in $TALLY must then have
@@ -499,28 +493,7 @@ stats_check() {
 	if ! t_wait 100 stats_have_all "$_off"; then
 		t_fail "no stats line after SIGUSR2 for every port of: $(awk '{ print $1 }' "$TALLY" | sort -u | tr '\n' ' ')"
 	fi
-	_bad=$(tail -c "+$((_off + 1))" "$PG_LOG" | grep 'stats: port=' |
-		awk -v fields="$STATS_FIELDS" '
-		NR == FNR { want[$1 " " $2]++; keys[$1] = 1; next }
-		{
-			k = ""; delete got
-			for (i = 1; i <= NF; i++) {
-				if (split($i, kv, "=") != 2) continue
-				if (kv[1] == "port") k = kv[2]; else got[kv[1]] = kv[2]
-			}
-			if (!(k in keys)) { printf "port=%s: a stats line for a port the test did not use\n", k; next }
-			seen[k] = 1
-			n = split(fields, f, " ")
-			for (i = 1; i <= n; i++) {
-				w = want[k " " f[i]] + 0
-				if (got[f[i]] != w "") printf "port=%s %s=%s, the test sent %d\n", k, f[i], got[f[i]], w
-			}
-			s = want[k " sessions"] + 0
-			pct = sprintf("%.1f", s ? 100 * want[k " tls"] / s : 0)
-			if (got["tls_pct"] != pct) printf "port=%s tls_pct=%s, want %s\n", k, got["tls_pct"], pct
-		}
-		END { for (k in keys) if (!(k in seen)) printf "port=%s: no stats line\n", k }
-		' "$TALLY" -)
+	_bad=$(stats_mismatches "$_off" sessions 1)
 	[ -z "$_bad" ] || t_fail "$_bad"
 	t_end
 	: >"$TALLY"
