@@ -50,8 +50,8 @@ enum pg_rule {
 /* One SMTP reply: "538 5.7.11 text". Text may contain "%m" (configured minimum
  * TLS version) and, for the relay rule, "%r" (the sanitised recipient). */
 struct pg_reply {
-	unsigned code;    /* 400..599 */
-	char esc[16];     /* enhanced status code, first digit matches code */
+	unsigned code; /* 400..599 */
+	char esc[16];  /* enhanced status code, first digit matches code */
 	char text[256];
 };
 
@@ -68,7 +68,7 @@ struct pg_net {
 };
 
 struct pg_port {
-	unsigned port;            /* 0: matches by name only */
+	unsigned port;               /* 0: matches by name only */
 	char name[PG_MAX_LABEL + 1]; /* service label, "" none */
 	enum pg_role role;
 	enum pg_tls_mode tls;
@@ -80,15 +80,15 @@ struct pg_port {
 	bool restrict_ciphers;    /* ciphers or tls13_ciphersuites was set */
 	struct pg_strset ciphers; /* accepted OpenSSL cipher names, expanded at load */
 	struct pg_reply replies[PG_RULE_COUNT];
-	unsigned line;            /* config line of this entry, 0 for the default entry */
+	unsigned line; /* config line of this entry, 0 for the default entry */
 };
 
 struct pg_relay {
-	struct pg_strset domains;     /* exact, case-folded, no trailing dot */
-	struct pg_strset parents;     /* from ".example.org": stored as "example.org" */
+	struct pg_strset domains; /* exact, case-folded, no trailing dot */
+	struct pg_strset parents; /* from ".example.org": stored as "example.org" */
 	struct pg_net *nets;
 	size_t nnets;
-	struct pg_strset certs;       /* normalised fingerprints: lower-case hex, no separators */
+	struct pg_strset certs; /* normalised fingerprints: lower-case hex, no separators */
 	bool authenticated_may_relay;
 };
 
@@ -97,26 +97,26 @@ struct pg_config {
 	enum pg_mode mode;
 	enum pg_on_error on_error;
 	enum pg_role default_role;
-	int log_facility;       /* LOG_MAIL etc. */
-	int log_level;          /* LOG_NOTICE etc.; LOG_INFO logs "pass" lines */
+	int log_facility;        /* LOG_MAIL etc. */
+	int log_level;           /* LOG_NOTICE etc.; LOG_INFO logs "pass" lines */
 	unsigned stats_interval; /* seconds, 0 = never by timer */
 	struct pg_relay relay;
 	struct pg_port ports[PG_MAX_PORTS];
 	size_t nports;
 	struct pg_port default_port; /* applied to unknown ports, built from default_role */
 	char user[64];
-	char group[64];          /* socket group, "" = user's primary group */
+	char group[64]; /* socket group, "" = user's primary group */
 	bool allow_root;
 	/* policyd */
 	char *policyd_listen[PG_MAX_LISTEN];
 	size_t policyd_nlisten;
 	unsigned policyd_socket_mode;
-	unsigned policyd_idle_timeout;    /* seconds */
+	unsigned policyd_idle_timeout; /* seconds */
 	unsigned policyd_max_connections;
 	/* milter */
 	char *milter_listen;
 	unsigned milter_socket_mode;
-	unsigned milter_timeout;          /* libmilter smfi_settimeout, seconds */
+	unsigned milter_timeout; /* libmilter smfi_settimeout, seconds */
 	/* reference count, used by the milter; policyd owns its config outright. */
 	unsigned refs;
 };
@@ -147,7 +147,7 @@ void config_release(struct pg_config *cfg);
  * else the default entry, and *known is set false. label may be NULL or "".
  */
 const struct pg_port *config_port_lookup(const struct pg_config *cfg, unsigned port,
-    const char *label, bool *known);
+                                         const char *label, bool *known);
 
 /* Names used in logs and stats ("submission", "starttls", "TLSv1.2", ...). */
 const char *config_role_name(enum pg_role role);

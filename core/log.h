@@ -24,13 +24,13 @@ void log_set_level(int level); /* messages above this syslog level are dropped *
 int log_get_level(void);
 bool log_enabled(int level);
 
-void log_err(const char *fmt, ...) PG_PRINTF(1, 2);     /* "error: ..." */
-void log_warn(const char *fmt, ...) PG_PRINTF(1, 2);    /* "warning: ...: strerror(errno)" */
-void log_warnx(const char *fmt, ...) PG_PRINTF(1, 2);   /* "warning: ..." */
+void log_err(const char *fmt, ...) PG_PRINTF(1, 2);   /* "error: ..." */
+void log_warn(const char *fmt, ...) PG_PRINTF(1, 2);  /* "warning: ...: strerror(errno)" */
+void log_warnx(const char *fmt, ...) PG_PRINTF(1, 2); /* "warning: ..." */
 void log_notice(const char *fmt, ...) PG_PRINTF(1, 2);
 void log_info(const char *fmt, ...) PG_PRINTF(1, 2);
 void log_debug(const char *fmt, ...) PG_PRINTF(1, 2);
-_Noreturn void fatal(const char *fmt, ...) PG_PRINTF(1, 2);  /* appends strerror(errno), exits */
+_Noreturn void fatal(const char *fmt, ...) PG_PRINTF(1, 2); /* appends strerror(errno), exits */
 _Noreturn void fatalx(const char *fmt, ...) PG_PRINTF(1, 2);
 void log_msg(int level, const char *fmt, ...) PG_PRINTF(2, 3);
 /* At level, without the severity word: the caller places it, e.g. after a

@@ -12,15 +12,14 @@ static const char *const mode_names[] = {"enforce", "monitor"};
 static const char *const tls_mode_names[] = {"optional", "starttls", "implicit"};
 static const char *const auth_mode_names[] = {"optional", "required", "forbidden"};
 static const char *const rule_names[PG_RULE_COUNT] = {
-    "none", "plaintext_auth", "auth_forbidden", "tls_required",
-    "tls_version", "cipher", "auth_required", "relay",
+    "none",        "plaintext_auth", "auth_forbidden", "tls_required",
+    "tls_version", "cipher",         "auth_required",  "relay",
 };
 static const char *const tls_version_names[] = {
     "none", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", "unknown",
 };
 
-#define NAME_OF(table, v)                                                      \
-	((unsigned)(v) < sizeof(table) / sizeof((table)[0]) ? (table)[(v)] : "?")
+#define NAME_OF(table, v) ((unsigned)(v) < sizeof(table) / sizeof((table)[0]) ? (table)[(v)] : "?")
 
 const char *config_role_name(enum pg_role role)
 {
@@ -60,9 +59,8 @@ enum pg_tls_version tls_version_parse(const char *s)
 		const char *name;
 		enum pg_tls_version v;
 	} known[] = {
-	    {"SSLv3", PG_TLS_SSLV3},     {"TLSv1", PG_TLS_V1_0},
-	    {"TLSv1.0", PG_TLS_V1_0},   {"TLSv1.1", PG_TLS_V1_1},
-	    {"TLSv1.2", PG_TLS_V1_2},   {"TLSv1.3", PG_TLS_V1_3},
+	    {"SSLv3", PG_TLS_SSLV3},  {"TLSv1", PG_TLS_V1_0},   {"TLSv1.0", PG_TLS_V1_0},
+	    {"TLSv1.1", PG_TLS_V1_1}, {"TLSv1.2", PG_TLS_V1_2}, {"TLSv1.3", PG_TLS_V1_3},
 	};
 
 	if (s == NULL || *s == '\0')

@@ -27,14 +27,14 @@ enum pg_stage {
 /* Everything is borrowed from the caller; strings are never NULL ("" = absent). */
 struct pg_facts {
 	enum pg_stage stage;
-	const char *queue_id;          /* "" -> logged as NOQUEUE */
-	const char *client_name;       /* "unknown" when unverified */
-	const char *client_addr;       /* textual, without an "IPv6:" prefix */
+	const char *queue_id;    /* "" -> logged as NOQUEUE */
+	const char *client_name; /* "unknown" when unverified */
+	const char *client_addr; /* textual, without an "IPv6:" prefix */
 	unsigned client_port;
-	const char *tls_version;       /* "" on plaintext */
-	const char *cipher;            /* "" on plaintext */
-	unsigned cipher_bits;          /* 0 on plaintext */
-	const char *sasl_method;       /* "" when not authenticated */
+	const char *tls_version; /* "" on plaintext */
+	const char *cipher;      /* "" on plaintext */
+	unsigned cipher_bits;    /* 0 on plaintext */
+	const char *sasl_method; /* "" when not authenticated */
 	const char *sasl_username;
 	const char *ccert_fingerprint; /* as the MTA prints it, "" when none */
 	const char *recipient;         /* RCPT stage; "" otherwise */
@@ -50,24 +50,23 @@ enum pg_action {
 };
 
 struct pg_verdict {
-	enum pg_action action;   /* what the MTA is told (DUNNO in monitor mode) */
-	enum pg_rule rule;       /* the rule that failed, PG_RULE_NONE if none */
-	bool would_reject;       /* monitor mode: rule failed but action is DUNNO */
-	unsigned code;           /* reply code when rule != NONE or action == TEMPFAIL */
+	enum pg_action action; /* what the MTA is told (DUNNO in monitor mode) */
+	enum pg_rule rule;     /* the rule that failed, PG_RULE_NONE if none */
+	bool would_reject;     /* monitor mode: rule failed but action is DUNNO */
+	unsigned code;         /* reply code when rule != NONE or action == TEMPFAIL */
 	char esc[16];
 	char text[PG_MAX_REPLY]; /* reply text, placeholders expanded, safe to send */
 };
 
 void policy_decide(const struct pg_config *cfg, const struct pg_port *port,
-    const struct pg_facts *facts, struct pg_verdict *out);
+                   const struct pg_facts *facts, struct pg_verdict *out);
 
 /*
  * The fail mode, applied by one helper: an internal error becomes a 4xx
  * tempfail (on_error = "tempfail") or no objection (on_error = "accept").
  * reason is logged.
  */
-void policy_internal_error(const struct pg_config *cfg, const char *reason,
-    struct pg_verdict *out);
+void policy_internal_error(const struct pg_config *cfg, const char *reason, struct pg_verdict *out);
 
 /* True when the session authenticated (sasl_username or sasl_method set). */
 bool policy_is_authenticated(const struct pg_facts *facts);

@@ -23,7 +23,7 @@ bool relay_rcpt_is_local(const struct pg_relay *relay, const char *rcpt);
  * backup MX: mailertable, relay_domains) therefore stays local, while an
  * address the MTA rewrote to a remote one is remote. NULL or "" facts: false. */
 bool relay_resolved_is_remote(const struct pg_relay *relay, const char *rcpt_mailer,
-    const char *rcpt_addr);
+                              const char *rcpt_addr);
 
 bool relay_client_trusted(const struct pg_relay *relay, const char *addr);
 bool relay_cert_trusted(const struct pg_relay *relay, const char *fingerprint);
