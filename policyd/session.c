@@ -125,8 +125,13 @@ static bool transaction_is_new(struct pd_session *s, const char *instance)
 {
 	if (s->have_instance && strcmp(s->instance, instance) == 0)
 		return false;
-	/* length checked by the caller against PG_POLICY_MAX_INSTANCE */
-	snprintf(s->instance, sizeof s->instance, "%s", instance);
+	/* length checked by request_check() against PG_POLICY_MAX_INSTANCE */
+	size_t n = strlen(instance);
+
+	if (n >= sizeof s->instance)
+		n = sizeof s->instance - 1;
+	memcpy(s->instance, instance, n);
+	s->instance[n] = '\0';
 	s->have_instance = true;
 	s->alarm_sent = false;
 	return true;
