@@ -12,6 +12,8 @@
  * impossible state). The test hook sees every line that is written.
  */
 #include <errno.h>
+#include <stdint.h>
+#include <sys/uio.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -31,13 +33,28 @@ static atomic_int log_level = LOG_NOTICE;
 static log_hook_fn log_hook;
 static void *log_hook_arg;
 
-/* The pid for stderr lines, cached (getpid() is a system call per line) and
- * refreshed in the child after fork()/daemon(). */
-static pid_t log_pid;
+/* The "ident[pid]: " prefix of stderr lines, built once (getpid() is a
+ * system call, and formatting each line twice doubled the cost of a log
+ * line) and rebuilt in the child after fork()/daemon() and on log_init(). */
+static char log_prefix[sizeof log_ident + 32];
+static size_t log_prefix_len;
 
 static void log_refresh_pid(void)
 {
-	log_pid = getpid();
+	char digits[24];
+	size_t nd = 0, len = strlen(log_ident);
+	unsigned long pid = (unsigned long)getpid();
+
+	do {
+		digits[nd++] = (char)('0' + pid % 10);
+		pid /= 10;
+	} while (pid != 0 && nd < sizeof digits);
+	memcpy(log_prefix, log_ident, len);
+	log_prefix[len++] = '[';
+	while (nd > 0)
+		log_prefix[len++] = digits[--nd];
+	memcpy(log_prefix + len, "]: ", 3);
+	log_prefix_len = len + 3;
 }
 
 static void log_register_atfork(void)
@@ -50,11 +67,10 @@ void log_init(const char *ident, bool to_stderr, int facility)
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	int saved = errno;
 
-	log_refresh_pid();
 	(void)pthread_once(&once, log_register_atfork);
-
 	if (ident != NULL)
 		snprintf(log_ident, sizeof log_ident, "%s", ident);
+	log_refresh_pid();
 	log_to_stderr = to_stderr;
 	log_facility = facility;
 	if (!to_stderr)
@@ -125,17 +141,15 @@ static void log_mark_cut(char *buf, size_t buflen)
 static void log_write(int level, const char *line)
 {
 	if (log_to_stderr) {
-		char out[PG_LOG_LINE_MAX + 96];
-		int n = snprintf(out, sizeof out, "%s[%ld]: %s\n", log_ident, (long)log_pid, line);
-
-		if (n < 0)
-			return;
-		if ((size_t)n >= sizeof out) {
-			n = (int)sizeof out - 1;
-			out[n - 1] = '\n';
-		}
-		/* One write per line, so threads do not interleave within a line. */
-		ssize_t ignored = write(STDERR_FILENO, out, (size_t)n);
+		if (log_prefix_len == 0) /* a line before log_init() */
+			log_refresh_pid();
+		struct iovec iov[3] = {
+		    {log_prefix, log_prefix_len},
+		    {(void *)(uintptr_t)line, strnlen(line, PG_LOG_LINE_MAX)},
+		    {(void *)(uintptr_t)"\n", 1},
+		};
+		/* One system call per line, so threads do not interleave within a line. */
+		ssize_t ignored = writev(STDERR_FILENO, iov, 3);
 		(void)ignored;
 	} else {
 		syslog(level, "%s", line);
