@@ -231,6 +231,15 @@ void log_debug(const char *fmt, ...)
 	LOG_BODY(LOG_DEBUG, "", false);
 }
 
+void log_line(int level, const char *line)
+{
+	int saved = errno;
+
+	if (log_enabled(level))
+		log_write(level, line);
+	errno = saved;
+}
+
 void log_msg(int level, const char *fmt, ...)
 {
 	LOG_BODY(level, log_level_word(level), false);

@@ -37,6 +37,10 @@ void log_msg(int level, const char *fmt, ...) PG_PRINTF(2, 3);
  * queue id ("NOQUEUE: warning: ..."). */
 void log_at(int level, const char *fmt, ...) PG_PRINTF(2, 3);
 
+/* Log a line the caller built (no format, no severity word added); the
+ * caller has sanitised every client value in it. For hot paths. */
+void log_line(int level, const char *line);
+
 /* Escape src into dst (always NUL-terminated). Returns dst. dstlen should be
  * at least PG_LOG_VALUE_MAX + 1. An empty or NULL src becomes "". */
 char *log_sanitise(char *dst, size_t dstlen, const char *src);

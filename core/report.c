@@ -83,12 +83,63 @@ static void report_quote(char *dst, size_t len, const char *src)
 	dst[out] = '\0';
 }
 
+/*
+ * A bounded line builder for the decision line, which is written for every
+ * reject: values are sanitised straight into the line and nothing is
+ * formatted twice. A line that would not fit ends in a visible "...".
+ */
+struct report_line {
+	char s[PG_LOG_LINE_MAX];
+	size_t len;
+	bool cut;
+};
+
+static void rl_mem(struct report_line *l, const char *src, size_t n)
+{
+	if (l->cut)
+		return;
+	if (n >= sizeof l->s - l->len) {
+		n = sizeof l->s - 1 - l->len;
+		l->cut = true;
+	}
+	memcpy(l->s + l->len, src, n);
+	l->len += n;
+	l->s[l->len] = '\0';
+	if (l->cut && l->len >= 3)
+		memcpy(l->s + l->len - 3, "...", 3);
+}
+
+static void rl_str(struct report_line *l, const char *src)
+{
+	rl_mem(l, src, strlen(src));
+}
+
+static void rl_uint(struct report_line *l, unsigned v)
+{
+	char d[12];
+	size_t n = sizeof d;
+
+	do {
+		d[--n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0 && n > 0);
+	rl_mem(l, d + n, sizeof d - n);
+}
+
+/* A client value, sanitised (capped at PG_LOG_VALUE_MAX), or absent. */
+static void rl_value(struct report_line *l, const char *src, const char *absent)
+{
+	char v[REPORT_VAL];
+
+	log_sanitise(v, sizeof v, src);
+	rl_str(l, v[0] != '\0' ? v : absent);
+}
+
 void report_decision(const struct pg_port *port, unsigned server_port, const struct pg_facts *f,
                      const struct pg_verdict *v)
 {
-	struct report_client c;
-	char tls[REPORT_VAL], cipher[REPORT_VAL], method[REPORT_VAL], user[REPORT_VAL];
-	char rcpt[REPORT_VAL + 8], reply[PG_MAX_REPLY * 4 + 32], text[PG_MAX_REPLY * 4];
+	struct report_line l;
+	char text[PG_MAX_REPLY * 4];
 	const char *tag;
 	int level;
 
@@ -103,17 +154,46 @@ void report_decision(const struct pg_port *port, unsigned server_port, const str
 	}
 	if (!log_enabled(level))
 		return;
-	report_client_fill(&c, port, server_port, f);
 	bool on_tls = policy_is_tls(f);
-	report_value(tls, sizeof tls, on_tls ? f->tls_version : "", on_tls ? "unknown" : "none");
-	report_value(cipher, sizeof cipher, f->cipher, "none");
-	report_value(method, sizeof method, f->sasl_method, "-");
-	report_value(user, sizeof user, f->sasl_username, "-");
-	rcpt[0] = '\0';
+
+	l.len = 0;
+	l.cut = false;
+	l.s[0] = '\0';
+	rl_value(&l, f->queue_id, "NOQUEUE");
+	rl_str(&l, ": ");
+	rl_str(&l, tag);
+	rl_str(&l, ": port=");
+	if (server_port != 0)
+		rl_uint(&l, server_port);
+	else if (port->port != 0)
+		rl_uint(&l, port->port);
+	else
+		rl_value(&l, port->name, "-");
+	rl_str(&l, " role=");
+	rl_str(&l, config_role_name(port->role));
+	rl_str(&l, " mode=");
+	rl_str(&l, config_mode_name(port->mode));
+	rl_str(&l, " client=");
+	rl_value(&l, f->client_name, "unknown");
+	rl_str(&l, "[");
+	rl_value(&l, f->client_addr, "-");
+	rl_str(&l, "]:");
+	rl_uint(&l, f->client_port);
+	rl_str(&l, " tls=");
+	rl_value(&l, on_tls ? f->tls_version : "", on_tls ? "unknown" : "none");
+	rl_str(&l, " cipher=");
+	rl_value(&l, on_tls ? f->cipher : "", "none");
+	rl_str(&l, " bits=");
+	rl_uint(&l, on_tls ? f->cipher_bits : 0);
+	rl_str(&l, " sasl_method=");
+	rl_value(&l, f->sasl_method, "-");
+	rl_str(&l, " sasl_username=");
+	rl_value(&l, f->sasl_username, "-");
 	if (f->stage == PG_STAGE_RCPT) {
-		char bare[PG_MAX_ADDRESS + 1], val[REPORT_VAL];
+		char bare[PG_MAX_ADDRESS + 1];
 		size_t n = strlen(f->recipient);
 		const char *r = f->recipient;
+
 		if (n >= 2 && r[0] == '<' && r[n - 1] == '>') {
 			r++;
 			n -= 2;
@@ -122,19 +202,23 @@ void report_decision(const struct pg_port *port, unsigned server_port, const str
 			n = PG_MAX_ADDRESS; /* the sanitiser caps it visibly anyway */
 		memcpy(bare, r, n);
 		bare[n] = '\0';
-		snprintf(rcpt, sizeof rcpt, " rcpt=<%s>", log_sanitise(val, sizeof val, bare));
+		rl_str(&l, " rcpt=<");
+		rl_value(&l, bare, "");
+		rl_str(&l, ">");
 	}
-	reply[0] = '\0';
+	rl_str(&l, " rule=");
+	rl_str(&l, config_rule_name(v->rule));
 	if (v->rule != PG_RULE_NONE) {
 		report_quote(text, sizeof text, v->text);
-		snprintf(reply, sizeof reply, " reply=\"%u %s %s\"", v->code, v->esc, text);
+		rl_str(&l, " reply=\"");
+		rl_uint(&l, v->code);
+		rl_str(&l, " ");
+		rl_str(&l, v->esc);
+		rl_str(&l, " ");
+		rl_str(&l, text);
+		rl_str(&l, "\"");
 	}
-	log_at(level,
-	       "%s: %s: port=%s role=%s mode=%s client=%s tls=%s cipher=%s bits=%u sasl_method=%s "
-	       "sasl_username=%s%s rule=%s%s",
-	       c.qid, tag, c.port, config_role_name(port->role), config_mode_name(port->mode),
-	       c.client, tls, on_tls ? cipher : "none", on_tls ? f->cipher_bits : 0, method, user,
-	       rcpt, config_rule_name(v->rule), reply);
+	log_line(level, l.s);
 }
 
 void report_plaintext_auth(const struct pg_port *port, unsigned server_port,
