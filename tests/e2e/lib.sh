@@ -253,24 +253,8 @@ EOF
 127.0.0.1:$P_SHIPPED inet n - n - - smtpd
   -o syslog_name=postfix/shipped
   -o smtpd_relay_restrictions=\$portguard_shipped_relay_restrictions
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
+	pf_internal_services >>"$PF/master.cf"
 }
 
 pf_all_listening() {
@@ -312,6 +296,31 @@ pf_stop() {
 }
 
 # ---------------------------------------------------------------- portguard
+
+# pf_internal_services: Postfix's internal master.cf services, chroot off
+# (column 5 "n"), appended after a layer's own smtpd lines; one copy for the
+# e2e, pfmilter and milter-bench Postfix instances.
+pf_internal_services() {
+	cat <<EOF
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+}
 
 # pg_write_conf MODE: the test's portguard.conf.
 # portguard runs as "nobody" (it starts as root, binds the socket, then drops

@@ -128,23 +128,8 @@ cat >"$PF/master.cf" <<EOF
 127.0.0.1:$P_PG inet n - n - 250 smtpd
   -o syslog_name=postfix/portguard
   -o smtpd_milters=unix:$PG_SOCK
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
+pf_internal_services >>"$PF/master.cf"
 
 # portguard-milter as in production: drops to nobody, socket group postfix.
 cat >"$PG_CONF" <<EOF
