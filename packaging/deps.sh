@@ -14,21 +14,7 @@ systemd devscripts cpio" ;;
 *) echo "usage: deps.sh deb|rpm|check" >&2; exit 2 ;;
 esac
 
-missing=""
-for p in $PKGS; do
-	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-		missing="$missing $p"
-	fi
-done
-[ -z "$missing" ] && exit 0
-
-if [ "$(id -u)" != 0 ]; then
-	echo "portguard: missing Debian packages:$missing" >&2
-	echo "portguard: install them as root (apt-get install$missing) and run again" >&2
-	exit 1
-fi
-echo "portguard: installing missing Debian packages:$missing"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q >/dev/null || true
+# The one installer (missing-package check, non-interactive apt-get, no
+# service started during the install) is tests/deps.sh.
 # shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends $missing >/dev/null
+exec sh "$(dirname "$0")/../tests/deps.sh" $PKGS

@@ -1,7 +1,7 @@
 #!/bin/sh
-# Install the Debian packages portguard's build and tests need, when they are
-# missing. Runs as root on a fresh Debian 12 machine; as another user it only
-# reports what is missing. Never starts a system MTA: policy-rc.d refuses
+# Install the Debian packages portguard's build and tests need (or the ones
+# given as arguments), when they are missing. Runs as root on a fresh Debian
+# 12 machine; as another user it only reports what is missing. Never starts a system MTA: policy-rc.d refuses
 # service starts during the install, and is removed again afterwards if we
 # created it.
 set -eu
@@ -9,6 +9,11 @@ set -eu
 PKGS="build-essential pkgconf libconfig-dev libssl-dev check libmilter-dev \
 postfix swaks sasl2-bin libsasl2-modules openssl miltertest m4 libwrap0 rsyslog \
 procps iproute2 python3 clang libclang-rt-14-dev"
+
+# Arguments replace the list (packaging/deps.sh passes the packaging tools).
+if [ $# -gt 0 ]; then
+	PKGS="$*"
+fi
 
 missing=""
 for p in $PKGS; do
