@@ -41,6 +41,23 @@ void log_at(int level, const char *fmt, ...) PG_PRINTF(2, 3);
  * caller has sanitised every client value in it. For hot paths. */
 void log_line(int level, const char *line);
 
+/*
+ * Batching, for a single-threaded event loop (portguard-policyd): after
+ * log_batch_start(), lines are formatted as always but collected, and
+ * log_flush() sends them together: one write(2) to stderr (at most PIPE_BUF
+ * bytes, so it stays atomic on a pipe), or one sendmmsg(2) of syslog
+ * datagrams to the local syslog socket, each datagram what syslog(3) would
+ * have sent. Error and worse lines go out at once, so an error is never
+ * delayed or lost in a crash. The loop calls log_flush() before it blocks;
+ * log_batch_stop() flushes and returns to one write per line. Never call
+ * these from a multi-threaded program (the milter).
+ */
+void log_batch_start(void);
+void log_flush(void);
+void log_batch_stop(void);
+/* Test hook: the socket batched syslog lines go to (default /dev/log). */
+void log_set_syslog_path(const char *path);
+
 /* Escape src into dst (always NUL-terminated). Returns dst. dstlen should be
  * at least PG_LOG_VALUE_MAX + 1. An empty or NULL src becomes "". */
 char *log_sanitise(char *dst, size_t dstlen, const char *src);
