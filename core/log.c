@@ -9,7 +9,8 @@
  * the configured level (default LOG_NOTICE) are dropped before formatting.
  * errno is preserved by every call. fatal() appends strerror(errno) and exits
  * with EX_OSERR (a system call failed); fatalx() exits with EX_SOFTWARE (an
- * impossible state). The test hook sees every line that is written.
+ * impossible state). The test hook sees every line that is written. A
+ * single-threaded event loop may batch its lines (log_batch_start, below).
  */
 #include <errno.h>
 #include <stdint.h>
