@@ -95,11 +95,16 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS    = -std=c11 -D_GNU_SOURCE -g -O1 -iquote core -iquote policyd \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_BIN      = $(B)/fuzz/fuzz_proto $(B)/fuzz/fuzz_relay
+FUZZ_BIN      = $(B)/fuzz/fuzz_proto $(B)/fuzz/fuzz_proto_portable $(B)/fuzz/fuzz_relay
 
 $(B)/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c policyd/proto.c policyd/policyd.h core/limits.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_proto.c policyd/proto.c
+
+# The same, with the scanner's portable (non-SIMD) path.
+$(B)/fuzz/fuzz_proto_portable: tests/fuzz/fuzz_proto.c policyd/proto.c policyd/policyd.h core/limits.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -DPG_NO_SIMD -o $@ tests/fuzz/fuzz_proto.c policyd/proto.c
 
 $(B)/fuzz/fuzz_relay: tests/fuzz/fuzz_relay.c core/relay.c core/strset.c core/relay.h core/config.h
 	@mkdir -p $(dir $@)
@@ -110,10 +115,11 @@ fuzz-tools: $(FUZZ_BIN)
 fuzz:
 	@sh tests/deps.sh
 	$(MAKE) B=build fuzz-tools
-	@for t in proto relay; do \
-		mkdir -p build/fuzz/corpus-$$t && cp -n tests/fuzz/corpus/$$t/* build/fuzz/corpus-$$t/ ; \
+	@for t in proto proto_portable relay; do \
+		c=$${t%_portable}; \
+		mkdir -p build/fuzz/corpus-$$c && cp -n tests/fuzz/corpus/$$c/* build/fuzz/corpus-$$c/ ; \
 		build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			build/fuzz/corpus-$$t || exit 1; \
+			build/fuzz/corpus-$$c || exit 1; \
 	done
 
 unit-tests: $(UNIT_BIN)

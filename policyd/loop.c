@@ -332,6 +332,7 @@ static void accept_ready(struct listener_handle *lh)
 		c->fd = fd;
 		c->events = EPOLLIN;
 		c->last_active = mono_now();
+		proto_reset(&c->scan);
 		peer_name(&ss, c->peer, sizeof c->peer);
 		memset(&ev, 0, sizeof ev);
 		ev.events = EPOLLIN;

@@ -87,11 +87,13 @@ struct pd_request {
 struct proto_scan {
 	size_t pos;        /* bytes of the buffer already checked */
 	size_t line_start; /* offset of the current, unfinished line */
+	size_t cur_eq;     /* offset of the current line's first '=', or SIZE_MAX */
 	unsigned nattrs;   /* name=value lines seen in this request */
-	/* Where each finished line starts and where its '=' is, so that
-	 * proto_parse() need not search the request again. */
-	uint16_t line_off[PG_POLICY_MAX_ATTRS];
-	uint16_t eq_off[PG_POLICY_MAX_ATTRS];
+	/* Where the value of each known attribute starts and its line's '\n'
+	 * (0: not sent; a repeated attribute keeps its last value), so that
+	 * proto_parse() need not look at the request again. */
+	uint16_t val_off[PD_A_COUNT];
+	uint16_t val_end[PD_A_COUNT];
 };
 
 enum proto_status {

@@ -8,14 +8,15 @@ B=${1:-build/san}
 RUNS=${FUZZ_RUNS:-20000}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 2
-for t in proto relay; do
+# proto_portable: the protocol scanner built without SIMD, same corpus.
+for t in proto proto_portable relay; do
 	bin=$B/fuzz/fuzz_$t
 	if [ ! -x "$bin" ]; then
 		echo "FAIL: fuzz/$t: $bin was not built"
 		continue
 	fi
 	work=$(mktemp -d "$B/fuzz/corpus-$t.XXXXXX")
-	cp tests/fuzz/corpus/$t/* "$work"/
+	cp tests/fuzz/corpus/"${t%_portable}"/* "$work"/
 	if "$bin" -runs="$RUNS" -seed=1 "$work" >"$work.log" 2>&1; then
 		echo "PASS: fuzz/$t: seed corpus and $RUNS mutated inputs, no sanitizer report"
 	else
