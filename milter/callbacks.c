@@ -45,8 +45,9 @@ static struct milter_conn *conn_of(SMFICTX *ctx)
 }
 
 /* The verdict, as reply_plan() maps it, told to libmilter. If smfi_setreply()
- * fails the status stands and the MTA sends its generic reply. */
-static sfsistat reply_apply(SMFICTX *ctx, const struct pg_verdict *v)
+ * fails the status stands and the MTA sends its generic reply. Its own frame
+ * (the reply text is 1 KiB): see reply_apply. */
+__attribute__((noinline)) static sfsistat reply_send(SMFICTX *ctx, const struct pg_verdict *v)
 {
 	struct milter_reply r;
 
@@ -56,6 +57,13 @@ static sfsistat reply_apply(SMFICTX *ctx, const struct pg_verdict *v)
 		log_warnx("smfi_setreply refused reply code=%s; the MTA sends its generic reply",
 		          r.rcode);
 	return r.status;
+}
+
+/* No objection is SMFIS_CONTINUE without a reply (reply_plan's first case);
+ * only an objection pays for the reply buffer's stack pages. */
+static sfsistat reply_apply(SMFICTX *ctx, const struct pg_verdict *v)
+{
+	return v->action == PG_ACT_DUNNO ? SMFIS_CONTINUE : reply_send(ctx, v);
 }
 
 /* The fail mode for a callback without state, where a reply is allowed. */
@@ -104,12 +112,12 @@ static sfsistat pg_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 
 	if (c != NULL) /* a second CONNECT on one milter connection: start afresh */
 		return SMFIS_NOREPLY;
-	c = calloc(1, sizeof *c);
+	c = malloc(sizeof *c); /* session_init sets every field; calloc would clear 2 KiB */
 	if (c == NULL) {
 		log_err("out of memory at CONNECT; on_error applies at MAIL");
 		return SMFIS_NOREPLY;
 	}
-	c->cfg = snapshot_get();
+	session_init(c, snapshot_get());
 	if (c->cfg == NULL) {
 		free(c);
 		log_err("no configuration at CONNECT; on_error applies at MAIL");

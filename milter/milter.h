@@ -80,13 +80,16 @@ struct milter_tls {
 	char fingerprint[PG_MAX_FINGERPRINT * 3 + 1]; /* as the MTA sends it */
 };
 
+/* Allocated uninitialised: session_init() sets every field (strings by their
+ * first byte only), so a new field must be added there too. */
 struct milter_conn {
 	struct pg_config *cfg;      /* retained at connect, released at close */
 	const struct pg_port *port; /* points into cfg */
 	struct pg_stats_slot *slot;
 	unsigned server_port;         /* 0 when {daemon_port} did not arrive */
 	char label[PG_MAX_LABEL + 1]; /* {daemon_name}, "" when absent or too long */
-	enum milter_mta mta;
+	enum milter_mta mta;          /* from the "v" macro, read when a line first needs it */
+	bool mta_known;
 	char client_name[MILTER_MAX_HOSTNAME + 1];
 	char client_addr[MILTER_MAX_ADDR + 1];
 	unsigned client_port;
@@ -98,8 +101,12 @@ struct milter_conn {
 	char queue_id[MILTER_MAX_QUEUE_ID + 1];
 	bool in_transaction;
 	bool mail_objected;             /* MAIL already rejected or would-reject */
-	struct pg_verdict mail_verdict; /* what MAIL decided, repeated at RCPT */
+	struct pg_verdict mail_verdict; /* valid while mail_objected: repeated at RCPT */
 };
+
+/* A fresh session on cfg (whose reference c now owns); cheap: no buffer is
+ * cleared beyond its first byte. */
+void session_init(struct milter_conn *c, struct pg_config *cfg);
 
 /* Start a session: fill conn from the CONNECT macros and hostaddr, pick the
  * port entry (warnings for missing macros and unknown ports). conn->cfg must

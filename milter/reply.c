@@ -43,8 +43,13 @@ toolong:
 
 void reply_plan(const struct pg_verdict *v, struct milter_reply *out)
 {
-	memset(out, 0, sizeof *out);
+	/* fields one by one: the text buffer is 1 KiB and a pass (the common
+	 * case) leaves it empty */
 	out->status = SMFIS_CONTINUE;
+	out->set = false;
+	out->rcode[0] = '\0';
+	out->xcode[0] = '\0';
+	out->text[0] = '\0';
 	if (v->action == PG_ACT_DUNNO)
 		return;
 	if (v->code >= 500 && v->code <= 599)

@@ -27,21 +27,24 @@ static const char *getm(milter_getter get, void *arg, const char *name)
 	return v != NULL ? v : "";
 }
 
-static void sockaddr_facts(struct milter_conn *c, const struct sockaddr *sa, unsigned *port)
+/* The address and port of the connect sockaddr; the address only when want_addr
+ * (the {client_addr} macro, when valid, wins and makes inet_ntop unnecessary). */
+static void sockaddr_facts(struct milter_conn *c, const struct sockaddr *sa, bool want_addr,
+                           unsigned *port)
 {
 	*port = 0;
 	if (sa == NULL)
 		return;
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
-		if (inet_ntop(AF_INET, &in->sin_addr, c->client_addr, sizeof c->client_addr) ==
-		    NULL)
+		if (want_addr && inet_ntop(AF_INET, &in->sin_addr, c->client_addr,
+		                           sizeof c->client_addr) == NULL)
 			c->client_addr[0] = '\0';
 		*port = ntohs(in->sin_port);
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
-		if (inet_ntop(AF_INET6, &in6->sin6_addr, c->client_addr, sizeof c->client_addr) ==
-		    NULL)
+		if (want_addr && inet_ntop(AF_INET6, &in6->sin6_addr, c->client_addr,
+		                           sizeof c->client_addr) == NULL)
 			c->client_addr[0] = '\0';
 		*port = ntohs(in6->sin6_port);
 	}
@@ -49,22 +52,23 @@ static void sockaddr_facts(struct milter_conn *c, const struct sockaddr *sa, uns
 
 static void facts_fill(const struct milter_conn *c, enum pg_stage stage, struct pg_facts *f)
 {
-	memset(f, 0, sizeof *f);
-	f->stage = stage;
-	f->queue_id = c->queue_id;
-	f->client_name = c->client_name;
-	f->client_addr = c->client_addr;
-	f->client_port = c->client_port;
-	f->tls_version = c->tls.version;
-	f->cipher = c->tls.cipher;
-	f->cipher_bits = c->tls.bits;
-	f->ccert_fingerprint = c->tls.fingerprint;
-	f->sasl_method = c->sasl_method;
-	f->sasl_username = c->sasl_username;
-	f->recipient = "";
-	f->rcpt_mailer = "";
-	f->rcpt_host = "";
-	f->rcpt_addr = "";
+	*f = (struct pg_facts){
+	    .stage = stage,
+	    .queue_id = c->queue_id,
+	    .client_name = c->client_name,
+	    .client_addr = c->client_addr,
+	    .client_port = c->client_port,
+	    .tls_version = c->tls.version,
+	    .cipher = c->tls.cipher,
+	    .cipher_bits = c->tls.bits,
+	    .ccert_fingerprint = c->tls.fingerprint,
+	    .sasl_method = c->sasl_method,
+	    .sasl_username = c->sasl_username,
+	    .recipient = "",
+	    .rcpt_mailer = "",
+	    .rcpt_host = "",
+	    .rcpt_addr = "",
+	};
 }
 
 /* Stats key, as the policy daemon keys it: the entry's number, or its label
@@ -77,6 +81,40 @@ static void choose_slot(struct milter_conn *c, bool known)
 		c->slot = stats_slot(known ? c->port->port : c->server_port, "", c->port->role);
 }
 
+void session_init(struct milter_conn *c, struct pg_config *cfg)
+{
+	c->cfg = cfg;
+	c->port = NULL;
+	c->slot = NULL;
+	c->server_port = 0;
+	c->label[0] = '\0';
+	c->mta = MILTER_MTA_UNKNOWN;
+	c->mta_known = false;
+	c->client_name[0] = '\0';
+	c->client_addr[0] = '\0';
+	c->client_port = 0;
+	c->tls.version[0] = '\0';
+	c->tls.cipher[0] = '\0';
+	c->tls.bits = 0;
+	c->tls.fingerprint[0] = '\0';
+	c->sasl_method[0] = '\0';
+	c->sasl_username[0] = '\0';
+	c->alarm_sent = false;
+	session_end_message(c);
+}
+
+/* Which MTA: only lines that name an MTA setting need it, so the "v" macro
+ * (a CONNECT macro; libmilter keeps those for the whole connection) is read
+ * the first time one is logged. */
+static enum milter_mta conn_mta(struct milter_conn *c, milter_getter get, void *arg)
+{
+	if (!c->mta_known) {
+		c->mta = macro_mta_kind(get(arg, "v"));
+		c->mta_known = true;
+	}
+	return c->mta;
+}
+
 void session_connect(struct milter_conn *c, milter_getter get, void *arg, const char *hostname,
                      const struct sockaddr *hostaddr)
 {
@@ -84,21 +122,18 @@ void session_connect(struct milter_conn *c, milter_getter get, void *arg, const 
 	const char *daemon_port = get(arg, "{daemon_port}");
 	const char *daemon_name = get(arg, "{daemon_name}");
 	unsigned sa_port;
-	bool known = false;
+	bool have_addr, known = false;
 
-	c->mta = macro_mta_kind(get(arg, "v"));
+	c->mta_known = false;
 	/* Sendmail passes "[addr]" when the client has no verified name */
 	if (hostname == NULL || hostname[0] == '[' ||
 	    !macro_copy(c->client_name, sizeof c->client_name, hostname) ||
 	    c->client_name[0] == '\0')
 		macro_copy(c->client_name, sizeof c->client_name, "unknown");
 
-	sockaddr_facts(c, hostaddr, &sa_port);
-	{
-		char from_macro[MILTER_MAX_ADDR + 1];
-		if (macro_client_addr(from_macro, sizeof from_macro, get(arg, "{client_addr}")))
-			memcpy(c->client_addr, from_macro, strlen(from_macro) + 1);
-	}
+	have_addr =
+	    macro_client_addr(c->client_addr, sizeof c->client_addr, get(arg, "{client_addr}"));
+	sockaddr_facts(c, hostaddr, !have_addr, &sa_port);
 	if (!macro_port(get(arg, "{client_port}"), &c->client_port))
 		c->client_port = sa_port;
 
@@ -116,7 +151,8 @@ void session_connect(struct milter_conn *c, milter_getter get, void *arg, const 
 			          "{daemon_name}; applying default_role=%s; add %s",
 			          log_sanitise(sname, sizeof sname, c->client_name),
 			          log_sanitise(saddr, sizeof saddr, c->client_addr), c->client_port,
-			          config_role_name(c->cfg->default_role), macro_port_fix(c->mta));
+			          config_role_name(c->cfg->default_role),
+			          macro_port_fix(conn_mta(c, get, arg)));
 		else
 			report_unknown_port(c->cfg, c->server_port, c->label);
 	}
@@ -124,28 +160,29 @@ void session_connect(struct milter_conn *c, milter_getter get, void *arg, const 
 }
 
 /* TLS facts from the macros of this stage; absent macros keep what we had:
- * within a session TLS never goes away. */
+ * within a session TLS never goes away. Strings are copied up to their NUL:
+ * the buffers are large and most sessions have nothing to copy. */
 static void capture_tls(struct milter_conn *c, milter_getter get, void *arg)
 {
-	struct milter_tls t;
+	char version[sizeof c->tls.version], cipher[sizeof c->tls.cipher];
 	const char *fp;
 
-	memset(&t, 0, sizeof t);
-	if (!macro_copy(t.version, sizeof t.version, get(arg, "{tls_version}")))
-		t.version[0] = '\0';
-	if (!macro_copy(t.cipher, sizeof t.cipher, get(arg, "{cipher}")))
-		t.cipher[0] = '\0';
-	if (t.version[0] == '\0' && t.cipher[0] == '\0')
+	if (!macro_copy(version, sizeof version, get(arg, "{tls_version}")))
+		version[0] = '\0';
+	if (!macro_copy(cipher, sizeof cipher, get(arg, "{cipher}")))
+		cipher[0] = '\0';
+	if (version[0] == '\0' && cipher[0] == '\0')
 		return;
-	(void)macro_bits(get(arg, "{cipher_bits}"), &t.bits);
+	memcpy(c->tls.version, version, strlen(version) + 1);
+	memcpy(c->tls.cipher, cipher, strlen(cipher) + 1);
+	(void)macro_bits(get(arg, "{cipher_bits}"), &c->tls.bits);
 	/* Sendmail: {cert_fp} with CertFingerprintAlgorithm, else {cert_md5};
 	 * Postfix sends no fingerprint macro. */
 	fp = get(arg, "{cert_fp}");
 	if (fp == NULL || *fp == '\0')
 		fp = get(arg, "{cert_md5}");
-	if (!macro_copy(t.fingerprint, sizeof t.fingerprint, fp))
-		t.fingerprint[0] = '\0';
-	c->tls = t;
+	if (!macro_copy(c->tls.fingerprint, sizeof c->tls.fingerprint, fp))
+		c->tls.fingerprint[0] = '\0';
 }
 
 static void capture_auth(struct milter_conn *c, milter_getter get, void *arg)
@@ -176,13 +213,14 @@ static void capture_queue_id(struct milter_conn *c, milter_getter get, void *arg
 }
 
 /* Everything that follows a decision: counts, alarms, the decision line. */
-static void after_decision(struct milter_conn *c, const struct pg_facts *f,
-                           const struct pg_verdict *v)
+static void after_decision(struct milter_conn *c, milter_getter get, void *arg,
+                           const struct pg_facts *f, const struct pg_verdict *v)
 {
 	if (v->rule != PG_RULE_NONE)
 		stats_add_verdict(c->slot, v);
 	if (v->rule == PG_RULE_PLAINTEXT_AUTH && !c->alarm_sent) {
-		report_plaintext_auth(c->port, c->server_port, f, macro_auth_fix(c->mta));
+		report_plaintext_auth(c->port, c->server_port, f,
+		                      macro_auth_fix(conn_mta(c, get, arg)));
 		c->alarm_sent = true;
 	}
 	/* whichever rule decided (plaintext AUTH comes before "TLS required"),
@@ -205,7 +243,7 @@ void session_mail(struct milter_conn *c, milter_getter get, void *arg, struct pg
 	facts_fill(c, PG_STAGE_MAIL, &f);
 	stats_add_transaction(c->slot, &f, false);
 	policy_decide(c->cfg, c->port, &f, v);
-	after_decision(c, &f, v);
+	after_decision(c, get, arg, &f, v);
 	if (v->rule != PG_RULE_NONE || v->action != PG_ACT_DUNNO) {
 		c->mail_objected = true;
 		c->mail_verdict = *v;
@@ -255,15 +293,14 @@ void session_rcpt(struct milter_conn *c, milter_getter get, void *arg, const cha
 	f.rcpt_host = getm(get, arg, "{rcpt_host}");
 	f.rcpt_addr = getm(get, arg, "{rcpt_addr}");
 	policy_decide(c->cfg, c->port, &f, v);
-	after_decision(c, &f, v);
+	after_decision(c, get, arg, &f, v);
 }
 
 void session_end_message(struct milter_conn *c)
 {
 	c->queue_id[0] = '\0';
 	c->in_transaction = false;
-	c->mail_objected = false;
-	memset(&c->mail_verdict, 0, sizeof c->mail_verdict);
+	c->mail_objected = false; /* mail_verdict is read only while this is set */
 }
 
 void session_close(struct milter_conn *c)
