@@ -55,20 +55,30 @@ const char *tls_version_name(enum pg_tls_version v)
  * "TLSv1" is TLS 1.0; "TLSv1.0" is accepted too. */
 enum pg_tls_version tls_version_parse(const char *s)
 {
-	static const struct {
-		const char *name;
-		enum pg_tls_version v;
-	} known[] = {
-	    {"SSLv3", PG_TLS_SSLV3},  {"TLSv1", PG_TLS_V1_0},   {"TLSv1.0", PG_TLS_V1_0},
-	    {"TLSv1.1", PG_TLS_V1_1}, {"TLSv1.2", PG_TLS_V1_2}, {"TLSv1.3", PG_TLS_V1_3},
-	};
-
+	/* Read directly (twice per decision, so no strcmp loop): "SSLv3",
+	 * "TLSv1", "TLSv1.0" .. "TLSv1.3". */
 	if (s == NULL || *s == '\0')
 		return PG_TLS_NONE;
-	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-		if (strcmp(s, known[i].name) == 0)
-			return known[i].v;
-	return PG_TLS_UNKNOWN;
+	if (strcmp(s, "SSLv3") == 0)
+		return PG_TLS_SSLV3;
+	if (strncmp(s, "TLSv1", 5) != 0)
+		return PG_TLS_UNKNOWN;
+	if (s[5] == '\0')
+		return PG_TLS_V1_0;
+	if (s[5] != '.' || s[6] == '\0' || s[7] != '\0')
+		return PG_TLS_UNKNOWN;
+	switch (s[6]) {
+	case '0':
+		return PG_TLS_V1_0;
+	case '1':
+		return PG_TLS_V1_1;
+	case '2':
+		return PG_TLS_V1_2;
+	case '3':
+		return PG_TLS_V1_3;
+	default:
+		return PG_TLS_UNKNOWN;
+	}
 }
 
 static const struct pg_reply default_replies[PG_RULE_COUNT] = {

@@ -109,32 +109,38 @@ static void policy_reply(const struct pg_port *port, const struct pg_facts *fact
 {
 	const struct pg_reply *r = &port->replies[rule];
 	const char *min_tls = tls_version_name(port->min_tls);
-	char head[32];
 	size_t nr = 0, fixed, room;
 	struct policy_buf b;
 
 	out->rule = rule;
 	out->code = r->code;
-	snprintf(out->esc, sizeof out->esc, "%s", r->esc);
-	/* Room for the text: "code esc " is sent before it. */
-	int hl = snprintf(head, sizeof head, "%u %s ", r->code, r->esc);
+	size_t el = strnlen(r->esc, sizeof out->esc - 1);
+	memcpy(out->esc, r->esc, el);
+	out->esc[el] = '\0';
+	/* Room for the text: "code esc " is sent before it (no snprintf: this
+	 * runs for every reject). */
+	size_t hl = (r->code >= 100 ? 3 : r->code >= 10 ? 2 : 1) + 1 + el + 1;
 	room = sizeof out->text - 1;
-	if (hl > 0 && (size_t)hl < PG_MAX_REPLY - 1 && PG_MAX_REPLY - 1 - (size_t)hl < room)
-		room = PG_MAX_REPLY - 1 - (size_t)hl;
-	/* First pass without recipients measures what the template needs. */
-	char scratch[PG_MAX_REPLY];
-	b = (struct policy_buf){scratch, 0, sizeof scratch - 1};
-	policy_expand(&b, r->text, min_tls, "", 0);
-	fixed = b.len;
+	if (hl < PG_MAX_REPLY - 1 && PG_MAX_REPLY - 1 - hl < room)
+		room = PG_MAX_REPLY - 1 - hl;
 	for (const char *t = r->text; *t != '\0'; t++) {
 		if (t[0] == '%' && t[1] != '\0') {
 			t++;
 			nr += *t == 'r';
 		}
 	}
+	/* With recipients, a first pass without them measures what the rest of
+	 * the template needs; they share what is left. */
 	size_t rcpt_room = 0;
-	if (nr > 0 && fixed < room)
-		rcpt_room = (room - fixed) / nr;
+	if (nr > 0) {
+		char scratch[PG_MAX_REPLY];
+
+		b = (struct policy_buf){scratch, 0, sizeof scratch - 1};
+		policy_expand(&b, r->text, min_tls, "", 0);
+		fixed = b.len;
+		if (fixed < room)
+			rcpt_room = (room - fixed) / nr;
+	}
 	b = (struct policy_buf){out->text, 0, room};
 	policy_expand(&b, r->text, min_tls, facts->recipient, rcpt_room);
 	out->text[b.len] = '\0';

@@ -830,6 +830,34 @@ START_TEST(test_restart_needed)
 }
 END_TEST
 
+/* The version names Postfix and Sendmail report, and near misses. */
+START_TEST(test_tls_version_parse)
+{
+	static const struct {
+		const char *in;
+		enum pg_tls_version want;
+	} cases[] = {
+	    {NULL, PG_TLS_NONE},          {"", PG_TLS_NONE},
+	    {"SSLv3", PG_TLS_SSLV3},      {"TLSv1", PG_TLS_V1_0},
+	    {"TLSv1.0", PG_TLS_V1_0},     {"TLSv1.1", PG_TLS_V1_1},
+	    {"TLSv1.2", PG_TLS_V1_2},     {"TLSv1.3", PG_TLS_V1_3},
+	    {"TLSv1.4", PG_TLS_UNKNOWN},  {"TLSv1.", PG_TLS_UNKNOWN},
+	    {"TLSv1.22", PG_TLS_UNKNOWN}, {"TLSv12", PG_TLS_UNKNOWN},
+	    {"tlsv1.2", PG_TLS_UNKNOWN},  {"SSLv2", PG_TLS_UNKNOWN},
+	    {"SSLv3x", PG_TLS_UNKNOWN},   {"TLSv1.2 ", PG_TLS_UNKNOWN},
+	    {"TLSv", PG_TLS_UNKNOWN},     {"TLS", PG_TLS_UNKNOWN},
+	};
+
+	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++)
+		ck_assert_msg(tls_version_parse(cases[i].in) == cases[i].want,
+		              "tls_version_parse(\"%s\")",
+		              cases[i].in != NULL ? cases[i].in : "(null)");
+	/* every name printed parses back to its version */
+	for (int v = PG_TLS_SSLV3; v <= PG_TLS_V1_3; v++)
+		ck_assert_int_eq(tls_version_parse(tls_version_name((enum pg_tls_version)v)), v);
+}
+END_TEST
+
 START_TEST(test_include_relative)
 {
 	char dir[] = "/tmp/pg-unit-dir-XXXXXX";
@@ -890,6 +918,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_retain_release);
 	tcase_add_test(tc, test_restart_needed);
 	tcase_add_test(tc, test_include_relative);
+	tcase_add_test(tc, test_tls_version_parse);
 	suite_add_tcase(s, tc);
 	return s;
 }
