@@ -491,7 +491,7 @@ static bool log_byte_is_plain(unsigned char c)
 char *log_sanitise(char *dst, size_t dstlen, const char *src)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t cap, need = 0, out = 0;
+	size_t cap, cut, out = 0, keep = 0;
 	const unsigned char *p;
 
 	if (dst == NULL || dstlen == 0)
@@ -502,14 +502,20 @@ char *log_sanitise(char *dst, size_t dstlen, const char *src)
 	cap = dstlen - 1;
 	if (cap > PG_LOG_VALUE_MAX)
 		cap = PG_LOG_VALUE_MAX;
-	for (p = (const unsigned char *)src; *p != '\0' && need <= cap; p++)
-		need += log_byte_is_plain(*p) ? 1 : 4;
-	/* Whole value fits: no marker. Otherwise leave room for "...". */
-	size_t limit = (need <= cap && *p == '\0') ? cap : (cap >= 3 ? cap - 3 : 0);
+	cut = cap >= 3 ? cap - 3 : 0; /* a value that does not fit keeps this much, then "..." */
+	/* One pass (this runs for every value of every logged line): escape
+	 * into dst; keep remembers where a cut value would end. */
 	for (p = (const unsigned char *)src; *p != '\0'; p++) {
 		size_t piece = log_byte_is_plain(*p) ? 1 : 4;
-		if (out + piece > limit)
+
+		if (out + piece > cap) {
+			out = keep;
+			if (cap >= 3) {
+				memcpy(dst + out, "...", 3);
+				out += 3;
+			}
 			break;
+		}
 		if (piece == 1) {
 			dst[out++] = (char)*p;
 		} else {
@@ -518,10 +524,8 @@ char *log_sanitise(char *dst, size_t dstlen, const char *src)
 			dst[out++] = hex[*p >> 4];
 			dst[out++] = hex[*p & 0xf];
 		}
-	}
-	if (*p != '\0' && cap >= 3) {
-		memcpy(dst + out, "...", 3);
-		out += 3;
+		if (out <= cut)
+			keep = out;
 	}
 	dst[out] = '\0';
 	return dst;
