@@ -77,7 +77,7 @@ void proto_reset(struct proto_scan *st)
  */
 #define ATTR_HASH_SIZE 64
 static signed char attr_slot[ATTR_HASH_SIZE];
-static int attr_hash_state; /* 0: not built, 1: built, -1: collision, linear */
+static int attr_hash_state; /* 1: built, -1: collision, linear */
 
 static unsigned attr_hash(const char *n, size_t len)
 {
@@ -86,7 +86,8 @@ static unsigned attr_hash(const char *n, size_t len)
 	       ATTR_HASH_SIZE;
 }
 
-static void attr_hash_build(void)
+/* Built before main() runs, so the lookup need not ask whether it was. */
+__attribute__((constructor)) static void attr_hash_build(void)
 {
 	memset(attr_slot, -1, sizeof attr_slot);
 	attr_hash_state = 1;
@@ -132,8 +133,6 @@ static bool name_eq(const char *a, const char *b, size_t len)
 
 static int attr_lookup(const char *name, size_t len)
 {
-	if (attr_hash_state == 0)
-		attr_hash_build();
 	if (attr_hash_state > 0) {
 		int a = attr_slot[attr_hash(name, len)];
 
@@ -149,37 +148,22 @@ static int attr_lookup(const char *name, size_t len)
 
 /* A finished, non-empty line buf[start .. end) (end is its '\n'); eq is the
  * offset of its first '=', or SIZE_MAX. Records a known attribute's value. */
-static enum proto_status line_done(struct proto_scan *st, const char *buf, size_t start, size_t eq,
-                                   size_t end, char *why, size_t whylen)
+/* Why line buf[start .. end) (eq: its first '=', or SIZE_MAX) is refused,
+ * in the order the rules are listed; only called when one of them fails. */
+static enum proto_status line_refused(unsigned nattrs, size_t start, size_t eq, char *why,
+                                      size_t whylen)
 {
-	size_t namelen;
-	int a;
-
-	if (++st->nattrs > PG_POLICY_MAX_ATTRS) {
+	if (nattrs > PG_POLICY_MAX_ATTRS)
 		snprintf(why, whylen, "more than PG_POLICY_MAX_ATTRS=%d attributes in one request",
 		         PG_POLICY_MAX_ATTRS);
-		return PROTO_ERROR;
-	}
-	if (eq == SIZE_MAX) {
+	else if (eq == SIZE_MAX)
 		snprintf(why, whylen, "malformed request: attribute line without '='");
-		return PROTO_ERROR;
-	}
-	namelen = eq - start;
-	if (namelen == 0) {
+	else if (eq == start)
 		snprintf(why, whylen, "malformed request: empty attribute name");
-		return PROTO_ERROR;
-	}
-	if (namelen > PG_POLICY_MAX_NAME) {
+	else
 		snprintf(why, whylen, "attribute name longer than PG_POLICY_MAX_NAME=%d bytes",
 		         PG_POLICY_MAX_NAME);
-		return PROTO_ERROR;
-	}
-	a = attr_lookup(buf + start, namelen);
-	if (a >= 0) {
-		st->val_off[a] = (uint16_t)(eq + 1);
-		st->val_end[a] = (uint16_t)end;
-	}
-	return PROTO_MORE;
+	return PROTO_ERROR;
 }
 
 /* Bits i of *nl and *eq: p[i] is '\n', '='; for the n <= 64 bytes at p. */
@@ -218,6 +202,7 @@ enum proto_status proto_scan(struct proto_scan *st, const char *buf, size_t len,
 	/* The state in locals while scanning (buf is char: the compiler would
 	 * otherwise reload st after every store), written back on return. */
 	size_t pos = st->pos, line_start = st->line_start, cur_eq = st->cur_eq;
+	unsigned nattrs = st->nattrs;
 	enum proto_status ret = PROTO_MORE;
 
 	/* A NUL anywhere in the bytes not checked yet ends the connection; one
@@ -240,19 +225,15 @@ enum proto_status proto_scan(struct proto_scan *st, const char *buf, size_t len,
 			special_masks(buf + base, n, &nl, &eq);
 		}
 		pos = base + n;
-		for (;;) {
-			/* the current line's first '=', if it is in this block */
-			if (cur_eq == SIZE_MAX && eq != 0 &&
-			    (nl == 0 || __builtin_ctzll(eq) < __builtin_ctzll(nl)))
-				cur_eq = base + (size_t)__builtin_ctzll(eq);
-			if (nl == 0)
-				break;
+		for (; nl != 0; nl &= nl - 1) {
 			unsigned bit = (unsigned)__builtin_ctzll(nl);
-			size_t p = base + bit;
+			size_t p = base + bit, namelen;
+			uint64_t before = eq & ((UINT64_C(1) << bit) - 1); /* '=' of this line */
+			int a;
 
-			nl &= nl - 1;
-			/* '=' up to this '\n' belong to its line (bit 63: 2 << 63 is 0, all go) */
-			eq &= ~((UINT64_C(2) << bit) - 1);
+			if (cur_eq == SIZE_MAX && before != 0)
+				cur_eq = base + (size_t)__builtin_ctzll(before);
+			eq &= ~before;
 			if (p - line_start > PG_POLICY_MAX_LINE)
 				goto too_long;
 			if (p == line_start) {
@@ -261,11 +242,21 @@ enum proto_status proto_scan(struct proto_scan *st, const char *buf, size_t len,
 				ret = PROTO_REQUEST;
 				goto out;
 			}
-			if (line_done(st, buf, line_start, cur_eq, p, why, whylen) == PROTO_ERROR)
-				return PROTO_ERROR;
+			/* one test for: no '=' (namelen huge), empty name, name too long */
+			namelen = cur_eq - line_start;
+			if (++nattrs > PG_POLICY_MAX_ATTRS || namelen - 1 >= PG_POLICY_MAX_NAME)
+				return line_refused(nattrs, line_start, cur_eq, why, whylen);
+			a = attr_lookup(buf + line_start, namelen);
+			if (a >= 0) {
+				st->val_off[a] = (uint16_t)(cur_eq + 1);
+				st->val_end[a] = (uint16_t)p;
+			}
 			line_start = p + 1;
 			cur_eq = SIZE_MAX;
 		}
+		/* a '=' after the block's last '\n' starts the name of the next line */
+		if (cur_eq == SIZE_MAX && eq != 0)
+			cur_eq = base + (size_t)__builtin_ctzll(eq);
 	}
 	if (len - line_start > PG_POLICY_MAX_LINE)
 		goto too_long;
@@ -278,6 +269,7 @@ out:
 	st->pos = pos;
 	st->line_start = line_start;
 	st->cur_eq = cur_eq;
+	st->nattrs = nattrs;
 	return ret;
 too_long:
 	snprintf(why, whylen, "line longer than PG_POLICY_MAX_LINE=%d bytes", PG_POLICY_MAX_LINE);
