@@ -118,7 +118,7 @@ fuzz:
 	@for t in proto proto_portable relay; do \
 		c=$${t%_portable}; \
 		mkdir -p build/fuzz/corpus-$$c && cp -n tests/fuzz/corpus/$$c/* build/fuzz/corpus-$$c/ ; \
-		build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=build/fuzz/$$t- \
 			build/fuzz/corpus-$$c || exit 1; \
 	done
 
