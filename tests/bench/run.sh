@@ -9,18 +9,20 @@
 # for N = 1, 16, 256 connections runs BUILD_DIR/bench/loadgen against both,
 # alternating null, portguard, null, portguard... (RUNS runs of SECS seconds
 # each) and prints the medians side by side: decisions/s, p50/p99 latency and
-# server CPU per decision. Then the servers' RSS holding 1,000 idle
+# server CPU per decision. The throughput ratio is the median of the per-run
+# ratios (each portguard run over the null run just before it), printed with
+# all of them, so drift on a noisy machine cancels instead of deciding. Then the servers' RSS holding 1,000 idle
 # connections, and the targets, each marked met or NOT met.
 #
 # Informational: exits 0 even when a target is missed. Exits 2 when something
 # is broken (a binary is missing, a server does not start, a run fails).
-# Environment: SECS (default 1.2), RUNS (default 5), CONNS (default "1 16 256"),
+# Environment: SECS (default 1.2), RUNS (default 7), CONNS (default "1 16 256"),
 # IDLE (default 1000), KEEP=1 keeps the temporary directory and its logs.
 set -u
 
 B=${1:-build}
 SECS=${SECS:-1.2}
-RUNS=${RUNS:-5}
+RUNS=${RUNS:-7}
 CONNS=${CONNS:-"1 16 256"}
 IDLE=${IDLE:-1000}
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -156,6 +158,7 @@ printf '%5s | %9s %9s %6s | %8s %8s %6s | %8s %8s %6s | %6s %6s\n' \
 	N null_dps pg_dps ratio null_p50 null_p99 n_cpu pg_p50 pg_p99 pg_cpu p99_x rej%
 results=$tmp/results
 : >"$results"
+: >"$tmp/pairs"
 for n in $CONNS; do
 	: >"$tmp/null.$n"
 	: >"$tmp/pg.$n"
@@ -182,14 +185,27 @@ for n in $CONNS; do
 	rej=$(while read -r l; do
 		echo "$(kv "$l" reject) $(kv "$l" dunno)"
 	done <"$tmp/pg.$n" | awk '{ r += $1; t += $1 + $2 } END { printf "%.1f", t ? 100 * r / t : 0 }')
+	# The throughput ratio: each portguard run against the null run just
+	# before it (side by side in time, so drift cancels), median of those.
+	pairs=$(while read -r ln && read -r lp <&3; do
+		awk -v a="$(kv "$ln" rps)" -v b="$(kv "$lp" rps)" 'BEGIN { printf "%.1f\n", (a > 0 ? 100 * b / a : 0) }'
+	done <"$tmp/null.$n" 3<"$tmp/pg.$n")
+	pratio=$(echo "$pairs" | median)
+	echo "$n $(echo "$pairs" | sort -g | tr '\n' ' ')" >>"$tmp/pairs"
 	awk -v n="$n" -v nd="$nd" -v pd="$pd" -v n50="$n50" -v n99="$n99" -v p50="$p50" \
-		-v p99="$p99" -v ncpu="$ncpu" -v pcpu="$pcpu" -v rej="$rej" -v out="$results" 'BEGIN {
-		ratio = nd > 0 ? 100 * pd / nd : 0; x = n99 > 0 ? p99 / n99 : 0
+		-v p99="$p99" -v ncpu="$ncpu" -v pcpu="$pcpu" -v rej="$rej" -v out="$results" \
+		-v ratio="$pratio" 'BEGIN {
+		x = n99 > 0 ? p99 / n99 : 0
 		printf "%5d | %9.0f %9.0f %5.1f%% | %8.1f %8.1f %6.1f | %8.1f %8.1f %6.1f | %5.2fx %5s%%\n",
 			n, nd, pd, ratio, n50, n99, ncpu / 1000, p50, p99, pcpu / 1000, x, rej
 		printf "%d %f %f %f\n", n, ratio, x, (ncpu > 0 ? pcpu / ncpu : 0) >> out
 	}'
 done
+
+echo "ratio: median of the $RUNS per-run ratios portguard/null (each pair run back to back); sorted:"
+while read -r n rest; do
+	printf '  N=%-3s %s\n' "$n" "$rest"
+done <"$tmp/pairs"
 
 echo
 echo "memory: $IDLE connections, first idle (nothing sent), then after one request each, idle again"
