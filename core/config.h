@@ -130,12 +130,17 @@ struct pg_config *config_load(const char *path, char *err, size_t errlen);
 void config_free(struct pg_config *cfg);
 
 /*
- * On reload: the dotted name of the first key (e.g. "policyd.listen") whose
- * value differs between old and new but applies only at start (listen
- * sockets, socket modes, user, group, allow_root, milter.timeout), or NULL.
- * The caller applies the new config anyway and logs that a restart is needed.
+ * On reload: the dotted names of every key whose value differs between old
+ * and new but applies only at start (listen sockets, socket modes, user,
+ * group, allow_root, milter.timeout), in schema order and separated by ", ",
+ * written to buf (cut with "..." if it does not fit). ignore(key, arg), when
+ * not NULL, drops keys the calling daemon does not use. Returns how many keys
+ * were written; 0 leaves buf "". The caller applies the new config anyway and
+ * logs that a restart is needed for those keys.
  */
-const char *config_restart_needed(const struct pg_config *old, const struct pg_config *new);
+size_t config_restart_needed(const struct pg_config *old, const struct pg_config *new,
+                             bool (*ignore)(const char *key, void *arg), void *arg, char *buf,
+                             size_t buflen);
 
 /* Thread-safe reference counting (one mutex; count and free under it). */
 struct pg_config *config_retain(struct pg_config *cfg);

@@ -182,13 +182,31 @@ static bool same_value(const struct config_key *k, const struct pg_config *a,
 	}
 }
 
-const char *config_restart_needed(const struct pg_config *old, const struct pg_config *new)
+size_t config_restart_needed(const struct pg_config *old, const struct pg_config *new,
+                             bool (*ignore)(const char *key, void *arg), void *arg, char *buf,
+                             size_t buflen)
 {
+	size_t n = 0, len = 0;
+
+	if (buflen == 0)
+		return 0;
+	buf[0] = '\0';
 	pthread_once(&key_paths_once, key_paths_init);
-	for (size_t i = 0; i < config_schema_count; i++)
-		if (!config_schema[i].reload && !same_value(&config_schema[i], old, new))
-			return key_paths[i];
-	return NULL;
+	for (size_t i = 0; i < config_schema_count; i++) {
+		if (config_schema[i].reload || same_value(&config_schema[i], old, new))
+			continue;
+		if (ignore != NULL && ignore(key_paths[i], arg))
+			continue;
+		int w = snprintf(buf + len, buflen - len, "%s%s", n > 0 ? ", " : "", key_paths[i]);
+		n++;
+		if (w < 0 || (size_t)w >= buflen - len) {
+			if (buflen >= 4)
+				memcpy(buf + buflen - 4, "...", 4);
+			break;
+		}
+		len += (size_t)w;
+	}
+	return n;
 }
 
 const char *config_schema_key(size_t i, bool *reloadable)

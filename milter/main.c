@@ -101,7 +101,7 @@ static int run(const struct options *o, const char *config_path)
 
 	service_block_signals();
 	stats_init(time(NULL));
-	snapshot_init(cfg);
+	snapshot_init(cfg, o->listen != NULL);
 	report_config(cfg, MILTER_NAME, "starting");
 	log_notice("listening on %s", spec);
 	if (!service_start(config_path)) {

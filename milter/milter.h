@@ -154,8 +154,9 @@ bool reply_escape(char *dst, size_t dstlen, const char *src);
 
 /* ---- snapshot.c ------------------------------------------------------------ */
 
-/* Install the first config (takes over the caller's reference). */
-void snapshot_init(struct pg_config *cfg);
+/* Install the first config (takes over the caller's reference).
+ * listen_from_cmdline: -p names the socket, so milter.listen is not used. */
+void snapshot_init(struct pg_config *cfg, bool listen_from_cmdline);
 /* The current config with a new reference: release it with config_release(). */
 struct pg_config *snapshot_get(void);
 /* Load path; on success swap it in and log "reloaded"; on failure log

@@ -12,6 +12,7 @@
  */
 #include <pthread.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "log.h"
 #include "milter.h"
@@ -19,9 +20,11 @@
 
 static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pg_config *snap_current;
+static bool snap_listen_from_cmdline;
 
-void snapshot_init(struct pg_config *cfg)
+void snapshot_init(struct pg_config *cfg, bool listen_from_cmdline)
 {
+	snap_listen_from_cmdline = listen_from_cmdline;
 	pthread_mutex_lock(&snap_lock);
 	snap_current = cfg;
 	pthread_mutex_unlock(&snap_lock);
@@ -38,11 +41,20 @@ struct pg_config *snapshot_get(void)
 	return cfg;
 }
 
+/* Start-only keys the milter does not use: the policy daemon's, and
+ * milter.listen when -p names the socket. */
+static bool restart_key_ignored(const char *key, void *arg)
+{
+	(void)arg;
+	return strncmp(key, "policyd.", 8) == 0 ||
+	       (snap_listen_from_cmdline && strcmp(key, "milter.listen") == 0);
+}
+
 bool snapshot_reload(const char *path)
 {
 	char err[512];
 	struct pg_config *fresh, *old;
-	const char *restart_key;
+	char restart_keys[256];
 
 	fresh = config_load(path, err, sizeof err);
 	if (fresh == NULL) {
@@ -56,11 +68,11 @@ bool snapshot_reload(const char *path)
 	snap_current = fresh;
 	pthread_mutex_unlock(&snap_lock);
 	/* reloads run on the signal thread only, so old stays valid until released */
-	restart_key = old != NULL ? config_restart_needed(old, fresh) : NULL;
-	if (restart_key != NULL)
-		log_warnx("reload: %s changed, which takes effect only at the next restart; "
-		          "keeping the running value (and the open socket)",
-		          restart_key);
+	if (old != NULL && config_restart_needed(old, fresh, restart_key_ignored, NULL,
+	                                         restart_keys, sizeof restart_keys) > 0)
+		log_warnx("reload: changed, but applied only at the next restart: %s; keeping the "
+		          "running values (and the open socket)",
+		          restart_keys);
 	report_config(fresh, MILTER_NAME, "reloaded");
 	if (old != NULL)
 		config_release(old);

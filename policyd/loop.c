@@ -389,11 +389,20 @@ static void signals_read(void)
 	}
 }
 
+/* Start-only keys this daemon does not use: the milter's, and policyd.listen
+ * when -p names the sockets. */
+static bool restart_key_ignored(const char *key, void *arg)
+{
+	(void)arg;
+	return strncmp(key, "milter.", 7) == 0 ||
+	       (L.opt->nlisten > 0 && strcmp(key, "policyd.listen") == 0);
+}
+
 static void reload(time_t now)
 {
 	char err[512];
 	struct pg_config *cur;
-	const char *restart_key;
+	char restart_keys[256];
 
 	err[0] = '\0';
 	cur = config_load(L.opt->config_path, err, sizeof err);
@@ -401,16 +410,11 @@ static void reload(time_t now)
 		log_err("reload failed: %s; keeping the running configuration", err);
 		return;
 	}
-	restart_key = config_restart_needed(L.cfg, cur);
-	/* Keys this daemon does not use at all: listen under -p, the milter's. */
-	if (restart_key != NULL &&
-	    ((L.opt->nlisten > 0 && strcmp(restart_key, "policyd.listen") == 0) ||
-	     strncmp(restart_key, "milter.", 7) == 0))
-		restart_key = NULL;
-	if (restart_key != NULL)
-		log_warnx("reload: %s changed, which takes effect only at the next restart; "
-		          "keeping the running value (and the open sockets)",
-		          restart_key);
+	if (config_restart_needed(L.cfg, cur, restart_key_ignored, NULL, restart_keys,
+	                          sizeof restart_keys) > 0)
+		log_warnx("reload: changed, but applied only at the next restart: %s; keeping the "
+		          "running values (and the open sockets)",
+		          restart_keys);
 	log_set_facility(cur->log_facility);
 	log_set_level(cur->log_level);
 	if (cur->stats_interval != L.cfg->stats_interval)

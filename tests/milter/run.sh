@@ -300,6 +300,21 @@ else
 	fail $t
 fi
 
+t=reload_names_every_start_only_key_it_uses
+# milter.timeout and milter.listen (overridden by -p) and a policy daemon key
+# change: only milter.timeout and user are this milter's to name.
+write_config "$conf.new" monitor 'milter = { timeout = 60; listen = "unix:/nonexistent/other.sock"; };
+policyd = { socket_mode = "0666"; };'
+sed -i 's/^user = "root";/user = "nobody";/' "$conf.new"
+mv "$conf.new" "$conf"
+kill -USR1 "$mainpid"
+if wait_for "$log" "warning: reload: changed, but applied only at the next restart: user, milter.timeout; keeping the running values" &&
+	! has "$log" "restart: user, milter.timeout, " && kill -0 "$mainpid"; then
+	pass $t
+else
+	fail $t
+fi
+
 t=stop_on_sigterm
 stop "$mainpid"
 rc=$?

@@ -341,7 +341,12 @@ stop inet "$IPID" "$tmp/inet.log"
 # -------------------------------------------------------------------- reload
 write_conf "$tmp/reload.conf" enforce
 write_conf "$tmp/monitor.conf" monitor
-sed -i 's/socket_mode = "0660"/socket_mode = "0600"/' "$tmp/monitor.conf"
+# Start-up-only keys: socket_mode and group change (named in the warning);
+# listen (overridden by -p) and a milter key change too (not this daemon's).
+sed -i -e 's/socket_mode = "0660"/socket_mode = "0600"/' \
+	-e "s|unix:$tmp/unused.sock|unix:$tmp/unused2.sock|" "$tmp/monitor.conf"
+grep -q "unix:$tmp/unused2.sock" "$tmp/monitor.conf" || fail "reload: test setup: listen not changed" "$tmp/monitor.conf"
+printf 'group = "nogroup";\nmilter = { timeout = 60; };\n' >>"$tmp/monitor.conf"
 printf 'mode = "enforce";\nports = (\n  { port = 10025; role = "relay"; bogus_key = 1; }\n);\n' >"$tmp/broken.conf"
 if start reload "$tmp/reload.conf"; then
 	RPID=$PID
@@ -356,10 +361,11 @@ if start reload "$tmp/reload.conf"; then
 			diff "$tmp/want" "$tmp/got" >"$tmp/diff"
 			fail "reload: replies across reloads" "$tmp/diff"
 		fi
-		if grep -q 'warning: reload: policyd.socket_mode changed' "$LOG" && [ "$(stat -c %a "$SOCK")" = 660 ]; then
-			pass "reload: a changed start-up-only key (socket_mode) is named in a warning and not applied"
+		if grep -q 'warning: reload: changed, but applied only at the next restart: group, policyd.socket_mode; keeping' "$LOG" &&
+			[ "$(stat -c %a "$SOCK")" = 660 ]; then
+			pass "reload: changed start-up-only keys (group, socket_mode) are all named in one warning, not applied; -p's listen and milter keys are not"
 		else
-			fail "reload: no warning for the changed socket_mode, or the socket changed" "$LOG"
+			fail "reload: no warning naming group and policyd.socket_mode, or the socket changed" "$LOG"
 		fi
 		if grep -q "error: reload failed: $tmp/reload.conf:[0-9][0-9]*: .*; keeping the running configuration" "$LOG"; then
 			pass "reload: a broken config is refused with file:line, the running config stays, the connection survives"

@@ -791,6 +791,12 @@ START_TEST(test_retain_release)
 }
 END_TEST
 
+static bool ignore_milter_keys(const char *key, void *arg)
+{
+	(void)arg;
+	return strncmp(key, "milter.", 7) == 0;
+}
+
 START_TEST(test_restart_needed)
 {
 	static const struct {
@@ -811,21 +817,38 @@ START_TEST(test_restart_needed)
 	    {"allow_root = true;", "allow_root"},
 	};
 	char err[1024] = "";
+	char got[256];
 	struct pg_config *old = load_text("", err, sizeof err);
 
 	ck_assert_ptr_nonnull(old);
 	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++) {
 		struct pg_config *new = load_text(cases[i].text, err, sizeof err);
 		ck_assert_msg(new != NULL, "%s", err);
-		const char *got = config_restart_needed(old, new);
+		size_t n = config_restart_needed(old, new, NULL, NULL, got, sizeof got);
 		if (cases[i].want == NULL)
-			ck_assert_msg(got == NULL, "case %zu: got %s", i, got);
+			ck_assert_msg(n == 0 && got[0] == '\0', "case %zu: got %s", i, got);
 		else
-			ck_assert_msg(got != NULL && strcmp(got, cases[i].want) == 0,
-			              "case %zu: got %s, want %s", i, got ? got : "NULL",
-			              cases[i].want);
+			ck_assert_msg(n == 1 && strcmp(got, cases[i].want) == 0,
+			              "case %zu: got %zu: %s, want %s", i, n, got, cases[i].want);
 		config_free(new);
 	}
+
+	/* Several at once: every one named, in schema order; ignored ones left out. */
+	struct pg_config *many = load_text("user = \"nobody\"; group = \"postfix\";\n"
+	                                   "policyd = { socket_mode = \"0666\"; };\n"
+	                                   "milter = { timeout = 60; };\n",
+	                                   err, sizeof err);
+	ck_assert_msg(many != NULL, "%s", err);
+	ck_assert_uint_eq(config_restart_needed(old, many, NULL, NULL, got, sizeof got), 4);
+	ck_assert_str_eq(got, "user, group, policyd.socket_mode, milter.timeout");
+	ck_assert_uint_eq(
+	    config_restart_needed(old, many, ignore_milter_keys, NULL, got, sizeof got), 3);
+	ck_assert_str_eq(got, "user, group, policyd.socket_mode");
+	/* A buffer too small is cut visibly, never overrun. */
+	char tiny[12];
+	ck_assert_uint_ge(config_restart_needed(old, many, NULL, NULL, tiny, sizeof tiny), 2);
+	ck_assert_str_eq(tiny, "user, gr...");
+	config_free(many);
 	config_free(old);
 }
 END_TEST
