@@ -239,8 +239,6 @@ enum session_status session_handle(const struct pg_config *cfg, struct pd_sessio
 	 * wrapping that port */
 	if (v.rule != PG_RULE_NONE && port->tls == PG_TLS_IMPLICIT && !policy_is_tls(&f))
 		report_implicit_plaintext(port, server_port, &f);
-	report_decision(port, server_port, &f, &v);
-
 	*outlen = reply_write(&v, out, PD_REPLY_MAX);
 	if (*outlen == 0) {
 		policy_internal_error(cfg, "reply does not fit the policy protocol", &v);
@@ -253,5 +251,7 @@ enum session_status session_handle(const struct pg_config *cfg, struct pd_sessio
 			        : "action=DEFER_IF_PERMIT 4.3.0 Internal error in portguard, "
 			          "try again later\n\n");
 	}
+	/* After the reply is final, so the line says what the MTA was told. */
+	report_decision(port, server_port, &f, &v);
 	return SESSION_REPLY;
 }
