@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sysexits.h>
@@ -80,9 +81,12 @@ static struct {
 	size_t nconns;
 	bool stop, reload, dump;
 	time_t next_stats, next_sweep;
-	time_t cap_warned;
-	unsigned long cap_refused;
+	/* refused connections since the last warning, per reason */
+	time_t refuse_warned[2];
+	unsigned long refused[2];
 } L;
+
+enum refuse_reason { REFUSE_CAP = 0, REFUSE_NOFILE = 1 };
 
 static time_t mono_now(void)
 {
@@ -275,19 +279,66 @@ static void peer_name(const struct sockaddr_storage *ss, char *out, size_t outle
 	}
 }
 
-static void cap_refuse(int fd)
+/* Descriptors the loop uses besides its connections: stdio, epoll, signalfd,
+ * the spare, syslog, with room; plus one per listener. */
+#define LOOP_FD_RESERVE 16
+
+static unsigned long nofile_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return (unsigned long)-1;
+	return (unsigned long)rl.rlim_cur;
+}
+
+/*
+ * Make room for max_connections: raise the soft open-file limit up to the
+ * hard one if needed (as at start, so also after a reload raised the cap),
+ * and say so when even the hard limit is too low: past it connections are
+ * refused for want of descriptors, not because of the cap.
+ */
+static void nofile_check(void)
+{
+	unsigned long need =
+	    (unsigned long)L.cfg->policyd_max_connections + L.nlh + LOOP_FD_RESERVE;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= need)
+		return;
+	log_warnx(
+	    "the open-file limit is %lu, below the %lu descriptors policyd.max_connections=%u "
+	    "needs: connections past it will be refused; raise LimitNOFILE= in the unit (or "
+	    "ulimit -n), or lower policyd.max_connections",
+	    nofile_limit(), need, L.cfg->policyd_max_connections);
+}
+
+/* Close a connection we cannot serve; a warning at most once a minute per reason. */
+static void conn_refuse(int fd, enum refuse_reason why)
 {
 	time_t now = mono_now();
 
-	close(fd);
-	L.cap_refused++;
-	if (L.cap_warned == 0 || now - L.cap_warned >= LOOP_CAP_WARN_SECONDS) {
+	if (fd >= 0)
+		close(fd);
+	L.refused[why]++;
+	if (L.refuse_warned[why] != 0 && now - L.refuse_warned[why] < LOOP_CAP_WARN_SECONDS)
+		return;
+	if (why == REFUSE_CAP)
 		log_warnx("connection limit reached: max_connections=%u; refused %lu "
 		          "connection(s) since the last warning",
-		          L.cfg->policyd_max_connections, L.cap_refused);
-		L.cap_warned = now;
-		L.cap_refused = 0;
-	}
+		          L.cfg->policyd_max_connections, L.refused[why]);
+	else
+		log_warnx(
+		    "out of file descriptors (open-file limit %lu) with %zu connections open; "
+		    "refused %lu connection(s) since the last warning; raise LimitNOFILE= in "
+		    "the unit (or ulimit -n), or lower policyd.max_connections=%u",
+		    nofile_limit(), L.nconns, L.refused[why], L.cfg->policyd_max_connections);
+	L.refuse_warned[why] = now;
+	L.refused[why] = 0;
 }
 
 static void accept_ready(struct listener_handle *lh)
@@ -309,9 +360,10 @@ static void accept_ready(struct listener_handle *lh)
 				 * so the listener does not stay readable forever. */
 				close(L.spare_fd);
 				fd = accept(lh->l->fd, NULL, NULL);
-				if (fd >= 0)
-					cap_refuse(fd);
+				conn_refuse(fd, REFUSE_NOFILE);
 				L.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+				if (fd < 0)
+					return; /* nothing taken: wait for the next event */
 				continue;
 			}
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
@@ -319,7 +371,7 @@ static void accept_ready(struct listener_handle *lh)
 			return;
 		}
 		if (L.nconns >= L.cfg->policyd_max_connections) {
-			cap_refuse(fd);
+			conn_refuse(fd, REFUSE_CAP);
 			continue;
 		}
 		c = calloc(1, sizeof *c);
@@ -420,9 +472,12 @@ static void reload(time_t now)
 	if (cur->stats_interval != L.cfg->stats_interval)
 		L.next_stats = now + (time_t)cur->stats_interval;
 	/* Nothing keeps pointers into the old config between requests. */
+	bool more_conns = cur->policyd_max_connections > L.cfg->policyd_max_connections;
 	config_free(L.cfg);
 	L.cfg = cur;
 	report_config(L.cfg, PD_NAME, "reloaded");
+	if (more_conns)
+		nofile_check();
 }
 
 static int wait_timeout_ms(time_t now)
@@ -481,6 +536,7 @@ static int loop_setup(void)
 		}
 	}
 	L.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	nofile_check();
 	return EX_OK;
 }
 

@@ -20,6 +20,11 @@ between the pieces of a deliberately split request.
   pclient.py SOCK cap N FILE          N connections get answers, connection
                                       N+1 is closed unanswered, the first N
                                       still get answers
+  pclient.py SOCK nofile N FILE       N connections kept open, a request on
+                                      each: served until the daemon is out of
+                                      descriptors, then closed unanswered;
+                                      the served ones still answer, and once
+                                      they close a new one is served
   pclient.py SOCK idle CLOCKFILE SECONDS FILE
                                       connection A is answered; the daemon's
                                       clock (tests/policy/fakeclock.c) moves
@@ -250,6 +255,72 @@ def mode_cap(path, args):
     print("%d connections served, connection %d closed unanswered" % (n, n + 1))
 
 
+def reply_or_closed(s):
+    """One full reply (True) or a close with nothing sent (False)."""
+    got = b""
+    deadline = time.monotonic() + TIMEOUT
+    while not got.endswith(b"\n\n"):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            fail("neither a reply nor a close, got %r" % got)
+        s.settimeout(left)
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            fail("neither a reply nor a close, got %r" % got)
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            if got:
+                fail("closed in the middle of a reply: %r" % got)
+            return False
+        got += chunk
+    return True
+
+
+def mode_nofile(path, args):
+    """Open n connections, one request each, keeping them open: the daemon
+    serves them until it runs out of descriptors, then closes new ones
+    unanswered; the served ones keep working, and once they close a new
+    connection is served again."""
+    n = int(args[0])
+    with open(args[1], "rb") as f:
+        data = f.read()
+    served, refused = [], 0
+    for _ in range(n):
+        s = connect(path)
+        send_all(s, data)
+        if reply_or_closed(s):
+            if refused:
+                fail("connection served after one was refused, with none closed")
+            served.append(s)
+        else:
+            refused += 1
+            s.close()
+    if not served:
+        fail("no connection was served")
+    if not refused:
+        fail("all %d connections served: the open-file limit was never reached" % n)
+    for s in served:
+        send_all(s, data)
+        read_replies(s, 1)
+        s.close()
+    # The daemon frees a descriptor when it sees our close: poll, bounded.
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        s = connect(path)
+        send_all(s, data)
+        ok = reply_or_closed(s)
+        s.close()
+        if ok:
+            break
+        if time.monotonic() > deadline:
+            fail("still refused after every connection closed")
+        time.sleep(0.05)
+    print("%d connections served, %d closed unanswered when out of descriptors, "
+          "served again once they closed" % (len(served), refused))
+
+
 def mode_idle(path, args):
     clockfile, seconds = args[0], args[1]
     with open(args[2], "rb") as f:
@@ -364,7 +435,7 @@ def main():
         fail(__doc__)
     path, mode, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     modes = {"send": mode_send, "limit": mode_limit, "bad": mode_bad,
-             "cap": mode_cap, "idle": mode_idle, "flood": mode_flood, "script": mode_script}
+             "cap": mode_cap, "nofile": mode_nofile, "idle": mode_idle, "flood": mode_flood, "script": mode_script}
     if mode not in modes:
         fail("unknown mode " + mode)
     modes[mode](path, args)

@@ -276,6 +276,35 @@ if start cap "$tmp/cap.conf"; then
 	stop cap "$PID" "$LOG"
 fi
 
+# --------------------------------------------- out of file descriptors
+# A hard open-file limit of 24 (below what max_connections=100 needs): a
+# warning at start; past the limit, connections are taken and closed with
+# a warning that names the limit, not the cap; nothing spins or crashes.
+write_conf "$tmp/nofile.conf" enforce 100
+SOCK=$tmp/nofile.sock
+LOG=$tmp/nofile.log
+(ulimit -n 24 && exec "$PD" -f -e -c "$tmp/nofile.conf" -p "unix:$SOCK") 2>"$LOG" &
+PID=$!
+pids="$pids $PID"
+if wait_for test -S "$SOCK" && kill -0 "$PID" 2>/dev/null; then
+	if grep -q 'warning: the open-file limit is 24, below the [0-9]* descriptors policyd.max_connections=100 needs' "$LOG"; then
+		pass "open-file limit below max_connections: a warning at start names both"
+	else
+		fail "open-file limit below max_connections: no start-up warning" "$LOG"
+	fi
+	if $client "$SOCK" nofile 30 "$base" >"$tmp/got" 2>"$tmp/err" &&
+		grep -q 'warning: out of file descriptors (open-file limit 24) with [0-9]* connections open; refused [0-9]* connection(s)' "$LOG" &&
+		! grep -q 'connection limit reached' "$LOG"; then
+		pass "out of descriptors: new connections closed unanswered with a warning naming the limit, open ones served, served again after ($(cat "$tmp/got"))"
+	else
+		cat "$tmp/err" >>"$LOG"
+		fail "out of descriptors" "$LOG"
+	fi
+	stop nofile "$PID" "$LOG"
+else
+	fail "nofile: daemon did not start" "$LOG"
+fi
+
 # -------------------------------------------------------------- idle timeout
 # idle_timeout must exceed Postfix's max_idle (300 s): rather than wait, the
 # test moves the daemon's monotonic clock with an LD_PRELOAD shim.
