@@ -124,21 +124,27 @@ def read_replies(s, n):
     return buf
 
 
+def recv_until(s, deadline, what, got):
+    """The next bytes before deadline; b"" when the daemon closed (or reset).
+    On timeout: fail, saying what was awaited and what came so far."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        fail("%s, got %r" % (what, got))
+    s.settimeout(left)
+    try:
+        return s.recv(65536)
+    except socket.timeout:
+        fail("%s, got %r" % (what, got))
+    except ConnectionResetError:
+        return b""
+
+
 def expect_closed(s):
     """The daemon must close without sending anything."""
     got = b""
     deadline = time.monotonic() + TIMEOUT
     while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            fail("connection still open, got %r" % got)
-        s.settimeout(left)
-        try:
-            chunk = s.recv(65536)
-        except socket.timeout:
-            fail("connection still open, got %r" % got)
-        except ConnectionResetError:
-            chunk = b""
+        chunk = recv_until(s, deadline, "connection still open", got)
         if not chunk:
             break
         got += chunk
@@ -260,16 +266,7 @@ def reply_or_closed(s):
     got = b""
     deadline = time.monotonic() + TIMEOUT
     while not got.endswith(b"\n\n"):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            fail("neither a reply nor a close, got %r" % got)
-        s.settimeout(left)
-        try:
-            chunk = s.recv(65536)
-        except socket.timeout:
-            fail("neither a reply nor a close, got %r" % got)
-        except ConnectionResetError:
-            chunk = b""
+        chunk = recv_until(s, deadline, "neither a reply nor a close", got)
         if not chunk:
             if got:
                 fail("closed in the middle of a reply: %r" % got)
