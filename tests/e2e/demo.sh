@@ -1,11 +1,13 @@
 #!/bin/sh
 # tests/e2e/demo.sh BUILD_DIR - `make demo`: a private Postfix on loopback with
-# portguard-policyd in front, a few good and bad SMTP sessions sent with swaks,
-# the client's final reply for each, then portguard's decision lines and its
-# stats. Builds nothing (the Makefile builds first); starts everything under
-# BUILD_DIR and stops and removes it all at the end. Needs root (Postfix).
-# The test MTA is the one of tests/e2e/lib.sh, which lets the bad cases
-# through on purpose so that portguard has something to catch.
+# both daemons attached: portguard-policyd on the e2e harness's ports, and
+# portguard-milter (smtpd_milters, no policy service) on one more submission
+# port. A few good and bad SMTP sessions sent with swaks, the client's final
+# reply for each, then each daemon's decision lines and its stats. Builds
+# nothing (the Makefile builds first); starts everything under BUILD_DIR and
+# stops and removes it all at the end. Needs root (Postfix). The test MTA is
+# the one of tests/e2e/lib.sh, which lets the bad cases through on purpose so
+# that portguard has something to catch.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 2
@@ -16,19 +18,87 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 B=${1:-build}
-if [ ! -x "$B/portguard-policyd" ]; then
-	echo "demo: $B/portguard-policyd is not built (run: make demo)" >&2
-	exit 1
-fi
+for _d in portguard-policyd portguard-milter; do
+	if [ ! -x "$B/$_d" ]; then
+		echo "demo: $B/$_d is not built (run: make demo)" >&2
+		exit 1
+	fi
+done
 
+# One more submission port, checked by portguard-milter instead of the
+# policy service, with conf/postfix/main.cf.milter.snippet's settings set on
+# that service only.
+P_MILTER=10590
+E2E_PORTS="$E2E_PORTS $P_MILTER"
 e2e_init "$top" "$B"
-echo "portguard demo: private Postfix on 127.0.0.1, portguard-policyd in enforce mode"
-echo "  ports: $P_SUB submission (STARTTLS), $P_SMTPS submission (implicit TLS), $P_RELAY relay (MX)"
+MG_BIN=$E2E_B/portguard-milter
+MG_SOCK=$E2E_D/milter
+MG_CONF=$E2E_D/milter.conf
+MG_LOG=$E2E_D/milter.log
+MG_PID=
+: >"$MG_LOG"
+
+# mg_write_conf: the milter's config. Like the policy daemon it starts as
+# root, binds, gives its socket to group postfix (mode 0660) and runs as
+# nobody. Debug level: "session closed:" lines say when a session is counted.
+mg_write_conf() {
+	cat >"$MG_CONF" <<EOF
+# demo portguard.conf for portguard-milter (written by tests/e2e/demo.sh)
+mode = "enforce";
+on_error = "tempfail";
+default_role = "relay";
+user = "nobody";
+group = "postfix";
+log = { facility = "mail"; level = "debug"; stats_interval = 0; };
+relay = {
+  local_domains = [ "$E2E_DOMAIN", ".$E2E_DOMAIN" ];
+  trusted_networks = [ "127.0.0.1/32" ];
+  authenticated_may_relay = true;
+};
+ports = (
+  { port = $P_MILTER; role = "submission"; tls = "starttls"; min_tls_version = "TLSv1.2"; }
+);
+milter = { listen = "unix:$MG_SOCK"; socket_mode = "0660"; };
+EOF
+	chmod 0644 "$MG_CONF"
+}
+mg_ready() {
+	[ -S "$MG_SOCK" ] && grep -q 'listening on' "$MG_LOG"
+}
+mg_stop() {
+	[ -n "$MG_PID" ] || return 0
+	kill -TERM "$MG_PID" 2>/dev/null
+	t_wait 100 t_gone "$MG_PID" || kill -KILL "$MG_PID" 2>/dev/null
+	wait "$MG_PID" 2>/dev/null
+	MG_PID=
+}
+# The harness's EXIT trap stops Postfix and the policy daemon; the milter first.
+trap '_demo_rc=$?; mg_stop; (exit "$_demo_rc"); e2e_cleanup' EXIT
+
+echo "portguard demo: private Postfix on 127.0.0.1, both daemons in enforce mode"
+echo "  portguard-policyd: $P_SUB submission (STARTTLS), $P_SMTPS submission (implicit TLS), $P_RELAY relay (MX)"
+echo "  portguard-milter:  $P_MILTER submission (STARTTLS), through smtpd_milters"
 echo "  (the demo Postfix allows plaintext AUTH and mail without TLS, so portguard has to catch them)"
 pf_create || e2e_setup_fail "could not create the Postfix test instance"
+_da=$(awk '/^milter_default_action[ \t]*=/ { sub(/^[^=]*=[ \t]*/, ""); print }' conf/postfix/main.cf.milter.snippet)
+[ -n "$_da" ] || e2e_setup_fail "conf/postfix/main.cf.milter.snippet has no milter_default_action"
+cat >>"$PF/master.cf" <<EOF
+127.0.0.1:$P_MILTER inet n - n - - smtpd
+  -o syslog_name=postfix/milter-submission
+  -o { smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination }
+  -o smtpd_milters=unix:$MG_SOCK
+  -o milter_default_action=$_da
+EOF
 pf_start || e2e_setup_fail "private Postfix did not start"
 pg_write_conf enforce
 pg_start || e2e_setup_fail "portguard-policyd did not start"
+mg_write_conf
+"$MG_BIN" -f -e -c "$MG_CONF" >>"$MG_LOG" 2>&1 &
+MG_PID=$!
+if ! t_wait 100 mg_ready || ! t_alive "$MG_PID"; then
+	tail -n 20 "$MG_LOG" >&2
+	e2e_setup_fail "portguard-milter did not start"
+fi
 echo
 
 AUTH="-a PLAIN -au $E2E_USER -ap $E2E_PASS"
@@ -55,23 +125,54 @@ session "bad:  open-relay attempt on the relay port" \
 	--port "$P_RELAY" --local-interface 127.0.0.2 --to "victim@remote.example"
 session "good: relay port, mail for a local domain" \
 	--port "$P_RELAY" --local-interface 127.0.0.2 --to "postmaster@$E2E_DOMAIN"
+session "good: milter port, STARTTLS + AUTH" \
+	--port "$P_MILTER" --local-interface 127.0.0.2 -tls $AUTH --to "friend@remote.example"
+session "bad:  milter port, AUTH without TLS" \
+	--port "$P_MILTER" --local-interface 127.0.0.2 $AUTH --to "friend@remote.example"
+session "bad:  milter port, no TLS, no AUTH" \
+	--port "$P_MILTER" --local-interface 127.0.0.2 --to "someone@$E2E_DOMAIN"
 echo
 
+# decision_lines LOG DAEMON: the reject/pass/alarm lines, without the prefix.
+decision_lines() {
+	grep -E ': (reject|would-reject|pass): |warning: credentials|error: port=' "$1" |
+		sed -e "s/^$2\[[0-9]*\]: //" -e 's/^/  /'
+}
+# stats_after LOG OFFSET: the stats lines written after OFFSET bytes.
+stats_after() {
+	tail -c "+$(($2 + 1))" "$1" | grep 'stats: '
+}
+
 echo "portguard-policyd decision lines:"
-grep -E ': (reject|would-reject|pass): |warning: credentials|error: port=' "$PG_LOG" | sed -e 's/^portguard-policyd\[[0-9]*\]: //' -e 's/^/  /'
+decision_lines "$PG_LOG" portguard-policyd
 echo
 
 echo "portguard-policyd stats (SIGUSR2):"
 _off=$(wc -c <"$PG_LOG")
 kill -USR2 "$PG_PID"
 _stats_ready() {
-	tail -c "+$((_off + 1))" "$PG_LOG" | grep -q "stats: port=$P_RELAY " &&
-		tail -c "+$((_off + 1))" "$PG_LOG" | grep -q "stats: port=$P_SUB "
+	stats_after "$PG_LOG" "$_off" | grep -q "stats: port=$P_RELAY " &&
+		stats_after "$PG_LOG" "$_off" | grep -q "stats: port=$P_SUB "
 }
 t_wait 50 _stats_ready
-tail -c "+$((_off + 1))" "$PG_LOG" | grep 'stats: ' | sed -e 's/^portguard-policyd\[[0-9]*\]: //' -e 's/^/  /'
+stats_after "$PG_LOG" "$_off" | sed -e 's/^portguard-policyd\[[0-9]*\]: //' -e 's/^/  /'
 echo
 
+echo "portguard-milter decision lines:"
+decision_lines "$MG_LOG" portguard-milter
+echo
+
+echo "portguard-milter stats (SIGUSR2, once it has counted its 3 sessions):"
+_closed3() { [ "$(grep -c 'session closed: ' "$MG_LOG")" -ge 3 ]; }
+t_wait 100 _closed3
+_off=$(wc -c <"$MG_LOG")
+kill -USR2 "$MG_PID"
+_mstats_ready() { stats_after "$MG_LOG" "$_off" | grep -q "stats: port=$P_MILTER "; }
+t_wait 50 _mstats_ready
+stats_after "$MG_LOG" "$_off" | sed -e 's/^portguard-milter\[[0-9]*\]: //' -e 's/^/  /'
+echo
+
+mg_stop
 pg_stop
 pf_stop
 echo "demo finished; everything stopped and removed"
