@@ -73,6 +73,7 @@ mg_stop() {
 	MG_PID=
 }
 # The harness's EXIT trap stops Postfix and the policy daemon; the milter first.
+# shellcheck disable=SC2154 # _demo_rc is set inside the trap
 trap '_demo_rc=$?; mg_stop; (exit "$_demo_rc"); e2e_cleanup' EXIT
 
 echo "portguard demo: private Postfix on 127.0.0.1, both daemons in enforce mode"
