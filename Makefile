@@ -97,12 +97,12 @@ FUZZ_FLAGS    = -std=c11 -D_GNU_SOURCE -g -O1 -iquote core -iquote policyd \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_BIN      = $(B)/fuzz/fuzz_proto $(B)/fuzz/fuzz_proto_portable $(B)/fuzz/fuzz_relay
 
-$(B)/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c policyd/proto.c policyd/policyd.h core/limits.h
+$(B)/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c policyd/proto.c policyd/policyd.h core/pg_limits.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_proto.c policyd/proto.c
 
 # The same, with the scanner's portable (non-SIMD) path.
-$(B)/fuzz/fuzz_proto_portable: tests/fuzz/fuzz_proto.c policyd/proto.c policyd/policyd.h core/limits.h
+$(B)/fuzz/fuzz_proto_portable: tests/fuzz/fuzz_proto.c policyd/proto.c policyd/policyd.h core/pg_limits.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -DPG_NO_SIMD -o $@ tests/fuzz/fuzz_proto.c policyd/proto.c
 

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "pg_limits.h"
 
 enum pg_mode { PG_MODE_ENFORCE = 0, PG_MODE_MONITOR };
 enum pg_on_error { PG_ONERR_TEMPFAIL = 0, PG_ONERR_ACCEPT };

@@ -13,6 +13,7 @@
  * single-threaded event loop may batch its lines (log_batch_start, below).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -154,7 +155,7 @@ static void log_mark_cut(char *buf, size_t buflen)
  * lines go through syslog(3) one by one, which has its own fallbacks.
  */
 enum {
-	LOG_BATCH_STDERR_MAX = 4096, /* PIPE_BUF on Linux: one write, atomic on a pipe */
+	LOG_BATCH_STDERR_MAX = PIPE_BUF, /* one write, atomic on a pipe */
 	LOG_BATCH_BYTES = 16384,
 	LOG_BATCH_LINES = 64,
 	LOG_SYSLOG_HEADER_MAX = 40, /* "<191>Mmm dd hh:mm:ss " */

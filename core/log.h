@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "limits.h"
+#include "pg_limits.h"
 
 #define PG_PRINTF(f, a) __attribute__((format(printf, f, a)))
 

@@ -25,13 +25,13 @@
 #include <libmilter/mfapi.h>
 
 #include "config.h"
-#include "limits.h"
+#include "pg_limits.h"
 #include "policy.h"
 #include "stats.h"
 
 #define MILTER_NAME "portguard-milter"
 
-/* Bounds of values the milter copies out of macros (the rest are in limits.h). */
+/* Bounds of values the milter copies out of macros (the rest are in pg_limits.h). */
 #define MILTER_MAX_QUEUE_ID 63
 #define MILTER_MAX_HOSTNAME 255
 #define MILTER_MAX_ADDR     63  /* textual IPv4/IPv6 address incl. scope */

@@ -14,7 +14,7 @@
 #include <sys/types.h>
 
 #include "config.h"
-#include "limits.h"
+#include "pg_limits.h"
 
 #define PD_NAME "portguard-policyd"
 

@@ -3,7 +3,7 @@
  *
  * Input: the bytes a connection has buffered (at most PG_POLICY_MAX_REQUEST,
  * always starting at the beginning of a request). proto_scan() checks new
- * bytes incrementally against every limit of limits.h and the syntax
+ * bytes incrementally against every limit of pg_limits.h and the syntax
  * (name=value lines, a non-empty name, no NUL byte) and reports a complete
  * request as soon as its empty line arrives; as each line ends it looks its
  * name up in a fixed table of known attributes and notes where the value is.

@@ -43,7 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "pg_limits.h"
 
 enum {
 	LG_POOL_REQUESTS = 4096,   /* requests formatted before timing */

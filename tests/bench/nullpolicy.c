@@ -24,7 +24,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "pg_limits.h"
 
 enum { NULL_MAX_EVENTS = 256, NULL_DEFAULT_MAX_CONN = 1100 };
 

@@ -1,7 +1,7 @@
 /*
  * check_config.c - core/config*.c: portguard.conf defaults, the shipped
  * sample, every class of error with its exact file:line, the limits of
- * core/limits.h at "fits" and "one over", cipher expansion, local domains,
+ * core/pg_limits.h at "fits" and "one over", cipher expansion, local domains,
  * port lookup, reference counting and what a reload cannot apply.
  *
  * Run from the repository's top directory (tests/run.sh does): the sample

@@ -1,5 +1,5 @@
 /*
- * limits.h - every input bound portguard enforces, named in one place.
+ * pg_limits.h - every input bound portguard enforces, named in one place.
  *
  * Each limit is tested at "just fits" and "one over" (tests/unit, tests/policy).
  * A value past a limit is an error for the peer that sent it, never a silent cut,
