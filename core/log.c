@@ -489,9 +489,19 @@ static bool log_byte_is_plain(unsigned char c)
 	return c >= 0x21 && c < 0x7f && c != '"' && c != '\\';
 }
 
-char *log_sanitise(char *dst, size_t dstlen, const char *src)
+size_t log_escape_byte(char *dst, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
+
+	dst[0] = '\\';
+	dst[1] = 'x';
+	dst[2] = hex[c >> 4];
+	dst[3] = hex[c & 0xf];
+	return 4;
+}
+
+char *log_sanitise(char *dst, size_t dstlen, const char *src)
+{
 	size_t cap, cut, out = 0, keep = 0;
 	const unsigned char *p;
 
@@ -517,14 +527,10 @@ char *log_sanitise(char *dst, size_t dstlen, const char *src)
 			}
 			break;
 		}
-		if (piece == 1) {
+		if (piece == 1)
 			dst[out++] = (char)*p;
-		} else {
-			dst[out++] = '\\';
-			dst[out++] = 'x';
-			dst[out++] = hex[*p >> 4];
-			dst[out++] = hex[*p & 0xf];
-		}
+		else
+			out += log_escape_byte(dst + out, *p);
 		if (out <= cut)
 			keep = out;
 	}

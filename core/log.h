@@ -58,6 +58,10 @@ void log_batch_stop(void);
 /* Test hook: the socket batched syslog lines go to (default /dev/log). */
 void log_set_syslog_path(const char *path);
 
+/* Write the escape "\xHH" of byte c at dst (4 bytes, no NUL); returns 4.
+ * The one escape of every sanitiser (log_sanitise, report's reply quote). */
+size_t log_escape_byte(char *dst, unsigned char c);
+
 /* Escape src into dst (always NUL-terminated). Returns dst. dstlen should be
  * at least PG_LOG_VALUE_MAX + 1. An empty or NULL src becomes "". */
 char *log_sanitise(char *dst, size_t dstlen, const char *src);

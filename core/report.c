@@ -63,7 +63,6 @@ static void report_client_fill(struct report_client *c, const struct pg_port *po
  * non-printable bytes escaped as \xHH. */
 static void report_quote(char *dst, size_t len, const char *src)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t out = 0;
 
 	for (const unsigned char *p = (const unsigned char *)src; *p != '\0'; p++) {
@@ -71,14 +70,10 @@ static void report_quote(char *dst, size_t len, const char *src)
 		size_t piece = plain ? 1 : 4;
 		if (out + piece >= len)
 			break;
-		if (plain) {
+		if (plain)
 			dst[out++] = (char)*p;
-		} else {
-			dst[out++] = '\\';
-			dst[out++] = 'x';
-			dst[out++] = hex[*p >> 4];
-			dst[out++] = hex[*p & 0xf];
-		}
+		else
+			out += log_escape_byte(dst + out, *p);
 	}
 	dst[out] = '\0';
 }
