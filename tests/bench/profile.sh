@@ -17,6 +17,7 @@ B=${1:-build}
 DURATION=${DURATION:-3}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 2
+. tests/bench/conf.sh
 PG=$B/portguard-policyd
 NULLSRV=$B/bench/nullpolicy
 LOADGEN=$B/bench/loadgen
@@ -54,26 +55,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 2' INT TERM HUP
 
-root_line=""
-[ "$(id -u)" = 0 ] && root_line="allow_root = true;"
-cat >"$tmp/bench.conf" <<EOF
-mode = "enforce";
-default_role = "relay";
-$root_line
-log = { level = "notice"; stats_interval = 0; };
-relay = {
-  local_domains = [ "example.org", ".example.org", "example.net" ];
-  trusted_networks = [ "127.0.0.0/8", "::1/128", "10.0.0.0/8" ];
-  authenticated_may_relay = true;
-};
-ports = (
-  { port = 25;   role = "relay";      auth = "optional"; },
-  { port = 587;  role = "submission"; tls = "starttls"; min_tls_version = "TLSv1.2"; },
-  { port = 465;  role = "submission"; tls = "implicit"; min_tls_version = "TLSv1.2"; },
-  { port = 2525; role = "submission"; tls = "starttls"; min_tls_version = "TLSv1.2"; }
-);
-policyd = { listen = [ "unix:$tmp/s.sock" ]; };
-EOF
+bench_write_conf "$tmp/bench.conf" 100
 
 # run NAME PHASE: start server NAME under callgrind, one probe or a load run.
 run() {

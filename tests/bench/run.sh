@@ -27,6 +27,7 @@ CONNS=${CONNS:-"1 16 256"}
 IDLE=${IDLE:-1000}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 2
+. tests/bench/conf.sh
 
 PG=$B/portguard-policyd
 NULLSRV=$B/bench/nullpolicy
@@ -99,32 +100,7 @@ fail() {
 	exit 2
 }
 
-root_line=""
-[ "$(id -u)" = 0 ] && root_line="allow_root = true;"
-cat >"$tmp/bench.conf" <<EOF
-# portguard benchmark configuration (written by tests/bench/run.sh)
-mode = "enforce";
-on_error = "tempfail";
-default_role = "relay";
-$root_line
-log = { level = "notice"; stats_interval = 0; };
-relay = {
-  local_domains = [ "example.org", ".example.org", "example.net" ];
-  trusted_networks = [ "127.0.0.0/8", "::1/128", "10.0.0.0/8" ];
-  authenticated_may_relay = true;
-};
-ports = (
-  { port = 25;   role = "relay";      auth = "optional"; },
-  { port = 587;  role = "submission"; tls = "starttls"; min_tls_version = "TLSv1.2"; },
-  { port = 465;  role = "submission"; tls = "implicit"; min_tls_version = "TLSv1.2"; },
-  { port = 2525; role = "submission"; tls = "starttls"; min_tls_version = "TLSv1.2"; }
-);
-policyd = {
-  listen = [ "unix:$tmp/pg.sock" ];
-  max_connections = $((IDLE + 100));
-  idle_timeout = 600;
-};
-EOF
+bench_write_conf "$tmp/bench.conf" $((IDLE + 100))
 
 "$PG" -c "$tmp/bench.conf" -n >"$tmp/check.out" 2>&1 ||
 	fail "portguard-policyd rejects the bench config: $(cat "$tmp/check.out")"

@@ -38,28 +38,20 @@ MG_LOG=$E2E_D/milter.log
 MG_PID=
 : >"$MG_LOG"
 
-# mg_write_conf: the milter's config. Like the policy daemon it starts as
-# root, binds, gives its socket to group postfix (mode 0660) and runs as
-# nobody. Debug level: "session closed:" lines say when a session is counted.
+# mg_write_conf: the milter's config (the harness's shared settings: it
+# drops to nobody, socket group postfix). Debug level: "session closed:"
+# lines say when a session is counted.
 mg_write_conf() {
-	cat >"$MG_CONF" <<EOF
-# demo portguard.conf for portguard-milter (written by tests/e2e/demo.sh)
-mode = "enforce";
-on_error = "tempfail";
-default_role = "relay";
-user = "nobody";
-group = "postfix";
-log = { facility = "mail"; level = "debug"; stats_interval = 0; };
-relay = {
-  local_domains = [ "$E2E_DOMAIN", ".$E2E_DOMAIN" ];
-  trusted_networks = [ "127.0.0.1/32" ];
-  authenticated_may_relay = true;
-};
+	{
+		echo "# demo portguard.conf for portguard-milter (written by tests/e2e/demo.sh)"
+		pg_conf_head enforce debug
+		cat <<EOF
 ports = (
   { port = $P_MILTER; role = "submission"; tls = "starttls"; min_tls_version = "TLSv1.2"; }
 );
 milter = { listen = "unix:$MG_SOCK"; socket_mode = "0660"; };
 EOF
+	} >"$MG_CONF"
 	chmod 0644 "$MG_CONF"
 }
 mg_ready() {

@@ -169,6 +169,32 @@ pf_relay_restrictions() {
 }
 
 # pf_create: config dir, queue, TLS key and cert, sasldb with one user.
+# pf_main_cf_base: the main.cf lines every private Postfix of the tests
+# shares (paths under the test directory, names, loopback only, discard
+# delivery, no alias or local-recipient lookups). Callers add the rest.
+pf_main_cf_base() {
+	cat <<EOF
+compatibility_level = 3.6
+queue_directory = $PF_Q
+data_directory = $E2E_D/data
+maillog_file = $PF_LOG
+maillog_file_prefixes = $E2E_D
+myhostname = mx.$E2E_DOMAIN
+mydomain = $E2E_DOMAIN
+myorigin = \$myhostname
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+smtpd_peername_lookup = no
+biff = no
+default_transport = discard
+relay_transport = discard
+local_transport = discard
+alias_maps =
+alias_database =
+local_recipient_maps =
+EOF
+}
+
 pf_create() {
 	mkdir -p "$PF/sasl" "$PF_Q" "$E2E_D/data" || return 1
 	chown postfix "$E2E_D/data"
@@ -194,27 +220,10 @@ EOF
 	cat >"$PF/main.cf" <<EOF
 # Private test instance (tests/e2e/lib.sh); see there for how it differs
 # from conf/postfix/*.snippet.
-compatibility_level = 3.6
-queue_directory = $PF_Q
-data_directory = $E2E_D/data
-maillog_file = $PF_LOG
-maillog_file_prefixes = $E2E_D
-myhostname = mx.$E2E_DOMAIN
-mydomain = $E2E_DOMAIN
-myorigin = \$myhostname
+$(pf_main_cf_base)
 mydestination = $E2E_DOMAIN, mx.$E2E_DOMAIN, mail.$E2E_DOMAIN, localhost
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
 mynetworks = 127.0.0.1/32
-smtpd_peername_lookup = no
 smtpd_banner = \$myhostname ESMTP portguard-e2e
-biff = no
-default_transport = discard
-relay_transport = discard
-local_transport = discard
-alias_maps =
-alias_database =
-local_recipient_maps =
 smtpd_tls_cert_file = $E2E_D/cert.pem
 smtpd_tls_key_file = $E2E_D/key.pem
 smtpd_tls_security_level = may
@@ -322,25 +331,35 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
 }
 
-# pg_write_conf MODE: the test's portguard.conf.
-# portguard runs as "nobody" (it starts as root, binds the socket, then drops
-# privileges, as in production) and makes the socket group postfix, mode 0660,
-# so that smtpd (user postfix) can connect. The config file stays readable by
-# nobody so that a SIGHUP reload after the drop can read it.
-pg_write_conf() {
-	cat >"$PG_CONF.tmp" <<EOF
-# tests/e2e portguard.conf (written by tests/e2e/lib.sh)
+# pg_conf_head MODE LEVEL: the settings every portguard.conf of the Postfix
+# layers (e2e, pfmilter, demo) shares. portguard runs as "nobody" (it starts
+# as root, binds the socket, then drops privileges, as in production) and
+# makes the socket group postfix, mode 0660, so that smtpd (user postfix) can
+# connect. The caller adds ports and the daemon's listen block.
+pg_conf_head() {
+	cat <<EOF
 mode = "$1";
 on_error = "tempfail";
 default_role = "relay";
 user = "nobody";
 group = "postfix";
-log = { facility = "mail"; level = "info"; stats_interval = 0; };
+log = { facility = "mail"; level = "$2"; stats_interval = 0; };
 relay = {
   local_domains = [ "$E2E_DOMAIN", ".$E2E_DOMAIN" ];
   trusted_networks = [ "127.0.0.1/32" ];
   authenticated_may_relay = true;
 };
+EOF
+}
+
+# pg_write_conf MODE: the test's portguard.conf for portguard-policyd. The
+# file stays readable by nobody so that a SIGHUP reload after the drop can
+# read it.
+pg_write_conf() {
+	{
+		echo "# tests/e2e portguard.conf (written by tests/e2e/lib.sh)"
+		pg_conf_head "$1" info
+		cat <<EOF
 ports = (
   { port = $P_RELAY;  role = "relay"; },
   { port = $P_SHIPPED; role = "relay"; },
@@ -356,6 +375,7 @@ ports = (
 );
 policyd = { listen = [ "unix:$PG_SOCK" ]; socket_mode = "0660"; };
 EOF
+	} >"$PG_CONF.tmp"
 	chmod 0644 "$PG_CONF.tmp"
 	mv -f "$PG_CONF.tmp" "$PG_CONF"
 }
@@ -397,6 +417,17 @@ pg_stop() {
 	fi
 	PG_PID=
 	rm -f "$PG_SOCK"
+}
+
+# pg_check_dropped: inside a case, fail unless portguard ($PG_PID) runs as
+# nobody and its socket $PG_SOCK is group postfix, mode 660.
+pg_check_dropped() {
+	if [ -n "$PG_PID" ]; then
+		_uid=$(awk '/^Uid:/ { print $2 }' "/proc/$PG_PID/status" 2>/dev/null)
+		[ "$_uid" = 65534 ] || t_fail "runs as uid '$_uid', not nobody (65534)"
+	fi
+	[ "$(stat -c '%G %a' "$PG_SOCK" 2>/dev/null)" = "postfix 660" ] ||
+		t_fail "socket is '$(stat -c '%U:%G %a' "$PG_SOCK" 2>/dev/null)', want group postfix, mode 660"
 }
 
 pg_count() {

@@ -340,12 +340,7 @@ MODE=enforce
 pg_write_conf enforce
 t_begin "portguard-policyd starts, binds, drops to nobody"
 pg_start || t_fail "did not start"
-if [ -n "$PG_PID" ]; then
-	_uid=$(awk '/^Uid:/ { print $2 }' "/proc/$PG_PID/status" 2>/dev/null)
-	[ "$_uid" = 65534 ] || t_fail "runs as uid '$_uid', not nobody (65534)"
-fi
-[ "$(stat -c '%G %a' "$PG_SOCK" 2>/dev/null)" = "postfix 660" ] ||
-	t_fail "socket is '$(stat -c '%U:%G %a' "$PG_SOCK" 2>/dev/null)', want group postfix, mode 660"
+pg_check_dropped
 t_end
 [ -n "$PG_PID" ] || exit 1
 PF_LOG_OFF=$(wc -c <"$PF_LOG")

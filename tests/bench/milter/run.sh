@@ -115,26 +115,9 @@ mkdir -p "$PF" "$PF_Q" "$E2E_D/data" || die "mkdir"
 chown postfix "$E2E_D/data"
 cat >"$PF/main.cf" <<EOF
 # Private benchmark instance (tests/bench/milter/run.sh).
-compatibility_level = 3.6
-queue_directory = $PF_Q
-data_directory = $E2E_D/data
-maillog_file = $PF_LOG
-maillog_file_prefixes = $E2E_D
-myhostname = mx.$E2E_DOMAIN
-mydomain = $E2E_DOMAIN
-myorigin = \$myhostname
+$(pf_main_cf_base)
 mydestination = $E2E_DOMAIN, localhost
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
 mynetworks = 127.0.0.1/32
-smtpd_peername_lookup = no
-biff = no
-default_transport = discard
-relay_transport = discard
-local_transport = discard
-alias_maps =
-alias_database =
-local_recipient_maps =
 milter_default_action = tempfail
 # Less noise between runs: no smtpd/cleanup respawns after 100 connections,
 # no flow-control pauses when delivery momentarily lags behind reception.
