@@ -7,7 +7,8 @@
 set -eu
 
 PKGS="build-essential pkgconf libconfig-dev libssl-dev check libmilter-dev \
-postfix swaks sasl2-bin libsasl2-modules openssl miltertest m4 libwrap0 rsyslog \
+postfix swaks libnet-ssleay-perl libio-socket-inet6-perl libauthen-sasl-perl \
+sasl2-bin libsasl2-modules openssl miltertest m4 libwrap0 rsyslog \
 procps iproute2 python3 clang libclang-rt-14-dev"
 
 # Arguments replace the list (packaging/deps.sh passes the packaging tools).
