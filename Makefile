@@ -56,7 +56,7 @@ ifneq ($(MILTER_SRC),)
 PROGRAMS += $(B)/portguard-milter
 endif
 
-.PHONY: all check unit-tests bench-tools bench demo install uninstall clean deps format fuzz fuzz-tools
+.PHONY: all check fresh-check unit-tests bench-tools bench demo install uninstall clean deps format fuzz fuzz-tools
 
 all: $(PROGRAMS)
 
@@ -125,22 +125,32 @@ fuzz:
 unit-tests: $(UNIT_BIN)
 bench-tools: $(BENCH_BIN) $(MBENCH_BIN)
 
-# Install what is missing (Debian, as root), then build the sanitized tree
-# with warnings as errors and run every test layer.
+# Install what is missing (Debian, as root), prove the tools can do what the
+# layers ask (tests/caps.sh: one line per missing capability and the package
+# that brings it), then build the sanitized tree with warnings as errors and
+# run every test layer.
 check:
 	@sh tests/deps.sh
+	@sh tests/caps.sh check
 	$(MAKE) B=build/san WERROR=1 SANITIZE=1 all unit-tests fuzz-tools
 	@sh tests/run.sh build/san
+
+# The README's `make demo` and `make check`, as root, in a fresh Debian 12
+# root made with debootstrap (tests/fresh/run.sh): proves the install step.
+fresh-check:
+	@sh tests/fresh/run.sh build/fresh
 
 # Benchmarks run on an optimised, unsanitized build.
 bench:
 	@sh tests/deps.sh
+	@sh tests/caps.sh demo
 	$(MAKE) B=build all bench-tools
 	@sh tests/bench/run.sh build
 	@if [ -f tests/bench/milter/run.sh ]; then sh tests/bench/milter/run.sh build; fi
 
 demo:
 	@sh tests/deps.sh
+	@sh tests/caps.sh demo
 	$(MAKE) B=build all
 	@sh tests/e2e/demo.sh build
 

@@ -2,8 +2,11 @@
 # tests/e2e/demo.sh BUILD_DIR - `make demo`: a private Postfix on loopback with
 # both daemons attached: portguard-policyd on the e2e harness's ports, and
 # portguard-milter (smtpd_milters, no policy service) on one more submission
-# port. A few good and bad SMTP sessions sent with swaks, the client's final
-# reply for each, then each daemon's decision lines and its stats. Builds
+# port. A few good and bad SMTP sessions sent with swaks, each with the reply
+# it must get (250 and queued for a good one, the exact code for a bad one):
+# the client's final reply is compared and marked "ok" or "NOT OK". Then each
+# daemon's decision lines and its stats. Ends with "demo: N of N sessions as
+# expected" and exits 1 when a session got another reply. Builds
 # nothing (the Makefile builds first); starts everything under BUILD_DIR and
 # stops and removes it all at the end. Needs root (Postfix). The test MTA is
 # the one of tests/e2e/lib.sh, which lets the bad cases through on purpose so
@@ -95,34 +98,54 @@ fi
 echo
 
 AUTH="-a PLAIN -au $E2E_USER -ap $E2E_PASS"
-n=0
-session() { # session LABEL SWAKS-ARG...
+QUEUED='^250 2\.0\.0 Ok: queued as '
+n=0        # sessions sent
+n_ok=0     # sessions whose final reply was the expected one
+n_milter=0 # sessions sent to the milter's port
+bad_list=
+# session LABEL WANT-ERE WANT-TEXT SWAKS-ARG...: send one session, compare
+# the client's final reply with WANT-ERE, print it marked "ok" or "NOT OK".
+session() {
 	n=$((n + 1))
 	t_begin "demo-$n"
 	_label=$1
-	shift
+	_want=$2
+	_wtext=$3
+	shift 3
+	case " $* " in *" $P_MILTER "*) n_milter=$((n_milter + 1)) ;; esac
 	t_swaks "$@"
-	printf '%-58s -> %s\n' "$_label" "${T_REPLY:-(no reply)}"
+	if printf '%s\n' "$T_REPLY" | grep -q -E -- "$_want"; then
+		n_ok=$((n_ok + 1))
+		printf '  ok      %-52s -> %s\n' "$_label" "$T_REPLY"
+	else
+		bad_list="$bad_list $n"
+		printf '  NOT OK  %-52s -> %s\n' "$_label" "${T_REPLY:-(no reply)}"
+		printf '          expected: %s; the client saw:\n' "$_wtext"
+		sed -n -E 's/^(<|->|~>|<~|<\*\*|<~\*|\*\*\*|===) ?/            &/p' "$T_OUT" | tail -n 12
+	fi
 }
 
-echo "SMTP sessions (client's final reply):"
-session "good: STARTTLS + AUTH on submission, to a remote domain" \
+echo "SMTP sessions: each with the reply it must get, and the client's final reply"
+session "good: STARTTLS + AUTH on submission, remote rcpt" "$QUEUED" "250, queued" \
 	--port "$P_SUB" --local-interface 127.0.0.2 -tls $AUTH --to "friend@remote.example"
-session "good: implicit TLS + AUTH on submissions" \
+session "good: implicit TLS + AUTH on submissions" "$QUEUED" "250, queued" \
 	--port "$P_SMTPS" --local-interface 127.0.0.2 --tlsc $AUTH --to "friend@remote.example"
-session "bad:  AUTH without TLS on submission" \
+session "bad:  AUTH without TLS on submission" '^538 5\.7\.11 ' "538 5.7.11 (rule 1)" \
 	--port "$P_SUB" --local-interface 127.0.0.2 $AUTH --to "friend@remote.example"
-session "bad:  no TLS, no AUTH on submission" \
+session "bad:  no TLS, no AUTH on submission" '^530 5\.7\.0 .*Must issue a STARTTLS command first' \
+	"530 5.7.0 Must issue a STARTTLS command first (rule 3)" \
 	--port "$P_SUB" --local-interface 127.0.0.2 --to "someone@$E2E_DOMAIN"
-session "bad:  open-relay attempt on the relay port" \
+session "bad:  open-relay attempt on the relay port" '^554 5\.7\.1 .*Relay access denied' \
+	"554 5.7.1 Relay access denied (rule 7)" \
 	--port "$P_RELAY" --local-interface 127.0.0.2 --to "victim@remote.example"
-session "good: relay port, mail for a local domain" \
+session "good: relay port, mail for a local domain" "$QUEUED" "250, queued" \
 	--port "$P_RELAY" --local-interface 127.0.0.2 --to "postmaster@$E2E_DOMAIN"
-session "good: milter port, STARTTLS + AUTH" \
+session "good: milter port, STARTTLS + AUTH" "$QUEUED" "250, queued" \
 	--port "$P_MILTER" --local-interface 127.0.0.2 -tls $AUTH --to "friend@remote.example"
-session "bad:  milter port, AUTH without TLS" \
+session "bad:  milter port, AUTH without TLS" '^538 5\.7\.11 ' "538 5.7.11 (rule 1)" \
 	--port "$P_MILTER" --local-interface 127.0.0.2 $AUTH --to "friend@remote.example"
-session "bad:  milter port, no TLS, no AUTH" \
+session "bad:  milter port, no TLS, no AUTH" '^530 5\.7\.0 .*Must issue a STARTTLS command first' \
+	"530 5.7.0 Must issue a STARTTLS command first (rule 3)" \
 	--port "$P_MILTER" --local-interface 127.0.0.2 --to "someone@$E2E_DOMAIN"
 echo
 
@@ -155,9 +178,12 @@ echo "portguard-milter decision lines:"
 decision_lines "$MG_LOG" portguard-milter
 echo
 
-echo "portguard-milter stats (SIGUSR2, once it has counted its 3 sessions):"
-_closed3() { [ "$(grep -c 'session closed: ' "$MG_LOG")" -ge 3 ]; }
-t_wait 100 _closed3
+echo "portguard-milter stats (SIGUSR2, after the $n_milter sessions sent to port $P_MILTER):"
+_closed_all() { [ "$(grep -c 'session closed: ' "$MG_LOG")" -ge "$n_milter" ]; }
+t_wait 100 _closed_all
+_closed=$(grep -c 'session closed: ' "$MG_LOG")
+[ "$_closed" = "$n_milter" ] ||
+	echo "  (the milter logged $_closed session-closed lines for the $n_milter sessions sent)"
 _off=$(wc -c <"$MG_LOG")
 kill -USR2 "$MG_PID"
 _mstats_ready() { stats_after "$MG_LOG" "$_off" | grep -q "stats: port=$P_MILTER "; }
@@ -169,3 +195,8 @@ mg_stop
 pg_stop
 pf_stop
 echo "demo finished; everything stopped and removed"
+echo "demo: $n_ok of $n sessions as expected"
+if [ "$n_ok" != "$n" ]; then
+	echo "demo: NOT as expected: session(s)$bad_list (marked NOT OK above)" >&2
+	exit 1
+fi
