@@ -37,3 +37,23 @@ pg_timeout()
 	[ "$rc" = 124 ] && echo "portguard: timed out after ${secs}s: $*" >&2
 	return "$rc"
 }
+
+# The Debian mirror of this machine's apt sources for $1 (a codename).
+debian_mirror()
+{
+	cn=$1
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		awk -v RS= -v cn="$cn" '
+			{ uri = ""; suite = 0; deb = 0
+			  n = split($0, l, "\n")
+			  for (i = 1; i <= n; i++) {
+				if (l[i] ~ /^URIs:/) { split(l[i], a, /[ \t]+/); uri = a[2] }
+				if (l[i] ~ /^Types:/ && l[i] ~ /(^|[ \t])deb([ \t]|$)/) deb = 1
+				if (l[i] ~ /^Suites:/ && l[i] ~ ("[ \t]" cn "([ \t]|$)")) suite = 1
+			  }
+			  if (uri != "" && suite && deb) { print uri; exit } }' "$f"
+	done
+	cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+		awk -v cn="$cn" '$1 == "deb" && $0 !~ /\[/ && $3 == cn { print $2 }'
+}
