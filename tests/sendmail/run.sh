@@ -488,9 +488,11 @@ portguard() {
 		fail portguard_start "Sendmail with the milter lines did not start"
 		return 1
 	}
-	# F=T: with no milter answering, Sendmail tempfails instead of accepting.
+	# F=T: with no milter answering, Sendmail tempfails at MAIL instead of
+	# accepting, with the reply README.md names.
 	sm_swaks dead_milter_tempfails -p "$SM_PORT_MTA" $UNTRUSTED -t "$LOCAL_RCPT"
-	if sm_reply_seen dead_milter_tempfails '4[0-9][0-9] 4\.[0-9.]+ Please try again later' &&
+	if grep -A1 -E '^[ ]*-> MAIL FROM' "$SM_DIR/t/dead_milter_tempfails" |
+		grep -Eq '^<[-~*]+ +451 4\.3\.2 Please try again later' &&
 		! sm_reply_seen dead_milter_tempfails '250 2\.0\.0 .*accepted'; then
 		pass dead_milter_tempfails
 	else
