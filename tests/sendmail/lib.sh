@@ -118,14 +118,22 @@ sm_init() {
 	SM_DIR=$b/sendmail-e2e
 	SM_DIR_OUTSIDE=0
 	# Sendmail refuses its files and the milter socket when their path
-	# crosses a world-writable directory (a clone under /tmp, say). Then the
-	# sandbox goes to a root-owned directory under /run instead, named after
-	# the build dir, and is removed at cleanup.
+	# crosses a world-writable directory (a clone under /tmp, say), and the
+	# milter, once it has dropped to nobody, cannot reread its configuration
+	# on SIGUSR1 from a tree nobody cannot enter (a clone under /root, say).
+	# Then the sandbox goes to a root-owned directory under /run instead,
+	# named after the build dir, and is removed at cleanup.
+	_why=
 	if sm_path_world_writable "$b"; then
+		_why="crosses a world-writable directory"
+	elif ! runuser -u nobody -- sh -c 'cd "$1"' sh "$b" 2>/dev/null; then
+		_why="is not reachable by unprivileged users"
+	fi
+	if [ -n "$_why" ]; then
 		mkdir -p -m 0755 /run/portguard-tests || return 1
 		SM_DIR=/run/portguard-tests/sendmail-e2e-$(printf '%s' "$b" | cksum | cut -d' ' -f1)
 		SM_DIR_OUTSIDE=1
-		sm_log "$b crosses a world-writable directory; sandbox in $SM_DIR"
+		sm_log "$b $_why; sandbox in $SM_DIR"
 	fi
 	# A daemon left over from an interrupted run would hold our ports.
 	if [ -f "$SM_DIR/sendmail.pid" ]; then
