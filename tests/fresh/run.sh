@@ -113,9 +113,13 @@ R=$1 CACHE=$2 SRC=$3
 child=
 cleanup() {
 	[ "$$" = 1 ] && kill -KILL -1 2>/dev/null
+	done_m=
 	for m in "$R/var/cache/apt/archives" "$R/dev/shm" "$R/dev/pts" "$R/dev" "$R/sys" "$R/proc"; do
-		mountpoint -q "$m" && { umount "$m" 2>/dev/null || umount -l "$m"; }
+		mountpoint -q "$m" || continue
+		umount "$m" 2>/dev/null || umount -l "$m"
+		done_m="$done_m ${m#"$R"}"
 	done
+	echo "fresh-check: unmounted$done_m"
 }
 trap cleanup EXIT
 trap "echo \"fresh-check: interrupted\"; exit 143" TERM INT
