@@ -75,13 +75,13 @@ $(B)/portguard-milter: $(MILTER_OBJ) $(B)/libportguard.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(MILTER_OBJ) $(B)/libportguard.a $(MILTER_LIBS) $(CORE_LIBS)
 
 # A unit test may #include a front end's .c file (milter/session.c, ...): the
-# compiler lists every file it read in $@.d, so editing one rebuilds the test.
+# compiler lists every file it read in $(B)/deps/, so editing one rebuilds the test.
 $(B)/tests/%: tests/unit/%.c tests/unit/check_common.h $(B)/libportguard.a
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Itests/unit -MMD -MP -MF $@.d -MT $@ -o $@ $< \
+	@mkdir -p $(dir $@) $(B)/deps
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Itests/unit -MMD -MP -MF $(B)/deps/$*.d -MT $@ -o $@ $< \
 		$(B)/libportguard.a $(ALL_LDFLAGS) $(CHECK_LIBS) $(CORE_LIBS)
 
--include $(UNIT_BIN:=.d)
+-include $(UNIT_SRC:tests/unit/%.c=$(B)/deps/%.d)
 
 $(B)/bench/%: tests/bench/%.c $(B)/libportguard.a
 	@mkdir -p $(dir $@)
