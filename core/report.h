@@ -13,17 +13,16 @@
 #include "config.h"
 #include "policy.h"
 
-void report_decision(const struct pg_port *port, unsigned server_port, const struct pg_facts *f,
+/* The port is named by f->server_port, else by the entry's number or label. */
+void report_decision(const struct pg_port *port, const struct pg_facts *f,
                      const struct pg_verdict *v);
 
-/* mta_fix: the setting that would have prevented it, e.g.
+/* Names f->mta_auth_fix, the setting that would have prevented it, e.g.
  * "smtpd_tls_auth_only=yes (Postfix)". */
-void report_plaintext_auth(const struct pg_port *port, unsigned server_port,
-                           const struct pg_facts *f, const char *mta_fix);
+void report_plaintext_auth(const struct pg_port *port, const struct pg_facts *f);
 
 /* Error line when a port configured tls="implicit" has a plaintext session. */
-void report_implicit_plaintext(const struct pg_port *port, unsigned server_port,
-                               const struct pg_facts *f);
+void report_implicit_plaintext(const struct pg_port *port, const struct pg_facts *f);
 
 /* Warn once per (port, label) for which no entry exists. */
 void report_unknown_port(const struct pg_config *cfg, unsigned port, const char *label);

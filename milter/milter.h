@@ -25,9 +25,9 @@
 #include <libmilter/mfapi.h>
 
 #include "config.h"
+#include "engine.h"
 #include "pg_limits.h"
 #include "policy.h"
-#include "stats.h"
 
 #define MILTER_NAME "portguard-milter"
 
@@ -83,9 +83,8 @@ struct milter_tls {
 /* Allocated uninitialised: session_init() sets every field (strings by their
  * first byte only), so a new field must be added there too. */
 struct milter_conn {
-	struct pg_config *cfg;      /* retained at connect, released at close */
-	const struct pg_port *port; /* points into cfg */
-	struct pg_stats_slot *slot;
+	struct pg_config *cfg;        /* retained at connect, released at close */
+	struct engine_session engine; /* the port entry (inside cfg), counts, alarm */
 	unsigned server_port;         /* 0 when {daemon_port} did not arrive */
 	char label[PG_MAX_LABEL + 1]; /* {daemon_name}, "" when absent or too long */
 	enum milter_mta mta;          /* from the "v" macro, read when a line first needs it */
@@ -96,7 +95,6 @@ struct milter_conn {
 	struct milter_tls tls; /* latest TLS facts; sticky: stats count TLS at any point */
 	char sasl_method[MILTER_MAX_SASL + 1];
 	char sasl_username[MILTER_MAX_SASL + 1];
-	bool alarm_sent; /* plaintext-AUTH alarm, once per session */
 	/* per message: reset at MAIL, abort and end of message */
 	char queue_id[MILTER_MAX_QUEUE_ID + 1];
 	bool in_transaction;

@@ -386,6 +386,7 @@ static void accept_ready(struct listener_handle *lh)
 		c->events = EPOLLIN;
 		c->last_active = mono_now();
 		proto_reset(&c->scan);
+		session_init(&c->session);
 		peer_name(&ss, c->peer, sizeof c->peer);
 		memset(&ev, 0, sizeof ev);
 		ev.events = EPOLLIN;

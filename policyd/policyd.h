@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "engine.h"
 #include "pg_limits.h"
 
 #define PD_NAME "portguard-policyd"
@@ -111,14 +112,17 @@ enum proto_status proto_scan(struct proto_scan *st, const char *buf, size_t len,
 void proto_parse(char *buf, size_t reqlen, const struct proto_scan *st, struct pd_request *req);
 const char *proto_attr_name(enum pd_attr a);
 
-/* ---- one request, one reply (session.c) ---- */
+/* ---- one request, one reply (session.c, reply.c) ---- */
 struct pd_session {
 	char instance[PG_POLICY_MAX_INSTANCE + 1];
 	bool have_instance;
-	bool alarm_sent; /* plaintext-AUTH alarm, once per instance */
+	struct engine_session engine;
 };
 
 enum session_status { SESSION_REPLY = 0, SESSION_BAD_REQUEST };
+
+/* A connection's state before its first request. */
+void session_init(struct pd_session *s);
 
 /* Decide and write exactly one "action=...\n\n" into out (at least
  * PD_REPLY_MAX bytes); *outlen is its length. SESSION_BAD_REQUEST: the peer
@@ -126,6 +130,12 @@ enum session_status { SESSION_REPLY = 0, SESSION_BAD_REQUEST };
 enum session_status session_handle(const struct pg_config *cfg, struct pd_session *s,
                                    const struct pd_request *req, char *out, size_t *outlen,
                                    char *why, size_t whylen);
+
+/* NULL when v fits one "action=" line, else why not (engine_untellable_fn). */
+const char *reply_untellable(const struct pg_verdict *v);
+/* Write v, which passed reply_untellable() (or is the fail mode's), into out
+ * (PD_REPLY_MAX bytes); returns its length. */
+size_t reply_write(const struct pg_verdict *v, char *out);
 
 /* ---- event loop (loop.c) ---- */
 /* Runs until SIGTERM/SIGINT; owns cfg from here on (frees it). Returns an

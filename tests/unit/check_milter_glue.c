@@ -288,7 +288,7 @@ START_TEST(test_identity)
 
 	conn_start(&c, &t, "587", "ORIGINATING", "192.0.2.9");
 	ck_assert_uint_eq(c.server_port, 587);
-	ck_assert_uint_eq(c.port->port, 587);
+	ck_assert_uint_eq(c.engine.port->port, 587);
 	ck_assert_str_eq(c.client_addr, "192.0.2.9");
 	ck_assert_uint_eq(c.client_port, 40000);
 	ck_assert_str_eq(c.client_name, "client.example.net");
@@ -301,20 +301,20 @@ START_TEST(test_identity)
 
 	/* a label wins (core's rule); here {daemon_name}=MSA on an unlisted port */
 	conn_start(&c, &t, "10587", "MSA", "IPv6:2001:db8::5");
-	ck_assert_str_eq(c.port->name, "MSA");
+	ck_assert_str_eq(c.engine.port->name, "MSA");
 	ck_assert_str_eq(c.client_addr, "2001:db8::5");
 
 	/* unknown numbered port: default_role and the core's once-per-port warning */
 	pg_capture_start();
 	conn_start(&c, &t, "2526", NULL, "192.0.2.9");
-	ck_assert_int_eq(c.port->role, PG_ROLE_RELAY);
+	ck_assert_int_eq(c.engine.port->role, PG_ROLE_RELAY);
 	ck_assert_ptr_nonnull(strstr(pg_captured_log(), "port=2526"));
 
 	/* neither macro: one warning per connection naming the lines to add */
 	for (int i = 0; i < 2; i++) {
 		pg_capture_start();
 		conn_start(&c, &t, NULL, NULL, "192.0.2.9");
-		ck_assert_int_eq(c.port->role, PG_ROLE_RELAY);
+		ck_assert_int_eq(c.engine.port->role, PG_ROLE_RELAY);
 		ck_assert_ptr_nonnull(strstr(pg_captured_log(), "neither {daemon_port} nor "
 		                                                "{daemon_name}"));
 		ck_assert_ptr_nonnull(strstr(pg_captured_log(), "{daemon_port} v _"));

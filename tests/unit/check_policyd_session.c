@@ -1,6 +1,6 @@
 /*
  * check_policyd_session.c - portguard-policyd's request handling
- * (policyd/proto.c, policyd/session.c) on requests built here: the reply
+ * (policyd/proto.c, policyd/session.c, policyd/reply.c) on requests built here: the reply
  * for a verdict, and the fail mode when a verdict cannot be sent in the
  * policy protocol (a path no peer can reach, so it is proven here: the
  * reply text is broken on purpose, past config validation).
@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include "../../policyd/proto.c"
+#include "../../policyd/reply.c"
 #include "../../policyd/session.c"
 
 static const char conf_text[] = "mode = \"enforce\";\n"
@@ -50,10 +51,11 @@ static const char *handle(const struct pg_config *cfg, const char *request)
 	char buf[PG_POLICY_MAX_REQUEST], why[256] = "";
 	struct proto_scan st;
 	struct pd_request req;
-	struct pd_session s = {0};
+	struct pd_session s;
 	size_t reqlen = 0, n = 0, len = strlen(request);
 
 	memcpy(buf, request, len);
+	session_init(&s);
 	proto_reset(&st);
 	ck_assert_int_eq(proto_scan(&st, buf, len, &reqlen, why, sizeof why), PROTO_REQUEST);
 	ck_assert_uint_eq(reqlen, len);
