@@ -591,9 +591,9 @@ int loop_run(struct pg_config *cfg, const struct pd_options *opt, struct pd_list
 
 	/* Lines logged while a pass serves its events go out together before the
 	 * loop blocks again: one write or sendmmsg per pass, not one per line. */
-	log_batch_start();
+	logbatch_start();
 	while (!L.stop) {
-		log_flush();
+		logbatch_flush();
 		int n = epoll_wait(L.ep, events, LOOP_MAX_EVENTS, wait_timeout_ms(mono_now()));
 
 		if (n < 0 && errno != EINTR) {
@@ -630,7 +630,7 @@ int loop_run(struct pg_config *cfg, const struct pd_options *opt, struct pd_list
 	}
 	stats_emit(time(NULL), false);
 	report_config(L.cfg, PD_NAME, "stopping");
-	log_batch_stop();
+	logbatch_stop();
 	loop_teardown();
 	config_free(L.cfg);
 	return rc;

@@ -137,6 +137,13 @@ const char *reply_untellable(const struct pg_verdict *v);
  * (PD_REPLY_MAX bytes); returns its length. */
 size_t reply_write(const struct pg_verdict *v, char *out);
 
+/* ---- log batching (logbatch.c): the loop's lines, one write or sendmmsg per pass ---- */
+void logbatch_start(void); /* installs the sink in core/log.c */
+void logbatch_flush(void); /* before the loop blocks; errors are sent at once */
+void logbatch_stop(void);  /* flushes, and back to one write per line */
+/* Test hook: the socket batched syslog lines go to (default /dev/log). */
+void logbatch_set_syslog_path(const char *path);
+
 /* ---- event loop (loop.c) ---- */
 /* Runs until SIGTERM/SIGINT; owns cfg from here on (frees it). Returns an
  * exit code. */
