@@ -193,7 +193,7 @@ static bool conn_process(struct conn *c)
 			conn_drop(c, why);
 			return false;
 		}
-		proto_parse(c->in, reqlen, &c->scan, &req);
+		proto_parse(c->in, &c->scan, &req);
 		if (session_handle(L.cfg, &c->session, &req, out + c->out_len, &n, why,
 		                   sizeof why) != SESSION_REPLY) {
 			conn_drop(c, why);

@@ -109,7 +109,7 @@ enum proto_status proto_scan(struct proto_scan *st, const char *buf, size_t len,
                              char *why, size_t whylen);
 /* Split a complete request (as found by proto_scan, whose state st still
  * describes it) into req, in place. */
-void proto_parse(char *buf, size_t reqlen, const struct proto_scan *st, struct pd_request *req);
+void proto_parse(char *buf, const struct proto_scan *st, struct pd_request *req);
 const char *proto_attr_name(enum pd_attr a);
 
 /* ---- one request, one reply (session.c, reply.c) ---- */

@@ -7,15 +7,19 @@
  * is the check the engine runs before the decision line: a verdict whose
  * text or enhanced code would break the line, or whose reject code is not a
  * 4xx or 5xx, cannot be sent, and on_error decides instead (the fail mode's
- * own reply always passes). reply_write() then writes without failing; it is
- * built by hand, not with snprintf: a reject is on the hot path.
+ * own reply always passes). Every verdict fits PD_REPLY_MAX (checked at
+ * compile time), so reply_write() cannot fail; it builds the line by hand,
+ * not with snprintf: a reject is on the hot path.
  */
 #include <string.h>
 
 #include "policyd.h"
 
-/* "action=" verb " " esc " " text "\n\n" */
-#define REPLY_FIXED (sizeof "action=" - 1 + 2 + 2)
+/* The longest line: "action=DEFER_IF_PERMIT <esc> <text>\n\n" and its NUL. */
+_Static_assert(sizeof "action=DEFER_IF_PERMIT " + sizeof((struct pg_verdict *)0)->esc +
+                       sizeof((struct pg_verdict *)0)->text + 1 <=
+                   PD_REPLY_MAX,
+               "every verdict fits PD_REPLY_MAX");
 
 static const char *reply_verb(const struct pg_verdict *v, char code[3], size_t *len)
 {
@@ -39,15 +43,10 @@ static const char *reply_verb(const struct pg_verdict *v, char code[3], size_t *
 const char *reply_untellable(const struct pg_verdict *v)
 {
 	static const char why[] = "reply does not fit the policy protocol";
-	char code[3];
-	size_t vl;
 
 	if (strpbrk(v->text, "\r\n") != NULL || strpbrk(v->esc, "\r\n ") != NULL)
 		return why;
 	if (v->action == PG_ACT_REJECT && (v->code < 400 || v->code > 599))
-		return why;
-	reply_verb(v, code, &vl);
-	if (REPLY_FIXED + vl + strlen(v->esc) + strlen(v->text) >= PD_REPLY_MAX)
 		return why;
 	return NULL;
 }
