@@ -80,8 +80,7 @@ struct milter_tls {
 	char fingerprint[PG_MAX_FINGERPRINT * 3 + 1]; /* as the MTA sends it */
 };
 
-/* Allocated uninitialised: session_init() sets every field (strings by their
- * first byte only), so a new field must be added there too. */
+/* Allocated zeroed at CONNECT: all zero is a session before its first macro. */
 struct milter_conn {
 	struct pg_config *cfg;        /* retained at connect, released at close */
 	struct engine_session engine; /* the port entry (inside cfg), counts, alarm */
@@ -101,10 +100,6 @@ struct milter_conn {
 	bool mail_objected;             /* MAIL already rejected or would-reject */
 	struct pg_verdict mail_verdict; /* valid while mail_objected: repeated at RCPT */
 };
-
-/* A fresh session on cfg (whose reference c now owns); cheap: no buffer is
- * cleared beyond its first byte. */
-void session_init(struct milter_conn *c, struct pg_config *cfg);
 
 /* Start a session: fill conn from the CONNECT macros and hostaddr, pick the
  * port entry (warnings for missing macros and unknown ports). conn->cfg must

@@ -73,26 +73,6 @@ static void facts_fill(const struct milter_conn *c, enum pg_stage stage, struct 
 	};
 }
 
-void session_init(struct milter_conn *c, struct pg_config *cfg)
-{
-	c->cfg = cfg;
-	c->engine = (struct engine_session){.connected = false};
-	c->server_port = 0;
-	c->label[0] = '\0';
-	c->mta = MILTER_MTA_UNKNOWN;
-	c->mta_known = false;
-	c->client_name[0] = '\0';
-	c->client_addr[0] = '\0';
-	c->client_port = 0;
-	c->tls.version[0] = '\0';
-	c->tls.cipher[0] = '\0';
-	c->tls.bits = 0;
-	c->tls.fingerprint[0] = '\0';
-	c->sasl_method[0] = '\0';
-	c->sasl_username[0] = '\0';
-	session_end_message(c);
-}
-
 /* Which MTA: only lines that name an MTA setting need it, so the "v" macro
  * (a CONNECT macro; libmilter keeps those for the whole connection) is read
  * the first time one is logged. */
