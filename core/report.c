@@ -1,5 +1,6 @@
 /*
- * report.c - the log lines both front ends write, formatted in one place.
+ * report.c - the log lines of a decision (for core/engine.c) and the start-up
+ * summary, formatted in one place.
  *
  * Decision lines ("reject:" and "would-reject:" at notice, "pass:" at info),
  * the plaintext-AUTH alarm (warning), the implicit-TLS error, the unknown-port

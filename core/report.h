@@ -1,5 +1,6 @@
 /*
- * report.h - the log lines both front ends write, so that both write the same.
+ * report.h - the log lines of portguard, formatted in one place: core/engine.c
+ * writes those of a decision, the daemons the start-up summary.
  *
  * report_decision(): "reject:", "would-reject:" or (log level info) "pass:"
  * with port, role, client, TLS, SASL, rule and reply; report_plaintext_auth():

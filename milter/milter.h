@@ -2,7 +2,7 @@
  * milter.h - portguard-milter's own interfaces (libmilter glue only).
  *
  * The milter turns libmilter callbacks into struct pg_facts, asks the core
- * (policy_decide) and turns the verdict back into SMFIS_* + smfi_setreply in
+ * (engine_decide) and turns the verdict back into SMFIS_* + smfi_setreply in
  * one place (reply.c). Files:
  *   macros.c    pure parsing of macro values (IPv6: prefix, ports, bits, MTA kind)
  *   session.c   per-connection / per-message state and the decisions; no libmilter
