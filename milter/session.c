@@ -6,9 +6,9 @@
  * Output: facts for core/engine.c, which finds the port entry, decides,
  * counts and logs, and its struct pg_verdict per MAIL/RCPT. Port identity
  * comes from {daemon_port}, else the {daemon_name} label, else default_role
- * (one warning per connection naming the MTA lines to add). TLS facts are captured at HELO and MAIL (Postfix
- * sends none at EOH/EOM) and never forgotten within a session; AUTH facts
- * at MAIL. Rules 1-6 are decided at MAIL, rule 7 and the rest at RCPT.
+ * (one warning per connection naming the MTA lines to add). TLS facts are
+ * captured at HELO and MAIL (Postfix sends none at EOH/EOM) and never
+ * forgotten within a session; AUTH facts at MAIL. Rules 1-6 are decided at MAIL, rule 7 and the rest at RCPT.
  * Nothing here calls libmilter or allocates.
  */
 #include <arpa/inet.h>
@@ -75,7 +75,7 @@ static void facts_fill(const struct milter_conn *c, enum pg_stage stage, struct 
 
 /* Which MTA: only lines that name an MTA setting need it, so the "v" macro
  * (a CONNECT macro; libmilter keeps those for the whole connection) is read
- * the first time one is logged. */
+ * once, by the first decision or warning of the connection. */
 static enum milter_mta conn_mta(struct milter_conn *c, milter_getter get, void *arg)
 {
 	if (!c->mta_known) {
