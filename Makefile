@@ -74,10 +74,14 @@ $(B)/portguard-policyd: $(POLICYD_OBJ) $(B)/libportguard.a
 $(B)/portguard-milter: $(MILTER_OBJ) $(B)/libportguard.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(MILTER_OBJ) $(B)/libportguard.a $(MILTER_LIBS) $(CORE_LIBS)
 
+# A unit test may #include a front end's .c file (milter/session.c, ...): the
+# compiler lists every file it read in $(B)/deps/, so editing one rebuilds the test.
 $(B)/tests/%: tests/unit/%.c tests/unit/check_common.h $(B)/libportguard.a
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Itests/unit -o $@ $< $(B)/libportguard.a \
-		$(ALL_LDFLAGS) $(CHECK_LIBS) $(CORE_LIBS)
+	@mkdir -p $(dir $@) $(B)/deps
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Itests/unit -MMD -MP -MF $(B)/deps/$*.d -MT $@ -o $@ $< \
+		$(B)/libportguard.a $(ALL_LDFLAGS) $(CHECK_LIBS) $(CORE_LIBS)
+
+-include $(UNIT_SRC:tests/unit/%.c=$(B)/deps/%.d)
 
 $(B)/bench/%: tests/bench/%.c $(B)/libportguard.a
 	@mkdir -p $(dir $@)
@@ -97,12 +101,12 @@ FUZZ_FLAGS    = -std=c11 -D_GNU_SOURCE -g -O1 -iquote core -iquote policyd \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_BIN      = $(B)/fuzz/fuzz_proto $(B)/fuzz/fuzz_proto_portable $(B)/fuzz/fuzz_relay
 
-$(B)/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c policyd/proto.c policyd/policyd.h core/pg_limits.h
+$(B)/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c policyd/proto.c policyd/policyd.h core/config.h core/pg_limits.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_proto.c policyd/proto.c
 
 # The same, with the scanner's portable (non-SIMD) path.
-$(B)/fuzz/fuzz_proto_portable: tests/fuzz/fuzz_proto.c policyd/proto.c policyd/policyd.h core/pg_limits.h
+$(B)/fuzz/fuzz_proto_portable: tests/fuzz/fuzz_proto.c policyd/proto.c policyd/policyd.h core/config.h core/pg_limits.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -DPG_NO_SIMD -o $@ tests/fuzz/fuzz_proto.c policyd/proto.c
 

@@ -2,9 +2,9 @@
  * log.h - one logging module for both daemons.
  *
  * Output goes to syslog (ident and facility set by log_init) or to stderr
- * (-e). One line per event. Every value a client supplied goes through
- * log_sanitise() (or the LOGV() helper) before it reaches a format string's
- * argument list: control characters, spaces, quotes, backslashes and
+ * (-e), or to a sink a daemon installs. One line per event. Every value a
+ * client supplied goes through log_sanitise() before it reaches a format
+ * string's argument list: control characters, spaces, quotes, backslashes and
  * non-ASCII bytes are escaped as \xHH and the result is capped at
  * PG_LOG_VALUE_MAX with a visible "...". errno is preserved by every call.
  */
@@ -30,9 +30,6 @@ void log_warnx(const char *fmt, ...) PG_PRINTF(1, 2); /* "warning: ..." */
 void log_notice(const char *fmt, ...) PG_PRINTF(1, 2);
 void log_info(const char *fmt, ...) PG_PRINTF(1, 2);
 void log_debug(const char *fmt, ...) PG_PRINTF(1, 2);
-_Noreturn void fatal(const char *fmt, ...) PG_PRINTF(1, 2); /* appends strerror(errno), exits */
-_Noreturn void fatalx(const char *fmt, ...) PG_PRINTF(1, 2);
-void log_msg(int level, const char *fmt, ...) PG_PRINTF(2, 3);
 /* At level, without the severity word: the caller places it, e.g. after a
  * queue id ("NOQUEUE: warning: ..."). */
 void log_at(int level, const char *fmt, ...) PG_PRINTF(2, 3);
@@ -42,21 +39,24 @@ void log_at(int level, const char *fmt, ...) PG_PRINTF(2, 3);
 void log_line(int level, const char *line);
 
 /*
- * Batching, for a single-threaded event loop (portguard-policyd): after
- * log_batch_start(), lines are formatted as always but collected, and
- * log_flush() sends them together: one write(2) to stderr (at most PIPE_BUF
- * bytes, so it stays atomic on a pipe), or one sendmmsg(2) of syslog
- * datagrams to the local syslog socket, each datagram what syslog(3) would
- * have sent. Error and worse lines go out at once, so an error is never
- * delayed or lost in a crash. The loop calls log_flush() before it blocks;
- * log_batch_stop() flushes and returns to one write per line. Never call
- * these from a multi-threaded program (the milter).
+ * A sink takes every line that passes the level instead of the default
+ * output (a writev to stderr, or syslog(3)): policyd's event loop installs
+ * its batch writer. line() gets the line as built (no "ident[pid]: ", no
+ * newline); flush() is called before the destination or facility changes.
+ * NULL restores the default output. Install it before lines are logged from
+ * more than one thread, or not at all.
  */
-void log_batch_start(void);
-void log_flush(void);
-void log_batch_stop(void);
-/* Test hook: the socket batched syslog lines go to (default /dev/log). */
-void log_set_syslog_path(const char *path);
+struct log_sink {
+	void (*line)(int level, const char *line);
+	void (*flush)(void);
+};
+void log_set_sink(const struct log_sink *sink);
+
+/* For a sink that formats lines the way the default output does. */
+#define PG_LOG_PREFIX_MAX 96 /* "ident[pid]: " */
+bool log_uses_stderr(void);
+int log_get_facility(void);
+const char *log_line_prefix(size_t *len); /* "ident[pid]: ", not NUL-terminated */
 
 /* Write the escape "\xHH" of byte c at dst (4 bytes, no NUL); returns 4.
  * The one escape of every sanitiser (log_sanitise, report's reply quote). */

@@ -27,6 +27,10 @@ enum pg_stage {
 /* Everything is borrowed from the caller; strings are never NULL ("" = absent). */
 struct pg_facts {
 	enum pg_stage stage;
+	bool new_transaction;      /* the first decision of a transaction (see engine.h) */
+	unsigned server_port;      /* the MTA's port this session came in on; 0 when not sent */
+	const char *service_label; /* policy_context or {daemon_name}: names a port entry */
+	const char *mta_auth_fix;  /* the MTA setting that refuses AUTH without TLS */
 	const char *queue_id;    /* "" -> logged as NOQUEUE */
 	const char *client_name; /* "unknown" when unverified */
 	const char *client_addr; /* textual, without an "IPv6:" prefix */

@@ -1,5 +1,6 @@
 /*
- * report.c - the log lines both front ends write, formatted in one place.
+ * report.c - the log lines of a decision (for core/engine.c) and the start-up
+ * summary, formatted in one place.
  *
  * Decision lines ("reject:" and "would-reject:" at notice, "pass:" at info),
  * the plaintext-AUTH alarm (warning), the implicit-TLS error, the unknown-port
@@ -50,12 +51,12 @@ static void report_port_word(char *dst, size_t len, const struct pg_port *port,
 }
 
 static void report_client_fill(struct report_client *c, const struct pg_port *port,
-                               unsigned server_port, const struct pg_facts *f)
+                               const struct pg_facts *f)
 {
 	report_value(c->qid, sizeof c->qid, f->queue_id, "NOQUEUE");
 	report_value(c->name, sizeof c->name, f->client_name, "unknown");
 	report_value(c->addr, sizeof c->addr, f->client_addr, "-");
-	report_port_word(c->port, sizeof c->port, port, server_port);
+	report_port_word(c->port, sizeof c->port, port, f->server_port);
 	snprintf(c->client, sizeof c->client, "%s[%s]:%u", c->name, c->addr, f->client_port);
 }
 
@@ -133,7 +134,7 @@ static void rl_value(struct report_line *l, const char *src, const char *absent)
 /* The line itself, in its own frame: its 4 KiB of buffers stay off the
  * stack when nothing is logged (a milter thread then never touches them). */
 __attribute__((noinline)) static void decision_line(const struct pg_port *port,
-                                                    unsigned server_port, const struct pg_facts *f,
+                                                    const struct pg_facts *f,
                                                     const struct pg_verdict *v, const char *tag,
                                                     int level)
 {
@@ -148,8 +149,8 @@ __attribute__((noinline)) static void decision_line(const struct pg_port *port,
 	rl_str(&l, ": ");
 	rl_str(&l, tag);
 	rl_str(&l, ": port=");
-	if (server_port != 0)
-		rl_uint(&l, server_port);
+	if (f->server_port != 0)
+		rl_uint(&l, f->server_port);
 	else if (port->port != 0)
 		rl_uint(&l, port->port);
 	else
@@ -206,7 +207,7 @@ __attribute__((noinline)) static void decision_line(const struct pg_port *port,
 	log_line(level, l.s);
 }
 
-void report_decision(const struct pg_port *port, unsigned server_port, const struct pg_facts *f,
+void report_decision(const struct pg_port *port, const struct pg_facts *f,
                      const struct pg_verdict *v)
 {
 	const char *tag;
@@ -222,18 +223,18 @@ void report_decision(const struct pg_port *port, unsigned server_port, const str
 		level = LOG_NOTICE;
 	}
 	if (log_enabled(level))
-		decision_line(port, server_port, f, v, tag, level);
+		decision_line(port, f, v, tag, level);
 }
 
-void report_plaintext_auth(const struct pg_port *port, unsigned server_port,
-                           const struct pg_facts *f, const char *mta_fix)
+void report_plaintext_auth(const struct pg_port *port, const struct pg_facts *f)
 {
+	const char *mta_fix = f->mta_auth_fix;
 	struct report_client c;
 	char method[REPORT_VAL], user[REPORT_VAL];
 
 	if (!log_enabled(LOG_WARNING))
 		return;
-	report_client_fill(&c, port, server_port, f);
+	report_client_fill(&c, port, f);
 	report_value(method, sizeof method, f->sasl_method, "-");
 	report_value(user, sizeof user, f->sasl_username, "-");
 	log_at(
@@ -244,14 +245,13 @@ void report_plaintext_auth(const struct pg_port *port, unsigned server_port,
 	    mta_fix != NULL && mta_fix[0] != '\0' ? mta_fix : "the MTA's TLS-only AUTH setting");
 }
 
-void report_implicit_plaintext(const struct pg_port *port, unsigned server_port,
-                               const struct pg_facts *f)
+void report_implicit_plaintext(const struct pg_port *port, const struct pg_facts *f)
 {
 	struct report_client c;
 
 	if (!log_enabled(LOG_ERR))
 		return;
-	report_client_fill(&c, port, server_port, f);
+	report_client_fill(&c, port, f);
 	log_at(
 	    LOG_ERR,
 	    "%s: error: port=%s is configured tls=implicit but the session has no TLS: the MTA is "

@@ -1,5 +1,6 @@
 /*
- * report.h - the log lines both front ends write, so that both write the same.
+ * report.h - the log lines of portguard, formatted in one place: core/engine.c
+ * writes those of a decision, the daemons the start-up summary.
  *
  * report_decision(): "reject:", "would-reject:" or (log level info) "pass:"
  * with port, role, client, TLS, SASL, rule and reply; report_plaintext_auth():
@@ -13,17 +14,16 @@
 #include "config.h"
 #include "policy.h"
 
-void report_decision(const struct pg_port *port, unsigned server_port, const struct pg_facts *f,
+/* The port is named by f->server_port, else by the entry's number or label. */
+void report_decision(const struct pg_port *port, const struct pg_facts *f,
                      const struct pg_verdict *v);
 
-/* mta_fix: the setting that would have prevented it, e.g.
+/* Names f->mta_auth_fix, the setting that would have prevented it, e.g.
  * "smtpd_tls_auth_only=yes (Postfix)". */
-void report_plaintext_auth(const struct pg_port *port, unsigned server_port,
-                           const struct pg_facts *f, const char *mta_fix);
+void report_plaintext_auth(const struct pg_port *port, const struct pg_facts *f);
 
 /* Error line when a port configured tls="implicit" has a plaintext session. */
-void report_implicit_plaintext(const struct pg_port *port, unsigned server_port,
-                               const struct pg_facts *f);
+void report_implicit_plaintext(const struct pg_port *port, const struct pg_facts *f);
 
 /* Warn once per (port, label) for which no entry exists. */
 void report_unknown_port(const struct pg_config *cfg, unsigned port, const char *label);

@@ -23,10 +23,11 @@ void stats_init(time_t now);
 /* Find or create the slot for this port; never NULL. */
 struct pg_stats_slot *stats_slot(unsigned port, const char *label, enum pg_role role);
 
-/* Milter: one call per connection, when it closes (TLS "at any point"). */
+/* One call per session seen from its start (the milter's, through
+ * engine_close()), when it closes (TLS "at any point"). */
 void stats_add_session(struct pg_stats_slot *s, const struct pg_facts *f);
-/* One call per transaction. count_tls: the policy daemon counts TLS, version
- * and auth per transaction (it cannot see sessions); the milter passes false. */
+/* One call per transaction. count_tls: TLS, version and auth counted per
+ * transaction, for a front end that cannot see sessions (policyd). */
 void stats_add_transaction(struct pg_stats_slot *s, const struct pg_facts *f, bool count_tls);
 void stats_add_recipient(struct pg_stats_slot *s);
 /* Every decision that objected (enforced or monitor). */

@@ -112,12 +112,12 @@ static sfsistat pg_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 
 	if (c != NULL) /* a second CONNECT on one milter connection: start afresh */
 		return SMFIS_NOREPLY;
-	c = malloc(sizeof *c); /* session_init sets every field; calloc would clear 2 KiB */
+	c = calloc(1, sizeof *c);
 	if (c == NULL) {
 		log_err("out of memory at CONNECT; on_error applies at MAIL");
 		return SMFIS_NOREPLY;
 	}
-	session_init(c, snapshot_get());
+	c->cfg = snapshot_get();
 	if (c->cfg == NULL) {
 		free(c);
 		log_err("no configuration at CONNECT; on_error applies at MAIL");

@@ -2,7 +2,7 @@
  * milter.h - portguard-milter's own interfaces (libmilter glue only).
  *
  * The milter turns libmilter callbacks into struct pg_facts, asks the core
- * (policy_decide) and turns the verdict back into SMFIS_* + smfi_setreply in
+ * (engine_decide) and turns the verdict back into SMFIS_* + smfi_setreply in
  * one place (reply.c). Files:
  *   macros.c    pure parsing of macro values (IPv6: prefix, ports, bits, MTA kind)
  *   session.c   per-connection / per-message state and the decisions; no libmilter
@@ -25,9 +25,9 @@
 #include <libmilter/mfapi.h>
 
 #include "config.h"
+#include "engine.h"
 #include "pg_limits.h"
 #include "policy.h"
-#include "stats.h"
 
 #define MILTER_NAME "portguard-milter"
 
@@ -80,12 +80,10 @@ struct milter_tls {
 	char fingerprint[PG_MAX_FINGERPRINT * 3 + 1]; /* as the MTA sends it */
 };
 
-/* Allocated uninitialised: session_init() sets every field (strings by their
- * first byte only), so a new field must be added there too. */
+/* Allocated zeroed at CONNECT: all zero is a session before its first macro. */
 struct milter_conn {
-	struct pg_config *cfg;      /* retained at connect, released at close */
-	const struct pg_port *port; /* points into cfg */
-	struct pg_stats_slot *slot;
+	struct pg_config *cfg;        /* retained at connect, released at close */
+	struct engine_session engine; /* the port entry (inside cfg), counts, alarm */
 	unsigned server_port;         /* 0 when {daemon_port} did not arrive */
 	char label[PG_MAX_LABEL + 1]; /* {daemon_name}, "" when absent or too long */
 	enum milter_mta mta;          /* from the "v" macro, read when a line first needs it */
@@ -96,17 +94,12 @@ struct milter_conn {
 	struct milter_tls tls; /* latest TLS facts; sticky: stats count TLS at any point */
 	char sasl_method[MILTER_MAX_SASL + 1];
 	char sasl_username[MILTER_MAX_SASL + 1];
-	bool alarm_sent; /* plaintext-AUTH alarm, once per session */
 	/* per message: reset at MAIL, abort and end of message */
 	char queue_id[MILTER_MAX_QUEUE_ID + 1];
 	bool in_transaction;
 	bool mail_objected;             /* MAIL already rejected or would-reject */
 	struct pg_verdict mail_verdict; /* valid while mail_objected: repeated at RCPT */
 };
-
-/* A fresh session on cfg (whose reference c now owns); cheap: no buffer is
- * cleared beyond its first byte. */
-void session_init(struct milter_conn *c, struct pg_config *cfg);
 
 /* Start a session: fill conn from the CONNECT macros and hostaddr, pick the
  * port entry (warnings for missing macros and unknown ports). conn->cfg must

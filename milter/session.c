@@ -3,12 +3,12 @@
  *
  * Input: macro values through a getter (smfi_getsymval in the milter, a table
  * in the unit tests), the connect hostname/sockaddr and envelope arguments.
- * Output: a struct pg_verdict per MAIL/RCPT, log lines via core/report.c and
- * counts via core/stats.c. Port identity comes from {daemon_port}, else the
- * {daemon_name} label, else default_role (one warning per connection naming
- * the MTA lines to add). TLS facts are captured at HELO and MAIL (Postfix
- * sends none at EOH/EOM) and never forgotten within a session; AUTH facts
- * at MAIL. Rules 1-6 are decided at MAIL, rule 7 and the rest at RCPT.
+ * Output: facts for core/engine.c, which finds the port entry, decides,
+ * counts and logs, and its struct pg_verdict per MAIL/RCPT. Port identity
+ * comes from {daemon_port}, else the {daemon_name} label, else default_role
+ * (one warning per connection naming the MTA lines to add). TLS facts are
+ * captured at HELO and MAIL (Postfix sends none at EOH/EOM) and never
+ * forgotten within a session; AUTH facts at MAIL. Rules 1-6 are decided at MAIL, rule 7 and the rest at RCPT.
  * Nothing here calls libmilter or allocates.
  */
 #include <arpa/inet.h>
@@ -18,7 +18,6 @@
 
 #include "log.h"
 #include "milter.h"
-#include "report.h"
 
 static const char *getm(milter_getter get, void *arg, const char *name)
 {
@@ -54,6 +53,9 @@ static void facts_fill(const struct milter_conn *c, enum pg_stage stage, struct 
 {
 	*f = (struct pg_facts){
 	    .stage = stage,
+	    .server_port = c->server_port,
+	    .service_label = c->label,
+	    .mta_auth_fix = "",
 	    .queue_id = c->queue_id,
 	    .client_name = c->client_name,
 	    .client_addr = c->client_addr,
@@ -71,41 +73,9 @@ static void facts_fill(const struct milter_conn *c, enum pg_stage stage, struct 
 	};
 }
 
-/* Stats key, as the policy daemon keys it: the entry's number, or its label
- * when it has none; for a port with no entry, the number the MTA sent. */
-static void choose_slot(struct milter_conn *c, bool known)
-{
-	if (known && c->port->port == 0)
-		c->slot = stats_slot(0, c->port->name, c->port->role);
-	else
-		c->slot = stats_slot(known ? c->port->port : c->server_port, "", c->port->role);
-}
-
-void session_init(struct milter_conn *c, struct pg_config *cfg)
-{
-	c->cfg = cfg;
-	c->port = NULL;
-	c->slot = NULL;
-	c->server_port = 0;
-	c->label[0] = '\0';
-	c->mta = MILTER_MTA_UNKNOWN;
-	c->mta_known = false;
-	c->client_name[0] = '\0';
-	c->client_addr[0] = '\0';
-	c->client_port = 0;
-	c->tls.version[0] = '\0';
-	c->tls.cipher[0] = '\0';
-	c->tls.bits = 0;
-	c->tls.fingerprint[0] = '\0';
-	c->sasl_method[0] = '\0';
-	c->sasl_username[0] = '\0';
-	c->alarm_sent = false;
-	session_end_message(c);
-}
-
 /* Which MTA: only lines that name an MTA setting need it, so the "v" macro
  * (a CONNECT macro; libmilter keeps those for the whole connection) is read
- * the first time one is logged. */
+ * once, by the first decision or warning of the connection. */
 static enum milter_mta conn_mta(struct milter_conn *c, milter_getter get, void *arg)
 {
 	if (!c->mta_known) {
@@ -122,7 +92,8 @@ void session_connect(struct milter_conn *c, milter_getter get, void *arg, const 
 	const char *daemon_port = get(arg, "{daemon_port}");
 	const char *daemon_name = get(arg, "{daemon_name}");
 	unsigned sa_port;
-	bool have_addr, known = false;
+	bool have_addr;
+	struct pg_facts f;
 
 	c->mta_known = false;
 	/* Sendmail passes "[addr]" when the client has no verified name */
@@ -144,19 +115,14 @@ void session_connect(struct milter_conn *c, milter_getter get, void *arg, const 
 		log_warnx("ignoring {daemon_name}=%s: longer than %d bytes",
 		          log_sanitise(saddr, sizeof saddr, daemon_name), PG_MAX_LABEL);
 
-	c->port = config_port_lookup(c->cfg, c->server_port, c->label, &known);
-	if (!known) {
-		if (c->server_port == 0 && c->label[0] == '\0')
-			log_warnx("client=%s[%s]:%u: the MTA sent neither {daemon_port} nor "
-			          "{daemon_name}; applying default_role=%s; add %s",
-			          log_sanitise(sname, sizeof sname, c->client_name),
-			          log_sanitise(saddr, sizeof saddr, c->client_addr), c->client_port,
-			          config_role_name(c->cfg->default_role),
-			          macro_port_fix(conn_mta(c, get, arg)));
-		else
-			report_unknown_port(c->cfg, c->server_port, c->label);
-	}
-	choose_slot(c, known);
+	facts_fill(c, PG_STAGE_CONNECT, &f);
+	if (engine_connect(c->cfg, &c->engine, &f) == ENGINE_PORT_UNNAMED)
+		log_warnx("client=%s[%s]:%u: the MTA sent neither {daemon_port} nor "
+		          "{daemon_name}; applying default_role=%s; add %s",
+		          log_sanitise(sname, sizeof sname, c->client_name),
+		          log_sanitise(saddr, sizeof saddr, c->client_addr), c->client_port,
+		          config_role_name(c->cfg->default_role),
+		          macro_port_fix(conn_mta(c, get, arg)));
 }
 
 /* TLS facts from the macros of this stage; absent macros keep what we had:
@@ -212,23 +178,13 @@ static void capture_queue_id(struct milter_conn *c, milter_getter get, void *arg
 		c->queue_id[0] = '\0';
 }
 
-/* Everything that follows a decision: counts, alarms, the decision line. */
-static void after_decision(struct milter_conn *c, milter_getter get, void *arg,
-                           const struct pg_facts *f, const struct pg_verdict *v)
+/* Facts for a decision at MAIL or RCPT, naming the MTA's setting for the
+ * plaintext-AUTH alarm. */
+static void decision_facts(struct milter_conn *c, milter_getter get, void *arg,
+                           enum pg_stage stage, struct pg_facts *f)
 {
-	if (v->rule != PG_RULE_NONE)
-		stats_add_verdict(c->slot, v);
-	if (v->rule == PG_RULE_PLAINTEXT_AUTH && !c->alarm_sent) {
-		report_plaintext_auth(c->port, c->server_port, f,
-		                      macro_auth_fix(conn_mta(c, get, arg)));
-		c->alarm_sent = true;
-	}
-	/* whichever rule decided (plaintext AUTH comes before "TLS required"),
-	 * a plaintext session on an implicit-TLS port means the MTA is not
-	 * wrapping that port */
-	if (v->rule != PG_RULE_NONE && c->port->tls == PG_TLS_IMPLICIT && !policy_is_tls(f))
-		report_implicit_plaintext(c->port, c->server_port, f);
-	report_decision(c->port, c->server_port, f, v);
+	facts_fill(c, stage, f);
+	f->mta_auth_fix = macro_auth_fix(conn_mta(c, get, arg));
 }
 
 void session_mail(struct milter_conn *c, milter_getter get, void *arg, struct pg_verdict *v)
@@ -240,10 +196,9 @@ void session_mail(struct milter_conn *c, milter_getter get, void *arg, struct pg
 	capture_queue_id(c, get, arg);
 	capture_tls(c, get, arg);
 	capture_auth(c, get, arg);
-	facts_fill(c, PG_STAGE_MAIL, &f);
-	stats_add_transaction(c->slot, &f, false);
-	policy_decide(c->cfg, c->port, &f, v);
-	after_decision(c, get, arg, &f, v);
+	decision_facts(c, get, arg, PG_STAGE_MAIL, &f);
+	f.new_transaction = true;
+	engine_decide(c->cfg, &c->engine, &f, v);
 	if (v->rule != PG_RULE_NONE || v->action != PG_ACT_DUNNO) {
 		c->mail_objected = true;
 		c->mail_verdict = *v;
@@ -277,23 +232,23 @@ void session_rcpt(struct milter_conn *c, milter_getter get, void *arg, const cha
 	char addr[PG_MAX_ADDRESS + 1];
 	struct pg_facts f;
 
-	stats_add_recipient(c->slot);
 	if (c->mail_objected) {
 		/* Decided and logged at MAIL: in monitor mode the transaction goes
 		 * on exactly as far as it would have without portguard, once. */
+		facts_fill(c, PG_STAGE_RCPT, &f);
+		engine_repeat(&c->engine, &f);
 		*v = c->mail_verdict;
 		return;
 	}
 	capture_queue_id(c, get, arg);
-	facts_fill(c, PG_STAGE_RCPT, &f);
+	decision_facts(c, get, arg, PG_STAGE_RCPT, &f);
 	/* An address too long to copy is judged as sent: the relay check calls
 	 * anything it cannot prove local remote. */
 	f.recipient = session_rcpt_address(addr, sizeof addr, rcpt) ? addr : (rcpt ? rcpt : "");
 	f.rcpt_mailer = getm(get, arg, "{rcpt_mailer}");
 	f.rcpt_host = getm(get, arg, "{rcpt_host}");
 	f.rcpt_addr = getm(get, arg, "{rcpt_addr}");
-	policy_decide(c->cfg, c->port, &f, v);
-	after_decision(c, get, arg, &f, v);
+	engine_decide(c->cfg, &c->engine, &f, v);
 }
 
 void session_end_message(struct milter_conn *c)
@@ -309,10 +264,10 @@ void session_close(struct milter_conn *c)
 	char stls[PG_LOG_VALUE_MAX + 1];
 	struct pg_facts f;
 
-	if (c->slot == NULL)
+	if (!c->engine.connected)
 		return;
 	facts_fill(c, PG_STAGE_OTHER, &f);
-	stats_add_session(c->slot, &f);
+	engine_close(&c->engine, &f);
 	if (log_enabled(LOG_DEBUG))
 		log_debug(
 		    "session closed: port=%u label=%s client=%s[%s]:%u tls=%s", c->server_port,

@@ -193,7 +193,7 @@ static bool conn_process(struct conn *c)
 			conn_drop(c, why);
 			return false;
 		}
-		proto_parse(c->in, reqlen, &c->scan, &req);
+		proto_parse(c->in, &c->scan, &req);
 		if (session_handle(L.cfg, &c->session, &req, out + c->out_len, &n, why,
 		                   sizeof why) != SESSION_REPLY) {
 			conn_drop(c, why);
@@ -386,6 +386,7 @@ static void accept_ready(struct listener_handle *lh)
 		c->events = EPOLLIN;
 		c->last_active = mono_now();
 		proto_reset(&c->scan);
+		session_init(&c->session);
 		peer_name(&ss, c->peer, sizeof c->peer);
 		memset(&ev, 0, sizeof ev);
 		ev.events = EPOLLIN;
@@ -590,9 +591,9 @@ int loop_run(struct pg_config *cfg, const struct pd_options *opt, struct pd_list
 
 	/* Lines logged while a pass serves its events go out together before the
 	 * loop blocks again: one write or sendmmsg per pass, not one per line. */
-	log_batch_start();
+	logbatch_start();
 	while (!L.stop) {
-		log_flush();
+		logbatch_flush();
 		int n = epoll_wait(L.ep, events, LOOP_MAX_EVENTS, wait_timeout_ms(mono_now()));
 
 		if (n < 0 && errno != EINTR) {
@@ -629,7 +630,7 @@ int loop_run(struct pg_config *cfg, const struct pd_options *opt, struct pd_list
 	}
 	stats_emit(time(NULL), false);
 	report_config(L.cfg, PD_NAME, "stopping");
-	log_batch_stop();
+	logbatch_stop();
 	loop_teardown();
 	config_free(L.cfg);
 	return rc;

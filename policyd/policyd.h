@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "engine.h"
 #include "pg_limits.h"
 
 #define PD_NAME "portguard-policyd"
@@ -108,17 +109,20 @@ enum proto_status proto_scan(struct proto_scan *st, const char *buf, size_t len,
                              char *why, size_t whylen);
 /* Split a complete request (as found by proto_scan, whose state st still
  * describes it) into req, in place. */
-void proto_parse(char *buf, size_t reqlen, const struct proto_scan *st, struct pd_request *req);
+void proto_parse(char *buf, const struct proto_scan *st, struct pd_request *req);
 const char *proto_attr_name(enum pd_attr a);
 
-/* ---- one request, one reply (session.c) ---- */
+/* ---- one request, one reply (session.c, reply.c) ---- */
 struct pd_session {
 	char instance[PG_POLICY_MAX_INSTANCE + 1];
 	bool have_instance;
-	bool alarm_sent; /* plaintext-AUTH alarm, once per instance */
+	struct engine_session engine;
 };
 
 enum session_status { SESSION_REPLY = 0, SESSION_BAD_REQUEST };
+
+/* A connection's state before its first request. */
+void session_init(struct pd_session *s);
 
 /* Decide and write exactly one "action=...\n\n" into out (at least
  * PD_REPLY_MAX bytes); *outlen is its length. SESSION_BAD_REQUEST: the peer
@@ -126,6 +130,19 @@ enum session_status { SESSION_REPLY = 0, SESSION_BAD_REQUEST };
 enum session_status session_handle(const struct pg_config *cfg, struct pd_session *s,
                                    const struct pd_request *req, char *out, size_t *outlen,
                                    char *why, size_t whylen);
+
+/* NULL when v fits one "action=" line, else why not (engine_untellable_fn). */
+const char *reply_untellable(const struct pg_verdict *v);
+/* Write v, which passed reply_untellable() (or is the fail mode's), into out
+ * (PD_REPLY_MAX bytes); returns its length. */
+size_t reply_write(const struct pg_verdict *v, char *out);
+
+/* ---- log batching (logbatch.c): the loop's lines, one write or sendmmsg per pass ---- */
+void logbatch_start(void); /* installs the sink in core/log.c */
+void logbatch_flush(void); /* before the loop blocks; errors are sent at once */
+void logbatch_stop(void);  /* flushes, and back to one write per line */
+/* Test hook: the socket batched syslog lines go to (default /dev/log). */
+void logbatch_set_syslog_path(const char *path);
 
 /* ---- event loop (loop.c) ---- */
 /* Runs until SIGTERM/SIGINT; owns cfg from here on (frees it). Returns an

@@ -70,14 +70,13 @@ void proto_reset(struct proto_scan *st)
 
 /*
  * Name lookup in O(1): a small hash of length, first, middle and last byte,
- * built once. The known names do not collide (checked when the table is
- * built; if a future name did, lookups fall back to a linear search).
- * Unknown names cost one hash and at most one comparison, done with a few
- * word loads (the names are short), not a call to memcmp.
+ * built once. The known names do not collide (check_policyd_session proves
+ * every name finds itself). Unknown names cost one hash and at most one
+ * comparison, done with a few word loads (the names are short), not a call
+ * to memcmp.
  */
 #define ATTR_HASH_SIZE 64
 static signed char attr_slot[ATTR_HASH_SIZE];
-static int attr_hash_state; /* 1: built, -1: collision, linear */
 
 static unsigned attr_hash(const char *n, size_t len)
 {
@@ -90,14 +89,8 @@ static unsigned attr_hash(const char *n, size_t len)
 __attribute__((constructor)) static void attr_hash_build(void)
 {
 	memset(attr_slot, -1, sizeof attr_slot);
-	attr_hash_state = 1;
-	for (int a = 0; a < PD_A_COUNT; a++) {
-		unsigned h = attr_hash(attr_names[a].name, attr_names[a].len);
-
-		if (attr_slot[h] >= 0)
-			attr_hash_state = -1;
-		attr_slot[h] = (signed char)a;
-	}
+	for (int a = 0; a < PD_A_COUNT; a++)
+		attr_slot[attr_hash(attr_names[a].name, attr_names[a].len)] = (signed char)a;
 }
 
 static uint64_t load64(const char *p)
@@ -133,21 +126,12 @@ static bool name_eq(const char *a, const char *b, size_t len)
 
 static int attr_lookup(const char *name, size_t len)
 {
-	if (attr_hash_state > 0) {
-		int a = attr_slot[attr_hash(name, len)];
+	int a = attr_slot[attr_hash(name, len)];
 
-		return a >= 0 && attr_names[a].len == len && name_eq(attr_names[a].name, name, len)
-		           ? a
-		           : -1;
-	}
-	for (int a = 0; a < PD_A_COUNT; a++)
-		if (attr_names[a].len == len && memcmp(attr_names[a].name, name, len) == 0)
-			return a;
-	return -1;
+	return a >= 0 && attr_names[a].len == len && name_eq(attr_names[a].name, name, len) ? a
+	                                                                                    : -1;
 }
 
-/* A finished, non-empty line buf[start .. end) (end is its '\n'); eq is the
- * offset of its first '=', or SIZE_MAX. Records a known attribute's value. */
 /* Why line buf[start .. end) (eq: its first '=', or SIZE_MAX) is refused,
  * in the order the rules are listed; only called when one of them fails. */
 static enum proto_status line_refused(unsigned nattrs, size_t start, size_t eq, char *why,
@@ -276,9 +260,8 @@ too_long:
 	return PROTO_ERROR;
 }
 
-void proto_parse(char *buf, size_t reqlen, const struct proto_scan *st, struct pd_request *req)
+void proto_parse(char *buf, const struct proto_scan *st, struct pd_request *req)
 {
-	(void)reqlen;
 	for (int a = 0; a < PD_A_COUNT; a++) {
 		if (st->val_end[a] == 0) {
 			req->v[a] = NULL;

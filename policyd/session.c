@@ -2,24 +2,21 @@
  * session.c - one policy request in, one "action=" reply out.
  *
  * Input: a parsed request (values borrowed from the connection's buffer),
- * the running config and the connection's transaction state. It builds the
- * facts, finds the port entry (server_port, policy_context), counts the
- * transaction (one per Postfix "instance") and the recipient, raises the
- * plaintext-AUTH and implicit-TLS alarms, asks the core for the verdict,
- * logs the decision and writes the reply with reply_write(), the one
- * function that writes "action=". portguard never answers OK.
- * Failure: a request that breaks the protocol (wrong request= value, a
- * number that is not one, an overlong instance) is SESSION_BAD_REQUEST:
- * nothing is sent and the caller closes the connection. An internal error
- * becomes the on_error reply through policy_internal_error().
+ * the running config and the connection's state. It checks the request,
+ * turns it into facts (the port from server_port and policy_context; a new
+ * Postfix "instance" starts a transaction), hands them to engine_decide(),
+ * which does the counting, alarms and log lines, and writes the verdict with
+ * reply_write(). Failure: a request that breaks the protocol (wrong request=
+ * value, a number that is not one, an overlong instance) is
+ * SESSION_BAD_REQUEST: nothing is sent and the caller closes the connection.
+ * A verdict the protocol cannot carry becomes the on_error reply in the
+ * engine (reply_untellable()).
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "policy.h"
+#include "engine.h"
 #include "policyd.h"
-#include "report.h"
-#include "stats.h"
 
 #define PD_PLAINTEXT_AUTH_FIX                                                                      \
 	"smtpd_tls_auth_only=yes, or smtpd_tls_security_level=encrypt / "                          \
@@ -73,76 +70,27 @@ static const char *value(const struct pd_request *req, enum pd_attr a)
 	return req->v[a] != NULL ? req->v[a] : "";
 }
 
-/*
- * The one place that writes a reply. DUNNO for no objection (also in monitor
- * mode), "<code> <esc> <text>" for a reject, DEFER_IF_PERMIT for an internal
- * error under on_error=tempfail. Returns the length, 0 if it cannot be
- * written safely.
- */
-static size_t reply_write(const struct pg_verdict *v, char *out, size_t outlen)
-{
-	char code[3];
-	const char *verb = code;
-	size_t vl = sizeof code, el, tl, n;
-
-	if (strpbrk(v->text, "\r\n") != NULL || strpbrk(v->esc, "\r\n ") != NULL)
-		return 0;
-	switch (v->action) {
-	case PG_ACT_DUNNO: {
-		static const char dunno[] = "action=DUNNO\n\n";
-
-		if (outlen < sizeof dunno)
-			return 0;
-		memcpy(out, dunno, sizeof dunno);
-		return sizeof dunno - 1;
-	}
-	case PG_ACT_REJECT:
-		if (v->code < 400 || v->code > 599)
-			return 0;
-		code[0] = (char)('0' + v->code / 100);
-		code[1] = (char)('0' + v->code / 10 % 10);
-		code[2] = (char)('0' + v->code % 10);
-		break;
-	case PG_ACT_TEMPFAIL:
-		verb = "DEFER_IF_PERMIT";
-		vl = strlen(verb);
-		break;
-	default:
-		return 0;
-	}
-	/* "action=<verb> <esc> <text>\n\n", built by hand: a reject is on the
-	 * hot path and snprintf cost a thousand instructions here. */
-	el = strlen(v->esc);
-	tl = strlen(v->text);
-	n = 7 + vl + 1 + el + 1 + tl + 2;
-	if (n >= outlen)
-		return 0;
-	memcpy(out, "action=", 7);
-	memcpy(out + 7, verb, vl);
-	out[7 + vl] = ' ';
-	memcpy(out + 8 + vl, v->esc, el);
-	out[8 + vl + el] = ' ';
-	memcpy(out + 9 + vl + el, v->text, tl);
-	memcpy(out + 9 + vl + el + tl, "\n\n", 3);
-	return n;
-}
-
 static void facts_fill(const struct pd_request *req, struct pg_facts *f)
 {
-	memset(f, 0, sizeof *f);
-	f->stage = stage_parse(value(req, PD_A_PROTOCOL_STATE));
-	f->queue_id = value(req, PD_A_QUEUE_ID);
-	f->client_name = value(req, PD_A_CLIENT_NAME);
-	f->client_addr = value(req, PD_A_CLIENT_ADDRESS);
-	f->tls_version = value(req, PD_A_ENCRYPTION_PROTOCOL);
-	f->cipher = value(req, PD_A_ENCRYPTION_CIPHER);
-	f->sasl_method = value(req, PD_A_SASL_METHOD);
-	f->sasl_username = value(req, PD_A_SASL_USERNAME);
-	f->ccert_fingerprint = value(req, PD_A_CCERT_FINGERPRINT);
-	f->recipient = f->stage == PG_STAGE_RCPT ? value(req, PD_A_RECIPIENT) : "";
-	f->rcpt_mailer = "";
-	f->rcpt_host = "";
-	f->rcpt_addr = "";
+	*f = (struct pg_facts){
+	    .stage = stage_parse(value(req, PD_A_PROTOCOL_STATE)),
+	    .service_label = value(req, PD_A_POLICY_CONTEXT),
+	    .mta_auth_fix = PD_PLAINTEXT_AUTH_FIX,
+	    .queue_id = value(req, PD_A_QUEUE_ID),
+	    .client_name = value(req, PD_A_CLIENT_NAME),
+	    .client_addr = value(req, PD_A_CLIENT_ADDRESS),
+	    .tls_version = value(req, PD_A_ENCRYPTION_PROTOCOL),
+	    .cipher = value(req, PD_A_ENCRYPTION_CIPHER),
+	    .sasl_method = value(req, PD_A_SASL_METHOD),
+	    .sasl_username = value(req, PD_A_SASL_USERNAME),
+	    .ccert_fingerprint = value(req, PD_A_CCERT_FINGERPRINT),
+	    .recipient = "",
+	    .rcpt_mailer = "",
+	    .rcpt_host = "",
+	    .rcpt_addr = "",
+	};
+	if (f->stage == PG_STAGE_RCPT)
+		f->recipient = value(req, PD_A_RECIPIENT);
 }
 
 /* A new Postfix instance starts a new transaction on this connection. */
@@ -158,7 +106,6 @@ static bool transaction_is_new(struct pd_session *s, const char *instance)
 	memcpy(s->instance, instance, n);
 	s->instance[n] = '\0';
 	s->have_instance = true;
-	s->alarm_sent = false;
 	return true;
 }
 
@@ -195,63 +142,27 @@ static bool request_check(const struct pd_request *req, unsigned *server_port,
 	return true;
 }
 
+void session_init(struct pd_session *s)
+{
+	*s = (struct pd_session){.engine.untellable = reply_untellable};
+}
+
 enum session_status session_handle(const struct pg_config *cfg, struct pd_session *s,
                                    const struct pd_request *req, char *out, size_t *outlen,
                                    char *why, size_t whylen)
 {
 	struct pg_facts f;
 	struct pg_verdict v;
-	const struct pg_port *port;
-	struct pg_stats_slot *slot;
-	const char *label;
 	unsigned server_port, client_port, keysize;
-	bool known = true;
 
 	if (!request_check(req, &server_port, &client_port, &keysize, why, whylen))
 		return SESSION_BAD_REQUEST;
 	facts_fill(req, &f);
+	f.server_port = server_port;
 	f.client_port = client_port;
 	f.cipher_bits = keysize;
-	label = value(req, PD_A_POLICY_CONTEXT);
-
-	port = config_port_lookup(cfg, server_port, label, &known);
-	if (!known)
-		report_unknown_port(cfg, server_port, label);
-	if (known && port->port == 0)
-		slot = stats_slot(0, port->name, port->role);
-	else
-		slot = stats_slot(known ? port->port : server_port, "", port->role);
-
-	if (transaction_is_new(s, value(req, PD_A_INSTANCE)))
-		stats_add_transaction(slot, &f, true);
-	if (f.stage == PG_STAGE_RCPT)
-		stats_add_recipient(slot);
-
-	policy_decide(cfg, port, &f, &v);
-	if (v.rule != PG_RULE_NONE)
-		stats_add_verdict(slot, &v);
-	if (v.rule == PG_RULE_PLAINTEXT_AUTH && !s->alarm_sent) {
-		report_plaintext_auth(port, server_port, &f, PD_PLAINTEXT_AUTH_FIX);
-		s->alarm_sent = true;
-	}
-	/* whichever rule decided (plaintext AUTH comes before "TLS required"),
-	 * a plaintext session on an implicit-TLS port means the MTA is not
-	 * wrapping that port */
-	if (v.rule != PG_RULE_NONE && port->tls == PG_TLS_IMPLICIT && !policy_is_tls(&f))
-		report_implicit_plaintext(port, server_port, &f);
-	*outlen = reply_write(&v, out, PD_REPLY_MAX);
-	if (*outlen == 0) {
-		policy_internal_error(cfg, "reply does not fit the policy protocol", &v);
-		*outlen = reply_write(&v, out, PD_REPLY_MAX);
-		if (*outlen == 0) /* cannot happen: the fail mode's reply is fixed text */
-			*outlen = (size_t)snprintf(
-			    out, PD_REPLY_MAX, "%s",
-			    cfg->on_error == PG_ONERR_ACCEPT
-			        ? "action=DUNNO\n\n"
-			        : "action=DEFER_IF_PERMIT 4.3.0 Internal error in portguard, "
-			          "try again later\n\n");
-	}
-	/* After the reply is final, so the line says what the MTA was told. */
-	report_decision(port, server_port, &f, &v);
+	f.new_transaction = transaction_is_new(s, value(req, PD_A_INSTANCE));
+	engine_decide(cfg, &s->engine, &f, &v);
+	*outlen = reply_write(&v, out);
 	return SESSION_REPLY;
 }

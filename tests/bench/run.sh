@@ -14,10 +14,18 @@
 # all of them, so drift on a noisy machine cancels instead of deciding. Then the servers' RSS holding 1,000 idle
 # connections, and the targets, each marked met or NOT met.
 #
+# BASELINE=OTHER_BUILD_DIR also starts OTHER_BUILD_DIR/portguard-policyd (say,
+# the commit before a change) with the same config and interleaves it: each
+# run is null, baseline, portguard, back to back. Its throughput ratio to
+# null is printed under each row ("before"), and one more target compares
+# them: portguard's ratio at N=16 and N=256 no more than 3 points below the
+# baseline's.
+#
 # Informational: exits 0 even when a target is missed. Exits 2 when something
 # is broken (a binary is missing, a server does not start, a run fails).
 # Environment: SECS (default 1.2), RUNS (default 7), CONNS (default "1 16 256"),
-# IDLE (default 1000), KEEP=1 keeps the temporary directory and its logs.
+# IDLE (default 1000), BASELINE (unset), KEEP=1 keeps the temporary directory
+# and its logs.
 set -u
 
 B=${1:-build}
@@ -25,6 +33,7 @@ SECS=${SECS:-1.2}
 RUNS=${RUNS:-7}
 CONNS=${CONNS:-"1 16 256"}
 IDLE=${IDLE:-1000}
+BASELINE=${BASELINE:-}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 2
 . tests/bench/conf.sh
@@ -32,7 +41,10 @@ cd "$top" || exit 2
 PG=$B/portguard-policyd
 NULLSRV=$B/bench/nullpolicy
 LOADGEN=$B/bench/loadgen
-for f in "$PG" "$NULLSRV" "$LOADGEN"; do
+BASE_PG=${BASELINE:+$BASELINE/portguard-policyd}
+WHO="null pg"
+[ -n "$BASELINE" ] && WHO="null base pg"
+for f in "$PG" "$NULLSRV" "$LOADGEN" $BASE_PG; do
 	if [ ! -x "$f" ]; then
 		echo "bench: $f is missing (make B=$B all bench-tools)" >&2
 		exit 2
@@ -67,6 +79,7 @@ fi
 
 null_pid=""
 pg_pid=""
+base_pid=""
 # Stop a server we started: TERM, up to 5 s to exit, then KILL.
 stop_pid() {
 	kill "$1" 2>/dev/null || return 0
@@ -82,7 +95,7 @@ stop_pid() {
 	wait "$1" 2>/dev/null
 }
 cleanup() {
-	for p in $null_pid $pg_pid; do
+	for p in $null_pid $pg_pid $base_pid; do
 		stop_pid "$p"
 	done
 	if [ "${KEEP:-0}" = 1 ] || [ "${failed:-0}" = 1 ]; then
@@ -110,11 +123,20 @@ null_pid=$!
 "$PG" -c "$tmp/bench.conf" -f -e -p "unix:$tmp/pg.sock" 2>"$tmp/portguard.log" &
 pg_pid=$!
 
+if [ -n "$BASELINE" ]; then
+	"$BASE_PG" -c "$tmp/bench.conf" -f -e -p "unix:$tmp/base.sock" 2>"$tmp/base.log" &
+	base_pid=$!
+fi
+
 # Ready = answers one request (loadgen retries the connect for up to 10 s).
 "$LOADGEN" -s "$tmp/null.sock" -1 -T 10 || fail "nullpolicy did not answer"
 if ! "$LOADGEN" -s "$tmp/pg.sock" -1 -T 10; then
 	tail -n 20 "$tmp/portguard.log" >&2
 	fail "portguard-policyd did not answer"
+fi
+if [ -n "$BASELINE" ] && ! "$LOADGEN" -s "$tmp/base.sock" -1 -T 10; then
+	tail -n 20 "$tmp/base.log" >&2
+	fail "the baseline portguard-policyd did not answer"
 fi
 
 # key=value from a loadgen line
@@ -129,27 +151,32 @@ median() {
 cpus=$(nproc 2>/dev/null || echo 1)
 load_start=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
 echo "portguard bench: $cpus CPUs (load average $load_start), $RUNS runs x ${SECS}s per point, servers alternated, medians shown"
+[ -n "$BASELINE" ] && echo "baseline: $BASE_PG, run between null and portguard (\"before\" rows)"
 echo "(latency in microseconds; cpu = server CPU time per decision in microseconds)"
 printf '%5s | %9s %9s %6s | %8s %8s %6s | %8s %8s %6s | %6s %6s\n' \
 	N null_dps pg_dps ratio null_p50 null_p99 n_cpu pg_p50 pg_p99 pg_cpu p99_x rej%
 results=$tmp/results
 : >"$results"
 : >"$tmp/pairs"
+: >"$tmp/base_results"
 for n in $CONNS; do
-	: >"$tmp/null.$n"
-	: >"$tmp/pg.$n"
+	for who in $WHO; do : >"$tmp/$who.$n"; done
 	i=0
 	while [ "$i" -lt "$RUNS" ]; do
 		i=$((i + 1))
-		for who in null pg; do
-			if [ "$who" = null ]; then sock=$tmp/null.sock pid=$null_pid; else sock=$tmp/pg.sock pid=$pg_pid; fi
+		for who in $WHO; do
+			case $who in
+			null) sock=$tmp/null.sock pid=$null_pid ;;
+			base) sock=$tmp/base.sock pid=$base_pid ;;
+			*) sock=$tmp/pg.sock pid=$pg_pid ;;
+			esac
 			line=$("$LOADGEN" -s "$sock" -c "$n" -d "$SECS" -w 0.3 -P "$pid" -S "$i") ||
 				fail "loadgen against $who with $n connections failed"
 			kill -0 "$pid" 2>/dev/null || fail "$who server died during the run"
 			echo "$line" >>"$tmp/$who.$n"
 		done
 	done
-	for who in null pg; do
+	for who in $WHO; do
 		for k in rps p50_us p99_us server_ns_per_req; do
 			while read -r l; do kv "$l" "$k"; done <"$tmp/$who.$n" | median >"$tmp/$who.$n.$k"
 		done
@@ -168,6 +195,14 @@ for n in $CONNS; do
 	done <"$tmp/null.$n" 3<"$tmp/pg.$n")
 	pratio=$(echo "$pairs" | median)
 	echo "$n $(echo "$pairs" | sort -g | tr '\n' ' ')" >>"$tmp/pairs"
+	bratio=""
+	if [ -n "$BASELINE" ]; then
+		bpairs=$(while read -r ln && read -r lb <&3; do
+			awk -v a="$(kv "$ln" rps)" -v b="$(kv "$lb" rps)" 'BEGIN { printf "%.1f\n", (a > 0 ? 100 * b / a : 0) }'
+		done <"$tmp/null.$n" 3<"$tmp/base.$n")
+		bratio=$(echo "$bpairs" | median)
+		echo "$n $bratio" >>"$tmp/base_results"
+	fi
 	awk -v n="$n" -v nd="$nd" -v pd="$pd" -v n50="$n50" -v n99="$n99" -v p50="$p50" \
 		-v p99="$p99" -v ncpu="$ncpu" -v pcpu="$pcpu" -v rej="$rej" -v out="$results" \
 		-v ratio="$pratio" 'BEGIN {
@@ -176,6 +211,13 @@ for n in $CONNS; do
 			n, nd, pd, ratio, n50, n99, ncpu / 1000, p50, p99, pcpu / 1000, x, rej
 		printf "%d %f %f %f\n", n, ratio, x, (ncpu > 0 ? pcpu / ncpu : 0) >> out
 	}'
+	if [ -n "$BASELINE" ]; then
+		awk -v bd="$(cat "$tmp/base.$n.rps")" -v ratio="$bratio" -v b50="$(cat "$tmp/base.$n.p50_us")" \
+			-v b99="$(cat "$tmp/base.$n.p99_us")" -v bcpu="$(cat "$tmp/base.$n.server_ns_per_req")" 'BEGIN {
+			printf "%5s | %9s %9.0f %5.1f%% | %8s %8s %6s | %8.1f %8.1f %6.1f |\n",
+				"before", "", bd, ratio, "", "", "", b50, b99, bcpu / 1000
+		}'
+	fi
 done
 
 echo "ratio: median of the $RUNS per-run ratios portguard/null (each pair run back to back); sorted:"
@@ -213,6 +255,16 @@ while read -r n r x _; do
 	ok=$(awk -v x="$x" 'BEGIN { print (x <= 1.5) ? 1 : 0 }')
 	printf '  p99 at N=%-3s <= 1.5x null:          %5.2fx  %s\n' "$n" "$x" "$(mark "$ok")"
 done <"$results"
+if [ -n "$BASELINE" ]; then
+	for n in 16 256; do
+		r=$(awk -v n="$n" '$1 == n { print $2 }' "$results")
+		b=$(awk -v n="$n" '$1 == n { print $2 }' "$tmp/base_results")
+		if [ -z "$r" ] || [ -z "$b" ]; then continue; fi
+		ok=$(awk -v r="$r" -v b="$b" 'BEGIN { print (r >= b - 3) ? 1 : 0 }')
+		printf '  ratio at N=%-3s at most 3 points below the baseline: %5.1f%% vs %5.1f%%  %s\n' \
+			"$n" "$r" "$b" "$(mark "$ok")"
+	done
+fi
 ok=0
 [ "$held" = "$IDLE" ] && [ "$rss" -lt 16384 ] && ok=1
 printf '  RSS with %s connections < 16 MiB:  %5.1f MiB (held %s)  %s\n' "$IDLE" \

@@ -143,7 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				break;
 			if (reqlen != rreqlen)
 				differ("request length");
-			proto_parse(buf, reqlen, &st, &req);
+			proto_parse(buf, &st, &req);
 			for (int a = 0; a < PD_A_COUNT; a++) {
 				if ((req.v[a] == NULL) != (rval[a] == NULL))
 					differ("an attribute present in one only");

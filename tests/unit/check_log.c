@@ -1,15 +1,10 @@
 /*
  * check_log.c - core/log.c: severity words, level filter, errno, the
- * sanitiser's escaping and caps, visible truncation, fatal exit codes, and
- * batching (stderr through a pipe, syslog datagrams to a socket of the test).
+ * sanitiser's escaping and caps, visible truncation, and the sink interface
+ * (policyd's batch writer is proven in check_logbatch.c).
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <regex.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <syslog.h>
-#include <sysexits.h>
 
 #include "check_common.h"
 
@@ -102,10 +97,8 @@ START_TEST(test_severity_words)
 	log_notice("n");
 	log_info("i");
 	log_debug("d");
-	log_msg(LOG_WARNING, "m");
-	log_msg(LOG_NOTICE, "mn");
 	log_at(LOG_WARNING, "NOQUEUE: warning: q");
-	ck_assert_str_eq(pg_captured_log(), "error: e 1\nwarning: w x\nn\ni\nd\nwarning: m\nmn\n"
+	ck_assert_str_eq(pg_captured_log(), "error: e 1\nwarning: w x\nn\ni\nd\n"
 	                                    "NOQUEUE: warning: q\n");
 	log_set_hook(NULL, NULL);
 }
@@ -184,241 +177,54 @@ START_TEST(test_long_line_cut_visibly)
 }
 END_TEST
 
-START_TEST(test_fatal_exits_oserr)
+/* A sink of the test: what it was given, and how often it was flushed. */
+static char sink_got[1024];
+static int sink_flushes;
+
+static void sink_line(int level, const char *line)
 {
-	errno = EACCES;
-	fatal("cannot bind");
-}
-END_TEST
+	size_t used = strlen(sink_got);
 
-START_TEST(test_fatalx_exits_software)
-{
-	fatalx("impossible state");
-}
-END_TEST
-
-/* ---- batching (each test runs in its own process: Check forks) ---- */
-
-/* stderr becomes the write end of a non-blocking pipe; returns the read end. */
-static int stderr_to_pipe(void)
-{
-	int p[2];
-
-	ck_assert_int_eq(pipe(p), 0);
-	ck_assert_int_eq(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
-	ck_assert_int_ge(dup2(p[1], STDERR_FILENO), 0);
-	close(p[1]);
-	return p[0];
+	snprintf(sink_got + used, sizeof sink_got - used, "%d %s\n", level, line);
 }
 
-/* What is in the pipe now (may be ""). */
-static const char *pipe_drain(int fd)
+static void sink_flush(void)
 {
-	static char buf[1 << 17];
-	size_t len = 0;
-	ssize_t n;
-
-	while (len < sizeof buf - 1 && (n = read(fd, buf + len, sizeof buf - 1 - len)) > 0)
-		len += (size_t)n;
-	buf[len] = '\0';
-	return buf;
+	sink_flushes++;
 }
 
-START_TEST(test_batch_stderr_waits_for_flush)
+START_TEST(test_sink_takes_lines)
 {
-	int fd = stderr_to_pipe();
-	char want[256];
+	static const struct log_sink sink = {sink_line, sink_flush};
+	size_t plen;
+	char want[64];
 
 	log_init("pgtest", true, LOG_MAIL);
 	log_set_level(LOG_INFO);
-	log_batch_start();
-	log_notice("one");
-	log_warnx("two %d", 2);
-	log_debug("filtered");
-	ck_assert_str_eq(pipe_drain(fd), ""); /* held until the loop flushes */
-	log_flush();
-	snprintf(want, sizeof want, "pgtest[%ld]: one\npgtest[%ld]: warning: two 2\n",
-	         (long)getpid(), (long)getpid());
-	ck_assert_str_eq(pipe_drain(fd), want);
-	log_flush(); /* nothing pending: writes nothing */
-	ck_assert_str_eq(pipe_drain(fd), "");
-	log_batch_stop();
-	log_notice("direct");
-	snprintf(want, sizeof want, "pgtest[%ld]: direct\n", (long)getpid());
-	ck_assert_str_eq(pipe_drain(fd), want);
-}
-END_TEST
-
-START_TEST(test_batch_error_goes_at_once_in_order)
-{
-	int fd = stderr_to_pipe();
-	char want[256];
-
-	log_init("pgtest", true, LOG_MAIL);
-	log_batch_start();
-	log_notice("before");
-	log_err("broken");
-	snprintf(want, sizeof want, "pgtest[%ld]: before\npgtest[%ld]: error: broken\n",
-	         (long)getpid(), (long)getpid());
-	ck_assert_str_eq(pipe_drain(fd), want);
-	log_batch_stop();
-}
-END_TEST
-
-/* A full batch goes out on its own, in whole lines, before the flush; the
- * hook sees every line when it is logged. */
-START_TEST(test_batch_full_goes_out_in_whole_lines)
-{
-	int fd = stderr_to_pipe();
-	char line[128];
-	const char *got;
-	size_t early;
-
-	log_init("pgtest", true, LOG_MAIL);
+	sink_got[0] = '\0';
+	sink_flushes = 0;
 	pg_capture_start();
-	log_batch_start();
-	memset(line, 'x', sizeof line - 1);
-	line[sizeof line - 1] = '\0';
-	for (int i = 0; i < 200; i++)
-		log_notice("%03d %s", i, line);
-	ck_assert_uint_eq(strlen(pg_captured_log()), 200 * (4 + sizeof line));
-	got = pipe_drain(fd);
-	early = strlen(got);
-	ck_assert_uint_gt(early, 0);
-	ck_assert_int_eq(got[early - 1], '\n');
-	char *first = strdup(got);
-	log_batch_stop();
-	got = pipe_drain(fd);
-	/* Together: all 200 lines, in order, nothing lost or repeated. */
-	size_t plen = strlen(first) + strlen(got);
-	char *all = malloc(plen + 1);
-	ck_assert_ptr_nonnull(all);
-	snprintf(all, plen + 1, "%s%s", first, got);
-	char *p = all;
-	for (int i = 0; i < 200; i++) {
-		char head[32];
-		snprintf(head, sizeof head, "pgtest[%ld]: %03d ", (long)getpid(), i);
-		ck_assert_int_eq(strncmp(p, head, strlen(head)), 0);
-		p = strchr(p, '\n');
-		ck_assert_ptr_nonnull(p);
-		p++;
-	}
-	ck_assert_str_eq(p, "");
-	free(first);
-	free(all);
-	log_set_hook(NULL, NULL);
-}
-END_TEST
-
-/* A datagram socket standing in for /dev/log. */
-static int syslog_sink(char *path, size_t pathlen)
-{
-	static char dir[] = "/tmp/pg-logtest.XXXXXX";
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	int fd;
-
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, pathlen, "%s/log", dir);
-	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
-	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
-	ck_assert_int_eq(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
-	return fd;
-}
-
-static void syslog_sink_remove(const char *path, int fd)
-{
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-
-	close(fd);
-	unlink(path);
-	snprintf(dir, sizeof dir, "%s", path);
-	*strrchr(dir, '/') = '\0';
-	rmdir(dir);
-}
-
-/* The next datagram, or "" when there is none. */
-static const char *sink_recv(int fd)
-{
-	static char buf[PG_LOG_LINE_MAX + 128];
-	ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
-
-	buf[n > 0 ? n : 0] = '\0';
-	return buf;
-}
-
-static void assert_syslog_datagram(const char *got, int pri, const char *text)
-{
-	char pat[512];
-	regex_t re;
-
-	/* what syslog(3) sends: "<pri>Mmm dd hh:mm:ss ident[pid]: text" */
-	snprintf(pat, sizeof pat,
-	         "^<%d>[A-Z][a-z][a-z] [ 123][0-9] [0-2][0-9]:[0-5][0-9]:[0-6][0-9] "
-	         "pgtest\\[%ld\\]: %s$",
-	         pri, (long)getpid(), text);
-	ck_assert_int_eq(regcomp(&re, pat, REG_EXTENDED | REG_NOSUB), 0);
-	ck_assert_msg(regexec(&re, got, 0, NULL, 0) == 0, "datagram '%s' does not match '%s'", got,
-	              pat);
-	regfree(&re);
-}
-
-START_TEST(test_batch_syslog_datagrams)
-{
-	char path[108];
-	int fd = syslog_sink(path, sizeof path);
-
-	log_init("pgtest", false, LOG_MAIL);
-	log_set_syslog_path(path);
-	log_set_level(LOG_INFO);
-	log_batch_start();
-	log_notice("first");
-	log_warnx("second");
-	log_info("third");
-	ck_assert_str_eq(sink_recv(fd), "");
-	log_flush();
-	assert_syslog_datagram(sink_recv(fd), LOG_MAIL | LOG_NOTICE, "first");
-	assert_syslog_datagram(sink_recv(fd), LOG_MAIL | LOG_WARNING, "warning: second");
-	assert_syslog_datagram(sink_recv(fd), LOG_MAIL | LOG_INFO, "third");
-	ck_assert_str_eq(sink_recv(fd), "");
-	/* An error is sent at once; facility changes apply to the next line. */
+	log_set_sink(&sink);
+	log_notice("one");
+	log_warnx("two");
+	log_debug("filtered");
+	ck_assert_str_eq(sink_got, "5 one\n4 warning: two\n");
+	ck_assert_str_eq(pg_captured_log(), "one\nwarning: two\n"); /* the hook sees them too */
+	/* the sink sends what it holds before the facility changes */
 	log_set_facility(LOG_LOCAL3);
-	log_err("now");
-	assert_syslog_datagram(sink_recv(fd), LOG_LOCAL3 | LOG_ERR, "error: now");
-	log_batch_stop();
-	syslog_sink_remove(path, fd);
-}
-END_TEST
-
-/* The syslog daemon restarts (its socket is a new one at the same path):
- * the next flush reconnects and nothing is lost. */
-START_TEST(test_batch_syslog_reconnects)
-{
-	char path[108];
-	int fd = syslog_sink(path, sizeof path);
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-
-	log_init("pgtest", false, LOG_MAIL);
-	log_set_syslog_path(path);
-	log_batch_start();
-	log_notice("before");
-	log_flush();
-	assert_syslog_datagram(sink_recv(fd), LOG_MAIL | LOG_NOTICE, "before");
-	close(fd);
-	unlink(path);
-	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
-	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
-	ck_assert_int_eq(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
-	log_notice("after");
-	log_notice("restart");
-	log_flush();
-	assert_syslog_datagram(sink_recv(fd), LOG_MAIL | LOG_NOTICE, "after");
-	assert_syslog_datagram(sink_recv(fd), LOG_MAIL | LOG_NOTICE, "restart");
-	log_batch_stop();
-	syslog_sink_remove(path, fd);
+	ck_assert_int_eq(sink_flushes, 1);
+	ck_assert_int_eq(log_get_facility(), LOG_LOCAL3);
+	log_set_facility(LOG_LOCAL3);
+	ck_assert_int_eq(sink_flushes, 1);
+	ck_assert(log_uses_stderr());
+	snprintf(want, sizeof want, "pgtest[%ld]: ", (long)getpid());
+	const char *prefix = log_line_prefix(&plen);
+	ck_assert_uint_eq(plen, strlen(want));
+	ck_assert_int_eq(memcmp(prefix, want, plen), 0);
+	log_set_sink(NULL);
+	log_notice("three");
+	ck_assert_ptr_null(strstr(sink_got, "three"));
+	log_set_hook(NULL, NULL);
 }
 END_TEST
 
@@ -435,13 +241,7 @@ static Suite *log_suite(void)
 	tcase_add_test(tc, test_level_filter);
 	tcase_add_test(tc, test_errno_preserved_and_appended);
 	tcase_add_test(tc, test_long_line_cut_visibly);
-	tcase_add_test(tc, test_batch_stderr_waits_for_flush);
-	tcase_add_test(tc, test_batch_error_goes_at_once_in_order);
-	tcase_add_test(tc, test_batch_full_goes_out_in_whole_lines);
-	tcase_add_test(tc, test_batch_syslog_datagrams);
-	tcase_add_test(tc, test_batch_syslog_reconnects);
-	tcase_add_exit_test(tc, test_fatal_exits_oserr, EX_OSERR);
-	tcase_add_exit_test(tc, test_fatalx_exits_software, EX_SOFTWARE);
+	tcase_add_test(tc, test_sink_takes_lines);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -288,7 +288,7 @@ START_TEST(test_identity)
 
 	conn_start(&c, &t, "587", "ORIGINATING", "192.0.2.9");
 	ck_assert_uint_eq(c.server_port, 587);
-	ck_assert_uint_eq(c.port->port, 587);
+	ck_assert_uint_eq(c.engine.port->port, 587);
 	ck_assert_str_eq(c.client_addr, "192.0.2.9");
 	ck_assert_uint_eq(c.client_port, 40000);
 	ck_assert_str_eq(c.client_name, "client.example.net");
@@ -301,20 +301,20 @@ START_TEST(test_identity)
 
 	/* a label wins (core's rule); here {daemon_name}=MSA on an unlisted port */
 	conn_start(&c, &t, "10587", "MSA", "IPv6:2001:db8::5");
-	ck_assert_str_eq(c.port->name, "MSA");
+	ck_assert_str_eq(c.engine.port->name, "MSA");
 	ck_assert_str_eq(c.client_addr, "2001:db8::5");
 
 	/* unknown numbered port: default_role and the core's once-per-port warning */
 	pg_capture_start();
 	conn_start(&c, &t, "2526", NULL, "192.0.2.9");
-	ck_assert_int_eq(c.port->role, PG_ROLE_RELAY);
+	ck_assert_int_eq(c.engine.port->role, PG_ROLE_RELAY);
 	ck_assert_ptr_nonnull(strstr(pg_captured_log(), "port=2526"));
 
 	/* neither macro: one warning per connection naming the lines to add */
 	for (int i = 0; i < 2; i++) {
 		pg_capture_start();
 		conn_start(&c, &t, NULL, NULL, "192.0.2.9");
-		ck_assert_int_eq(c.port->role, PG_ROLE_RELAY);
+		ck_assert_int_eq(c.engine.port->role, PG_ROLE_RELAY);
 		ck_assert_ptr_nonnull(strstr(pg_captured_log(), "neither {daemon_port} nor "
 		                                                "{daemon_name}"));
 		ck_assert_ptr_nonnull(strstr(pg_captured_log(), "{daemon_port} v _"));
@@ -505,6 +505,103 @@ START_TEST(test_session_stats)
 }
 END_TEST
 
+/* n copies of c, in one of a few static buffers (several live at once). */
+static const char *repeat(char c, size_t n)
+{
+	static char bufs[8][PG_MAX_ADDRESS + 8];
+	static unsigned next;
+	char *b = bufs[next++ % PG_ARRAY_LEN(bufs)];
+
+	ck_assert_uint_lt(n, sizeof bufs[0]);
+	memset(b, c, n);
+	b[n] = '\0';
+	return b;
+}
+
+/* Every bound on a copied macro, at "just fits" and "one over": one over is
+ * treated as absent (never cut short), with a warning where SPEC asks. */
+START_TEST(test_macro_limits)
+{
+	struct milter_conn c;
+	struct macro_table t;
+	struct pg_verdict v;
+
+	/* {daemon_name}: PG_MAX_LABEL */
+	conn_start(&c, &t, "587", repeat('L', PG_MAX_LABEL), "192.0.2.9");
+	ck_assert_str_eq(c.label, repeat('L', PG_MAX_LABEL));
+	pg_capture_start();
+	conn_start(&c, &t, "587", repeat('L', PG_MAX_LABEL + 1), "192.0.2.9");
+	ck_assert_str_eq(c.label, "");
+	ck_assert_ptr_nonnull(strstr(pg_captured_log(), "longer than 63 bytes"));
+	ck_assert_uint_eq(c.engine.port->port, 587);
+
+	/* the client's host name: MILTER_MAX_HOSTNAME, else "unknown" */
+	memset(&c, 0, sizeof c);
+	c.cfg = cfg;
+	session_connect(&c, table_get, &t, repeat('h', MILTER_MAX_HOSTNAME), NULL);
+	ck_assert_str_eq(c.client_name, repeat('h', MILTER_MAX_HOSTNAME));
+	session_connect(&c, table_get, &t, repeat('h', MILTER_MAX_HOSTNAME + 1), NULL);
+	ck_assert_str_eq(c.client_name, "unknown");
+
+	/* TLS facts: PG_MAX_TLS_VERSION, PG_MAX_CIPHER, the fingerprint */
+	conn_start(&c, &t, "587", NULL, "192.0.2.9");
+	table_set(&t, "{tls_version}", repeat('V', PG_MAX_TLS_VERSION));
+	table_set(&t, "{cipher}", repeat('C', PG_MAX_CIPHER));
+	table_set(&t, "{cert_fp}", repeat('F', PG_MAX_FINGERPRINT * 3));
+	session_helo(&c, table_get, &t);
+	ck_assert_str_eq(c.tls.version, repeat('V', PG_MAX_TLS_VERSION));
+	ck_assert_str_eq(c.tls.cipher, repeat('C', PG_MAX_CIPHER));
+	ck_assert_str_eq(c.tls.fingerprint, repeat('F', PG_MAX_FINGERPRINT * 3));
+	conn_start(&c, &t, "587", NULL, "192.0.2.9");
+	table_set(&t, "{tls_version}", repeat('V', PG_MAX_TLS_VERSION + 1));
+	table_set(&t, "{cipher}", repeat('C', PG_MAX_CIPHER + 1));
+	session_helo(&c, table_get, &t);
+	ck_assert_str_eq(c.tls.version, "");
+	ck_assert_str_eq(c.tls.cipher, "");
+	table_set(&t, "{tls_version}", "TLSv1.3");
+	table_set(&t, "{cipher}", "TLS_AES_256_GCM_SHA384");
+	table_set(&t, "{cert_fp}", repeat('F', PG_MAX_FINGERPRINT * 3 + 1));
+	session_helo(&c, table_get, &t);
+	ck_assert_str_eq(c.tls.version, "TLSv1.3");
+	ck_assert_str_eq(c.tls.fingerprint, "");
+
+	/* SASL: MILTER_MAX_SASL; one over is "?", still authenticated */
+	conn_start(&c, &t, "25", NULL, "192.0.2.9");
+	table_set(&t, "{auth_type}", repeat('M', MILTER_MAX_SASL));
+	table_set(&t, "{auth_authen}", repeat('u', MILTER_MAX_SASL));
+	session_mail(&c, table_get, &t, &v);
+	ck_assert_str_eq(c.sasl_method, repeat('M', MILTER_MAX_SASL));
+	ck_assert_str_eq(c.sasl_username, repeat('u', MILTER_MAX_SASL));
+	table_set(&t, "{auth_type}", repeat('M', MILTER_MAX_SASL + 1));
+	table_set(&t, "{auth_authen}", repeat('u', MILTER_MAX_SASL + 1));
+	session_mail(&c, table_get, &t, &v);
+	ck_assert_str_eq(c.sasl_method, "?");
+	ck_assert_str_eq(c.sasl_username, "?");
+	ck_assert_int_eq(v.rule, PG_RULE_PLAINTEXT_AUTH);
+
+	/* the queue id: MILTER_MAX_QUEUE_ID, else NOQUEUE */
+	conn_start(&c, &t, "25", NULL, "192.0.2.9");
+	table_set(&t, "i", repeat('Q', MILTER_MAX_QUEUE_ID));
+	session_mail(&c, table_get, &t, &v);
+	ck_assert_str_eq(c.queue_id, repeat('Q', MILTER_MAX_QUEUE_ID));
+	pg_capture_start();
+	table_set(&t, "i", repeat('Q', MILTER_MAX_QUEUE_ID + 1));
+	session_mail(&c, table_get, &t, &v);
+	ck_assert_str_eq(c.queue_id, "");
+	ck_assert_int_eq(strncmp(pg_captured_log(), "NOQUEUE: pass:", 14), 0);
+
+	/* a recipient: PG_MAX_ADDRESS inside the brackets; one over is judged
+	 * as sent, so it is never made local by a cut */
+	char rcpt[PG_MAX_ADDRESS + 8];
+	snprintf(rcpt, sizeof rcpt, "<%s@example.org>", repeat('r', PG_MAX_ADDRESS - 12));
+	session_rcpt(&c, table_get, &t, rcpt, &v);
+	ck_assert_int_eq(v.rule, PG_RULE_NONE);
+	snprintf(rcpt, sizeof rcpt, "<%s@example.org>", repeat('r', PG_MAX_ADDRESS - 11));
+	session_rcpt(&c, table_get, &t, rcpt, &v);
+	ck_assert_int_eq(v.rule, PG_RULE_RELAY);
+}
+END_TEST
+
 START_TEST(test_rcpt_address)
 {
 	char got[8];
@@ -539,6 +636,7 @@ static Suite *milter_glue_suite(void)
 	tcase_add_test(tc, test_mail_stage_rules);
 	tcase_add_test(tc, test_rcpt_stage_and_monitor);
 	tcase_add_test(tc, test_session_stats);
+	tcase_add_test(tc, test_macro_limits);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -318,6 +318,58 @@ START_TEST(test_default_texts)
 }
 END_TEST
 
+/* Each rule's default reply, as sent: code, enhanced status and text written
+ * out here (not read from the table they come from), so that changing one
+ * in core fails this test. */
+START_TEST(test_default_replies_pinned)
+{
+	static const struct {
+		const char *row;
+		enum pg_stage stage;
+		enum pg_rule want_rule;
+		unsigned want_code;
+		const char *want_esc, *want_text, *want_template;
+	} cases[] = {
+	    {"sub plaintext AUTH: rule 1 before 3", PG_STAGE_MAIL, PG_RULE_PLAINTEXT_AUTH, 538,
+	     "5.7.11", "Encryption required for requested authentication mechanism",
+	     "Encryption required for requested authentication mechanism"},
+	    {"sub auth forbidden", PG_STAGE_MAIL, PG_RULE_AUTH_FORBIDDEN, 550, "5.7.1",
+	     "Authentication is not accepted on this port",
+	     "Authentication is not accepted on this port"},
+	    {"sub plaintext anonymous", PG_STAGE_RCPT, PG_RULE_TLS_REQUIRED, 530, "5.7.0",
+	     "Must issue a STARTTLS command first", "Must issue a STARTTLS command first"},
+	    {"sub TLSv1.1 too old", PG_STAGE_MAIL, PG_RULE_TLS_VERSION, 530, "5.7.0",
+	     "TLSv1.2 or later required", "%m or later required"},
+	    {"sub cipher outside set", PG_STAGE_MAIL, PG_RULE_CIPHER, 530, "5.7.0",
+	     "Cipher not accepted", "Cipher not accepted"},
+	    {"sub TLS anonymous", PG_STAGE_MAIL, PG_RULE_AUTH_REQUIRED, 530, "5.7.0",
+	     "Authentication required", "Authentication required"},
+	    {"relay plaintext remote rcpt", PG_STAGE_RCPT, PG_RULE_RELAY, 554, "5.7.1",
+	     "<a@remote.net>: Relay access denied", "<%r>: Relay access denied"},
+	};
+	bool seen[PG_RULE_COUNT] = {false};
+
+	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++) {
+		struct pg_port p;
+		struct pg_verdict got = decide_row(cases[i].row, cases[i].stage, &p);
+		const struct pg_reply *dr = config_default_reply(cases[i].want_rule);
+
+		ck_assert_msg(got.rule == cases[i].want_rule, "%s: got_rule %s", cases[i].row,
+		              config_rule_name(got.rule));
+		ck_assert_uint_eq(got.code, cases[i].want_code);
+		ck_assert_str_eq(got.esc, cases[i].want_esc);
+		ck_assert_str_eq(got.text, cases[i].want_text);
+		ck_assert_uint_eq(dr->code, cases[i].want_code);
+		ck_assert_str_eq(dr->esc, cases[i].want_esc);
+		ck_assert_str_eq(dr->text, cases[i].want_template);
+		seen[cases[i].want_rule] = true;
+		strset_free(&p.ciphers);
+	}
+	for (int r = PG_RULE_NONE + 1; r < PG_RULE_COUNT; r++)
+		ck_assert_msg(seen[r], "rule %s has no pinned reply", config_rule_name((enum pg_rule)r));
+}
+END_TEST
+
 static struct pg_verdict relay_reject(const char *rcpt, const char *tmpl)
 {
 	struct pg_port p;
@@ -434,6 +486,7 @@ static Suite *policy_suite(void)
 	tcase_add_test(tc, test_decision_table);
 	tcase_add_test(tc, test_resolved_recipient);
 	tcase_add_test(tc, test_default_texts);
+	tcase_add_test(tc, test_default_replies_pinned);
 	tcase_add_test(tc, test_expansion);
 	tcase_add_test(tc, test_long_recipient_fits_reply);
 	tcase_add_test(tc, test_custom_reply_per_port);

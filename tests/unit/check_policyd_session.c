@@ -1,6 +1,6 @@
 /*
  * check_policyd_session.c - portguard-policyd's request handling
- * (policyd/proto.c, policyd/session.c) on requests built here: the reply
+ * (policyd/proto.c, policyd/session.c, policyd/reply.c) on requests built here: the reply
  * for a verdict, and the fail mode when a verdict cannot be sent in the
  * policy protocol (a path no peer can reach, so it is proven here: the
  * reply text is broken on purpose, past config validation).
@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include "../../policyd/proto.c"
+#include "../../policyd/reply.c"
 #include "../../policyd/session.c"
 
 static const char conf_text[] = "mode = \"enforce\";\n"
@@ -50,14 +51,15 @@ static const char *handle(const struct pg_config *cfg, const char *request)
 	char buf[PG_POLICY_MAX_REQUEST], why[256] = "";
 	struct proto_scan st;
 	struct pd_request req;
-	struct pd_session s = {0};
+	struct pd_session s;
 	size_t reqlen = 0, n = 0, len = strlen(request);
 
 	memcpy(buf, request, len);
+	session_init(&s);
 	proto_reset(&st);
 	ck_assert_int_eq(proto_scan(&st, buf, len, &reqlen, why, sizeof why), PROTO_REQUEST);
 	ck_assert_uint_eq(reqlen, len);
-	proto_parse(buf, reqlen, &st, &req);
+	proto_parse(buf, &st, &req);
 	ck_assert_int_eq(session_handle(cfg, &s, &req, reply, &n, why, sizeof why), SESSION_REPLY);
 	ck_assert_uint_le(n, PD_REPLY_MAX);
 	reply[n] = '\0';
@@ -107,6 +109,59 @@ START_TEST(test_unsendable_reply_follows_on_error)
 }
 END_TEST
 
+/* The name hash has no collision: every attribute finds itself, and a
+ * name that only shares a hash with one finds nothing. */
+START_TEST(test_attr_names_find_themselves)
+{
+	for (int a = 0; a < PD_A_COUNT; a++) {
+		const char *name = proto_attr_name((enum pd_attr)a);
+
+		ck_assert_msg(attr_lookup(name, strlen(name)) == a, "%s", name);
+	}
+	ck_assert_int_eq(attr_lookup("sender", 6), -1);
+	ck_assert_int_eq(attr_lookup("requesT", 7), -1);
+}
+END_TEST
+
+/* The one writer of "action=", and what it refuses to write. */
+START_TEST(test_reply_write)
+{
+	static const struct {
+		struct pg_verdict v;
+		const char *want; /* NULL: untellable */
+	} cases[] = {
+	    {{.action = PG_ACT_DUNNO}, "action=DUNNO\n\n"},
+	    {{.action = PG_ACT_REJECT, .code = 554, .esc = "5.7.1", .text = "<a@b>: Relay access denied"},
+	     "action=554 5.7.1 <a@b>: Relay access denied\n\n"},
+	    {{.action = PG_ACT_REJECT, .code = 450, .esc = "4.7.0", .text = "later"},
+	     "action=450 4.7.0 later\n\n"},
+	    {{.action = PG_ACT_TEMPFAIL, .code = 451, .esc = "4.3.0", .text = "try again"},
+	     "action=DEFER_IF_PERMIT 4.3.0 try again\n\n"},
+	    /* monitor mode: the text stays in the log, DUNNO goes out */
+	    {{.action = PG_ACT_DUNNO, .code = 530, .esc = "5.7.0", .text = "x"}, "action=DUNNO\n\n"},
+	    {{.action = PG_ACT_REJECT, .code = 399, .esc = "5.7.1", .text = "x"}, NULL},
+	    {{.action = PG_ACT_REJECT, .code = 600, .esc = "5.7.1", .text = "x"}, NULL},
+	    {{.action = PG_ACT_REJECT, .code = 554, .esc = "5.7 1", .text = "x"}, NULL},
+	    {{.action = PG_ACT_REJECT, .code = 554, .esc = "5.7.1", .text = "a\rb"}, NULL},
+	    {{.action = PG_ACT_DUNNO, .code = 554, .esc = "5.7.1", .text = "a\nb"}, NULL},
+	};
+	char out[PD_REPLY_MAX];
+
+	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++) {
+		const char *why = reply_untellable(&cases[i].v);
+
+		if (cases[i].want == NULL) {
+			ck_assert_msg(why != NULL, "case %zu", i);
+			continue;
+		}
+		ck_assert_msg(why == NULL, "case %zu: %s", i, why);
+		size_t n = reply_write(&cases[i].v, out);
+		ck_assert_uint_eq(n, strlen(cases[i].want));
+		ck_assert_str_eq(out, cases[i].want);
+	}
+}
+END_TEST
+
 static Suite *policyd_session_suite(void)
 {
 	Suite *s = suite_create("policyd_session");
@@ -114,6 +169,8 @@ static Suite *policyd_session_suite(void)
 
 	tcase_add_test(tc, test_reject_reply);
 	tcase_add_test(tc, test_unsendable_reply_follows_on_error);
+	tcase_add_test(tc, test_attr_names_find_themselves);
+	tcase_add_test(tc, test_reply_write);
 	suite_add_tcase(s, tc);
 	return s;
 }

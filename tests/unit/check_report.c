@@ -14,6 +14,9 @@ static struct pg_facts base_facts(void)
 {
 	struct pg_facts f = {
 	    .stage = PG_STAGE_RCPT,
+	    .server_port = 587,
+	    .service_label = "",
+	    .mta_auth_fix = "",
 	    .queue_id = "",
 	    .client_name = "mx.example.net",
 	    .client_addr = "192.0.2.7",
@@ -63,7 +66,7 @@ START_TEST(test_reject_line)
 	    reject(PG_RULE_TLS_REQUIRED, 530, "5.7.0", "Must issue a STARTTLS command first");
 
 	f.stage = PG_STAGE_MAIL;
-	report_decision(&sub, 587, &f, &v);
+	report_decision(&sub, &f, &v);
 	ck_assert_str_eq(
 	    pg_captured_log(),
 	    "NOQUEUE: reject: port=587 role=submission mode=enforce "
@@ -87,7 +90,8 @@ START_TEST(test_would_reject_line_with_rcpt)
 	f.cipher = "TLS_AES_256_GCM_SHA384";
 	f.cipher_bits = 256;
 	f.recipient = "<bob@remote.net>";
-	report_decision(&relay_port, 25, &f, &v);
+	f.server_port = 25;
+	report_decision(&relay_port, &f, &v);
 	ck_assert_str_eq(
 	    pg_captured_log(),
 	    "4XyZ1n2abc: would-reject: port=25 role=relay mode=monitor "
@@ -107,10 +111,10 @@ START_TEST(test_pass_only_at_info)
 	f.cipher_bits = 256;
 	f.sasl_method = "PLAIN";
 	f.sasl_username = "bob";
-	report_decision(&sub, 587, &f, &v);
+	report_decision(&sub, &f, &v);
 	ck_assert_str_eq(pg_captured_log(), "");
 	log_set_level(LOG_INFO);
-	report_decision(&sub, 587, &f, &v);
+	report_decision(&sub, &f, &v);
 	ck_assert_str_eq(
 	    pg_captured_log(),
 	    "NOQUEUE: pass: port=587 role=submission mode=enforce "
@@ -119,7 +123,7 @@ START_TEST(test_pass_only_at_info)
 	/* A tempfail verdict is logged by policy_internal_error, not here. */
 	pg_capture_start();
 	struct pg_verdict t = {.action = PG_ACT_TEMPFAIL, .code = 451};
-	report_decision(&sub, 587, &f, &t);
+	report_decision(&sub, &f, &t);
 	ck_assert_str_eq(pg_captured_log(), "");
 }
 END_TEST
@@ -134,7 +138,7 @@ START_TEST(test_hostile_values_stay_on_one_line)
 	f.sasl_method = "LOGIN";
 	f.sasl_username = "bob\r\nNOQUEUE: pass: x y\"z";
 	f.client_name = "evil name";
-	report_decision(&sub, 587, &f, &v);
+	report_decision(&sub, &f, &v);
 	const char *log = pg_captured_log();
 	ck_assert_str_eq(
 	    log,
@@ -148,7 +152,7 @@ START_TEST(test_hostile_values_stay_on_one_line)
 	big[1000] = '\0';
 	f.sasl_username = big;
 	pg_capture_start();
-	report_decision(&sub, 587, &f, &v);
+	report_decision(&sub, &f, &v);
 	log = pg_captured_log();
 	ck_assert_ptr_eq(strchr(log, '\n'), log + strlen(log) - 1);
 	char want[PG_LOG_VALUE_MAX + 32];
@@ -157,7 +161,8 @@ START_TEST(test_hostile_values_stay_on_one_line)
 	/* A quote in the reply text cannot end reply="..." early. */
 	pg_capture_start();
 	v = reject(PG_RULE_RELAY, 554, "5.7.1", "<\"a b\"@x>: Relay access denied");
-	report_decision(&relay_port, 25, &f, &v);
+	f.server_port = 25;
+	report_decision(&relay_port, &f, &v);
 	ck_assert_ptr_nonnull(strstr(
 	    pg_captured_log(), "reply=\"554 5.7.1 <\\x22a b\\x22@x>: Relay access denied\"\n"));
 }
@@ -170,7 +175,8 @@ START_TEST(test_plaintext_auth_alarm)
 	f.queue_id = "";
 	f.sasl_method = "PLAIN";
 	f.sasl_username = "bob smith";
-	report_plaintext_auth(&sub, 587, &f, "smtpd_tls_auth_only=yes (Postfix)");
+	f.mta_auth_fix = "smtpd_tls_auth_only=yes (Postfix)";
+	report_plaintext_auth(&sub, &f);
 	ck_assert_str_eq(
 	    pg_captured_log(),
 	    "NOQUEUE: warning: credentials sent without TLS: sasl_username=bob\\x20smith "
@@ -188,7 +194,8 @@ START_TEST(test_implicit_plaintext_error)
 	smtps.port = 465;
 	smtps.tls = PG_TLS_IMPLICIT;
 	f.queue_id = "ABC123";
-	report_implicit_plaintext(&smtps, 465, &f);
+	f.server_port = 465;
+	report_implicit_plaintext(&smtps, &f);
 	ck_assert_str_eq(
 	    pg_captured_log(),
 	    "ABC123: error: port=465 is configured tls=implicit but the session has no TLS: the "
@@ -207,7 +214,8 @@ START_TEST(test_port_word_falls_back_to_label)
 	config_port_defaults(&labelled, PG_ROLE_SUBMISSION);
 	snprintf(labelled.name, sizeof labelled.name, "msa");
 	f.stage = PG_STAGE_MAIL;
-	report_decision(&labelled, 0, &f, &v);
+	f.server_port = 0;
+	report_decision(&labelled, &f, &v);
 	ck_assert_int_eq(
 	    strncmp(pg_captured_log(), "NOQUEUE: reject: port=msa role=submission ", 42), 0);
 }
