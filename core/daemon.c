@@ -131,8 +131,8 @@ int daemon_options_parse(const struct daemon_info *d, int argc, char **argv,
 			break;
 		case 'P':
 			if (optarg[0] != '/')
-				return usage_error(d, err, "-P %s: the pid file must be an absolute path",
-				                   optarg);
+				return usage_error(
+				    d, err, "-P %s: the pid file must be an absolute path", optarg);
 			o->pid_file = optarg;
 			break;
 		case 'V':
@@ -326,7 +326,8 @@ static bool sockspec_inet(const char *p, bool v6, struct daemon_sockspec *out, c
 	if (at != NULL || strchr(p, ':') == NULL) { /* libmilter: port[@host] */
 		size_t plen = at != NULL ? (size_t)(at - p) : strlen(p);
 		if (!port_parse(p, plen, &out->port))
-			return why_set(why, whylen, "the port must be 1..65535: %s", sockspec_usage);
+			return why_set(why, whylen, "the port must be 1..65535: %s",
+			               sockspec_usage);
 		if (at == NULL)
 			return true;
 		h = at + 1;
@@ -381,8 +382,9 @@ bool daemon_sockspec_format(const struct daemon_sockspec *sp, char *buf, size_t 
 	if (sp->kind == DAEMON_SOCK_UNIX)
 		n = snprintf(buf, buflen, "unix:%s", sp->path);
 	else
-		n = snprintf(buf, buflen, "%s:%u%s%s", sp->kind == DAEMON_SOCK_INET6 ? "inet6" : "inet",
-		             sp->port, sp->host[0] != '\0' ? "@" : "", sp->host);
+		n = snprintf(buf, buflen, "%s:%u%s%s",
+		             sp->kind == DAEMON_SOCK_INET6 ? "inet6" : "inet", sp->port,
+		             sp->host[0] != '\0' ? "@" : "", sp->host);
 	return n >= 0 && (size_t)n < buflen;
 }
 
@@ -404,7 +406,8 @@ int daemon_creds_resolve(const struct pg_config *cfg, struct daemon_creds *out, 
 		struct passwd *pw = getpwnam(cfg->user);
 
 		if (pw == NULL) {
-			why_set(why, whylen, "user \"%s\" does not exist: create it or set user in %s",
+			why_set(why, whylen,
+			        "user \"%s\" does not exist: create it or set user in %s",
 			        cfg->user, cfg_file(cfg));
 			return EX_NOUSER;
 		}
@@ -422,7 +425,8 @@ int daemon_creds_resolve(const struct pg_config *cfg, struct daemon_creds *out, 
 		struct group *gr = getgrnam(cfg->group);
 
 		if (gr == NULL) {
-			why_set(why, whylen, "group \"%s\" does not exist: create it or set group in %s",
+			why_set(why, whylen,
+			        "group \"%s\" does not exist: create it or set group in %s",
 			        cfg->group, cfg_file(cfg));
 			return EX_NOUSER;
 		}
@@ -484,7 +488,7 @@ int daemon_drop(const struct pg_config *cfg, const struct daemon_creds *c)
 
 /* ---- detaching and the pid file ---- */
 
-static int ready_fd = -1;  /* the write end the waiting parent reads */
+static int ready_fd = -1;   /* the write end the waiting parent reads */
 static int pidfile_fd = -1; /* kept open to empty the file if it cannot be removed */
 static char *pidfile_path;
 

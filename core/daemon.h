@@ -6,12 +6,10 @@
  * order: daemon_begin (daemon_options_parse, daemon_config_load),
  * daemon_prepare (daemon_pidfile_check, daemon_creds_resolve), binds its
  * sockets (daemon_sockspec_parse, daemon_socket_perms), daemon_settle
- * (daemon_detach, daemon_pidfile_write, daemon_drop), daemon_ready; on SIGHUP/SIGUSR1 daemon_reload; at
- * exit daemon_end. No sockets are opened here and nothing here
- * knows libmilter or the event loop.
- * Every function that can fail has logged why and returns a sysexits(3)
- * code (EX_OK on success); the same failure gets the same words and the
- * same code in both daemons.
+ * (daemon_detach, daemon_pidfile_write, daemon_drop), daemon_ready; on SIGHUP/SIGUSR1
+ * daemon_reload; at exit daemon_end. No sockets are opened here and nothing here knows libmilter or
+ * the event loop. Every function that can fail has logged why and returns a sysexits(3) code (EX_OK
+ * on success); the same failure gets the same words and the same code in both daemons.
  */
 #ifndef PG_DAEMON_H
 #define PG_DAEMON_H
@@ -31,10 +29,10 @@ struct daemon_info {
 };
 
 struct daemon_options {
-	char *config_path; /* absolute when it can be resolved; malloc'd */
-	bool foreground;   /* -f */
-	bool to_stderr;    /* -e */
-	bool check_only;   /* -n */
+	char *config_path;                 /* absolute when it can be resolved; malloc'd */
+	bool foreground;                   /* -f */
+	bool to_stderr;                    /* -e */
+	bool check_only;                   /* -n */
 	const char *listen[PG_MAX_LISTEN]; /* -p, replaces the config's */
 	size_t nlisten;
 	const char *pid_file; /* -P, NULL: none */
@@ -72,7 +70,7 @@ enum daemon_sock_kind { DAEMON_SOCK_UNIX = 0, DAEMON_SOCK_INET, DAEMON_SOCK_INET
 
 struct daemon_sockspec {
 	enum daemon_sock_kind kind;
-	char path[DAEMON_SOCK_PATH_MAX]; /* unix: absolute */
+	char path[DAEMON_SOCK_PATH_MAX];     /* unix: absolute */
 	char host[DAEMON_SOCK_HOST_MAX + 1]; /* inet, inet6: "" = every address */
 	unsigned port;                       /* inet, inet6: 1..65535 */
 };

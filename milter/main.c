@@ -36,8 +36,8 @@ static int open_socket(const struct pg_config *cfg, const char *spec,
 		log_err("%s: %s", spec, why);
 		return EX_USAGE;
 	}
-	if (!daemon_sockspec_format(&sp, conn, sizeof conn) ||
-	    smfi_setconn(conn) != MI_SUCCESS || smfi_register(milter_desc) != MI_SUCCESS ||
+	if (!daemon_sockspec_format(&sp, conn, sizeof conn) || smfi_setconn(conn) != MI_SUCCESS ||
+	    smfi_register(milter_desc) != MI_SUCCESS ||
 	    smfi_settimeout((int)cfg->milter_timeout) != MI_SUCCESS) {
 		log_err("libmilter refused the socket %s or the filter description", spec);
 		return EX_SOFTWARE;

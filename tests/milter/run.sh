@@ -51,7 +51,9 @@ fi
 
 # ---- helpers ---------------------------------------------------------------
 
+# shellcheck source=tests/lib/common.sh
 . "$top/tests/lib/common.sh"
+# shellcheck source=tests/lib/daemon_cli.sh
 . "$top/tests/lib/daemon_cli.sh"
 
 has() { grep -qF -- "$2" "$1"; }

@@ -20,7 +20,9 @@ case $B in /*) ;; *) B=$top/$B ;; esac
 PD=$B/portguard-policyd
 here=$top/tests/policy
 client="python3 $here/pclient.py"
+# shellcheck source=tests/lib/common.sh
 . "$top/tests/lib/common.sh"
+# shellcheck source=tests/lib/daemon_cli.sh
 . "$top/tests/lib/daemon_cli.sh"
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"

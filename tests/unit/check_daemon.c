@@ -26,13 +26,11 @@ static const struct spec_case spec_cases[] = {
     {"local:/run/m.sock", true, DAEMON_SOCK_UNIX, "/run/m.sock", 0, "unix:/run/m.sock"},
     {"inet:10040@127.0.0.1", true, DAEMON_SOCK_INET, "127.0.0.1", 10040, "inet:10040@127.0.0.1"},
     {"inet:10040", true, DAEMON_SOCK_INET, "", 10040, "inet:10040"},
-    {"inet:10040@localhost", true, DAEMON_SOCK_INET, "localhost", 10040,
-     "inet:10040@localhost"},
+    {"inet:10040@localhost", true, DAEMON_SOCK_INET, "localhost", 10040, "inet:10040@localhost"},
     {"inet6:10040@::1", true, DAEMON_SOCK_INET6, "::1", 10040, "inet6:10040@::1"},
     {"inet6:10040@[::1]", true, DAEMON_SOCK_INET6, "::1", 10040, "inet6:10040@::1"},
     {"inet6:10040", true, DAEMON_SOCK_INET6, "", 10040, "inet6:10040"},
-    {"inet:127.0.0.1:10040", true, DAEMON_SOCK_INET, "127.0.0.1", 10040,
-     "inet:10040@127.0.0.1"},
+    {"inet:127.0.0.1:10040", true, DAEMON_SOCK_INET, "127.0.0.1", 10040, "inet:10040@127.0.0.1"},
     {"inet:[::1]:10040", true, DAEMON_SOCK_INET6, "::1", 10040, "inet6:10040@::1"},
     {"inet:*:10040", true, DAEMON_SOCK_INET, "", 10040, "inet:10040"},
     {"inet::10040", true, DAEMON_SOCK_INET, "", 10040, "inet:10040"},
@@ -183,8 +181,10 @@ END_TEST
 START_TEST(test_options_all_flags)
 {
 	struct run r;
-	char *args[] = {"-f", "-e", "-n", "-c", "/etc/hosts", "-p", "unix:/run/a", "-p",
-	                "inet:10040@127.0.0.1", "-P", "/run/pg.pid", NULL};
+	char *args[] = {"-f",          "-e",          "-n",
+	                "-c",          "/etc/hosts",  "-p",
+	                "unix:/run/a", "-p",          "inet:10040@127.0.0.1",
+	                "-P",          "/run/pg.pid", NULL};
 
 	parse(&policyd, &r, args);
 	ck_assert_int_eq(r.rc, EX_OK);
@@ -251,14 +251,22 @@ static const struct opt_case opt_cases[] = {
     {"unknown long", {"--frob", NULL}, EX_USAGE, false, NULL, "%s: unknown option --frob", true},
     {"no value", {"-c", NULL}, EX_USAGE, false, NULL, "%s: option -c needs a value", true},
     {"no -P value", {"-P", NULL}, EX_USAGE, false, NULL, "%s: option -P needs a value", true},
-    {"argument", {"extra", NULL}, EX_USAGE, false, NULL, "%s: unexpected argument \"extra\"",
-     true},
-    {"bad spec", {"-p", "tcp:1", NULL}, EX_USAGE, false, NULL,
+    {"argument", {"extra", NULL}, EX_USAGE, false, NULL, "%s: unexpected argument \"extra\"", true},
+    {"bad spec",
+     {"-p", "tcp:1", NULL},
+     EX_USAGE,
+     false,
+     NULL,
      "%s: -p tcp:1: unknown socket type: use unix:/path, inet:port@host, inet6:port@host, "
      "inet:host:port or inet:[address]:port",
      true},
-    {"relative pid file", {"-P", "run/pg.pid", NULL}, EX_USAGE, false, NULL,
-     "%s: -P run/pg.pid: the pid file must be an absolute path", true},
+    {"relative pid file",
+     {"-P", "run/pg.pid", NULL},
+     EX_USAGE,
+     false,
+     NULL,
+     "%s: -P run/pg.pid: the pid file must be an absolute path",
+     true},
 };
 
 static char *first_line(const char *s)
