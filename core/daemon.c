@@ -477,7 +477,7 @@ int daemon_drop(const struct pg_config *cfg, const struct daemon_creds *c)
 		errno = EPERM;
 		return drop_failed(c, "the ids did not change");
 	}
-	if (setuid(0) == 0 || seteuid(0) == 0 || setgid(0) == 0) {
+	if (setuid(0) == 0 || seteuid(0) == 0 || (c->gid != 0 && setgid(0) == 0)) {
 		errno = EPERM;
 		return drop_failed(c, "root could be regained");
 	}

@@ -410,6 +410,92 @@ START_TEST(test_pidfile_stale_live_removed)
 }
 END_TEST
 
+/* ---- reload ---- */
+
+static const char reload_base[] =
+    "mode = \"enforce\";\n"
+    "ports = ( { port = 25; role = \"relay\"; } );\n"
+    "policyd = { listen = [ \"unix:/run/p\" ]; socket_mode = \"%s\"; };\n"
+    "milter = { listen = \"%s\"; socket_mode = \"%s\"; };\n";
+
+static char *reload_conf(const char *pmode, const char *mlisten, const char *mmode)
+{
+	char text[512];
+
+	snprintf(text, sizeof text, reload_base, pmode, mlisten, mmode);
+	return pg_write_temp(text);
+}
+
+/* Reload path (now holding new) over a daemon started from old; returns the
+ * log and whether a config came back. */
+static bool reload_as(const struct daemon_info *d, size_t nlisten, const char *old_path,
+                      const char *path)
+{
+	struct daemon_options o = {.config_path = (char *)path, .nlisten = nlisten};
+	char err[256];
+	struct pg_config *old = config_load(old_path, err, sizeof err), *fresh;
+
+	ck_assert_msg(old != NULL, "%s", err);
+	pg_capture_start();
+	fresh = daemon_reload(d, &o, old);
+	config_free(old);
+	if (fresh != NULL)
+		config_free(fresh);
+	return fresh != NULL;
+}
+
+/* Each daemon names only its own start-only keys, and not its listen key
+ * when -p names the sockets. */
+START_TEST(test_reload_start_only_keys)
+{
+	char *old = reload_conf("0660", "unix:/run/m", "0660");
+	char *changed = reload_conf("0640", "unix:/run/m2", "0600");
+
+	ck_assert(reload_as(&policyd, 0, old, changed));
+	ck_assert_ptr_nonnull(strstr(pg_captured_log(),
+	                             "warning: reload: changed, but applied only at the next "
+	                             "restart: policyd.socket_mode; keeping the running values"));
+	ck_assert_ptr_null(strstr(pg_captured_log(), "milter."));
+	ck_assert_ptr_nonnull(strstr(pg_captured_log(), "reloaded: daemon=portguard-policyd"));
+
+	ck_assert(reload_as(&milter, 0, old, changed));
+	ck_assert_ptr_nonnull(
+	    strstr(pg_captured_log(), "restart: milter.listen, milter.socket_mode;"));
+	ck_assert_ptr_null(strstr(pg_captured_log(), "policyd."));
+
+	ck_assert(reload_as(&milter, 1, old, changed)); /* -p: milter.listen is not used */
+	ck_assert_ptr_nonnull(strstr(pg_captured_log(), "restart: milter.socket_mode;"));
+	ck_assert_ptr_nonnull(strstr(pg_captured_log(), "reloaded: daemon=portguard-milter"));
+
+	ck_assert(reload_as(&milter, 0, old, old)); /* nothing changed: no warning */
+	ck_assert_ptr_null(strstr(pg_captured_log(), "warning"));
+	unlink(old);
+	unlink(changed);
+	free(old);
+	free(changed);
+}
+END_TEST
+
+/* A broken file: the same line for both, nothing returned. */
+START_TEST(test_reload_failure_line)
+{
+	char *old = reload_conf("0660", "unix:/run/m", "0660");
+	char *bad = pg_write_temp("mode = \"enforce\";\nno_such_key = 1;\n");
+	char want[256];
+
+	snprintf(want, sizeof want, "error: reload failed: %s:2: ", bad);
+	ck_assert(!reload_as(&policyd, 0, old, bad));
+	ck_assert_ptr_nonnull(strstr(pg_captured_log(), want));
+	ck_assert_ptr_nonnull(strstr(pg_captured_log(), "; keeping the running configuration\n"));
+	ck_assert(!reload_as(&milter, 0, old, bad));
+	ck_assert_ptr_nonnull(strstr(pg_captured_log(), want));
+	unlink(old);
+	unlink(bad);
+	free(old);
+	free(bad);
+}
+END_TEST
+
 static Suite *daemon_suite(void)
 {
 	Suite *s = suite_create("daemon");
@@ -426,6 +512,10 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_options_config_made_absolute);
 	tcase_add_loop_test(tc, test_options_table_same_for_both, 0, (int)PG_ARRAY_LEN(opt_cases));
 	tcase_add_test(tc, test_options_listen_limit);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("reload");
+	tcase_add_test(tc, test_reload_start_only_keys);
+	tcase_add_test(tc, test_reload_failure_line);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("pidfile");
 	tcase_add_test(tc, test_pidfile_stale_live_removed);
