@@ -571,8 +571,8 @@ void daemon_pidfile_remove(void)
 		return;
 	/* Started as root in a directory only root may change: empty it, so
 	 * that it is stale for the next start and for the init script. */
-	if (unlink(pidfile_path) != 0 && pidfile_fd >= 0)
-		(void)ftruncate(pidfile_fd, 0);
+	if (unlink(pidfile_path) != 0 && pidfile_fd >= 0 && ftruncate(pidfile_fd, 0) != 0)
+		log_warn("pid file %s: cannot remove or empty it", pidfile_path);
 	if (pidfile_fd >= 0)
 		close(pidfile_fd);
 	pidfile_fd = -1;
