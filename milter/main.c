@@ -1,112 +1,95 @@
 /*
- * main.c - portguard-milter: command line, start-up, smfi_main, shutdown.
+ * main.c - portguard-milter: start-up on core/daemon.c's shared path,
+ * smfi_main, shutdown.
  *
- * Order: parse options; load and validate the config (-n stops here); open
- * the libmilter socket (unix sockets via smfi_opensocket(true), which removes
- * a stale file); set its mode/owner and drop privileges; daemonise unless -f;
- * block the signals every thread must not take; start the signal and timer
- * threads; smfi_main(). When libmilter stops (SIGTERM, SIGINT, SIGHUP),
- * write the last stats lines and the "stopping" line. Exit codes follow
- * sysexits(3).
+ * Order: the shared options and -n; load the config; refuse a pid file of
+ * a running process; resolve the user and group; open the libmilter socket
+ * (the spec parsed by core, given to libmilter in its own spelling; unix
+ * sockets via smfi_opensocket(true), which removes a stale file) and set
+ * its mode and owner; detach unless -f (the parent waits for the child's
+ * start-up and exits with its result); write the pid file; drop
+ * privileges; block the signals every thread must not take; "listening
+ * on"; start the signal and timer threads; smfi_main(). When libmilter
+ * stops (SIGTERM, SIGINT, SIGHUP), write the last stats lines and the
+ * "stopping" line, remove the pid file. Exit codes follow sysexits(3).
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sysexits.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "milter.h"
 #include "report.h"
-#include "version.h"
 
-#define DEFAULT_CONFIG PG_SYSCONFDIR "/portguard/portguard.conf"
+static const struct daemon_info milter_info = {MILTER_NAME, "milter", 1};
 
-static void usage(FILE *out)
+/* Open the socket, give it its mode and owner. */
+static int open_socket(const struct pg_config *cfg, const char *spec,
+                       const struct daemon_creds *creds)
 {
-	fprintf(out,
-	        "usage: %s [-fenVh] [-c config] [-p socket]\n"
-	        "  -c FILE  configuration file (default %s)\n"
-	        "  -f       stay in the foreground\n"
-	        "  -e       log to stderr instead of syslog\n"
-	        "  -n       check the configuration and exit\n"
-	        "  -p SPEC  listen socket: unix:/path, local:/path, inet:port@host, "
-	        "inet6:port@host\n"
-	        "  -V       print the version and exit\n"
-	        "  -h       this help\n"
-	        "signals: SIGUSR1 reload, SIGUSR2 stats now, SIGTERM/SIGINT stop\n",
-	        MILTER_NAME, DEFAULT_CONFIG);
-}
-
-struct options {
-	const char *config_arg;
-	const char *listen;
-	bool foreground;
-	bool to_stderr;
-	bool check_only;
-};
-
-/* Everything after the command line; config_path is absolute when possible. */
-static int run(const struct options *o, const char *config_path)
-{
-	struct pg_config *cfg;
-	const char *spec;
-	char err[512];
+	struct daemon_sockspec sp;
+	char why[160], conn[DAEMON_SOCK_PATH_MAX + 16];
 	int rc;
 
-	cfg = config_load(config_path, err, sizeof err);
-	if (cfg == NULL) {
-		if (!o->to_stderr && !o->check_only)
-			fprintf(stderr, "%s: %s\n", MILTER_NAME, err);
-		log_err("%s", err);
-		return EX_CONFIG;
+	if (!daemon_sockspec_parse(spec, &sp, why, sizeof why)) {
+		log_err("%s: %s", spec, why);
+		return EX_USAGE;
 	}
-	if (o->check_only) {
-		printf("%s: configuration OK\n", config_path);
-		config_release(cfg);
-		return EX_OK;
-	}
-	log_set_facility(cfg->log_facility);
-	log_set_level(cfg->log_level);
-
-	spec = o->listen != NULL ? o->listen : cfg->milter_listen;
-	if (spec == NULL || *spec == '\0') {
-		log_err("no socket: set milter.listen in %s or use -p", config_path);
-		config_release(cfg);
-		return EX_CONFIG;
-	}
-	if (smfi_setconn((char *)spec) != MI_SUCCESS || smfi_register(milter_desc) != MI_SUCCESS ||
+	if (!daemon_sockspec_format(&sp, conn, sizeof conn) || smfi_setconn(conn) != MI_SUCCESS ||
+	    smfi_register(milter_desc) != MI_SUCCESS ||
 	    smfi_settimeout((int)cfg->milter_timeout) != MI_SUCCESS) {
 		log_err("libmilter refused the socket %s or the filter description", spec);
-		config_release(cfg);
 		return EX_SOFTWARE;
 	}
 	if (smfi_opensocket(true) != MI_SUCCESS) {
-		log_err("cannot open the milter socket %s", spec);
-		config_release(cfg);
+		log_err("%s: libmilter cannot open the socket", spec);
 		return EX_CANTCREAT;
 	}
-	rc = privs_socket_and_drop(cfg, privs_unix_path(spec));
-	if (rc != 0) {
-		config_release(cfg);
+	if (sp.kind == DAEMON_SOCK_UNIX &&
+	    (rc = daemon_socket_perms(sp.path, cfg->milter_socket_mode, creds)) != EX_OK) {
+		(void)unlink(sp.path);
 		return rc;
 	}
-	if (!o->foreground && daemon(0, o->to_stderr ? 1 : 0) != 0) {
-		log_err("daemon() failed");
-		config_release(cfg);
-		return EX_OSERR;
-	}
+	return EX_OK;
+}
 
+/* Everything between the config and smfi_main. */
+static int start(const struct pg_config *cfg, const struct daemon_options *o, const char *spec)
+{
+	struct daemon_creds creds;
+	int rc;
+
+	if ((rc = daemon_prepare(&milter_info, o, cfg, spec != NULL && *spec != '\0', &creds)) !=
+	        EX_OK ||
+	    (rc = open_socket(cfg, spec, &creds)) != EX_OK ||
+	    (rc = daemon_settle(o, cfg, &creds)) != EX_OK)
+		return rc;
 	service_block_signals();
+	daemon_ready(&milter_info, o, cfg, &spec, 1);
+	return EX_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon_options o;
+	struct pg_config *cfg;
+	int rc;
+
+	cfg = daemon_begin(&milter_info, argc, argv, &o, &rc);
+	if (cfg == NULL)
+		return rc;
+	rc = start(cfg, &o, o.nlisten > 0 ? o.listen[0] : cfg->milter_listen);
+	if (rc != EX_OK) {
+		config_release(cfg);
+		return daemon_end(&o, rc);
+	}
 	stats_init(time(NULL));
-	snapshot_init(cfg, o->listen != NULL);
+	snapshot_init(cfg, &milter_info, &o);
 	report_config(cfg, MILTER_NAME, "starting");
-	log_notice("listening on %s", spec);
-	if (!service_start(config_path)) {
+	if (!service_start()) {
 		snapshot_shutdown();
-		return EX_OSERR;
+		return daemon_end(&o, EX_OSERR);
 	}
 	rc = smfi_main();
 	service_stop(); /* writes the last stats lines */
@@ -116,61 +99,5 @@ static int run(const struct options *o, const char *config_path)
 		config_release(cfg);
 	}
 	snapshot_shutdown();
-	return rc == MI_SUCCESS ? EX_OK : EX_SOFTWARE;
-}
-
-int main(int argc, char **argv)
-{
-	struct options o = {.config_arg = DEFAULT_CONFIG};
-	unsigned int major, minor, patch;
-	char *config_path;
-	int ch, rc;
-
-	while ((ch = getopt(argc, argv, "c:fenp:Vh")) != -1) {
-		switch (ch) {
-		case 'c':
-			o.config_arg = optarg;
-			break;
-		case 'f':
-			o.foreground = true;
-			break;
-		case 'e':
-			o.to_stderr = true;
-			break;
-		case 'n':
-			o.check_only = true;
-			break;
-		case 'p':
-			o.listen = optarg;
-			break;
-		case 'V':
-			(void)smfi_version(&major, &minor, &patch);
-			printf("%s %s (libmilter %u.%u.%u)\n", MILTER_NAME, PG_VERSION, major,
-			       minor, patch);
-			return EX_OK;
-		case 'h':
-			usage(stdout);
-			return EX_OK;
-		default:
-			usage(stderr);
-			return EX_USAGE;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return EX_USAGE;
-	}
-
-	log_init(MILTER_NAME, o.to_stderr || o.check_only, LOG_MAIL);
-	/* the reload reads the same file after daemon() changed to "/" */
-	config_path = realpath(o.config_arg, NULL);
-	if (config_path == NULL)
-		config_path = strdup(o.config_arg);
-	if (config_path == NULL) {
-		fprintf(stderr, "%s: out of memory\n", MILTER_NAME);
-		return EX_OSERR;
-	}
-	rc = run(&o, config_path);
-	free(config_path);
-	return rc;
+	return daemon_end(&o, rc == MI_SUCCESS ? EX_OK : EX_SOFTWARE);
 }

@@ -11,8 +11,7 @@
  *   callbacks.c the xxfi_* functions; thin
  *   snapshot.c  the current config: immutable, reference-counted, swapped on reload
  *   service.c   signal thread (SIGUSR1 reload, SIGUSR2 stats) and stats timer
- *   privs.c     socket permissions and the privilege drop
- *   main.c      command line, start-up, smfi_main, shutdown
+ *   main.c      start-up (core/daemon.c's shared path), smfi_main, shutdown
  */
 #ifndef PG_MILTER_H
 #define PG_MILTER_H
@@ -147,14 +146,19 @@ bool reply_escape(char *dst, size_t dstlen, const char *src);
 
 /* ---- snapshot.c ------------------------------------------------------------ */
 
-/* Install the first config (takes over the caller's reference).
- * listen_from_cmdline: -p names the socket, so milter.listen is not used. */
-void snapshot_init(struct pg_config *cfg, bool listen_from_cmdline);
+struct daemon_info;
+struct daemon_options;
+
+/* Install the first config (takes over the caller's reference). d and o
+ * (kept, not copied) name the file to reload and whether -p names the
+ * socket. */
+void snapshot_init(struct pg_config *cfg, const struct daemon_info *d,
+                   const struct daemon_options *o);
 /* The current config with a new reference: release it with config_release(). */
 struct pg_config *snapshot_get(void);
-/* Load path; on success swap it in and log "reloaded"; on failure log
- * "file:line: message" and keep serving the old one. Returns success. */
-bool snapshot_reload(const char *path);
+/* Reload through daemon_reload(); on success swap the new config in. On
+ * failure (logged) keep serving the old one. Returns success. */
+bool snapshot_reload(void);
 /* Drop the global reference (shutdown). */
 void snapshot_shutdown(void);
 
@@ -164,19 +168,9 @@ void snapshot_shutdown(void);
  * threads created later inherit it; libmilter sigwaits SIGTERM/SIGINT/SIGHUP). */
 void service_block_signals(void);
 /* Start the signal thread and the stats timer. */
-bool service_start(const char *config_path);
+bool service_start(void);
 /* Stop both threads (after smfi_main returned). */
 void service_stop(void);
-
-/* ---- privs.c --------------------------------------------------------------- */
-
-/* The filesystem path of a libmilter unix socket spec ("unix:", "local:",
- * or no prefix), or NULL for inet/inet6. Points into spec. */
-const char *privs_unix_path(const char *spec);
-
-/* Set mode and owner of the socket file, then drop to cfg->user (started as
- * root) unless allow_root. Logs and returns a sysexits code, 0 on success. */
-int privs_socket_and_drop(const struct pg_config *cfg, const char *socket_path);
 
 /* ---- callbacks.c ----------------------------------------------------------- */
 

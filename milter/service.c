@@ -21,7 +21,6 @@
 
 static pthread_t sig_thread, timer_thread;
 static bool threads_started;
-static const char *service_config_path;
 
 static pthread_mutex_t timer_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t timer_cond;
@@ -68,8 +67,7 @@ static void *signal_main(void *arg)
 		if (stop)
 			break;
 		if (sig == SIGUSR1) {
-			log_notice("SIGUSR1: reloading %s", service_config_path);
-			if (snapshot_reload(service_config_path)) {
+			if (snapshot_reload()) {
 				pthread_mutex_lock(&timer_lock);
 				timer_rearm = true;
 				pthread_cond_signal(&timer_cond);
@@ -131,12 +129,11 @@ static void *timer_main(void *arg)
 	return NULL;
 }
 
-bool service_start(const char *config_path)
+bool service_start(void)
 {
 	pthread_condattr_t attr;
 	int rc;
 
-	service_config_path = config_path;
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&timer_cond, &attr);

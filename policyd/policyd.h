@@ -1,8 +1,8 @@
 /*
  * policyd.h - the pieces of portguard-policyd and how they meet.
  *
- * main.c reads the command line and the config; listen.c binds the sockets
- * and drops privileges; loop.c runs the one event loop (connections,
+ * main.c walks core/daemon.c's start-up (command line, config, privileges,
+ * pid file); listen.c binds the sockets; loop.c runs the one event loop (connections,
  * signals, timers, reloads); proto.c splits the byte stream into bounded
  * requests; session.c turns one request into one reply.
  */
@@ -26,23 +26,16 @@
 /* A peer's name for log lines: "[addr]:port" or "unix". */
 #define PD_PEER_MAX 64
 
-/* ---- command line (main.c) ---- */
+/* ---- command line (main.c; parsed by core/daemon.c) ---- */
+/* What the loop needs of the options: the file to reload, and whether -p
+ * replaced policyd.listen. */
 struct pd_options {
 	const char *config_path;
-	bool foreground;
-	bool to_stderr;
-	bool check_only;
-	const char *listen[PG_MAX_LISTEN]; /* -p, replaces the config's list */
 	size_t nlisten;
 };
 
-/* ---- sockets and privileges (listen.c) ---- */
-struct pd_creds {
-	bool drop;          /* started as root and not allow_root */
-	bool chown_sockets; /* chown to uid/gid (root), or chgrp to gid (group set) */
-	uid_t uid;
-	gid_t gid;
-};
+/* ---- sockets (listen.c; privileges are core/daemon.c's) ---- */
+struct daemon_creds;
 
 struct pd_listener {
 	int fd;
@@ -50,11 +43,9 @@ struct pd_listener {
 	char *spec;      /* as given, for log lines */
 };
 
-/* Each returns a sysexits code (EX_OK on success) and has logged why not. */
-int listen_resolve_creds(const struct pg_config *cfg, struct pd_creds *out);
-int listen_open(const char *spec, const struct pg_config *cfg, const struct pd_creds *creds,
+/* Returns a sysexits code (EX_OK on success) and has logged why not. */
+int listen_open(const char *spec, const struct pg_config *cfg, const struct daemon_creds *creds,
                 struct pd_listener *out);
-int listen_drop_privileges(const struct pg_config *cfg, const struct pd_creds *creds);
 void listen_close(struct pd_listener *l, bool unlink_path);
 
 /* ---- protocol (proto.c) ---- */

@@ -51,6 +51,11 @@ fi
 
 # ---- helpers ---------------------------------------------------------------
 
+# shellcheck source=tests/lib/common.sh
+. "$top/tests/lib/common.sh"
+# shellcheck source=tests/lib/daemon_cli.sh
+. "$top/tests/lib/daemon_cli.sh"
+
 has() { grep -qF -- "$2" "$1"; }
 count() { grep -cF -- "$2" "$1"; }
 
@@ -160,6 +165,10 @@ if [ "$rc" = 78 ] && has "$tmp/n.out" "$bad:$line:"; then
 else
 	fail cli_check_bad_names_file_line "exit $rc: $(cat "$tmp/n.out")"
 fi
+
+# The start-up both daemons share, with the same expected text as the policy
+# layer's (tests/lib/daemon_cli.sh).
+daemon_cli_checks portguard-milter "$bin" "$conf" USR1
 
 # ---- one enforcing milter: SPEC's decision table and the lifecycle -----------
 
@@ -292,7 +301,7 @@ write_config "$conf.new" enforce 'mode = "strict";'
 mv "$conf.new" "$conf"
 line=$(grep -n 'mode = "strict"' "$conf" | cut -d: -f1)
 kill -USR1 "$mainpid"
-if wait_for "$log" "reload failed, keeping the running configuration: $conf:$line:" &&
+if wait_for "$log" "error: reload failed: $conf:$line:" &&
 	mt row3_tls_required -D want=continue &&
 	[ "$(count "$log" 'QROW3: would-reject: port=587')" = 2 ] && kill -0 "$mainpid"; then
 	pass $t
@@ -478,7 +487,7 @@ if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null; then
 	sed -i 's/^user = "nobody";/user = "pg-no-such-user";/' "$pconf"
 	"$bin" -f -e -c "$pconf" -p "unix:$tmp/nouser.sock" 2>"$tmp/nouser.log"
 	rc=$?
-	if [ "$rc" = 67 ] && has "$tmp/nouser.log" "user pg-no-such-user does not exist"; then
+	if [ "$rc" = 67 ] && has "$tmp/nouser.log" 'user "pg-no-such-user" does not exist'; then
 		pass $t
 	else
 		fail $t "exit $rc"

@@ -20,6 +20,10 @@ case $B in /*) ;; *) B=$top/$B ;; esac
 PD=$B/portguard-policyd
 here=$top/tests/policy
 client="python3 $here/pclient.py"
+# shellcheck source=tests/lib/common.sh
+. "$top/tests/lib/common.sh"
+# shellcheck source=tests/lib/daemon_cli.sh
+. "$top/tests/lib/daemon_cli.sh"
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
@@ -462,6 +466,10 @@ if start stats "$tmp/stats.conf"; then
 fi
 
 # ------------------------------------------------------------- command line
+# The start-up both daemons share, with the same expected text as the milter
+# layer's (tests/lib/daemon_cli.sh).
+daemon_cli_checks portguard-policyd "$PD" "$conf" HUP
+
 if "$PD" -n -c "$conf" >"$tmp/out" 2>&1; then
 	pass "cli: -n with a good config exits 0"
 else
