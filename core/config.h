@@ -47,6 +47,18 @@ enum pg_rule {
 	PG_RULE_COUNT
 };
 
+/* The word of each rule 1..7, the one spelling of it: the config's reply key
+ * (replies.WORD), the log's rule=WORD and the stats line's reject_WORD=.
+ * X(rule, "word") for each, in rule order. */
+#define PG_RULE_WORDS(X)                                                                           \
+	X(PG_RULE_PLAINTEXT_AUTH, "plaintext_auth")                                                \
+	X(PG_RULE_AUTH_FORBIDDEN, "auth_forbidden")                                                \
+	X(PG_RULE_TLS_REQUIRED, "tls_required")                                                    \
+	X(PG_RULE_TLS_VERSION, "tls_version")                                                      \
+	X(PG_RULE_CIPHER, "cipher")                                                                \
+	X(PG_RULE_AUTH_REQUIRED, "auth_required")                                                  \
+	X(PG_RULE_RELAY, "relay")
+
 /* One SMTP reply: "538 5.7.11 text". Text may contain "%m" (configured minimum
  * TLS version) and, for the relay rule, "%r" (the sanitised recipient). */
 struct pg_reply {

@@ -19,7 +19,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "config_values.h"
+#include "config_schema.h"
 
 /* A line of the local domains file: a domain plus room for a comment. */
 enum { DOMAIN_FILE_LINE_MAX = 4 * (PG_MAX_DOMAIN + 1) };
@@ -191,15 +191,14 @@ bool config_check_account(const char *s, char *why, size_t whylen)
 	return true;
 }
 
-bool config_check_label(const char *s, char *why, size_t whylen)
+bool config_check_label(const char *s, size_t max, char *why, size_t whylen)
 {
 	size_t n = strlen(s);
 
 	if (n == 0)
 		return why_set(why, whylen, "must not be empty (leave the key out instead)");
-	if (n > PG_MAX_LABEL)
-		return why_set(why, whylen, "is %zu characters long; the limit is %d", n,
-		               PG_MAX_LABEL);
+	if (n > max)
+		return why_set(why, whylen, "is %zu characters long; the limit is %zu", n, max);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c <= ' ' || c > '~')
@@ -299,19 +298,16 @@ bool config_parse_reply(const char *s, enum pg_rule rule, struct pg_reply *out, 
 
 /* ---- local domains ---- */
 
-static bool push(char ***v, size_t *n, size_t *cap, char *s)
+bool config_grow(void *v, size_t n, size_t size)
 {
-	if (*n == *cap) {
-		size_t ncap = *cap != 0 ? *cap * 2 : 16;
-		char **nv = realloc(*v, ncap * sizeof *nv);
-		if (nv == NULL) {
-			free(s);
-			return false;
-		}
-		*v = nv;
-		*cap = ncap;
-	}
-	(*v)[(*n)++] = s;
+	void **p = v;
+	void *grown;
+
+	if (n < 16 ? n > 0 : (n & (n - 1)) != 0)
+		return true; /* room left: n is not 0, 16, 32, 64 ... */
+	if ((grown = realloc(*p, (n < 16 ? 16 : 2 * n) * size)) == NULL)
+		return false;
+	*p = grown;
 	return true;
 }
 
@@ -329,15 +325,15 @@ static bool ip_literal_ok(const char *s, size_t n)
 	return inet_pton(AF_INET, buf, addr) == 1;
 }
 
-bool config_domains_add(struct config_domains *d, const char *s, char *why, size_t whylen)
+bool config_domains_add(struct pg_relay *relay, const char *s, char *why, size_t whylen)
 {
 	char buf[PG_MAX_DOMAIN + 3];
 	size_t n = strlen(s);
 	bool parent = false;
 	char *p = buf;
-	char *copy;
+	struct pg_strset *set;
 
-	if (d->nexact + d->nparents >= PG_MAX_LOCAL_DOMAINS)
+	if (relay->domains.count + relay->parents.count >= PG_MAX_LOCAL_DOMAINS)
 		return why_set(why, whylen, "more than %d local domains", PG_MAX_LOCAL_DOMAINS);
 	if (n > PG_MAX_DOMAIN + 2)
 		return why_set(why, whylen, "the domain is longer than %d characters",
@@ -385,10 +381,11 @@ bool config_domains_add(struct config_domains *d, const char *s, char *why, size
 				    "a label of domain \"%s\" is longer than 63 characters", s);
 		}
 	}
-	copy = strdup(p);
-	if (copy == NULL || !(parent ? push(&d->parents, &d->nparents, &d->capparents, copy)
-	                             : push(&d->exact, &d->nexact, &d->capexact, copy)))
+	set = parent ? &relay->parents : &relay->domains;
+	if (!config_grow(&set->items, set->count, sizeof *set->items) ||
+	    (set->items[set->count] = strdup(p)) == NULL)
 		return why_set(why, whylen, "out of memory");
+	set->count++;
 	return true;
 }
 
@@ -414,8 +411,8 @@ static int read_line(FILE *fp, char *buf, size_t len)
 	return 1;
 }
 
-enum config_file_result config_domains_read_file(struct config_domains *d, const char *path,
-                                                 char *why, size_t whylen)
+bool config_domains_read_file(struct pg_relay *relay, const char *path, bool *bad_line, char *why,
+                              size_t whylen)
 {
 	char line[DOMAIN_FILE_LINE_MAX];
 	char reason[256];
@@ -423,20 +420,19 @@ enum config_file_result config_domains_read_file(struct config_domains *d, const
 	FILE *fp = fopen(path, "r");
 	int rc;
 
-	if (fp == NULL) {
-		why_set(why, whylen, "%s", strerror(errno));
-		return CONFIG_FILE_CANNOT_OPEN;
-	}
+	*bad_line = false;
+	if (fp == NULL)
+		return why_set(why, whylen, "%s", strerror(errno));
 	while ((rc = read_line(fp, line, sizeof line)) != 0) {
 		char *p = line;
 		char *end;
 		lineno++;
+		*bad_line = true;
 		if (rc < 0) {
 			why_set(why, whylen, "%s:%u: %s", path, lineno,
 			        rc == -1 ? "line too long (one domain per line)"
 			                 : "NUL byte in line");
-			fclose(fp);
-			return CONFIG_FILE_BAD_LINE;
+			break;
 		}
 		*strchrnul(p, '#') = '\0';
 		while (isspace((unsigned char)*p))
@@ -444,45 +440,22 @@ enum config_file_result config_domains_read_file(struct config_domains *d, const
 		end = p + strlen(p);
 		while (end > p && isspace((unsigned char)end[-1]))
 			*--end = '\0';
-		if (*p == '\0')
-			continue;
-		if (strpbrk(p, " \t") != NULL) {
+		if (*p != '\0' && strpbrk(p, " \t") != NULL) {
 			why_set(why, whylen, "%s:%u: \"%s\": one domain per line", path, lineno, p);
-			fclose(fp);
-			return CONFIG_FILE_BAD_LINE;
+			break;
 		}
-		if (!config_domains_add(d, p, reason, sizeof reason)) {
+		if (*p != '\0' && !config_domains_add(relay, p, reason, sizeof reason)) {
 			why_set(why, whylen, "%s:%u: %s", path, lineno, reason);
-			fclose(fp);
-			return CONFIG_FILE_BAD_LINE;
+			break;
 		}
+		*bad_line = false;
 	}
-	if (ferror(fp)) {
+	if (!*bad_line && ferror(fp))
 		why_set(why, whylen, "%s", strerror(errno));
-		fclose(fp);
-		return CONFIG_FILE_CANNOT_OPEN;
-	}
+	else if (!*bad_line)
+		why[0] = '\0';
 	fclose(fp);
-	return CONFIG_FILE_OK;
-}
-
-void config_domains_build(struct config_domains *d, struct pg_strset *exact,
-                          struct pg_strset *parents)
-{
-	strset_build(exact, d->exact, d->nexact);
-	strset_build(parents, d->parents, d->nparents);
-	memset(d, 0, sizeof *d);
-}
-
-void config_domains_free(struct config_domains *d)
-{
-	for (size_t i = 0; i < d->nexact; i++)
-		free(d->exact[i]);
-	for (size_t i = 0; i < d->nparents; i++)
-		free(d->parents[i]);
-	free(d->exact);
-	free(d->parents);
-	memset(d, 0, sizeof *d);
+	return why[0] == '\0';
 }
 
 /* ---- ciphers ---- */
