@@ -79,6 +79,12 @@ static config_check set_account, set_label, set_milter_socket, add_policy_socket
 #define ROLE(relay, submission)                                                                    \
 	.role_def = {[PG_ROLE_RELAY] = Q(relay), [PG_ROLE_SUBMISSION] = Q(submission)}
 
+/* SPEC's four entries: the ports when the file has none. */
+#define DEFAULT_PORTS                                                                              \
+	"( { port = 25; role = \"relay\"; }, { port = 587; role = \"submission\"; },"              \
+	"  { port = 465; role = \"submission\"; tls = \"implicit\"; },"                            \
+	"  { port = 2525; role = \"submission\"; } )"
+
 /*
  * The schema. Rows without a default start as zero ("" / none), except the
  * role, mode and replies of a ports entry, which start from default_role,
@@ -122,13 +128,7 @@ const struct config_key config_schema[] = {
     {"milter.socket_mode", K_OCTAL, Q("0660"), CFG(milter_socket_mode), .start_only = true},
     {"milter.timeout", K_UINT, "30", .min = 1, .max = 3600, CFG(milter_timeout), .start_only = true,
      .hint = "seconds"},
-    {"ports", K_ENTRIES,
-     "( { port = 25; role = " Q("relay") "; }, { port = 587; role = " Q(
-         "submission") "; },"
-                       " { port = 465; role = " Q("submission") "; tls = " Q(
-                           "implicit") "; },"
-                                       " { port = 2525; role = " Q("submission") "; } )",
-     .max = PG_MAX_PORTS},
+    {"ports", K_ENTRIES, DEFAULT_PORTS, .max = PG_MAX_PORTS},
     {"ports.port", K_UINT, NULL, .min = 1, .max = 65535, PORT(port)},
     {"ports.name", K_STRING, NULL, .max = PG_MAX_LABEL, PORT(name), .check = set_label},
     {"ports.role", K_WORD, NULL, .words = config_role_words, PORT(role)},
@@ -193,12 +193,10 @@ bool config_fail(struct config_loader *ld, const config_setting_t *s, const char
 }
 
 /* config_fail() with the key's dotted name before the reason. */
-static bool fail_key(struct config_loader *ld, const struct config_key *k,
-                     const config_setting_t *s, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static bool fail_key(struct config_loader *ld, const struct config_key *k,
-                     const config_setting_t *s, const char *fmt, ...)
+static __attribute__((format(printf, 4, 5))) bool fail_key(struct config_loader *ld,
+                                                           const struct config_key *k,
+                                                           const config_setting_t *s,
+                                                           const char *fmt, ...)
 {
 	char why[768];
 	va_list ap;
@@ -209,34 +207,17 @@ static bool fail_key(struct config_loader *ld, const struct config_key *k,
 	return config_fail(ld, s, "%s: %s", k->name, why);
 }
 
-static const char *type_phrase(int type)
-{
-	switch (type) {
-	case CONFIG_TYPE_GROUP:
-		return "a group { ... }";
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64:
-		return "an integer";
-	case CONFIG_TYPE_FLOAT:
-		return "a number with a fraction";
-	case CONFIG_TYPE_STRING:
-		return "a string";
-	case CONFIG_TYPE_BOOL:
-		return "true or false";
-	case CONFIG_TYPE_ARRAY:
-		return "an array [ ... ]";
-	case CONFIG_TYPE_LIST:
-		return "a list ( ... )";
-	default:
-		return "nothing";
-	}
-}
+/* libconfig's types (CONFIG_TYPE_NONE .. CONFIG_TYPE_LIST) in words. */
+static const char *const type_phrase[] = {
+    "nothing",  "a group { ... }", "an integer",       "an integer",     "a number with a fraction",
+    "a string", "true or false",   "an array [ ... ]", "a list ( ... )",
+};
 
 static bool fail_type(struct config_loader *ld, const struct config_key *k,
                       const config_setting_t *s)
 {
 	return fail_key(ld, k, s, "must be %s, not %s", kinds[k->kind].want,
-	                type_phrase(config_setting_type(s)));
+	                type_phrase[config_setting_type(s)]);
 }
 
 /* Append "word" to buf as a list: "a", "b", "c". */
@@ -342,7 +323,7 @@ static bool read_replies(struct config_loader *ld, const struct config_key *k,
 		if (config_setting_type(e) != CONFIG_TYPE_STRING)
 			return config_fail(ld, e,
 			                   "%s.%s: must be a string \"CODE ESC text\", not %s",
-			                   k->name, w->word, type_phrase(config_setting_type(e)));
+			                   k->name, w->word, type_phrase[config_setting_type(e)]);
 		if (!config_parse_reply(config_setting_get_string(e), (enum pg_rule)w->value,
 		                        &replies[w->value], why, sizeof why))
 			return config_fail(ld, e, "%s.%s: %s", k->name, w->word, why);
@@ -545,13 +526,15 @@ static bool walk(struct config_loader *ld, const struct config_key *g, const con
 static bool set_account(struct config_loader *ld, const struct config_key *k,
                         const config_setting_t *v, const char *s, void *obj)
 {
-	char why[128];
 	size_t n = strlen(s);
 
 	if ((long long)n < k->min || (long long)n > k->max)
 		return fail_key(ld, k, v, "must be %lld..%lld characters long", k->min, k->max);
-	if (!config_check_account(s, why, sizeof why))
-		return fail_key(ld, k, v, "\"%s\": %s", s, why);
+	if (s[0] == '-')
+		return fail_key(ld, k, v, "\"%s\": must not start with '-'", s);
+	if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
+		return fail_key(ld, k, v,
+		                "\"%s\": may contain only letters, digits, '.', '_' and '-'", s);
 	memcpy((char *)obj + k->off, s, n + 1);
 	return true;
 }
@@ -559,11 +542,21 @@ static bool set_account(struct config_loader *ld, const struct config_key *k,
 static bool set_label(struct config_loader *ld, const struct config_key *k,
                       const config_setting_t *v, const char *s, void *obj)
 {
-	char why[128];
+	size_t n = strlen(s);
 
-	if (!config_check_label(s, (size_t)k->max, why, sizeof why))
-		return fail_key(ld, k, v, "\"%s\": %s", s, why);
-	memcpy((char *)obj + k->off, s, strlen(s) + 1);
+	if (n == 0)
+		return fail_key(ld, k, v, "\"\": must not be empty (leave the key out instead)");
+	if ((long long)n > k->max)
+		return fail_key(ld, k, v, "\"%s\": is %zu characters long; the limit is %lld", s, n,
+		                k->max);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] > '~')
+			return fail_key(
+			    ld, k, v,
+			    "\"%s\": may contain only printable ASCII characters without "
+			    "spaces",
+			    s);
+	memcpy((char *)obj + k->off, s, n + 1);
 	return true;
 }
 

@@ -89,11 +89,6 @@ bool config_check_policy_socket(const char *s, char *why, size_t whylen);
 bool config_check_milter_socket(const char *s, char *why, size_t whylen);
 /* "0660" or "660": at most 0777. */
 bool config_parse_octal_mode(const char *s, unsigned *out, char *why, size_t whylen);
-/* A user or group name: letters, digits, '.', '_', '-', not starting with '-'. */
-bool config_check_account(const char *s, char *why, size_t whylen);
-/* A service label: 1..max printable ASCII characters, no spaces. */
-bool config_check_label(const char *s, size_t max, char *why, size_t whylen);
-
 /* Room for entry n of *v (entries of size bytes), growing by doubling. */
 bool config_grow(void *v, size_t n, size_t size);
 

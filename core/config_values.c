@@ -24,10 +24,8 @@
 /* A line of the local domains file: a domain plus room for a comment. */
 enum { DOMAIN_FILE_LINE_MAX = 4 * (PG_MAX_DOMAIN + 1) };
 
-static bool why_set(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static bool why_set(char *why, size_t whylen, const char *fmt, ...)
+static __attribute__((format(printf, 3, 4))) bool why_set(char *why, size_t whylen, const char *fmt,
+                                                          ...)
 {
 	va_list ap;
 
@@ -159,53 +157,13 @@ bool config_check_milter_socket(const char *s, char *why, size_t whylen)
 bool config_parse_octal_mode(const char *s, unsigned *out, char *why, size_t whylen)
 {
 	size_t n = strlen(s);
-	unsigned v = 0;
+	unsigned long v = strtoul(s, NULL, 8);
 
-	if (n < 3 || n > 4)
-		goto bad;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '7')
-			goto bad;
-		v = v * 8 + (unsigned)(s[i] - '0');
-	}
-	if (v > 0777)
-		goto bad;
-	*out = v;
-	return true;
-bad:
-	return why_set(why, whylen,
-	               "must be an octal file mode of 3 or 4 digits up to 0777, "
-	               "such as \"0660\"");
-}
-
-bool config_check_account(const char *s, char *why, size_t whylen)
-{
-	if (s[0] == '-')
-		return why_set(why, whylen, "must not start with '-'");
-	for (const char *p = s; *p != '\0'; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (!isalnum(c) && c != '.' && c != '_' && c != '-')
-			return why_set(why, whylen,
-			               "may contain only letters, digits, '.', '_' and '-'");
-	}
-	return true;
-}
-
-bool config_check_label(const char *s, size_t max, char *why, size_t whylen)
-{
-	size_t n = strlen(s);
-
-	if (n == 0)
-		return why_set(why, whylen, "must not be empty (leave the key out instead)");
-	if (n > max)
-		return why_set(why, whylen, "is %zu characters long; the limit is %zu", n, max);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c <= ' ' || c > '~')
-			return why_set(
-			    why, whylen,
-			    "may contain only printable ASCII characters without spaces");
-	}
+	if (n < 3 || n > 4 || strspn(s, "01234567") != n || v > 0777)
+		return why_set(why, whylen,
+		               "must be an octal file mode of 3 or 4 digits up to 0777, "
+		               "such as \"0660\"");
+	*out = (unsigned)v;
 	return true;
 }
 
@@ -414,48 +372,39 @@ static int read_line(FILE *fp, char *buf, size_t len)
 bool config_domains_read_file(struct pg_relay *relay, const char *path, bool *bad_line, char *why,
                               size_t whylen)
 {
-	char line[DOMAIN_FILE_LINE_MAX];
-	char reason[256];
+	char line[DOMAIN_FILE_LINE_MAX], reason[DOMAIN_FILE_LINE_MAX + 64] = "";
 	unsigned lineno = 0;
 	FILE *fp = fopen(path, "r");
+	bool ok;
 	int rc;
 
 	*bad_line = false;
 	if (fp == NULL)
 		return why_set(why, whylen, "%s", strerror(errno));
-	while ((rc = read_line(fp, line, sizeof line)) != 0) {
-		char *p = line;
-		char *end;
+	while (reason[0] == '\0' && (rc = read_line(fp, line, sizeof line)) != 0) {
+		char *p = line, *end;
 		lineno++;
-		*bad_line = true;
-		if (rc < 0) {
-			why_set(why, whylen, "%s:%u: %s", path, lineno,
-			        rc == -1 ? "line too long (one domain per line)"
-			                 : "NUL byte in line");
-			break;
-		}
 		*strchrnul(p, '#') = '\0';
-		while (isspace((unsigned char)*p))
-			p++;
-		end = p + strlen(p);
-		while (end > p && isspace((unsigned char)end[-1]))
+		p += strspn(p, " \t\r\f\v");
+		for (end = p + strlen(p); end > p && isspace((unsigned char)end[-1]);)
 			*--end = '\0';
-		if (*p != '\0' && strpbrk(p, " \t") != NULL) {
-			why_set(why, whylen, "%s:%u: \"%s\": one domain per line", path, lineno, p);
-			break;
-		}
-		if (*p != '\0' && !config_domains_add(relay, p, reason, sizeof reason)) {
-			why_set(why, whylen, "%s:%u: %s", path, lineno, reason);
-			break;
-		}
-		*bad_line = false;
+		if (rc < 0)
+			snprintf(reason, sizeof reason, "%s",
+			         rc == -1 ? "line too long (one domain per line)"
+			                  : "NUL byte in line");
+		else if (strpbrk(p, " \t") != NULL)
+			snprintf(reason, sizeof reason, "\"%s\": one domain per line", p);
+		else if (*p != '\0')
+			config_domains_add(relay, p, reason, sizeof reason);
 	}
-	if (!*bad_line && ferror(fp))
+	*bad_line = reason[0] != '\0';
+	ok = !*bad_line && !ferror(fp);
+	if (*bad_line)
+		why_set(why, whylen, "%s:%u: %s", path, lineno, reason);
+	else if (!ok)
 		why_set(why, whylen, "%s", strerror(errno));
-	else if (!*bad_line)
-		why[0] = '\0';
 	fclose(fp);
-	return why[0] == '\0';
+	return ok;
 }
 
 /* ---- ciphers ---- */
@@ -475,57 +424,39 @@ enum config_cipher_result config_expand_ciphers(const char *list, const char *su
 {
 	enum config_cipher_result rc = CONFIG_CIPHERS_FAILED;
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-	STACK_OF(SSL_CIPHER) * sk;
-	char **items = NULL;
-	size_t n = 0;
+	STACK_OF(SSL_CIPHER) *sk = NULL;
 
 	memset(out, 0, sizeof *out);
 	if (ctx == NULL) {
 		why_set(why, whylen, "OpenSSL could not create a TLS context");
-		goto done;
-	}
-	if (list != NULL && SSL_CTX_set_cipher_list(ctx, list) != 1) {
+	} else if (list != NULL && SSL_CTX_set_cipher_list(ctx, list) != 1) {
 		why_set(why, whylen, "\"%s\" matches no cipher OpenSSL knows (see ciphers(1))",
 		        list);
 		rc = CONFIG_CIPHERS_BAD_LIST;
-		goto done;
-	}
-	if (suites != NULL && (SSL_CTX_set_ciphersuites(ctx, suites) != 1 ||
-	                       count_tls13(SSL_CTX_get_ciphers(ctx)) == 0)) {
+	} else if (suites != NULL && (SSL_CTX_set_ciphersuites(ctx, suites) != 1 ||
+	                              count_tls13(SSL_CTX_get_ciphers(ctx)) == 0)) {
 		why_set(why, whylen,
 		        "\"%s\" matches no TLS 1.3 cipher suite OpenSSL knows (e.g. "
 		        "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256)",
 		        suites);
 		rc = CONFIG_CIPHERS_BAD_SUITES;
-		goto done;
-	}
-	sk = SSL_CTX_get_ciphers(ctx);
-	if (sk == NULL || sk_SSL_CIPHER_num(sk) <= 0) {
+	} else if ((sk = SSL_CTX_get_ciphers(ctx)) == NULL || sk_SSL_CIPHER_num(sk) <= 0) {
 		why_set(why, whylen, "the cipher settings leave no cipher at all");
 		rc = CONFIG_CIPHERS_BAD_LIST;
-		goto done;
-	}
-	items = calloc((size_t)sk_SSL_CIPHER_num(sk), sizeof *items);
-	if (items == NULL) {
-		why_set(why, whylen, "out of memory");
-		goto done;
-	}
-	for (int i = 0; i < sk_SSL_CIPHER_num(sk); i++) {
-		items[n] = strdup(SSL_CIPHER_get_name(sk_SSL_CIPHER_value(sk, i)));
-		if (items[n] == NULL) {
+	} else {
+		rc = CONFIG_CIPHERS_OK;
+		for (int i = 0; i < sk_SSL_CIPHER_num(sk) && rc == CONFIG_CIPHERS_OK; i++)
+			if (!config_grow(&out->items, out->count, sizeof *out->items) ||
+			    (out->items[out->count++] =
+			         strdup(SSL_CIPHER_get_name(sk_SSL_CIPHER_value(sk, i)))) == NULL)
+				rc = CONFIG_CIPHERS_FAILED;
+		if (rc != CONFIG_CIPHERS_OK)
 			why_set(why, whylen, "out of memory");
-			goto done;
-		}
-		n++;
 	}
-	strset_build(out, items, n);
-	items = NULL;
-	n = 0;
-	rc = CONFIG_CIPHERS_OK;
-done:
-	for (size_t i = 0; i < n; i++)
-		free(items[i]);
-	free(items);
+	if (rc == CONFIG_CIPHERS_OK)
+		strset_build(out, out->items, out->count);
+	else
+		strset_free(out);
 	SSL_CTX_free(ctx);
 	ERR_clear_error();
 	return rc;
