@@ -34,10 +34,7 @@ _Static_assert(sizeof(enum pg_mode) == sizeof(int) && sizeof(enum pg_role) == si
                "enum fields are stored as int");
 
 static const struct config_word onerr_words[] = {
-    {"tempfail", PG_ONERR_TEMPFAIL},
-    {"accept", PG_ONERR_ACCEPT},
-    {NULL, 0},
-};
+    {"tempfail", PG_ONERR_TEMPFAIL}, {"accept", PG_ONERR_ACCEPT}, {NULL, 0}};
 static const struct config_word facility_words[] = {
     {"mail", LOG_MAIL},     {"daemon", LOG_DAEMON}, {"user", LOG_USER},     {"local0", LOG_LOCAL0},
     {"local1", LOG_LOCAL1}, {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4},
@@ -266,12 +263,13 @@ static bool check_unknown(struct config_loader *ld, const struct config_key *g,
 	char where[96], allowed[512] = "";
 	size_t n = 0;
 
-	for (const struct config_word *w = config_rule_words;
-	     g != NULL && g->kind == K_REPLIES && w->word != NULL; w++)
-		names[n++] = w->word;
-	for (size_t i = 0; i < NKEYS && (g == NULL || g->kind != K_REPLIES); i++)
-		if (in_group(&config_schema[i], g))
-			names[n++] = leaf(&config_schema[i]);
+	if (g != NULL && g->kind == K_REPLIES)
+		for (const struct config_word *w = config_rule_words; w->word != NULL; w++)
+			names[n++] = w->word;
+	else
+		for (size_t i = 0; i < NKEYS; i++)
+			if (in_group(&config_schema[i], g))
+				names[n++] = leaf(&config_schema[i]);
 	if (g == NULL)
 		snprintf(where, sizeof where, "at the top level");
 	else if (g->kind == K_ENTRIES)

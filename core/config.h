@@ -176,10 +176,8 @@ const char *config_rule_name(enum pg_rule rule); /* "plaintext_auth", ..., "rela
 /* SPEC's default reply for a rule (code, enhanced code, text with %m/%r). */
 const struct pg_reply *config_default_reply(enum pg_rule rule);
 
-/* Fill a port entry with the defaults of its role: submission = tls starttls,
- * auth required, min TLSv1.2; relay = tls optional, auth optional, no minimum.
- * Both: mode enforce, no cipher restriction, plaintext AUTH not allowed,
- * default replies. port/name/line are left 0/"". */
+/* Fill a port entry with the defaults of its role (the schema table in
+ * config.c), mode enforce and SPEC's replies; port/name/line are 0/"". */
 void config_port_defaults(struct pg_port *p, enum pg_role role);
 
 /* "TLSv1.2" -> PG_TLS_V1_2; "" or NULL -> PG_TLS_NONE; other -> PG_TLS_UNKNOWN. */

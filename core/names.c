@@ -10,27 +10,17 @@
 #include "config_schema.h"
 
 const struct config_word config_mode_words[] = {
-    {"enforce", PG_MODE_ENFORCE},
-    {"monitor", PG_MODE_MONITOR},
-    {NULL, 0},
-};
+    {"enforce", PG_MODE_ENFORCE}, {"monitor", PG_MODE_MONITOR}, {NULL, 0}};
 const struct config_word config_role_words[] = {
-    {"relay", PG_ROLE_RELAY},
-    {"submission", PG_ROLE_SUBMISSION},
-    {NULL, 0},
-};
-const struct config_word config_tls_words[] = {
-    {"optional", PG_TLS_OPTIONAL},
-    {"starttls", PG_TLS_STARTTLS},
-    {"implicit", PG_TLS_IMPLICIT},
-    {NULL, 0},
-};
-const struct config_word config_auth_words[] = {
-    {"optional", PG_AUTH_OPTIONAL},
-    {"required", PG_AUTH_REQUIRED},
-    {"forbidden", PG_AUTH_FORBIDDEN},
-    {NULL, 0},
-};
+    {"relay", PG_ROLE_RELAY}, {"submission", PG_ROLE_SUBMISSION}, {NULL, 0}};
+const struct config_word config_tls_words[] = {{"optional", PG_TLS_OPTIONAL},
+                                               {"starttls", PG_TLS_STARTTLS},
+                                               {"implicit", PG_TLS_IMPLICIT},
+                                               {NULL, 0}};
+const struct config_word config_auth_words[] = {{"optional", PG_AUTH_OPTIONAL},
+                                                {"required", PG_AUTH_REQUIRED},
+                                                {"forbidden", PG_AUTH_FORBIDDEN},
+                                                {NULL, 0}};
 #define RULE_WORD(rule, word) {word, rule},
 const struct config_word config_rule_words[] = {PG_RULE_WORDS(RULE_WORD){NULL, 0}};
 static const struct config_word tls_version_words[] = {
