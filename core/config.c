@@ -24,7 +24,6 @@
 #include <syslog.h>
 
 #include "config_schema.h"
-#include "relay.h"
 
 _Static_assert(sizeof(enum pg_mode) == sizeof(int) && sizeof(enum pg_role) == sizeof(int) &&
                    sizeof(enum pg_tls_mode) == sizeof(int) &&
@@ -66,9 +65,6 @@ static const struct pg_reply default_replies[PG_RULE_COUNT] = {
     [PG_RULE_RELAY] = {554, "5.7.1", "<%r>: Relay access denied"},
 };
 
-static config_check set_account, set_label, set_milter_socket, add_policy_socket, add_domain,
-    read_domains_file, add_net, add_cert, keep_ciphers, keep_suites;
-
 #define Q(s)    "\"" s "\""
 #define CFG(f)  .off = offsetof(struct pg_config, f), .size = sizeof(((struct pg_config *)0)->f)
 #define PORT(f) .off = offsetof(struct pg_port, f), .size = sizeof(((struct pg_port *)0)->f)
@@ -98,21 +94,22 @@ const struct config_key config_schema[] = {
     {"log.stats_interval", K_UINT, "3600", .min = 0, .max = 604800, CFG(stats_interval),
      .hint = "seconds; 0 turns the timer off"},
     {"relay", GROUP},
-    {"relay.local_domains", K_STRINGS, "[ ]", .max = PG_MAX_LOCAL_DOMAINS, .check = add_domain},
-    {"relay.local_domains_file", K_STRING, NULL, .check = read_domains_file},
+    {"relay.local_domains", K_STRINGS, "[ ]", .max = PG_MAX_LOCAL_DOMAINS,
+     .check = config_add_domain},
+    {"relay.local_domains_file", K_STRING, NULL, .check = config_read_domains_file},
     {"relay.trusted_networks", K_STRINGS, "[ " Q("127.0.0.0/8") ", " Q("::1/128") " ]",
-     .max = PG_MAX_TRUSTED_NETS, .check = add_net},
+     .max = PG_MAX_TRUSTED_NETS, .check = config_add_net},
     {"relay.trusted_client_certs", K_STRINGS, "[ ]", .max = PG_MAX_TRUSTED_CERTS,
-     .check = add_cert},
+     .check = config_add_cert},
     {"relay.authenticated_may_relay", K_BOOL, "true", CFG(relay.authenticated_may_relay)},
-    {"user", K_STRING, Q("portguard"), .min = 1, .max = 63, CFG(user), .check = set_account,
+    {"user", K_STRING, Q("portguard"), .min = 1, .max = 63, CFG(user), .check = config_set_account,
      .start_only = true},
-    {"group", K_STRING, Q(""), .min = 0, .max = 63, CFG(group), .check = set_account,
+    {"group", K_STRING, Q(""), .min = 0, .max = 63, CFG(group), .check = config_set_account,
      .start_only = true},
     {"allow_root", K_BOOL, "false", CFG(allow_root), .start_only = true},
     {"policyd", GROUP},
     {"policyd.listen", K_STRINGS, "[ " Q("unix:/var/spool/postfix/portguard/policy") " ]", .min = 1,
-     .max = PG_MAX_LISTEN, CFG(policyd_listen), .heap = true, .check = add_policy_socket,
+     .max = PG_MAX_LISTEN, CFG(policyd_listen), .heap = true, .check = config_add_policy_socket,
      .start_only = true, .hint = "socket"},
     {"policyd.socket_mode", K_OCTAL, Q("0660"), CFG(policyd_socket_mode), .start_only = true},
     {"policyd.idle_timeout", K_UINT, "600", .min = 301, .max = 86400, CFG(policyd_idle_timeout),
@@ -121,13 +118,13 @@ const struct config_key config_schema[] = {
      CFG(policyd_max_connections)},
     {"milter", GROUP},
     {"milter.listen", K_STRING, Q("unix:/var/spool/postfix/portguard/milter"), CFG(milter_listen),
-     .heap = true, .check = set_milter_socket, .start_only = true},
+     .heap = true, .check = config_set_milter_socket, .start_only = true},
     {"milter.socket_mode", K_OCTAL, Q("0660"), CFG(milter_socket_mode), .start_only = true},
     {"milter.timeout", K_UINT, "30", .min = 1, .max = 3600, CFG(milter_timeout), .start_only = true,
      .hint = "seconds"},
     {"ports", K_ENTRIES, DEFAULT_PORTS, .max = PG_MAX_PORTS},
     {"ports.port", K_UINT, NULL, .min = 1, .max = 65535, PORT(port)},
-    {"ports.name", K_STRING, NULL, .max = PG_MAX_LABEL, PORT(name), .check = set_label},
+    {"ports.name", K_STRING, NULL, .max = PG_MAX_LABEL, PORT(name), .check = config_set_label},
     {"ports.role", K_WORD, NULL, .words = config_role_words, PORT(role)},
     {"ports.mode", K_WORD, NULL, .words = config_mode_words, PORT(mode)},
     {"ports.tls", K_WORD, NULL, ROLE("optional", "starttls"), .words = config_tls_words, PORT(tls)},
@@ -135,8 +132,8 @@ const struct config_key config_schema[] = {
      PORT(auth)},
     {"ports.min_tls_version", K_WORD, NULL, ROLE("none", "TLSv1.2"), .words = min_tls_words,
      PORT(min_tls)},
-    {"ports.ciphers", K_STRING, NULL, .check = keep_ciphers},
-    {"ports.tls13_ciphersuites", K_STRING, NULL, .check = keep_suites},
+    {"ports.ciphers", K_STRING, NULL, .check = config_keep_ciphers},
+    {"ports.tls13_ciphersuites", K_STRING, NULL, .check = config_keep_suites},
     {"ports.min_cipher_bits", K_UINT, "0", .min = 0, .max = 1024, PORT(min_cipher_bits),
      .hint = "0 means no minimum"},
     {"ports.allow_plaintext_auth", K_BOOL, "false", PORT(allow_plaintext_auth)},
@@ -190,10 +187,8 @@ bool config_fail(struct config_loader *ld, const config_setting_t *s, const char
 }
 
 /* config_fail() with the key's dotted name before the reason. */
-static __attribute__((format(printf, 4, 5))) bool fail_key(struct config_loader *ld,
-                                                           const struct config_key *k,
-                                                           const config_setting_t *s,
-                                                           const char *fmt, ...)
+bool config_fail_key(struct config_loader *ld, const struct config_key *k,
+                     const config_setting_t *s, const char *fmt, ...)
 {
 	char why[768];
 	va_list ap;
@@ -213,8 +208,8 @@ static const char *const type_phrase[] = {
 static bool fail_type(struct config_loader *ld, const struct config_key *k,
                       const config_setting_t *s)
 {
-	return fail_key(ld, k, s, "must be %s, not %s", kinds[k->kind].want,
-	                type_phrase[config_setting_type(s)]);
+	return config_fail_key(ld, k, s, "must be %s, not %s", kinds[k->kind].want,
+	                       type_phrase[config_setting_type(s)]);
 }
 
 /* Append "word" to buf as a list: "a", "b", "c". */
@@ -377,10 +372,10 @@ static bool read_port(struct config_loader *ld, const struct config_key *g,
 		p->restrict_ciphers = true;
 		return true;
 	case CONFIG_CIPHERS_BAD_LIST:
-		return fail_key(ld, row_of(g, keep_ciphers, 0), ld->ciphers ? ld->ciphers : e, "%s",
-		                why);
+		return config_fail_key(ld, row_of(g, config_keep_ciphers, 0),
+		                       ld->ciphers ? ld->ciphers : e, "%s", why);
 	case CONFIG_CIPHERS_BAD_SUITES:
-		return fail_key(ld, row_of(g, keep_suites, 0), ld->suites, "%s", why);
+		return config_fail_key(ld, row_of(g, config_keep_suites, 0), ld->suites, "%s", why);
 	default:
 		return config_fail(ld, e, "%s", why);
 	}
@@ -399,10 +394,11 @@ static bool read_list(struct config_loader *ld, const struct config_key *k,
 		if (config_setting_type(e) != want)
 			return fail_type(ld, k, e);
 		if (i >= k->max)
-			return fail_key(ld, k, e, "more than %lld entries (the limit)", k->max);
+			return config_fail_key(ld, k, e, "more than %lld entries (the limit)",
+			                       k->max);
 	}
 	if (n < k->min)
-		return fail_key(ld, k, s, "needs at least one %s", k->hint);
+		return config_fail_key(ld, k, s, "needs at least one %s", k->hint);
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 		if (k->kind == K_ENTRIES) {
@@ -440,9 +436,10 @@ static bool read_value(struct config_loader *ld, const struct config_key *k,
 	case K_UINT:
 		v = config_setting_get_int64(s);
 		if (v < k->min || v > k->max)
-			return fail_key(ld, k, s, "%lld is out of range: use %lld..%lld%s%s%s", v,
-			                k->min, k->max, k->hint ? " (" : "", k->hint ? k->hint : "",
-			                k->hint ? ")" : "");
+			return config_fail_key(ld, k, s,
+			                       "%lld is out of range: use %lld..%lld%s%s%s", v,
+			                       k->min, k->max, k->hint ? " (" : "",
+			                       k->hint ? k->hint : "", k->hint ? ")" : "");
 		*(unsigned *)(void *)field = (unsigned)v;
 		return true;
 	case K_BOOL:
@@ -456,13 +453,13 @@ static bool read_value(struct config_loader *ld, const struct config_key *k,
 			}
 			list_add(words, sizeof words, w->word);
 		}
-		return fail_key(ld, k, s, "\"%s\" is not allowed: use one of %s",
-		                config_setting_get_string(s), words);
+		return config_fail_key(ld, k, s, "\"%s\" is not allowed: use one of %s",
+		                       config_setting_get_string(s), words);
 	case K_OCTAL:
 		if (config_parse_octal_mode(config_setting_get_string(s), (unsigned *)(void *)field,
 		                            why, sizeof why))
 			return true;
-		return fail_key(ld, k, s, "\"%s\" %s", config_setting_get_string(s), why);
+		return config_fail_key(ld, k, s, "\"%s\" %s", config_setting_get_string(s), why);
 	case K_STRING:
 		return k->check(ld, k, s, config_setting_get_string(s), obj);
 	default:
@@ -516,157 +513,6 @@ static bool walk(struct config_loader *ld, const struct config_key *g, const con
 				return false;
 		}
 	}
-	return true;
-}
-
-/* ---- the checks of string values ---- */
-
-static bool set_account(struct config_loader *ld, const struct config_key *k,
-                        const config_setting_t *v, const char *s, void *obj)
-{
-	size_t n = strlen(s);
-
-	if ((long long)n < k->min || (long long)n > k->max)
-		return fail_key(ld, k, v, "must be %lld..%lld characters long", k->min, k->max);
-	if (s[0] == '-')
-		return fail_key(ld, k, v, "\"%s\": must not start with '-'", s);
-	if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
-		return fail_key(ld, k, v,
-		                "\"%s\": may contain only letters, digits, '.', '_' and '-'", s);
-	memcpy((char *)obj + k->off, s, n + 1);
-	return true;
-}
-
-static bool set_label(struct config_loader *ld, const struct config_key *k,
-                      const config_setting_t *v, const char *s, void *obj)
-{
-	size_t n = strlen(s);
-
-	if (n == 0)
-		return fail_key(ld, k, v, "\"\": must not be empty (leave the key out instead)");
-	if ((long long)n > k->max)
-		return fail_key(ld, k, v, "\"%s\": is %zu characters long; the limit is %lld", s, n,
-		                k->max);
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] > '~')
-			return fail_key(
-			    ld, k, v,
-			    "\"%s\": may contain only printable ASCII characters without "
-			    "spaces",
-			    s);
-	memcpy((char *)obj + k->off, s, n + 1);
-	return true;
-}
-
-static bool set_milter_socket(struct config_loader *ld, const struct config_key *k,
-                              const config_setting_t *v, const char *s, void *obj)
-{
-	char why[320];
-	char **field = (char **)(void *)((char *)obj + k->off);
-
-	if (!config_check_milter_socket(s, why, sizeof why))
-		return fail_key(ld, k, v, "\"%s\": %s", s, why);
-	if ((*field = strdup(s)) == NULL)
-		return config_fail(ld, v, "out of memory");
-	return true;
-}
-
-static bool add_policy_socket(struct config_loader *ld, const struct config_key *k,
-                              const config_setting_t *v, const char *s, void *obj)
-{
-	struct pg_config *cfg = obj;
-	char why[320];
-
-	if (!config_check_policy_socket(s, why, sizeof why))
-		return fail_key(ld, k, v, "\"%s\": %s", s, why);
-	for (size_t j = 0; j < cfg->policyd_nlisten; j++)
-		if (strcmp(cfg->policyd_listen[j], s) == 0)
-			return fail_key(ld, k, v, "the same socket is listed twice");
-	if ((cfg->policyd_listen[cfg->policyd_nlisten] = strdup(s)) == NULL)
-		return config_fail(ld, v, "out of memory");
-	cfg->policyd_nlisten++;
-	return true;
-}
-
-static bool add_domain(struct config_loader *ld, const struct config_key *k,
-                       const config_setting_t *v, const char *s, void *obj)
-{
-	char why[384];
-
-	if (config_domains_add(&((struct pg_config *)obj)->relay, s, why, sizeof why))
-		return true;
-	return fail_key(ld, k, v, "%s", why);
-}
-
-static bool read_domains_file(struct config_loader *ld, const struct config_key *k,
-                              const config_setting_t *v, const char *s, void *obj)
-{
-	char why[512];
-	bool bad_line;
-
-	if (*s == '\0')
-		return fail_key(ld, k, v, "empty file name: remove the key or name a file");
-	if (config_domains_read_file(&((struct pg_config *)obj)->relay, s, &bad_line, why,
-	                             sizeof why))
-		return true;
-	if (!bad_line)
-		return fail_key(ld, k, v,
-		                "cannot read \"%s\": %s; create the file (one domain per line) or "
-		                "remove the key",
-		                s, why);
-	snprintf(ld->err, ld->errlen, "%s", why);
-	return false;
-}
-
-static bool add_net(struct config_loader *ld, const struct config_key *k, const config_setting_t *v,
-                    const char *s, void *obj)
-{
-	struct pg_relay *relay = &((struct pg_config *)obj)->relay;
-
-	if (!config_grow(&relay->nets, relay->nnets, sizeof *relay->nets))
-		return config_fail(ld, v, "out of memory");
-	if (!relay_net_parse(s, &relay->nets[relay->nnets]))
-		return fail_key(ld, k, v,
-		                "\"%s\" is not an address or network: write 192.0.2.0/24, "
-		                "2001:db8::/32 or a single address",
-		                s);
-	relay->nnets++;
-	return true;
-}
-
-static bool add_cert(struct config_loader *ld, const struct config_key *k,
-                     const config_setting_t *v, const char *s, void *obj)
-{
-	struct pg_strset *certs = &((struct pg_config *)obj)->relay.certs;
-	char fp[PG_MAX_FINGERPRINT + 1];
-
-	if (!relay_fingerprint_normalise(s, fp, sizeof fp))
-		return fail_key(ld, k, v,
-		                "\"%.160s\" is not a fingerprint: write the certificate's SHA-256 "
-		                "fingerprint in hex, with or without ':' (as Postfix or Sendmail "
-		                "log it)",
-		                s);
-	if (!config_grow(&certs->items, certs->count, sizeof *certs->items) ||
-	    (certs->items[certs->count] = strdup(fp)) == NULL)
-		return config_fail(ld, v, "out of memory");
-	certs->count++;
-	return true;
-}
-
-/* ciphers and tls13_ciphersuites: expanded together once the entry is read. */
-static bool keep_ciphers(struct config_loader *ld, const struct config_key *k,
-                         const config_setting_t *v, const char *s, void *obj)
-{
-	(void)k, (void)s, (void)obj;
-	ld->ciphers = v;
-	return true;
-}
-
-static bool keep_suites(struct config_loader *ld, const struct config_key *k,
-                        const config_setting_t *v, const char *s, void *obj)
-{
-	(void)k, (void)s, (void)obj;
-	ld->suites = v;
 	return true;
 }
 

@@ -77,31 +77,23 @@ struct config_loader {
 /* Write "file:line: message" (or "file: message") into ld->err; return false. */
 bool config_fail(struct config_loader *ld, const config_setting_t *s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* config_fail() with the key's dotted name before the message. */
+bool config_fail_key(struct config_loader *ld, const struct config_key *k,
+                     const config_setting_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* The checks named on the rows (config_values.c). */
+config_check config_set_account, config_set_label, config_set_milter_socket,
+    config_add_policy_socket, config_add_domain, config_read_domains_file, config_add_net,
+    config_add_cert, config_keep_ciphers, config_keep_suites;
 
 /* ---- single values (config_values.c): true if good, else a reason in why ---- */
 
 /* "CODE ESC text" for rule (PG_RULE_RELAY alone may use %r). */
 bool config_parse_reply(const char *s, enum pg_rule rule, struct pg_reply *out, char *why,
                         size_t whylen);
-/* policyd: unix:/absolute/path, inet:host:port, inet:[v6addr]:port. */
-bool config_check_policy_socket(const char *s, char *why, size_t whylen);
-/* milter (libmilter): unix:/path, local:/path, inet:port[@host], inet6:port[@host]. */
-bool config_check_milter_socket(const char *s, char *why, size_t whylen);
 /* "0660" or "660": at most 0777. */
 bool config_parse_octal_mode(const char *s, unsigned *out, char *why, size_t whylen);
-/* Room for entry n of *v (entries of size bytes), growing by doubling. */
-bool config_grow(void *v, size_t n, size_t size);
-
-/* One local domain into relay->domains or (".example.org") relay->parents,
- * case-folded, one trailing dot removed; "[192.0.2.1]" / "[IPv6:...]" exact.
- * The sets are sorted by strset_build() once all are in. */
-bool config_domains_add(struct pg_relay *relay, const char *s, char *why, size_t whylen);
-
-/* One domain per line, '#' comments. false: why holds strerror() (*bad_line
- * false) or "path:line: message" (*bad_line true). */
-bool config_domains_read_file(struct pg_relay *relay, const char *path, bool *bad_line, char *why,
-                              size_t whylen);
-
 enum config_cipher_result {
 	CONFIG_CIPHERS_OK = 0,
 	CONFIG_CIPHERS_BAD_LIST,   /* "ciphers" matched nothing */

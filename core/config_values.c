@@ -1,11 +1,15 @@
 /*
- * config_values.c - syntax checks for single config values, used only by the
- * loader in config.c while it walks the schema table.
+ * config_values.c - the values of portguard.conf that are more than a number,
+ * a flag or a word: the checks named on the rows of config.c (accounts,
+ * labels, sockets, local domains and their file, networks, fingerprints,
+ * cipher strings), reply strings, octal modes, cipher expansion and the
+ * "did you mean" distance.
  *
  * Inputs are strings from the config file (or the local domains file); every
- * check is bounded and allocation-free except where it builds a result
- * (domains, cipher names). On failure a check writes a short reason into
- * why[] and returns false; nothing here logs or exits.
+ * check is bounded. A check stores its value into the config (allocations
+ * belong to it and config_free() releases them, also after a failed load) or
+ * writes "file:line: key: what is wrong and what to write instead" and
+ * returns false; nothing here logs or exits.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -20,6 +24,7 @@
 #include <openssl/ssl.h>
 
 #include "config_schema.h"
+#include "relay.h"
 
 /* A line of the local domains file: a domain plus room for a comment. */
 enum { DOMAIN_FILE_LINE_MAX = 4 * (PG_MAX_DOMAIN + 1) };
@@ -94,7 +99,8 @@ static bool unix_path_ok(const char *path, char *why, size_t whylen)
 	return true;
 }
 
-bool config_check_policy_socket(const char *s, char *why, size_t whylen)
+/* policyd: unix:/absolute/path, inet:host:port, inet:[v6addr]:port. */
+static bool policy_socket_ok(const char *s, char *why, size_t whylen)
 {
 	static const char usage[] =
 	    "use unix:/absolute/path, inet:host:port or inet:[ipv6-address]:port";
@@ -123,7 +129,8 @@ bool config_check_policy_socket(const char *s, char *why, size_t whylen)
 	return why_set(why, whylen, "unknown socket type: %s", usage);
 }
 
-bool config_check_milter_socket(const char *s, char *why, size_t whylen)
+/* milter (libmilter): unix:/path, local:/path, inet:port[@host], inet6:port[@host]. */
+static bool milter_socket_ok(const char *s, char *why, size_t whylen)
 {
 	static const char usage[] =
 	    "use unix:/path, local:/path, inet:port@host or inet6:port@host";
@@ -256,7 +263,8 @@ bool config_parse_reply(const char *s, enum pg_rule rule, struct pg_reply *out, 
 
 /* ---- local domains ---- */
 
-bool config_grow(void *v, size_t n, size_t size)
+/* Room for entry n of *v (entries of size bytes), growing by doubling. */
+static bool grow(void *v, size_t n, size_t size)
 {
 	void **p = v;
 	void *grown;
@@ -283,7 +291,10 @@ static bool ip_literal_ok(const char *s, size_t n)
 	return inet_pton(AF_INET, buf, addr) == 1;
 }
 
-bool config_domains_add(struct pg_relay *relay, const char *s, char *why, size_t whylen)
+/* One local domain into relay->domains or (".example.org") relay->parents,
+ * case-folded, one trailing dot removed; "[192.0.2.1]" / "[IPv6:...]" exact.
+ * config_load() sorts the sets once all are in. */
+static bool domain_add(struct pg_relay *relay, const char *s, char *why, size_t whylen)
 {
 	char buf[PG_MAX_DOMAIN + 3];
 	size_t n = strlen(s);
@@ -340,7 +351,7 @@ bool config_domains_add(struct pg_relay *relay, const char *s, char *why, size_t
 		}
 	}
 	set = parent ? &relay->parents : &relay->domains;
-	if (!config_grow(&set->items, set->count, sizeof *set->items) ||
+	if (!grow(&set->items, set->count, sizeof *set->items) ||
 	    (set->items[set->count] = strdup(p)) == NULL)
 		return why_set(why, whylen, "out of memory");
 	set->count++;
@@ -369,7 +380,9 @@ static int read_line(FILE *fp, char *buf, size_t len)
 	return 1;
 }
 
-bool config_domains_read_file(struct pg_relay *relay, const char *path, bool *bad_line, char *why,
+/* One domain per line, '#' comments. false: why holds strerror() (*bad_line
+ * false) or "path:line: message" (*bad_line true). */
+static bool domains_read_file(struct pg_relay *relay, const char *path, bool *bad_line, char *why,
                               size_t whylen)
 {
 	char line[DOMAIN_FILE_LINE_MAX], reason[DOMAIN_FILE_LINE_MAX + 64] = "";
@@ -395,7 +408,7 @@ bool config_domains_read_file(struct pg_relay *relay, const char *path, bool *ba
 		else if (strpbrk(p, " \t") != NULL)
 			snprintf(reason, sizeof reason, "\"%s\": one domain per line", p);
 		else if (*p != '\0')
-			config_domains_add(relay, p, reason, sizeof reason);
+			domain_add(relay, p, reason, sizeof reason);
 	}
 	*bad_line = reason[0] != '\0';
 	ok = !*bad_line && !ferror(fp);
@@ -446,7 +459,7 @@ enum config_cipher_result config_expand_ciphers(const char *list, const char *su
 	} else {
 		rc = CONFIG_CIPHERS_OK;
 		for (int i = 0; i < sk_SSL_CIPHER_num(sk) && rc == CONFIG_CIPHERS_OK; i++)
-			if (!config_grow(&out->items, out->count, sizeof *out->items) ||
+			if (!grow(&out->items, out->count, sizeof *out->items) ||
 			    (out->items[out->count++] =
 			         strdup(SSL_CIPHER_get_name(sk_SSL_CIPHER_value(sk, i)))) == NULL)
 				rc = CONFIG_CIPHERS_FAILED;
@@ -488,4 +501,158 @@ unsigned config_edit_distance(const char *a, const char *b)
 		}
 	}
 	return row[lb];
+}
+
+/* ---- the checks named on the rows of config.c ---- */
+
+bool config_set_account(struct config_loader *ld, const struct config_key *k,
+                        const config_setting_t *v, const char *s, void *obj)
+{
+	size_t n = strlen(s);
+
+	if ((long long)n < k->min || (long long)n > k->max)
+		return config_fail_key(ld, k, v, "must be %lld..%lld characters long", k->min,
+		                       k->max);
+	if (s[0] == '-')
+		return config_fail_key(ld, k, v, "\"%s\": must not start with '-'", s);
+	if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
+		return config_fail_key(
+		    ld, k, v, "\"%s\": may contain only letters, digits, '.', '_' and '-'", s);
+	memcpy((char *)obj + k->off, s, n + 1);
+	return true;
+}
+
+bool config_set_label(struct config_loader *ld, const struct config_key *k,
+                      const config_setting_t *v, const char *s, void *obj)
+{
+	size_t n = strlen(s);
+
+	if (n == 0)
+		return config_fail_key(ld, k, v,
+		                       "\"\": must not be empty (leave the key out instead)");
+	if ((long long)n > k->max)
+		return config_fail_key(
+		    ld, k, v, "\"%s\": is %zu characters long; the limit is %lld", s, n, k->max);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] > '~')
+			return config_fail_key(
+			    ld, k, v,
+			    "\"%s\": may contain only printable ASCII characters without "
+			    "spaces",
+			    s);
+	memcpy((char *)obj + k->off, s, n + 1);
+	return true;
+}
+
+bool config_set_milter_socket(struct config_loader *ld, const struct config_key *k,
+                              const config_setting_t *v, const char *s, void *obj)
+{
+	char why[320];
+	char **field = (char **)(void *)((char *)obj + k->off);
+
+	if (!milter_socket_ok(s, why, sizeof why))
+		return config_fail_key(ld, k, v, "\"%s\": %s", s, why);
+	if ((*field = strdup(s)) == NULL)
+		return config_fail(ld, v, "out of memory");
+	return true;
+}
+
+bool config_add_policy_socket(struct config_loader *ld, const struct config_key *k,
+                              const config_setting_t *v, const char *s, void *obj)
+{
+	struct pg_config *cfg = obj;
+	char why[320];
+
+	if (!policy_socket_ok(s, why, sizeof why))
+		return config_fail_key(ld, k, v, "\"%s\": %s", s, why);
+	for (size_t j = 0; j < cfg->policyd_nlisten; j++)
+		if (strcmp(cfg->policyd_listen[j], s) == 0)
+			return config_fail_key(ld, k, v, "the same socket is listed twice");
+	if ((cfg->policyd_listen[cfg->policyd_nlisten] = strdup(s)) == NULL)
+		return config_fail(ld, v, "out of memory");
+	cfg->policyd_nlisten++;
+	return true;
+}
+
+bool config_add_domain(struct config_loader *ld, const struct config_key *k,
+                       const config_setting_t *v, const char *s, void *obj)
+{
+	char why[384];
+
+	if (domain_add(&((struct pg_config *)obj)->relay, s, why, sizeof why))
+		return true;
+	return config_fail_key(ld, k, v, "%s", why);
+}
+
+bool config_read_domains_file(struct config_loader *ld, const struct config_key *k,
+                              const config_setting_t *v, const char *s, void *obj)
+{
+	char why[512];
+	bool bad_line;
+
+	if (*s == '\0')
+		return config_fail_key(ld, k, v, "empty file name: remove the key or name a file");
+	if (domains_read_file(&((struct pg_config *)obj)->relay, s, &bad_line, why, sizeof why))
+		return true;
+	if (!bad_line)
+		return config_fail_key(
+		    ld, k, v,
+		    "cannot read \"%s\": %s; create the file (one domain per line) or "
+		    "remove the key",
+		    s, why);
+	snprintf(ld->err, ld->errlen, "%s", why);
+	return false;
+}
+
+bool config_add_net(struct config_loader *ld, const struct config_key *k, const config_setting_t *v,
+                    const char *s, void *obj)
+{
+	struct pg_relay *relay = &((struct pg_config *)obj)->relay;
+
+	if (!grow(&relay->nets, relay->nnets, sizeof *relay->nets))
+		return config_fail(ld, v, "out of memory");
+	if (!relay_net_parse(s, &relay->nets[relay->nnets]))
+		return config_fail_key(ld, k, v,
+		                       "\"%s\" is not an address or network: write 192.0.2.0/24, "
+		                       "2001:db8::/32 or a single address",
+		                       s);
+	relay->nnets++;
+	return true;
+}
+
+bool config_add_cert(struct config_loader *ld, const struct config_key *k,
+                     const config_setting_t *v, const char *s, void *obj)
+{
+	struct pg_strset *certs = &((struct pg_config *)obj)->relay.certs;
+	char fp[PG_MAX_FINGERPRINT + 1];
+
+	if (!relay_fingerprint_normalise(s, fp, sizeof fp))
+		return config_fail_key(
+		    ld, k, v,
+		    "\"%.160s\" is not a fingerprint: write the certificate's SHA-256 "
+		    "fingerprint in hex, with or without ':' (as Postfix or Sendmail "
+		    "log it)",
+		    s);
+	if (!grow(&certs->items, certs->count, sizeof *certs->items) ||
+	    (certs->items[certs->count] = strdup(fp)) == NULL)
+		return config_fail(ld, v, "out of memory");
+	certs->count++;
+	return true;
+}
+
+/* ciphers and tls13_ciphersuites: expanded together once the entry is read. */
+bool config_keep_ciphers(struct config_loader *ld, const struct config_key *k,
+                         const config_setting_t *v, const char *s, void *obj)
+{
+	(void)k, (void)s, (void)obj;
+	ld->ciphers = v;
+	return true;
+}
+
+bool config_keep_suites(struct config_loader *ld, const struct config_key *k,
+                        const config_setting_t *v, const char *s, void *obj)
+{
+	(void)k, (void)s, (void)obj;
+	ld->suites = v;
+	return true;
 }
