@@ -160,6 +160,8 @@ static const struct {
 
 static pthread_mutex_t config_refs_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static bool read_value(struct config_loader *ld, const struct config_key *k,
+                       const config_setting_t *s, void *obj);
 static bool walk(struct config_loader *ld, const struct config_key *g, const config_setting_t *grp,
                  void *obj);
 
@@ -332,6 +334,8 @@ static bool read_port(struct config_loader *ld, const struct config_key *g,
 	const struct config_key *number = row_of(g, NULL, offsetof(struct pg_port, port));
 	const struct config_key *label = row_of(g, NULL, offsetof(struct pg_port, name));
 	const char *num = leaf(number), *lab = leaf(label);
+	const struct config_key *rk = row_of(g, NULL, offsetof(struct pg_port, role));
+	const config_setting_t *rs = config_setting_get_member(e, leaf(rk));
 	char why[512];
 
 	memset(p, 0, sizeof *p);
@@ -339,7 +343,9 @@ static bool read_port(struct config_loader *ld, const struct config_key *g,
 	p->mode = ld->cfg->mode;
 	memcpy(p->replies, ld->cfg->default_port.replies, sizeof p->replies);
 	ld->ciphers = ld->suites = NULL;
-	if (!walk(ld, g, e, p))
+	/* the role first, for its errors come before those of keys it gives defaults */
+	if (!check_unknown(ld, g, e) || (rs != NULL && !read_value(ld, rk, rs, p)) ||
+	    !walk(ld, g, e, p))
 		return false;
 	p->line = ld->defaults ? 0 : config_setting_source_line(e);
 	if (p->port == 0 && p->name[0] == '\0')
@@ -381,27 +387,39 @@ static bool read_port(struct config_loader *ld, const struct config_key *g,
 	}
 }
 
-/* K_STRINGS and K_ENTRIES: every element's type and the count, then each. */
+/* Element i of list k: its type, and the limit on the count (ports: the
+ * limit first, as each entry is read in turn). */
+static bool elem_ok(struct config_loader *ld, const struct config_key *k, const config_setting_t *e,
+                    int i)
+{
+	bool entries = k->kind == K_ENTRIES;
+
+	if (i >= k->max && entries)
+		return config_fail_key(ld, k, e, "more than %lld entries (the limit)", k->max);
+	if (config_setting_type(e) != (entries ? CONFIG_TYPE_GROUP : CONFIG_TYPE_STRING))
+		return fail_type(ld, k, e);
+	if (i >= k->max)
+		return config_fail_key(ld, k, e, "more than %lld entries (the limit)", k->max);
+	return true;
+}
+
+/* K_STRINGS (every element's type and the count first) and K_ENTRIES. */
 static bool read_list(struct config_loader *ld, const struct config_key *k,
                       const config_setting_t *s, void *obj)
 {
-	int want = k->kind == K_ENTRIES ? CONFIG_TYPE_GROUP : CONFIG_TYPE_STRING;
 	int n = config_setting_length(s);
 	struct pg_config *cfg = obj;
 
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-		if (config_setting_type(e) != want)
-			return fail_type(ld, k, e);
-		if (i >= k->max)
-			return config_fail_key(ld, k, e, "more than %lld entries (the limit)",
-			                       k->max);
-	}
+	for (int i = 0; i < n && k->kind == K_STRINGS; i++)
+		if (!elem_ok(ld, k, config_setting_get_elem(s, (unsigned)i), i))
+			return false;
 	if (n < k->min)
 		return config_fail_key(ld, k, s, "needs at least one %s", k->hint);
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 		if (k->kind == K_ENTRIES) {
+			if (!elem_ok(ld, k, e, i))
+				return false;
 			cfg->nports = (size_t)i + 1;
 			if (!read_port(ld, k, e, &cfg->ports[i], (size_t)i))
 				return false;

@@ -811,6 +811,11 @@ static const struct {
      4, "ports.tls13_ciphersuites: \"TLS_NOSUCH\" matches no TLS 1.3 cipher suite"},
     {"ciphers int", "ports = (\n  { port = 587; ciphers = 1; }\n);\n", 2, "must be a string"},
     {"cipher bits", "ports = (\n  { port = 587; min_cipher_bits = 2048; }\n);\n", 2, "0..1024"},
+    /* two mistakes: the role is read first; entries are read in turn */
+    {"role first", "ports = (\n  { port = 0;\n    role = \"mx\"; }\n);\n", 3,
+     "ports.role: \"mx\" is not allowed"},
+    {"entry before later element", "ports = (\n  { port = 0; },\n  \"587\" );\n", 2,
+     "ports.port: 0 is out of range"},
 };
 
 START_TEST(test_error_at_line)
