@@ -39,17 +39,27 @@ enum stats_counter {
 	STATS_COUNT = STATS_REJECT_FIRST + PG_RULE_COUNT - 1
 };
 
-/* Names as they appear in the stats line (and in stats_peek): reject_WORD
- * for each rule from the rule words of config.h. */
+/* Names as they appear in the stats line (and in stats_peek); reject_WORD
+ * for each rule WORD of config.h. */
 #define STATS_REJECT_NAME(rule, word) [STATS_REJECT_FIRST + (rule)-1] = "reject_" word,
+/* clang-format off */
 static const char *const stats_names[STATS_COUNT] = {
-    "sessions",       "transactions",
-    "recipients",     "tls",
-    "plaintext",      "TLSv1.3",
-    "TLSv1.2",        "TLSv1.1",
-    "TLSv1.0",        "auth",
-    "auth_plaintext", "rejected",
-    "would_reject",   PG_RULE_WORDS(STATS_REJECT_NAME)};
+    "sessions",
+    "transactions",
+    "recipients",
+    "tls",
+    "plaintext",
+    "TLSv1.3",
+    "TLSv1.2",
+    "TLSv1.1",
+    "TLSv1.0",
+    "auth",
+    "auth_plaintext",
+    "rejected",
+    "would_reject",
+    PG_RULE_WORDS(STATS_REJECT_NAME)
+};
+/* clang-format on */
 
 _Static_assert(sizeof stats_names / sizeof stats_names[0] == STATS_COUNT, "one name per counter");
 
