@@ -1,154 +1,373 @@
 /*
- * config.c - portguard.conf: load (walk the schema table over the file),
- * and the life cycle of the immutable result: free, retain/release, port
- * lookup.
+ * config.c - portguard.conf: the one table of every key, the walk that reads
+ * a file with it, and the life cycle of the immutable result (free,
+ * retain/release, port lookup, what a reload cannot apply).
  *
- * Loading walks the table scope by scope: first every key present in the
- * file must be a row of that scope (else "unknown key", with a suggestion),
- * then each row is read from the file or takes its default. The first error
- * stops the load and is reported as "file:line: message"; nothing global
+ * A row holds a key's dotted name, its kind (one of a few generic kinds, see
+ * config_schema.h), its default as libconfig value text (read by the same
+ * code as the file; a ports row may have one per role), its limits, its field
+ * or check, and whether only a restart applies it. Key names appear as string
+ * literals nowhere else. Reading a group first rejects keys that are no row
+ * of it (with a suggestion), then reads the rows present, then the defaults
+ * of the others, then its lists of entries (ports), which start from mode,
+ * default_role and replies: no result depends on the order of the rows. The
+ * first error stops the load as "file:line: message"; nothing global
  * changes, so a failed reload leaves the caller's config in use.
  */
 #include <errno.h>
 #include <libgen.h>
 #include <pthread.h>
-#include <stddef.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "config_schema.h"
 
-/* Ports when the file has no `ports`: SPEC's four entries. */
+_Static_assert(sizeof(enum pg_mode) == sizeof(int) && sizeof(enum pg_role) == sizeof(int) &&
+                   sizeof(enum pg_tls_mode) == sizeof(int) &&
+                   sizeof(enum pg_auth_mode) == sizeof(int) &&
+                   sizeof(enum pg_on_error) == sizeof(int) &&
+                   sizeof(enum pg_tls_version) == sizeof(int),
+               "enum fields are stored as int");
+
+static const struct config_word onerr_words[] = {
+    {"tempfail", PG_ONERR_TEMPFAIL}, {"accept", PG_ONERR_ACCEPT}, {NULL, 0}};
+static const struct config_word facility_words[] = {
+    {"mail", LOG_MAIL},     {"daemon", LOG_DAEMON}, {"user", LOG_USER},     {"local0", LOG_LOCAL0},
+    {"local1", LOG_LOCAL1}, {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4},
+    {"local5", LOG_LOCAL5}, {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7}, {NULL, 0},
+};
+static const struct config_word level_words[] = {
+    {"err", LOG_ERR},   {"warning", LOG_WARNING}, {"notice", LOG_NOTICE},
+    {"info", LOG_INFO}, {"debug", LOG_DEBUG},     {NULL, 0},
+};
+static const struct config_word min_tls_words[] = {
+    {"none", PG_TLS_NONE},
+    {"TLSv1", PG_TLS_V1_0},
+    {"TLSv1.0", PG_TLS_V1_0},
+    {"TLSv1.1", PG_TLS_V1_1},
+    {"TLSv1.2", PG_TLS_V1_2},
+    {"TLSv1.3", PG_TLS_V1_3},
+    {NULL, 0},
+};
+
+/* SPEC's replies: where replies = { ... } starts. */
+static const struct pg_reply default_replies[PG_RULE_COUNT] = {
+    [PG_RULE_PLAINTEXT_AUTH] = {538, "5.7.11",
+                                "Encryption required for requested authentication mechanism"},
+    [PG_RULE_AUTH_FORBIDDEN] = {550, "5.7.1", "Authentication is not accepted on this port"},
+    [PG_RULE_TLS_REQUIRED] = {530, "5.7.0", "Must issue a STARTTLS command first"},
+    [PG_RULE_TLS_VERSION] = {530, "5.7.0", "%m or later required"},
+    [PG_RULE_CIPHER] = {530, "5.7.0", "Cipher not accepted"},
+    [PG_RULE_AUTH_REQUIRED] = {530, "5.7.0", "Authentication required"},
+    [PG_RULE_RELAY] = {554, "5.7.1", "<%r>: Relay access denied"},
+};
+
+#define Q(s)    "\"" s "\""
+#define CFG(f)  .off = offsetof(struct pg_config, f), .size = sizeof(((struct pg_config *)0)->f)
+#define PORT(f) .off = offsetof(struct pg_port, f), .size = sizeof(((struct pg_port *)0)->f)
+#define GROUP   .kind = K_GROUP, .def = "{ }" /* all its rows' defaults */
+#define ROLE(relay, submission)                                                                    \
+	.role_def = {[PG_ROLE_RELAY] = Q(relay), [PG_ROLE_SUBMISSION] = Q(submission)}
+
+/* SPEC's four entries: the ports when the file has none. */
+#define DEFAULT_PORTS                                                                              \
+	"( { port = 25; role = \"relay\"; }, { port = 587; role = \"submission\"; },"              \
+	"  { port = 465; role = \"submission\"; tls = \"implicit\"; },"                            \
+	"  { port = 2525; role = \"submission\"; } )"
+
+/*
+ * The schema. Rows without a default start as zero ("" / none), except the
+ * role, mode and replies of a ports entry, which start from default_role,
+ * mode and replies. The order of rows is the order of keys in messages.
+ */
+const struct config_key config_schema[] = {
+    {"mode", K_WORD, Q("enforce"), .words = config_mode_words, CFG(mode)},
+    {"on_error", K_WORD, Q("tempfail"), .words = onerr_words, CFG(on_error)},
+    {"default_role", K_WORD, Q("relay"), .words = config_role_words, CFG(default_role)},
+    {"replies", K_REPLIES, "{ }", CFG(default_port.replies)},
+    {"log", GROUP},
+    {"log.facility", K_WORD, Q("mail"), .words = facility_words, CFG(log_facility)},
+    {"log.level", K_WORD, Q("notice"), .words = level_words, CFG(log_level)},
+    {"log.stats_interval", K_UINT, "3600", .min = 0, .max = 604800, CFG(stats_interval),
+     .hint = "seconds; 0 turns the timer off"},
+    {"relay", GROUP},
+    {"relay.local_domains", K_STRINGS, "[ ]", .max = PG_MAX_LOCAL_DOMAINS,
+     .check = config_add_domain},
+    {"relay.local_domains_file", K_STRING, NULL, .check = config_read_domains_file},
+    {"relay.trusted_networks", K_STRINGS, "[ " Q("127.0.0.0/8") ", " Q("::1/128") " ]",
+     .max = PG_MAX_TRUSTED_NETS, .check = config_add_net},
+    {"relay.trusted_client_certs", K_STRINGS, "[ ]", .max = PG_MAX_TRUSTED_CERTS,
+     .check = config_add_cert},
+    {"relay.authenticated_may_relay", K_BOOL, "true", CFG(relay.authenticated_may_relay)},
+    {"user", K_STRING, Q("portguard"), .min = 1, .max = 63, CFG(user), .check = config_set_account,
+     .start_only = true},
+    {"group", K_STRING, Q(""), .min = 0, .max = 63, CFG(group), .check = config_set_account,
+     .start_only = true},
+    {"allow_root", K_BOOL, "false", CFG(allow_root), .start_only = true},
+    {"policyd", GROUP},
+    {"policyd.listen", K_STRINGS, "[ " Q("unix:/var/spool/postfix/portguard/policy") " ]", .min = 1,
+     .max = PG_MAX_LISTEN, CFG(policyd_listen), .heap = true, .check = config_add_policy_socket,
+     .start_only = true, .hint = "socket"},
+    {"policyd.socket_mode", K_OCTAL, Q("0660"), CFG(policyd_socket_mode), .start_only = true},
+    {"policyd.idle_timeout", K_UINT, "600", .min = 301, .max = 86400, CFG(policyd_idle_timeout),
+     .hint = "seconds; must exceed Postfix's max_idle (300 s) or Postfix sees closed connections"},
+    {"policyd.max_connections", K_UINT, "1024", .min = 1, .max = 65536,
+     CFG(policyd_max_connections)},
+    {"milter", GROUP},
+    {"milter.listen", K_STRING, Q("unix:/var/spool/postfix/portguard/milter"), CFG(milter_listen),
+     .heap = true, .check = config_set_milter_socket, .start_only = true},
+    {"milter.socket_mode", K_OCTAL, Q("0660"), CFG(milter_socket_mode), .start_only = true},
+    {"milter.timeout", K_UINT, "30", .min = 1, .max = 3600, CFG(milter_timeout), .start_only = true,
+     .hint = "seconds"},
+    {"ports", K_ENTRIES, DEFAULT_PORTS, .max = PG_MAX_PORTS},
+    {"ports.port", K_UINT, NULL, .min = 1, .max = 65535, PORT(port)},
+    {"ports.name", K_STRING, NULL, .max = PG_MAX_LABEL, PORT(name), .check = config_set_label},
+    {"ports.role", K_WORD, NULL, .words = config_role_words, PORT(role)},
+    {"ports.mode", K_WORD, NULL, .words = config_mode_words, PORT(mode)},
+    {"ports.tls", K_WORD, NULL, ROLE("optional", "starttls"), .words = config_tls_words, PORT(tls)},
+    {"ports.auth", K_WORD, NULL, ROLE("optional", "required"), .words = config_auth_words,
+     PORT(auth)},
+    {"ports.min_tls_version", K_WORD, NULL, ROLE("none", "TLSv1.2"), .words = min_tls_words,
+     PORT(min_tls)},
+    {"ports.ciphers", K_STRING, NULL, .check = config_keep_ciphers},
+    {"ports.tls13_ciphersuites", K_STRING, NULL, .check = config_keep_suites},
+    {"ports.min_cipher_bits", K_UINT, "0", .min = 0, .max = 1024, PORT(min_cipher_bits),
+     .hint = "0 means no minimum"},
+    {"ports.allow_plaintext_auth", K_BOOL, "false", PORT(allow_plaintext_auth)},
+    {"ports.replies", K_REPLIES, "{ }", PORT(replies)},
+};
+#define NKEYS (sizeof config_schema / sizeof config_schema[0])
+const size_t config_schema_count = NKEYS;
+
+/* What each kind accepts, and how a wrong type is named. */
 static const struct {
-	unsigned port;
-	enum pg_role role;
-	enum pg_tls_mode tls;
-} default_ports[] = {
-    {25, PG_ROLE_RELAY, PG_TLS_OPTIONAL},
-    {587, PG_ROLE_SUBMISSION, PG_TLS_STARTTLS},
-    {465, PG_ROLE_SUBMISSION, PG_TLS_IMPLICIT},
-    {2525, PG_ROLE_SUBMISSION, PG_TLS_STARTTLS},
+	int type;
+	const char *want;
+} kinds[] = {
+    [K_GROUP] = {CONFIG_TYPE_GROUP, "a group { key = value; ... }"},
+    [K_ENTRIES] = {CONFIG_TYPE_LIST, "a list of groups ( { ... }, { ... } )"},
+    [K_REPLIES] = {CONFIG_TYPE_GROUP, "a group { rule = \"CODE ESC text\"; ... }"},
+    [K_UINT] = {CONFIG_TYPE_INT, "an integer"},
+    [K_BOOL] = {CONFIG_TYPE_BOOL, "true or false (without quotes)"},
+    [K_WORD] = {CONFIG_TYPE_STRING, "a string"},
+    [K_OCTAL] = {CONFIG_TYPE_STRING, "a string such as \"0660\" (quoted, octal)"},
+    [K_STRING] = {CONFIG_TYPE_STRING, "a string"},
+    [K_STRINGS] = {CONFIG_TYPE_ARRAY, "a list of strings [ \"...\", \"...\" ]"},
 };
 
 static pthread_mutex_t config_refs_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* ---- defaults and the walk ---- */
+static bool read_value(struct config_loader *ld, const struct config_key *k,
+                       const config_setting_t *s, void *obj);
+static bool walk(struct config_loader *ld, const struct config_key *g, const config_setting_t *grp,
+                 void *obj);
 
-static void port_start(const struct config_loader *ld, struct pg_port *p, enum pg_role role)
+/* ---- messages ---- */
+
+bool config_fail(struct config_loader *ld, const config_setting_t *s, const char *fmt, ...)
 {
-	config_port_defaults(p, role);
-	p->mode = ld->cfg->mode;
-	memcpy(p->replies, ld->replies, sizeof p->replies);
-}
+	const char *file = s != NULL ? config_setting_source_file(s) : NULL;
+	unsigned line = s != NULL ? config_setting_source_line(s) : 0;
+	int n;
+	va_list ap;
 
-static bool apply_default(struct config_loader *ld, const struct config_key *k, void *obj)
-{
-	struct pg_config *cfg = ld->cfg;
-	char text[256];
-	config_t tmp;
-	bool ok;
-
-	if (k->def == NULL) {
-		if (k->kind == K_GROUP)
-			return config_walk_keys(ld, k->opens, NULL, obj);
-		if (k->kind == K_PORTS) {
-			for (size_t i = 0; i < sizeof default_ports / sizeof default_ports[0];
-			     i++) {
-				struct pg_port *p = &cfg->ports[cfg->nports++];
-				port_start(ld, p, default_ports[i].role);
-				p->port = default_ports[i].port;
-				p->tls = default_ports[i].tls;
-			}
-		}
-		return true; /* replies: SPEC's; port keys: the role's */
-	}
-	snprintf(text, sizeof text, "v = %s;", k->def);
-	config_init(&tmp);
-	if (config_read_string(&tmp, text) != CONFIG_TRUE) {
-		config_destroy(&tmp);
-		return config_fail(ld, NULL, "built-in default of %s does not parse (a bug)",
-		                   k->name);
-	}
-	ok = config_setters[k->kind](ld, k, config_lookup(&tmp, "v"), obj);
-	config_destroy(&tmp);
-	return ok;
-}
-
-bool config_walk_keys(struct config_loader *ld, enum scope sc, const config_setting_t *grp,
-                      void *obj)
-{
-	if (grp != NULL && !config_check_unknown(ld, sc, grp))
+	if (file == NULL)
+		file = ld->cfg != NULL ? ld->cfg->path : "built-in defaults";
+	if (line > 0)
+		n = snprintf(ld->err, ld->errlen, "%s:%u: ", file, line);
+	else
+		n = snprintf(ld->err, ld->errlen, "%s: ", file);
+	if (n < 0 || (size_t)n >= ld->errlen)
 		return false;
-	for (size_t i = 0; i < config_schema_count; i++) {
-		const struct config_key *k = &config_schema[i];
-		const config_setting_t *s;
-		if (k->scope != sc || k->kind == K_ROLE)
-			continue;
-		s = grp != NULL ? config_setting_get_member(grp, k->name) : NULL;
-		if (!(s != NULL ? config_setters[k->kind](ld, k, s, obj)
-		                : apply_default(ld, k, obj)))
-			return false;
-	}
-	return true;
+	va_start(ap, fmt);
+	vsnprintf(ld->err + n, ld->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return false;
 }
 
-/* The port-entry row of a kind, or (kind K_UINT) of the field at off. */
-static const struct config_key *port_key(enum kind kind, size_t off)
+/* config_fail() with the key's dotted name before the reason. */
+bool config_fail_key(struct config_loader *ld, const struct config_key *k,
+                     const config_setting_t *s, const char *fmt, ...)
 {
-	for (size_t i = 0; i < config_schema_count; i++) {
+	char why[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	return config_fail(ld, s, "%s: %s", k->name, why);
+}
+
+/* libconfig's types (CONFIG_TYPE_NONE .. CONFIG_TYPE_LIST) in words. */
+static const char *const type_phrase[] = {
+    "nothing",  "a group { ... }", "an integer",       "an integer",     "a number with a fraction",
+    "a string", "true or false",   "an array [ ... ]", "a list ( ... )",
+};
+
+static bool fail_type(struct config_loader *ld, const struct config_key *k,
+                      const config_setting_t *s)
+{
+	return config_fail_key(ld, k, s, "must be %s, not %s", kinds[k->kind].want,
+	                       type_phrase[config_setting_type(s)]);
+}
+
+/* Append "word" to buf as a list: "a", "b", "c". */
+static void list_add(char *buf, size_t len, const char *word)
+{
+	size_t used = strlen(buf);
+
+	snprintf(buf + used, len - used, "%s\"%s\"", used > 0 ? ", " : "", word);
+}
+
+/* ---- the rows of a group ---- */
+
+static const char *leaf(const struct config_key *k)
+{
+	const char *dot = strrchr(k->name, '.');
+
+	return dot != NULL ? dot + 1 : k->name;
+}
+
+/* Is k a row of the group row g (NULL: the top level)? */
+static bool in_group(const struct config_key *k, const struct config_key *g)
+{
+	size_t n = g != NULL ? strlen(g->name) : 0;
+
+	if (n > 0 && (strncmp(k->name, g->name, n) != 0 || k->name[n] != '.'))
+		return false;
+	return strchr(k->name + n + (n > 0), '.') == NULL;
+}
+
+/* The row of group g with the check fn or, fn NULL, the field at off. */
+static const struct config_key *row_of(const struct config_key *g, config_check *fn, size_t off)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
 		const struct config_key *k = &config_schema[i];
-		if (k->scope == SC_PORT && k->kind == kind && (kind != K_UINT || k->off == off))
+		if (in_group(k, g) && (fn != NULL ? k->check == fn : k->size > 0 && k->off == off))
 			return k;
 	}
 	return NULL;
 }
 
-/* One ports entry: role first (its defaults), then the global mode and
- * replies, then the entry's own keys; then identity and cipher checks. */
-bool config_port_entry(struct config_loader *ld, const config_setting_t *e, struct pg_port *p,
-                       size_t index)
+/* Every key of grp must be a row of group g (of a replies group: a rule word). */
+static bool check_unknown(struct config_loader *ld, const struct config_key *g,
+                          const config_setting_t *grp)
 {
-	const struct config_key *number = port_key(K_UINT, offsetof(struct pg_port, port));
-	const struct config_key *label = port_key(K_LABEL, 0);
-	const struct config_key *rk = port_key(K_ROLE, 0);
-	const config_setting_t *rs = config_setting_get_member(e, rk->name);
-	struct pg_port tmp;
-	enum pg_role role = ld->cfg->default_role;
+	const char *names[NKEYS];
+	char where[96], allowed[512] = "";
+	size_t n = 0;
+
+	if (g != NULL && g->kind == K_REPLIES)
+		for (const struct config_word *w = config_rule_words; w->word != NULL; w++)
+			names[n++] = w->word;
+	else
+		for (size_t i = 0; i < NKEYS; i++)
+			if (in_group(&config_schema[i], g))
+				names[n++] = leaf(&config_schema[i]);
+	if (g == NULL)
+		snprintf(where, sizeof where, "at the top level");
+	else if (g->kind == K_ENTRIES)
+		snprintf(where, sizeof where, "in a %s entry", g->name);
+	else
+		snprintf(where, sizeof where, "in %s", g->name);
+	for (int i = 0; i < config_setting_length(grp); i++) {
+		const config_setting_t *c = config_setting_get_elem(grp, (unsigned)i);
+		const char *name = config_setting_name(c);
+		const char *best = NULL;
+		unsigned best_d = 3;
+		size_t j;
+
+		for (j = 0; j < n && strcmp(names[j], name) != 0; j++)
+			;
+		if (j < n)
+			continue;
+		for (j = 0; j < n; j++) {
+			unsigned d = config_edit_distance(name, names[j]);
+			if (d < best_d) {
+				best_d = d;
+				best = names[j];
+			}
+		}
+		if (best != NULL)
+			return config_fail(ld, c, "unknown key \"%s\" %s; did you mean \"%s\"?",
+			                   name, where, best);
+		for (j = 0; j < n; j++)
+			list_add(allowed, sizeof allowed, names[j]);
+		return config_fail(ld, c, "unknown key \"%s\" %s; the keys allowed here are %s",
+		                   name, where, allowed);
+	}
+	return true;
+}
+
+/* ---- the kinds ---- */
+
+static bool read_replies(struct config_loader *ld, const struct config_key *k,
+                         const config_setting_t *s, struct pg_reply *replies)
+{
+	char why[384];
+
+	if (!check_unknown(ld, k, s))
+		return false;
+	for (const struct config_word *w = config_rule_words; w->word != NULL; w++) {
+		const config_setting_t *e = config_setting_get_member(s, w->word);
+		if (e == NULL)
+			continue;
+		if (config_setting_type(e) != CONFIG_TYPE_STRING)
+			return config_fail(ld, e,
+			                   "%s.%s: must be a string \"CODE ESC text\", not %s",
+			                   k->name, w->word, type_phrase[config_setting_type(e)]);
+		if (!config_parse_reply(config_setting_get_string(e), (enum pg_rule)w->value,
+		                        &replies[w->value], why, sizeof why))
+			return config_fail(ld, e, "%s.%s: %s", k->name, w->word, why);
+	}
+	return true;
+}
+
+/* One ports entry e into p: it starts from default_role, mode and replies;
+ * then its own keys; then identity and cipher checks. */
+static bool read_port(struct config_loader *ld, const struct config_key *g,
+                      const config_setting_t *e, struct pg_port *p, size_t index)
+{
+	const struct config_key *number = row_of(g, NULL, offsetof(struct pg_port, port));
+	const struct config_key *label = row_of(g, NULL, offsetof(struct pg_port, name));
+	const char *num = leaf(number), *lab = leaf(label);
+	const struct config_key *rk = row_of(g, NULL, offsetof(struct pg_port, role));
+	const config_setting_t *rs = config_setting_get_member(e, leaf(rk));
 	char why[512];
 
-	if (!config_check_unknown(ld, SC_PORT, e))
-		return false;
-	if (rs != NULL) {
-		if (!config_setters[K_ROLE](ld, rk, rs, &tmp))
-			return false;
-		role = tmp.role;
-	}
-	port_start(ld, p, role);
+	memset(p, 0, sizeof *p);
+	p->role = ld->cfg->default_role;
+	p->mode = ld->cfg->mode;
+	memcpy(p->replies, ld->cfg->default_port.replies, sizeof p->replies);
 	ld->ciphers = ld->suites = NULL;
-	if (!config_walk_keys(ld, SC_PORT, e, p))
+	/* the role first, for its errors come before those of keys it gives defaults */
+	if (!check_unknown(ld, g, e) || (rs != NULL && !read_value(ld, rk, rs, p)) ||
+	    !walk(ld, g, e, p))
 		return false;
-	p->line = config_setting_source_line(e);
+	p->line = ld->defaults ? 0 : config_setting_source_line(e);
 	if (p->port == 0 && p->name[0] == '\0')
 		return config_fail(
 		    ld, e,
 		    "this ports entry has neither %s nor %s: add %s = NUMBER; and/or "
 		    "%s = \"service-label\";",
-		    number->name, label->name, number->name, label->name);
+		    num, lab, num, lab);
 	for (size_t i = 0; i < index; i++) {
 		const struct pg_port *q = &ld->cfg->ports[i];
 		if (p->port != 0 && q->port == p->port)
 			return config_fail(
-			    ld, config_setting_get_member(e, number->name),
-			    "%s %u is already configured by the ports entry at line %u; each "
-			    "number may appear once",
-			    number->name, p->port, q->line);
+			    ld, config_setting_get_member(e, num),
+			    "%s %u is already configured by the ports entry at line %u; "
+			    "each number may appear once",
+			    num, p->port, q->line);
 		if (p->name[0] != '\0' && strcmp(q->name, p->name) == 0)
 			return config_fail(
-			    ld, config_setting_get_member(e, label->name),
-			    "%s \"%s\" is already used by the ports entry at line %u; each %s "
-			    "may appear once",
-			    label->name, p->name, q->line, label->name);
+			    ld, config_setting_get_member(e, lab),
+			    "%s \"%s\" is already used by the ports entry at line %u; "
+			    "each %s may appear once",
+			    lab, p->name, q->line, lab);
 	}
 	if (ld->ciphers == NULL && ld->suites == NULL)
 		return true;
@@ -159,16 +378,181 @@ bool config_port_entry(struct config_loader *ld, const config_setting_t *e, stru
 		p->restrict_ciphers = true;
 		return true;
 	case CONFIG_CIPHERS_BAD_LIST:
-		return config_fail_key(ld, port_key(K_CIPHERS, 0), ld->ciphers ? ld->ciphers : e,
-		                       why);
+		return config_fail_key(ld, row_of(g, config_keep_ciphers, 0),
+		                       ld->ciphers ? ld->ciphers : e, "%s", why);
 	case CONFIG_CIPHERS_BAD_SUITES:
-		return config_fail_key(ld, port_key(K_SUITES, 0), ld->suites, why);
+		return config_fail_key(ld, row_of(g, config_keep_suites, 0), ld->suites, "%s", why);
 	default:
 		return config_fail(ld, e, "%s", why);
 	}
 }
 
+/* Element i of list k: its type, and the limit on the count (ports: the
+ * limit first, as each entry is read in turn). */
+static bool elem_ok(struct config_loader *ld, const struct config_key *k, const config_setting_t *e,
+                    int i)
+{
+	bool entries = k->kind == K_ENTRIES;
+
+	if (i >= k->max && entries)
+		return config_fail_key(ld, k, e, "more than %lld entries (the limit)", k->max);
+	if (config_setting_type(e) != (entries ? CONFIG_TYPE_GROUP : CONFIG_TYPE_STRING))
+		return fail_type(ld, k, e);
+	if (i >= k->max)
+		return config_fail_key(ld, k, e, "more than %lld entries (the limit)", k->max);
+	return true;
+}
+
+/* K_STRINGS (every element's type and the count first) and K_ENTRIES. */
+static bool read_list(struct config_loader *ld, const struct config_key *k,
+                      const config_setting_t *s, void *obj)
+{
+	int n = config_setting_length(s);
+	struct pg_config *cfg = obj;
+
+	for (int i = 0; i < n && k->kind == K_STRINGS; i++)
+		if (!elem_ok(ld, k, config_setting_get_elem(s, (unsigned)i), i))
+			return false;
+	if (n < k->min)
+		return config_fail_key(ld, k, s, "needs at least one %s", k->hint);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		if (k->kind == K_ENTRIES) {
+			if (!elem_ok(ld, k, e, i))
+				return false;
+			cfg->nports = (size_t)i + 1;
+			if (!read_port(ld, k, e, &cfg->ports[i], (size_t)i))
+				return false;
+		} else if (!k->check(ld, k, e, config_setting_get_string(e), obj)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool read_value(struct config_loader *ld, const struct config_key *k,
+                       const config_setting_t *s, void *obj)
+{
+	char *field = (char *)obj + k->off;
+	int t = config_setting_type(s);
+	char words[512] = "", why[256];
+	long long v;
+
+	if (t == CONFIG_TYPE_INT64)
+		t = CONFIG_TYPE_INT;
+	if (t == CONFIG_TYPE_LIST && k->kind == K_STRINGS)
+		t = CONFIG_TYPE_ARRAY;
+	if (t == CONFIG_TYPE_ARRAY && k->kind == K_ENTRIES && config_setting_length(s) == 0)
+		t = CONFIG_TYPE_LIST;
+	if (t != kinds[k->kind].type)
+		return fail_type(ld, k, s);
+	switch (k->kind) {
+	case K_GROUP:
+		return walk(ld, k, s, obj);
+	case K_REPLIES:
+		return read_replies(ld, k, s, (struct pg_reply *)(void *)field);
+	case K_UINT:
+		v = config_setting_get_int64(s);
+		if (v < k->min || v > k->max)
+			return config_fail_key(ld, k, s,
+			                       "%lld is out of range: use %lld..%lld%s%s%s", v,
+			                       k->min, k->max, k->hint ? " (" : "",
+			                       k->hint ? k->hint : "", k->hint ? ")" : "");
+		*(unsigned *)(void *)field = (unsigned)v;
+		return true;
+	case K_BOOL:
+		*(bool *)field = config_setting_get_bool(s) != 0;
+		return true;
+	case K_WORD:
+		for (const struct config_word *w = k->words; w->word != NULL; w++) {
+			if (strcmp(w->word, config_setting_get_string(s)) == 0) {
+				memcpy(field, &w->value, sizeof w->value);
+				return true;
+			}
+			list_add(words, sizeof words, w->word);
+		}
+		return config_fail_key(ld, k, s, "\"%s\" is not allowed: use one of %s",
+		                       config_setting_get_string(s), words);
+	case K_OCTAL:
+		if (config_parse_octal_mode(config_setting_get_string(s), (unsigned *)(void *)field,
+		                            why, sizeof why))
+			return true;
+		return config_fail_key(ld, k, s, "\"%s\" %s", config_setting_get_string(s), why);
+	case K_STRING:
+		return k->check(ld, k, s, config_setting_get_string(s), obj);
+	default:
+		return read_list(ld, k, s, obj);
+	}
+}
+
+/* The row's default (for a ports row: its role's), read like the file. */
+static bool read_default(struct config_loader *ld, const struct config_key *k, void *obj)
+{
+	const char *def = k->def;
+	char text[512];
+	bool ok, was = ld->defaults;
+	config_t tmp;
+
+	if (def == NULL && k->role_def[0] != NULL)
+		def = k->role_def[((struct pg_port *)obj)->role];
+	if (def == NULL)
+		return true;
+	snprintf(text, sizeof text, "v = %s;", def);
+	config_init(&tmp);
+	if (config_read_string(&tmp, text) != CONFIG_TRUE) {
+		config_destroy(&tmp);
+		return config_fail(ld, NULL, "built-in default of %s does not parse (a bug)",
+		                   k->name);
+	}
+	ld->defaults = true;
+	ok = read_value(ld, k, config_lookup(&tmp, "v"), obj);
+	ld->defaults = was;
+	config_destroy(&tmp);
+	return ok;
+}
+
+/* The rows of group g from grp (NULL: all defaults): the keys present, then
+ * the defaults of the others, then lists of entries, which start from both. */
+static bool walk(struct config_loader *ld, const struct config_key *g, const config_setting_t *grp,
+                 void *obj)
+{
+	if (grp != NULL && !check_unknown(ld, g, grp))
+		return false;
+	for (int pass = 0; pass < 3; pass++) {
+		for (size_t i = 0; i < NKEYS; i++) {
+			const struct config_key *k = &config_schema[i];
+			const config_setting_t *s;
+			if (!in_group(k, g))
+				continue;
+			s = grp != NULL ? config_setting_get_member(grp, leaf(k)) : NULL;
+			if (pass != (k->kind == K_ENTRIES ? 2 : s != NULL ? 0 : 1))
+				continue;
+			if (!(s != NULL ? read_value(ld, k, s, obj) : read_default(ld, k, obj)))
+				return false;
+		}
+	}
+	return true;
+}
+
 /* ---- public ---- */
+
+const struct pg_reply *config_default_reply(enum pg_rule rule)
+{
+	return &default_replies[(unsigned)rule < PG_RULE_COUNT ? rule : PG_RULE_NONE];
+}
+
+void config_port_defaults(struct pg_port *p, enum pg_role role)
+{
+	char err[256];
+	struct config_loader ld = {.err = err, .errlen = sizeof err};
+
+	memset(p, 0, sizeof *p);
+	p->role = role;
+	memcpy(p->replies, default_replies, sizeof p->replies);
+	for (size_t i = 0; i < NKEYS; i++)
+		if (config_schema[i].kind == K_ENTRIES)
+			walk(&ld, &config_schema[i], NULL, p);
+}
 
 struct pg_config *config_load(const char *path, char *err, size_t errlen)
 {
@@ -197,12 +581,8 @@ struct pg_config *config_load(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	cfg->refs = 1;
-	memset(&ld, 0, sizeof ld);
-	ld.cfg = cfg;
-	ld.err = err;
-	ld.errlen = errlen;
-	for (unsigned r = 0; r < PG_RULE_COUNT; r++)
-		ld.replies[r] = *config_default_reply((enum pg_rule)r);
+	memcpy(cfg->default_port.replies, default_replies, sizeof default_replies);
+	ld = (struct config_loader){.cfg = cfg, .err = err, .errlen = errlen};
 
 	config_init(&lc);
 	{
@@ -228,18 +608,22 @@ struct pg_config *config_load(const char *path, char *err, size_t errlen)
 		             : "");
 		ok = false;
 	} else {
-		ok = config_walk_keys(&ld, SC_TOP, config_root_setting(&lc), cfg);
+		ok = walk(&ld, NULL, config_root_setting(&lc), cfg);
 	}
-	if (ok) {
-		config_domains_build(&ld.domains, &cfg->relay.domains, &cfg->relay.parents);
-		port_start(&ld, &cfg->default_port, cfg->default_role);
-	}
-	config_domains_free(&ld.domains);
 	config_destroy(&lc);
 	if (!ok) {
 		config_free(cfg);
 		return NULL;
 	}
+	strset_build(&cfg->relay.domains, cfg->relay.domains.items, cfg->relay.domains.count);
+	strset_build(&cfg->relay.parents, cfg->relay.parents.items, cfg->relay.parents.count);
+	strset_build(&cfg->relay.certs, cfg->relay.certs.items, cfg->relay.certs.count);
+	/* The entry for unknown ports: default_role with the top-level mode and replies. */
+	struct pg_reply top[PG_RULE_COUNT];
+	memcpy(top, cfg->default_port.replies, sizeof top);
+	config_port_defaults(&cfg->default_port, cfg->default_role);
+	cfg->default_port.mode = cfg->mode;
+	memcpy(cfg->default_port.replies, top, sizeof top);
 	return cfg;
 }
 
@@ -247,6 +631,10 @@ void config_free(struct pg_config *cfg)
 {
 	if (cfg == NULL)
 		return;
+	for (size_t i = 0; i < NKEYS; i++)
+		for (size_t j = 0;
+		     config_schema[i].heap && j < config_schema[i].size / sizeof(char *); j++)
+			free(((char **)(void *)((char *)cfg + config_schema[i].off))[j]);
 	free(cfg->path);
 	strset_free(&cfg->relay.domains);
 	strset_free(&cfg->relay.parents);
@@ -255,9 +643,6 @@ void config_free(struct pg_config *cfg)
 	for (size_t i = 0; i < cfg->nports; i++)
 		strset_free(&cfg->ports[i].ciphers);
 	strset_free(&cfg->default_port.ciphers);
-	for (size_t i = 0; i < cfg->policyd_nlisten; i++)
-		free(cfg->policyd_listen[i]);
-	free(cfg->milter_listen);
 	free(cfg);
 }
 
@@ -277,6 +662,50 @@ void config_release(struct pg_config *cfg)
 	if (--cfg->refs == 0)
 		config_free(cfg);
 	pthread_mutex_unlock(&config_refs_lock);
+}
+
+/* Start-only rows: a char * (or an array of them, unused ones NULL) when
+ * heap, else plain bytes (numbers, flags, zero-filled char arrays). */
+static bool same_value(const struct config_key *k, const struct pg_config *a,
+                       const struct pg_config *b)
+{
+	const char *pa = (const char *)a + k->off, *pb = (const char *)b + k->off;
+
+	if (!k->heap)
+		return memcmp(pa, pb, k->size) == 0;
+	for (size_t i = 0; i < k->size / sizeof(char *); i++) {
+		const char *sa = ((char *const *)(const void *)pa)[i];
+		const char *sb = ((char *const *)(const void *)pb)[i];
+		if (sa != sb && (sa == NULL || sb == NULL || strcmp(sa, sb) != 0))
+			return false;
+	}
+	return true;
+}
+
+size_t config_restart_needed(const struct pg_config *old, const struct pg_config *new,
+                             bool (*ignore)(const char *key, void *arg), void *arg, char *buf,
+                             size_t buflen)
+{
+	size_t n = 0, len = 0;
+
+	if (buflen == 0)
+		return 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < NKEYS; i++) {
+		const char *key = config_schema[i].name;
+		if (!config_schema[i].start_only || same_value(&config_schema[i], old, new) ||
+		    (ignore != NULL && ignore(key, arg)))
+			continue;
+		int w = snprintf(buf + len, buflen - len, "%s%s", n > 0 ? ", " : "", key);
+		n++;
+		if (w < 0 || (size_t)w >= buflen - len) {
+			if (buflen >= 4)
+				memcpy(buf + buflen - 4, "...", 4);
+			break;
+		}
+		len += (size_t)w;
+	}
+	return n;
 }
 
 const struct pg_port *config_port_lookup(const struct pg_config *cfg, unsigned port,

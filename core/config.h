@@ -47,6 +47,18 @@ enum pg_rule {
 	PG_RULE_COUNT
 };
 
+/* The word of each rule 1..7, the one spelling of it: the config's reply key
+ * (replies.WORD), the log's rule=WORD and the stats line's reject_WORD=.
+ * X(rule, "word") for each, in rule order. */
+#define PG_RULE_WORDS(X)                                                                           \
+	X(PG_RULE_PLAINTEXT_AUTH, "plaintext_auth")                                                \
+	X(PG_RULE_AUTH_FORBIDDEN, "auth_forbidden")                                                \
+	X(PG_RULE_TLS_REQUIRED, "tls_required")                                                    \
+	X(PG_RULE_TLS_VERSION, "tls_version")                                                      \
+	X(PG_RULE_CIPHER, "cipher")                                                                \
+	X(PG_RULE_AUTH_REQUIRED, "auth_required")                                                  \
+	X(PG_RULE_RELAY, "relay")
+
 /* One SMTP reply: "538 5.7.11 text". Text may contain "%m" (configured minimum
  * TLS version) and, for the relay rule, "%r" (the sanitised recipient). */
 struct pg_reply {
@@ -164,10 +176,8 @@ const char *config_rule_name(enum pg_rule rule); /* "plaintext_auth", ..., "rela
 /* SPEC's default reply for a rule (code, enhanced code, text with %m/%r). */
 const struct pg_reply *config_default_reply(enum pg_rule rule);
 
-/* Fill a port entry with the defaults of its role: submission = tls starttls,
- * auth required, min TLSv1.2; relay = tls optional, auth optional, no minimum.
- * Both: mode enforce, no cipher restriction, plaintext AUTH not allowed,
- * default replies. port/name/line are left 0/"". */
+/* Fill a port entry with the defaults of its role (the schema table in
+ * config.c), mode enforce and SPEC's replies; port/name/line are 0/"". */
 void config_port_defaults(struct pg_port *p, enum pg_role role);
 
 /* "TLSv1.2" -> PG_TLS_V1_2; "" or NULL -> PG_TLS_NONE; other -> PG_TLS_UNKNOWN. */

@@ -1,8 +1,8 @@
 /*
- * config_schema.h - the pieces of the config loader shared by its files:
- * the schema table (config_schema.c), the setter for each kind of value
- * (config_setters.c) and the walk over the file (config.c). Internal to
- * core/: nothing outside the config module includes it, except unit tests.
+ * config_schema.h - the inside of the config module: the schema table
+ * (config.c), the word lists (names.c) and the checks of single values
+ * (config_values.c). Nothing outside core/config*.c and names.c includes it,
+ * except the config unit test.
  */
 #ifndef PG_CONFIG_SCHEMA_H
 #define PG_CONFIG_SCHEMA_H
@@ -13,62 +13,54 @@
 #include <libconfig.h>
 
 #include "config.h"
-#include "config_values.h"
 
-enum scope {
-	SC_TOP = 0,
-	SC_LOG,
-	SC_RELAY,
-	SC_POLICYD,
-	SC_MILTER,
-	SC_REPLIES,      /* keys: rule names (names.c) */
-	SC_PORT,         /* one entry of ports = ( ... ) */
-	SC_PORT_REPLIES, /* keys: rule names */
-	SC_COUNT
-};
-
-enum kind {
-	K_GROUP,         /* { ... } holding the keys of scope `opens` */
-	K_PORTS,         /* ( { ... }, ... ) of SC_PORT entries */
-	K_REPLIES,       /* { rule = "CODE ESC text"; ... } */
-	K_UINT,          /* integer min..max */
-	K_BOOL,          /* true / false */
-	K_NAMED,         /* a word from a names.c table, stored as the enum */
-	K_ROLE,          /* K_NAMED role of a port entry: read before its other keys */
-	K_WORD,          /* a word from `words`, stored as int */
-	K_TLS_MIN,       /* "none", "TLSv1" ... "TLSv1.3" */
-	K_OCTAL,         /* "0660" */
-	K_ACCOUNT,       /* user or group name, length min..max, into char[max + 1] */
-	K_LABEL,         /* service label of a port entry */
-	K_POLICY_LISTEN, /* [ "unix:/path", "inet:host:port" ] */
-	K_MILTER_LISTEN, /* "unix:/path" | "inet:port@host" ... */
-	K_DOMAINS,       /* [ "example.org", ".example.org" ] */
-	K_DOMAINS_FILE,  /* path of a file with one domain per line */
-	K_NETS,          /* [ "192.0.2.0/24", "2001:db8::/32" ] */
-	K_CERTS,         /* [ "AB:CD:..." ] */
-	K_CIPHERS,       /* OpenSSL cipher string, TLS <= 1.2 */
-	K_SUITES         /* OpenSSL TLS 1.3 cipher suites */
-};
-
+/* A word of the config (and of the logs) and the value it stands for. Every
+ * list ends with {NULL, 0}; nothing counts a list by hand. */
 struct config_word {
 	const char *word;
 	int value;
 };
 
+extern const struct config_word config_mode_words[], config_role_words[], config_tls_words[],
+    config_auth_words[], config_rule_words[];
+
+/* The word of value in list w; "?" when it has none. */
+const char *config_word_name(const struct config_word *w, int value);
+
+/* The generic kinds of value. A row's limits (min, max) bound the integer,
+ * the string's length or the list's entries. */
+enum config_kind {
+	K_GROUP,   /* { ... } holding the rows named "<this row>.<key>" */
+	K_ENTRIES, /* ( { ... }, ... ): at most max entries of those rows (ports) */
+	K_REPLIES, /* { <rule word> = "CODE ESC text"; ... } */
+	K_UINT,    /* integer min..max */
+	K_BOOL,    /* true / false */
+	K_WORD,    /* a word of `words`, stored as int */
+	K_OCTAL,   /* file mode "0660" */
+	K_STRING,  /* a string, given to `check` */
+	K_STRINGS, /* [ "...", ... ]: min..max strings, each given to `check` */
+};
+
+struct config_loader;
+struct config_key;
+
+/* Checks and stores one string value s (the setting v), into obj (struct
+ * pg_config, or struct pg_port for a ports row); on error config_fail(). */
+typedef bool config_check(struct config_loader *ld, const struct config_key *k,
+                          const config_setting_t *v, const char *s, void *obj);
+
 struct config_key {
-	enum scope scope;
-	const char *name;
-	enum kind kind;
-	const char *def;    /* default as libconfig value text; NULL: see kind / role */
-	long long min, max; /* K_UINT range; K_ACCOUNT length */
+	const char *name; /* dotted path: "log.level"; a ports entry's keys: "ports.tls" */
+	enum config_kind kind;
+	const char *def;         /* default as libconfig value text, NULL: see role_def / unset */
+	const char *role_def[2]; /* ports rows: default for each enum pg_role */
+	long long min, max;      /* bounds of the integer, length or count */
 	const struct config_word *words; /* K_WORD */
-	size_t nwords;
-	const char *(*name_of)(unsigned); /* K_NAMED, K_ROLE */
-	unsigned nnames;
-	size_t off;       /* field in struct pg_config, or struct pg_port in SC_PORT */
-	enum scope opens; /* K_GROUP, K_PORTS, K_REPLIES */
-	bool reload;      /* a reload applies it; false: needs a restart */
-	const char *hint; /* appended to range errors */
+	size_t off, size;                /* the field, in struct pg_config or struct pg_port */
+	bool heap;                       /* the field is a malloc'd char * (or an array of them) */
+	config_check *check;             /* K_STRING, K_STRINGS */
+	bool start_only;                 /* a reload does not apply it: needs a restart */
+	const char *hint;                /* appended to range errors */
 };
 
 extern const struct config_key config_schema[];
@@ -78,40 +70,43 @@ struct config_loader {
 	struct pg_config *cfg;
 	char *err;
 	size_t errlen;
-	struct pg_reply replies[PG_RULE_COUNT]; /* top-level replies, start of every port */
-	struct config_domains domains;
-	const config_setting_t *ciphers, *suites; /* of the port entry being read */
+	const config_setting_t *ciphers, *suites; /* of the ports entry being read */
+	bool defaults;                            /* reading a built-in default */
 };
-
-typedef bool (*config_setter)(struct config_loader *ld, const struct config_key *k,
-                              const config_setting_t *s, void *obj);
-
-/* One setter per kind, indexed by enum kind. */
-extern const config_setter config_setters[];
-
-/* The key that opens scope sc (its group), NULL for SC_TOP. */
-const struct config_key *config_scope_parent(enum scope sc);
-/* "log.level", "ports.replies.cipher", "mode". */
-void config_key_path(enum scope sc, const char *name, char *buf, size_t len);
 
 /* Write "file:line: message" (or "file: message") into ld->err; return false. */
 bool config_fail(struct config_loader *ld, const config_setting_t *s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* config_fail() with the key's dotted path before why. */
+/* config_fail() with the key's dotted name before the message. */
 bool config_fail_key(struct config_loader *ld, const struct config_key *k,
-                     const config_setting_t *s, const char *why);
-/* Every key of group grp must be a key of scope sc (else: unknown key). */
-bool config_check_unknown(struct config_loader *ld, enum scope sc, const config_setting_t *grp);
+                     const config_setting_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
-/* In config.c: read the keys of scope sc from grp (NULL: all defaults). */
-bool config_walk_keys(struct config_loader *ld, enum scope sc, const config_setting_t *grp,
-                      void *obj);
-/* In config.c: one ports entry e into p (index: its position). */
-bool config_port_entry(struct config_loader *ld, const config_setting_t *e, struct pg_port *p,
-                       size_t index);
+/* The checks named on the rows (config_values.c). */
+config_check config_set_account, config_set_label, config_set_milter_socket,
+    config_add_policy_socket, config_add_domain, config_read_domains_file, config_add_net,
+    config_add_cert, config_keep_ciphers, config_keep_suites;
 
-/* The schema table, for tests and docs: key i as a dotted path ("log.level";
- * port keys as "ports.tls"), NULL past the end. */
-const char *config_schema_key(size_t i, bool *reloadable);
+/* ---- single values (config_values.c): true if good, else a reason in why ---- */
+
+/* "CODE ESC text" for rule (PG_RULE_RELAY alone may use %r). */
+bool config_parse_reply(const char *s, enum pg_rule rule, struct pg_reply *out, char *why,
+                        size_t whylen);
+/* "0660" or "660": at most 0777. */
+bool config_parse_octal_mode(const char *s, unsigned *out, char *why, size_t whylen);
+enum config_cipher_result {
+	CONFIG_CIPHERS_OK = 0,
+	CONFIG_CIPHERS_BAD_LIST,   /* "ciphers" matched nothing */
+	CONFIG_CIPHERS_BAD_SUITES, /* "tls13_ciphersuites" matched nothing */
+	CONFIG_CIPHERS_FAILED      /* OpenSSL or memory failure */
+};
+
+/* The cipher names OpenSSL would offer for a cipher string (TLS <= 1.2) and
+ * TLS 1.3 suites (each NULL: OpenSSL's default). */
+enum config_cipher_result config_expand_ciphers(const char *list, const char *suites,
+                                                struct pg_strset *out, char *why, size_t whylen);
+
+/* Edit distance, for "did you mean" (capped: returns >= 3 when far apart). */
+unsigned config_edit_distance(const char *a, const char *b);
 
 #endif

@@ -1,11 +1,15 @@
 /*
- * config_values.c - syntax checks for single config values, used only by the
- * loader in config.c while it walks the schema table.
+ * config_values.c - the values of portguard.conf that are more than a number,
+ * a flag or a word: the checks named on the rows of config.c (accounts,
+ * labels, sockets, local domains and their file, networks, fingerprints,
+ * cipher strings), reply strings, octal modes, cipher expansion and the
+ * "did you mean" distance.
  *
  * Inputs are strings from the config file (or the local domains file); every
- * check is bounded and allocation-free except where it builds a result
- * (domains, cipher names). On failure a check writes a short reason into
- * why[] and returns false; nothing here logs or exits.
+ * check is bounded. A check stores its value into the config (allocations
+ * belong to it and config_free() releases them, also after a failed load) or
+ * writes "file:line: key: what is wrong and what to write instead" and
+ * returns false; nothing here logs or exits.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -19,15 +23,14 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "config_values.h"
+#include "config_schema.h"
+#include "relay.h"
 
 /* A line of the local domains file: a domain plus room for a comment. */
 enum { DOMAIN_FILE_LINE_MAX = 4 * (PG_MAX_DOMAIN + 1) };
 
-static bool why_set(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static bool why_set(char *why, size_t whylen, const char *fmt, ...)
+static __attribute__((format(printf, 3, 4))) bool why_set(char *why, size_t whylen, const char *fmt,
+                                                          ...)
 {
 	va_list ap;
 
@@ -96,7 +99,8 @@ static bool unix_path_ok(const char *path, char *why, size_t whylen)
 	return true;
 }
 
-bool config_check_policy_socket(const char *s, char *why, size_t whylen)
+/* policyd: unix:/absolute/path, inet:host:port, inet:[v6addr]:port. */
+static bool policy_socket_ok(const char *s, char *why, size_t whylen)
 {
 	static const char usage[] =
 	    "use unix:/absolute/path, inet:host:port or inet:[ipv6-address]:port";
@@ -125,7 +129,8 @@ bool config_check_policy_socket(const char *s, char *why, size_t whylen)
 	return why_set(why, whylen, "unknown socket type: %s", usage);
 }
 
-bool config_check_milter_socket(const char *s, char *why, size_t whylen)
+/* milter (libmilter): unix:/path, local:/path, inet:port[@host], inet6:port[@host]. */
+static bool milter_socket_ok(const char *s, char *why, size_t whylen)
 {
 	static const char usage[] =
 	    "use unix:/path, local:/path, inet:port@host or inet6:port@host";
@@ -159,54 +164,13 @@ bool config_check_milter_socket(const char *s, char *why, size_t whylen)
 bool config_parse_octal_mode(const char *s, unsigned *out, char *why, size_t whylen)
 {
 	size_t n = strlen(s);
-	unsigned v = 0;
+	unsigned long v = strtoul(s, NULL, 8);
 
-	if (n < 3 || n > 4)
-		goto bad;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '7')
-			goto bad;
-		v = v * 8 + (unsigned)(s[i] - '0');
-	}
-	if (v > 0777)
-		goto bad;
-	*out = v;
-	return true;
-bad:
-	return why_set(why, whylen,
-	               "must be an octal file mode of 3 or 4 digits up to 0777, "
-	               "such as \"0660\"");
-}
-
-bool config_check_account(const char *s, char *why, size_t whylen)
-{
-	if (s[0] == '-')
-		return why_set(why, whylen, "must not start with '-'");
-	for (const char *p = s; *p != '\0'; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (!isalnum(c) && c != '.' && c != '_' && c != '-')
-			return why_set(why, whylen,
-			               "may contain only letters, digits, '.', '_' and '-'");
-	}
-	return true;
-}
-
-bool config_check_label(const char *s, char *why, size_t whylen)
-{
-	size_t n = strlen(s);
-
-	if (n == 0)
-		return why_set(why, whylen, "must not be empty (leave the key out instead)");
-	if (n > PG_MAX_LABEL)
-		return why_set(why, whylen, "is %zu characters long; the limit is %d", n,
-		               PG_MAX_LABEL);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c <= ' ' || c > '~')
-			return why_set(
-			    why, whylen,
-			    "may contain only printable ASCII characters without spaces");
-	}
+	if (n < 3 || n > 4 || strspn(s, "01234567") != n || v > 0777)
+		return why_set(why, whylen,
+		               "must be an octal file mode of 3 or 4 digits up to 0777, "
+		               "such as \"0660\"");
+	*out = (unsigned)v;
 	return true;
 }
 
@@ -299,19 +263,17 @@ bool config_parse_reply(const char *s, enum pg_rule rule, struct pg_reply *out, 
 
 /* ---- local domains ---- */
 
-static bool push(char ***v, size_t *n, size_t *cap, char *s)
+/* Room for entry n of *v (entries of size bytes), growing by doubling. */
+static bool grow(void *v, size_t n, size_t size)
 {
-	if (*n == *cap) {
-		size_t ncap = *cap != 0 ? *cap * 2 : 16;
-		char **nv = realloc(*v, ncap * sizeof *nv);
-		if (nv == NULL) {
-			free(s);
-			return false;
-		}
-		*v = nv;
-		*cap = ncap;
-	}
-	(*v)[(*n)++] = s;
+	void **p = v;
+	void *grown;
+
+	if (n < 16 ? n > 0 : (n & (n - 1)) != 0)
+		return true; /* room left: n is not 0, 16, 32, 64 ... */
+	if ((grown = realloc(*p, (n < 16 ? 16 : 2 * n) * size)) == NULL)
+		return false;
+	*p = grown;
 	return true;
 }
 
@@ -329,15 +291,18 @@ static bool ip_literal_ok(const char *s, size_t n)
 	return inet_pton(AF_INET, buf, addr) == 1;
 }
 
-bool config_domains_add(struct config_domains *d, const char *s, char *why, size_t whylen)
+/* One local domain into relay->domains or (".example.org") relay->parents,
+ * case-folded, one trailing dot removed; "[192.0.2.1]" / "[IPv6:...]" exact.
+ * config_load() sorts the sets once all are in. */
+static bool domain_add(struct pg_relay *relay, const char *s, char *why, size_t whylen)
 {
 	char buf[PG_MAX_DOMAIN + 3];
 	size_t n = strlen(s);
 	bool parent = false;
 	char *p = buf;
-	char *copy;
+	struct pg_strset *set;
 
-	if (d->nexact + d->nparents >= PG_MAX_LOCAL_DOMAINS)
+	if (relay->domains.count + relay->parents.count >= PG_MAX_LOCAL_DOMAINS)
 		return why_set(why, whylen, "more than %d local domains", PG_MAX_LOCAL_DOMAINS);
 	if (n > PG_MAX_DOMAIN + 2)
 		return why_set(why, whylen, "the domain is longer than %d characters",
@@ -385,10 +350,11 @@ bool config_domains_add(struct config_domains *d, const char *s, char *why, size
 				    "a label of domain \"%s\" is longer than 63 characters", s);
 		}
 	}
-	copy = strdup(p);
-	if (copy == NULL || !(parent ? push(&d->parents, &d->nparents, &d->capparents, copy)
-	                             : push(&d->exact, &d->nexact, &d->capexact, copy)))
+	set = parent ? &relay->parents : &relay->domains;
+	if (!grow(&set->items, set->count, sizeof *set->items) ||
+	    (set->items[set->count] = strdup(p)) == NULL)
 		return why_set(why, whylen, "out of memory");
+	set->count++;
 	return true;
 }
 
@@ -414,75 +380,44 @@ static int read_line(FILE *fp, char *buf, size_t len)
 	return 1;
 }
 
-enum config_file_result config_domains_read_file(struct config_domains *d, const char *path,
-                                                 char *why, size_t whylen)
+/* One domain per line, '#' comments. false: why holds strerror() (*bad_line
+ * false) or "path:line: message" (*bad_line true). */
+static bool domains_read_file(struct pg_relay *relay, const char *path, bool *bad_line, char *why,
+                              size_t whylen)
 {
-	char line[DOMAIN_FILE_LINE_MAX];
-	char reason[256];
+	char line[DOMAIN_FILE_LINE_MAX], reason[DOMAIN_FILE_LINE_MAX + 64] = "";
 	unsigned lineno = 0;
 	FILE *fp = fopen(path, "r");
+	bool ok;
 	int rc;
 
-	if (fp == NULL) {
-		why_set(why, whylen, "%s", strerror(errno));
-		return CONFIG_FILE_CANNOT_OPEN;
-	}
-	while ((rc = read_line(fp, line, sizeof line)) != 0) {
-		char *p = line;
-		char *end;
+	*bad_line = false;
+	if (fp == NULL)
+		return why_set(why, whylen, "%s", strerror(errno));
+	while (reason[0] == '\0' && (rc = read_line(fp, line, sizeof line)) != 0) {
+		char *p = line, *end;
 		lineno++;
-		if (rc < 0) {
-			why_set(why, whylen, "%s:%u: %s", path, lineno,
-			        rc == -1 ? "line too long (one domain per line)"
-			                 : "NUL byte in line");
-			fclose(fp);
-			return CONFIG_FILE_BAD_LINE;
-		}
 		*strchrnul(p, '#') = '\0';
-		while (isspace((unsigned char)*p))
-			p++;
-		end = p + strlen(p);
-		while (end > p && isspace((unsigned char)end[-1]))
+		p += strspn(p, " \t\r\f\v");
+		for (end = p + strlen(p); end > p && isspace((unsigned char)end[-1]);)
 			*--end = '\0';
-		if (*p == '\0')
-			continue;
-		if (strpbrk(p, " \t") != NULL) {
-			why_set(why, whylen, "%s:%u: \"%s\": one domain per line", path, lineno, p);
-			fclose(fp);
-			return CONFIG_FILE_BAD_LINE;
-		}
-		if (!config_domains_add(d, p, reason, sizeof reason)) {
-			why_set(why, whylen, "%s:%u: %s", path, lineno, reason);
-			fclose(fp);
-			return CONFIG_FILE_BAD_LINE;
-		}
+		if (rc < 0)
+			snprintf(reason, sizeof reason, "%s",
+			         rc == -1 ? "line too long (one domain per line)"
+			                  : "NUL byte in line");
+		else if (strpbrk(p, " \t") != NULL)
+			snprintf(reason, sizeof reason, "\"%s\": one domain per line", p);
+		else if (*p != '\0')
+			domain_add(relay, p, reason, sizeof reason);
 	}
-	if (ferror(fp)) {
+	*bad_line = reason[0] != '\0';
+	ok = !*bad_line && !ferror(fp);
+	if (*bad_line)
+		why_set(why, whylen, "%s:%u: %s", path, lineno, reason);
+	else if (!ok)
 		why_set(why, whylen, "%s", strerror(errno));
-		fclose(fp);
-		return CONFIG_FILE_CANNOT_OPEN;
-	}
 	fclose(fp);
-	return CONFIG_FILE_OK;
-}
-
-void config_domains_build(struct config_domains *d, struct pg_strset *exact,
-                          struct pg_strset *parents)
-{
-	strset_build(exact, d->exact, d->nexact);
-	strset_build(parents, d->parents, d->nparents);
-	memset(d, 0, sizeof *d);
-}
-
-void config_domains_free(struct config_domains *d)
-{
-	for (size_t i = 0; i < d->nexact; i++)
-		free(d->exact[i]);
-	for (size_t i = 0; i < d->nparents; i++)
-		free(d->parents[i]);
-	free(d->exact);
-	free(d->parents);
-	memset(d, 0, sizeof *d);
+	return ok;
 }
 
 /* ---- ciphers ---- */
@@ -502,57 +437,39 @@ enum config_cipher_result config_expand_ciphers(const char *list, const char *su
 {
 	enum config_cipher_result rc = CONFIG_CIPHERS_FAILED;
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-	STACK_OF(SSL_CIPHER) * sk;
-	char **items = NULL;
-	size_t n = 0;
+	STACK_OF(SSL_CIPHER) *sk = NULL;
 
 	memset(out, 0, sizeof *out);
 	if (ctx == NULL) {
 		why_set(why, whylen, "OpenSSL could not create a TLS context");
-		goto done;
-	}
-	if (list != NULL && SSL_CTX_set_cipher_list(ctx, list) != 1) {
+	} else if (list != NULL && SSL_CTX_set_cipher_list(ctx, list) != 1) {
 		why_set(why, whylen, "\"%s\" matches no cipher OpenSSL knows (see ciphers(1))",
 		        list);
 		rc = CONFIG_CIPHERS_BAD_LIST;
-		goto done;
-	}
-	if (suites != NULL && (SSL_CTX_set_ciphersuites(ctx, suites) != 1 ||
-	                       count_tls13(SSL_CTX_get_ciphers(ctx)) == 0)) {
+	} else if (suites != NULL && (SSL_CTX_set_ciphersuites(ctx, suites) != 1 ||
+	                              count_tls13(SSL_CTX_get_ciphers(ctx)) == 0)) {
 		why_set(why, whylen,
 		        "\"%s\" matches no TLS 1.3 cipher suite OpenSSL knows (e.g. "
 		        "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256)",
 		        suites);
 		rc = CONFIG_CIPHERS_BAD_SUITES;
-		goto done;
-	}
-	sk = SSL_CTX_get_ciphers(ctx);
-	if (sk == NULL || sk_SSL_CIPHER_num(sk) <= 0) {
+	} else if ((sk = SSL_CTX_get_ciphers(ctx)) == NULL || sk_SSL_CIPHER_num(sk) <= 0) {
 		why_set(why, whylen, "the cipher settings leave no cipher at all");
 		rc = CONFIG_CIPHERS_BAD_LIST;
-		goto done;
-	}
-	items = calloc((size_t)sk_SSL_CIPHER_num(sk), sizeof *items);
-	if (items == NULL) {
-		why_set(why, whylen, "out of memory");
-		goto done;
-	}
-	for (int i = 0; i < sk_SSL_CIPHER_num(sk); i++) {
-		items[n] = strdup(SSL_CIPHER_get_name(sk_SSL_CIPHER_value(sk, i)));
-		if (items[n] == NULL) {
+	} else {
+		rc = CONFIG_CIPHERS_OK;
+		for (int i = 0; i < sk_SSL_CIPHER_num(sk) && rc == CONFIG_CIPHERS_OK; i++)
+			if (!grow(&out->items, out->count, sizeof *out->items) ||
+			    (out->items[out->count++] =
+			         strdup(SSL_CIPHER_get_name(sk_SSL_CIPHER_value(sk, i)))) == NULL)
+				rc = CONFIG_CIPHERS_FAILED;
+		if (rc != CONFIG_CIPHERS_OK)
 			why_set(why, whylen, "out of memory");
-			goto done;
-		}
-		n++;
 	}
-	strset_build(out, items, n);
-	items = NULL;
-	n = 0;
-	rc = CONFIG_CIPHERS_OK;
-done:
-	for (size_t i = 0; i < n; i++)
-		free(items[i]);
-	free(items);
+	if (rc == CONFIG_CIPHERS_OK)
+		strset_build(out, out->items, out->count);
+	else
+		strset_free(out);
 	SSL_CTX_free(ctx);
 	ERR_clear_error();
 	return rc;
@@ -584,4 +501,158 @@ unsigned config_edit_distance(const char *a, const char *b)
 		}
 	}
 	return row[lb];
+}
+
+/* ---- the checks named on the rows of config.c ---- */
+
+bool config_set_account(struct config_loader *ld, const struct config_key *k,
+                        const config_setting_t *v, const char *s, void *obj)
+{
+	size_t n = strlen(s);
+
+	if ((long long)n < k->min || (long long)n > k->max)
+		return config_fail_key(ld, k, v, "must be %lld..%lld characters long", k->min,
+		                       k->max);
+	if (s[0] == '-')
+		return config_fail_key(ld, k, v, "\"%s\": must not start with '-'", s);
+	if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
+		return config_fail_key(
+		    ld, k, v, "\"%s\": may contain only letters, digits, '.', '_' and '-'", s);
+	memcpy((char *)obj + k->off, s, n + 1);
+	return true;
+}
+
+bool config_set_label(struct config_loader *ld, const struct config_key *k,
+                      const config_setting_t *v, const char *s, void *obj)
+{
+	size_t n = strlen(s);
+
+	if (n == 0)
+		return config_fail_key(ld, k, v,
+		                       "\"\": must not be empty (leave the key out instead)");
+	if ((long long)n > k->max)
+		return config_fail_key(
+		    ld, k, v, "\"%s\": is %zu characters long; the limit is %lld", s, n, k->max);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] > '~')
+			return config_fail_key(
+			    ld, k, v,
+			    "\"%s\": may contain only printable ASCII characters without "
+			    "spaces",
+			    s);
+	memcpy((char *)obj + k->off, s, n + 1);
+	return true;
+}
+
+bool config_set_milter_socket(struct config_loader *ld, const struct config_key *k,
+                              const config_setting_t *v, const char *s, void *obj)
+{
+	char why[320];
+	char **field = (char **)(void *)((char *)obj + k->off);
+
+	if (!milter_socket_ok(s, why, sizeof why))
+		return config_fail_key(ld, k, v, "\"%s\": %s", s, why);
+	if ((*field = strdup(s)) == NULL)
+		return config_fail(ld, v, "out of memory");
+	return true;
+}
+
+bool config_add_policy_socket(struct config_loader *ld, const struct config_key *k,
+                              const config_setting_t *v, const char *s, void *obj)
+{
+	struct pg_config *cfg = obj;
+	char why[320];
+
+	if (!policy_socket_ok(s, why, sizeof why))
+		return config_fail_key(ld, k, v, "\"%s\": %s", s, why);
+	for (size_t j = 0; j < cfg->policyd_nlisten; j++)
+		if (strcmp(cfg->policyd_listen[j], s) == 0)
+			return config_fail_key(ld, k, v, "the same socket is listed twice");
+	if ((cfg->policyd_listen[cfg->policyd_nlisten] = strdup(s)) == NULL)
+		return config_fail(ld, v, "out of memory");
+	cfg->policyd_nlisten++;
+	return true;
+}
+
+bool config_add_domain(struct config_loader *ld, const struct config_key *k,
+                       const config_setting_t *v, const char *s, void *obj)
+{
+	char why[384];
+
+	if (domain_add(&((struct pg_config *)obj)->relay, s, why, sizeof why))
+		return true;
+	return config_fail_key(ld, k, v, "%s", why);
+}
+
+bool config_read_domains_file(struct config_loader *ld, const struct config_key *k,
+                              const config_setting_t *v, const char *s, void *obj)
+{
+	char why[512];
+	bool bad_line;
+
+	if (*s == '\0')
+		return config_fail_key(ld, k, v, "empty file name: remove the key or name a file");
+	if (domains_read_file(&((struct pg_config *)obj)->relay, s, &bad_line, why, sizeof why))
+		return true;
+	if (!bad_line)
+		return config_fail_key(
+		    ld, k, v,
+		    "cannot read \"%s\": %s; create the file (one domain per line) or "
+		    "remove the key",
+		    s, why);
+	snprintf(ld->err, ld->errlen, "%s", why);
+	return false;
+}
+
+bool config_add_net(struct config_loader *ld, const struct config_key *k, const config_setting_t *v,
+                    const char *s, void *obj)
+{
+	struct pg_relay *relay = &((struct pg_config *)obj)->relay;
+
+	if (!grow(&relay->nets, relay->nnets, sizeof *relay->nets))
+		return config_fail(ld, v, "out of memory");
+	if (!relay_net_parse(s, &relay->nets[relay->nnets]))
+		return config_fail_key(ld, k, v,
+		                       "\"%s\" is not an address or network: write 192.0.2.0/24, "
+		                       "2001:db8::/32 or a single address",
+		                       s);
+	relay->nnets++;
+	return true;
+}
+
+bool config_add_cert(struct config_loader *ld, const struct config_key *k,
+                     const config_setting_t *v, const char *s, void *obj)
+{
+	struct pg_strset *certs = &((struct pg_config *)obj)->relay.certs;
+	char fp[PG_MAX_FINGERPRINT + 1];
+
+	if (!relay_fingerprint_normalise(s, fp, sizeof fp))
+		return config_fail_key(
+		    ld, k, v,
+		    "\"%.160s\" is not a fingerprint: write the certificate's SHA-256 "
+		    "fingerprint in hex, with or without ':' (as Postfix or Sendmail "
+		    "log it)",
+		    s);
+	if (!grow(&certs->items, certs->count, sizeof *certs->items) ||
+	    (certs->items[certs->count] = strdup(fp)) == NULL)
+		return config_fail(ld, v, "out of memory");
+	certs->count++;
+	return true;
+}
+
+/* ciphers and tls13_ciphersuites: expanded together once the entry is read. */
+bool config_keep_ciphers(struct config_loader *ld, const struct config_key *k,
+                         const config_setting_t *v, const char *s, void *obj)
+{
+	(void)k, (void)s, (void)obj;
+	ld->ciphers = v;
+	return true;
+}
+
+bool config_keep_suites(struct config_loader *ld, const struct config_key *k,
+                        const config_setting_t *v, const char *s, void *obj)
+{
+	(void)k, (void)s, (void)obj;
+	ld->suites = v;
+	return true;
 }

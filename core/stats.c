@@ -39,7 +39,10 @@ enum stats_counter {
 	STATS_COUNT = STATS_REJECT_FIRST + PG_RULE_COUNT - 1
 };
 
-/* Names as they appear in the stats line (and in stats_peek). */
+/* Names as they appear in the stats line (and in stats_peek); reject_WORD
+ * for each rule WORD of config.h. */
+#define STATS_REJECT_NAME(rule, word) [STATS_REJECT_FIRST + (rule)-1] = "reject_" word,
+/* clang-format off */
 static const char *const stats_names[STATS_COUNT] = {
     "sessions",
     "transactions",
@@ -54,14 +57,9 @@ static const char *const stats_names[STATS_COUNT] = {
     "auth_plaintext",
     "rejected",
     "would_reject",
-    "reject_plaintext_auth",
-    "reject_auth_forbidden",
-    "reject_tls_required",
-    "reject_tls_version",
-    "reject_cipher",
-    "reject_auth_required",
-    "reject_relay",
+    PG_RULE_WORDS(STATS_REJECT_NAME)
 };
+/* clang-format on */
 
 _Static_assert(sizeof stats_names / sizeof stats_names[0] == STATS_COUNT, "one name per counter");
 

@@ -2,7 +2,9 @@
  * check_config.c - core/config*.c: portguard.conf defaults, the shipped
  * sample, every class of error with its exact file:line, the limits of
  * core/pg_limits.h at "fits" and "one over", cipher expansion, local domains,
- * port lookup, reference counting and what a reload cannot apply.
+ * port lookup, reference counting and what a reload cannot apply; the
+ * schema table itself: one row per key, every default and word list pinned,
+ * every bound at "just fits" and "one over".
  *
  * Run from the repository's top directory (tests/run.sh does): the sample
  * config and the man page are read as conf/portguard.conf and
@@ -16,6 +18,7 @@
 #include "check_common.h"
 #include "config.h"
 #include "config_schema.h"
+#include "stats.h"
 
 static const char sample_path[] = "conf/portguard.conf";
 static const char man_path[] = "man/portguard.conf.5";
@@ -191,8 +194,8 @@ START_TEST(test_every_key_documented)
 	n = fread(man, 1, sizeof man - 1, fp);
 	man[n] = '\0';
 	fclose(fp);
-	for (size_t i = 0; config_schema_key(i, NULL) != NULL; i++) {
-		const char *path = config_schema_key(i, NULL);
+	for (size_t i = 0; i < config_schema_count; i++) {
+		const char *path = config_schema[i].name;
 		const char *leaf = strrchr(path, '.') != NULL ? strrchr(path, '.') + 1 : path;
 		snprintf(err, sizeof err, ".B %s\n", leaf);
 		ck_assert_msg(strstr(sample, leaf) != NULL, "%s not in %s", path, sample_path);
@@ -203,6 +206,461 @@ START_TEST(test_every_key_documented)
 		const char *name = config_rule_name((enum pg_rule)r);
 		ck_assert_msg(strstr(sample, name) != NULL, "reply %s not in the sample", name);
 		ck_assert_msg(strstr(man, name) != NULL, "reply %s not in the man page", name);
+	}
+}
+END_TEST
+
+/* ---- the schema table itself ---- */
+
+static const struct config_key *row(const char *name)
+{
+	for (size_t i = 0; i < config_schema_count; i++)
+		if (strcmp(config_schema[i].name, name) == 0)
+			return &config_schema[i];
+	ck_abort_msg("no row %s", name);
+	return NULL;
+}
+
+/* Rows without a default text, and what they start from. */
+static const char *const unset_keys[] = {
+    "relay.local_domains_file", /* no file */
+    "ports.port",               /* 0: matches by name only */
+    "ports.name",               /* "": matches by number only */
+    "ports.role",               /* default_role */
+    "ports.mode",               /* mode */
+    "ports.ciphers",            /* OpenSSL's default, no restriction */
+    "ports.tls13_ciphersuites", /* OpenSSL's default, no restriction */
+};
+
+START_TEST(test_schema_rows)
+{
+	for (size_t i = 0; i < config_schema_count; i++) {
+		const struct config_key *k = &config_schema[i];
+		const char *dot = strrchr(k->name, '.');
+		bool unset = false;
+
+		for (size_t j = 0; j < i; j++)
+			ck_assert_msg(strcmp(config_schema[j].name, k->name) != 0, "%s twice",
+			              k->name);
+		for (size_t j = 0; j < PG_ARRAY_LEN(unset_keys); j++)
+			unset |= strcmp(unset_keys[j], k->name) == 0;
+		/* a default: one text, or one per role, or a listed start */
+		ck_assert_msg((k->def != NULL) + (k->role_def[0] != NULL) + unset == 1,
+		              "%s: def, role_def or unset, exactly one", k->name);
+		ck_assert_msg((k->role_def[0] != NULL) == (k->role_def[1] != NULL), "%s", k->name);
+		/* its group is a row, of a kind that holds keys */
+		if (dot != NULL) {
+			char parent[64];
+			snprintf(parent, sizeof parent, "%.*s", (int)(dot - k->name), k->name);
+			ck_assert_msg(row(parent)->kind == K_GROUP ||
+			                  row(parent)->kind == K_ENTRIES,
+			              "%s", k->name);
+		}
+		/* the field fits the kind */
+		switch (k->kind) {
+		case K_UINT:
+		case K_WORD:
+		case K_OCTAL:
+			ck_assert_msg(k->size == sizeof(int), "%s", k->name);
+			break;
+		case K_BOOL:
+			ck_assert_msg(k->size == sizeof(bool), "%s", k->name);
+			break;
+		case K_STRING:
+		case K_STRINGS:
+			ck_assert_msg(k->check != NULL, "%s", k->name);
+			break;
+		default:
+			break;
+		}
+		ck_assert_msg((k->kind == K_WORD) == (k->words != NULL), "%s", k->name);
+		if (k->start_only)
+			ck_assert_msg(k->size > 0, "%s: a restart-only key needs a field", k->name);
+		if (k->kind == K_UINT)
+			ck_assert_msg(k->min <= k->max, "%s", k->name);
+	}
+}
+END_TEST
+
+/* Every key's default, as the table writes it: a change here is a change of
+ * behaviour and of conf/portguard.conf and portguard.conf(5). */
+START_TEST(test_schema_defaults)
+{
+	static const struct {
+		const char *key, *want, *want_relay, *want_submission;
+	} cases[] = {
+	    {"mode", "\"enforce\"", NULL, NULL},
+	    {"on_error", "\"tempfail\"", NULL, NULL},
+	    {"default_role", "\"relay\"", NULL, NULL},
+	    {"replies", "{ }", NULL, NULL},
+	    {"log", "{ }", NULL, NULL},
+	    {"log.facility", "\"mail\"", NULL, NULL},
+	    {"log.level", "\"notice\"", NULL, NULL},
+	    {"log.stats_interval", "3600", NULL, NULL},
+	    {"relay", "{ }", NULL, NULL},
+	    {"relay.local_domains", "[ ]", NULL, NULL},
+	    {"relay.local_domains_file", NULL, NULL, NULL},
+	    {"relay.trusted_networks", "[ \"127.0.0.0/8\", \"::1/128\" ]", NULL, NULL},
+	    {"relay.trusted_client_certs", "[ ]", NULL, NULL},
+	    {"relay.authenticated_may_relay", "true", NULL, NULL},
+	    {"user", "\"portguard\"", NULL, NULL},
+	    {"group", "\"\"", NULL, NULL},
+	    {"allow_root", "false", NULL, NULL},
+	    {"policyd", "{ }", NULL, NULL},
+	    {"policyd.listen", "[ \"unix:/var/spool/postfix/portguard/policy\" ]", NULL, NULL},
+	    {"policyd.socket_mode", "\"0660\"", NULL, NULL},
+	    {"policyd.idle_timeout", "600", NULL, NULL},
+	    {"policyd.max_connections", "1024", NULL, NULL},
+	    {"milter", "{ }", NULL, NULL},
+	    {"milter.listen", "\"unix:/var/spool/postfix/portguard/milter\"", NULL, NULL},
+	    {"milter.socket_mode", "\"0660\"", NULL, NULL},
+	    {"milter.timeout", "30", NULL, NULL},
+	    {"ports",
+	     "( { port = 25; role = \"relay\"; }, { port = 587; role = \"submission\"; },"
+	     "  { port = 465; role = \"submission\"; tls = \"implicit\"; },"
+	     "  { port = 2525; role = \"submission\"; } )",
+	     NULL, NULL},
+	    {"ports.port", NULL, NULL, NULL},
+	    {"ports.name", NULL, NULL, NULL},
+	    {"ports.role", NULL, NULL, NULL},
+	    {"ports.mode", NULL, NULL, NULL},
+	    {"ports.tls", NULL, "\"optional\"", "\"starttls\""},
+	    {"ports.auth", NULL, "\"optional\"", "\"required\""},
+	    {"ports.min_tls_version", NULL, "\"none\"", "\"TLSv1.2\""},
+	    {"ports.ciphers", NULL, NULL, NULL},
+	    {"ports.tls13_ciphersuites", NULL, NULL, NULL},
+	    {"ports.min_cipher_bits", "0", NULL, NULL},
+	    {"ports.allow_plaintext_auth", "false", NULL, NULL},
+	    {"ports.replies", "{ }", NULL, NULL},
+	};
+
+	ck_assert_uint_eq(PG_ARRAY_LEN(cases), config_schema_count);
+	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++) {
+		const struct config_key *k = row(cases[i].key);
+		const char *got[] = {k->def, k->role_def[PG_ROLE_RELAY],
+		                     k->role_def[PG_ROLE_SUBMISSION]};
+		const char *want[] = {cases[i].want, cases[i].want_relay, cases[i].want_submission};
+		for (size_t j = 0; j < 3; j++)
+			ck_assert_msg(got[j] == want[j] || (got[j] != NULL && want[j] != NULL &&
+			                                    strcmp(got[j], want[j]) == 0),
+			              "%s: default %zu is %s, want %s", cases[i].key, j,
+			              got[j] ? got[j] : "(none)", want[j] ? want[j] : "(none)");
+	}
+}
+END_TEST
+
+/* The effect of the per-role defaults, whichever order the file has. */
+START_TEST(test_role_defaults)
+{
+	static const char text[] = "ports = (\n"
+	                           "  { tls = \"optional\"; port = 1; },\n"
+	                           "  { port = 2; role = \"relay\"; },\n"
+	                           "  { min_cipher_bits = 1; role = \"submission\"; port = 3; },\n"
+	                           "  { auth = \"forbidden\"; role = \"relay\"; name = \"x\"; }\n"
+	                           ");\n"
+	                           "replies = { relay = \"550 5.7.1 no\"; };\n"
+	                           "default_role = \"submission\";\n"
+	                           "mode = \"monitor\";\n";
+	static const struct {
+		enum pg_role role;
+		enum pg_tls_mode tls;
+		enum pg_auth_mode auth;
+		enum pg_tls_version min_tls;
+	} want[] = {
+	    {PG_ROLE_SUBMISSION, PG_TLS_OPTIONAL, PG_AUTH_REQUIRED, PG_TLS_V1_2},
+	    {PG_ROLE_RELAY, PG_TLS_OPTIONAL, PG_AUTH_OPTIONAL, PG_TLS_NONE},
+	    {PG_ROLE_SUBMISSION, PG_TLS_STARTTLS, PG_AUTH_REQUIRED, PG_TLS_V1_2},
+	    {PG_ROLE_RELAY, PG_TLS_OPTIONAL, PG_AUTH_FORBIDDEN, PG_TLS_NONE},
+	};
+	char err[1024] = "";
+	struct pg_config *cfg = load_text(text, err, sizeof err);
+
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_uint_eq(cfg->nports, PG_ARRAY_LEN(want));
+	for (size_t i = 0; i < PG_ARRAY_LEN(want); i++) {
+		const struct pg_port *got = &cfg->ports[i];
+		struct pg_port def;
+		ck_assert_int_eq(got->role, want[i].role);
+		ck_assert_int_eq(got->tls, want[i].tls);
+		ck_assert_int_eq(got->auth, want[i].auth);
+		ck_assert_int_eq(got->min_tls, want[i].min_tls);
+		ck_assert_int_eq(got->mode, PG_MODE_MONITOR);
+		ck_assert_uint_eq(got->replies[PG_RULE_RELAY].code, 550);
+		ck_assert_uint_eq(got->min_cipher_bits, i == 2 ? 1 : 0);
+		ck_assert(!got->allow_plaintext_auth && !got->restrict_ciphers);
+		/* config_port_defaults() gives the same role defaults */
+		config_port_defaults(&def, want[i].role);
+		ck_assert_int_eq(def.role, want[i].role);
+		ck_assert_int_eq(def.mode, PG_MODE_ENFORCE);
+		ck_assert_int_eq(def.auth, i == 3 ? PG_AUTH_OPTIONAL : want[i].auth);
+		ck_assert_int_eq(def.tls, i == 0 ? PG_TLS_STARTTLS : want[i].tls);
+		ck_assert_int_eq(def.min_tls, want[i].min_tls);
+		ck_assert_uint_eq(def.port, 0);
+		ck_assert_str_eq(def.name, "");
+		ck_assert(!def.allow_plaintext_auth && !def.restrict_ciphers);
+		ck_assert_uint_eq(def.min_cipher_bits, 0);
+		for (unsigned r = 0; r < PG_RULE_COUNT; r++)
+			ck_assert_mem_eq(&def.replies[r], config_default_reply((enum pg_rule)r),
+			                 sizeof def.replies[r]);
+	}
+	ck_assert_int_eq(cfg->default_port.role, PG_ROLE_SUBMISSION);
+	ck_assert_int_eq(cfg->default_port.tls, PG_TLS_STARTTLS);
+	ck_assert_int_eq(cfg->default_port.mode, PG_MODE_MONITOR);
+	ck_assert_uint_eq(cfg->default_port.replies[PG_RULE_RELAY].code, 550);
+	config_free(cfg);
+}
+END_TEST
+
+/* A config that sets key (a row's dotted name) to value; *entry: the key is
+ * in a ports entry. */
+static void key_text(struct text *t, const char *key, const char *value, bool *entry)
+{
+	const char *dot = strchr(key, '.');
+
+	*entry = strncmp(key, "ports.", 6) == 0;
+	if (dot == NULL)
+		text_add(t, "%s = %s;\n", key, value);
+	else if (!*entry)
+		text_add(t, "%.*s = { %s = %s; };\n", (int)(dot - key), key, dot + 1, value);
+	else if (strcmp(key, "ports.port") == 0)
+		text_add(t, "ports = ( { port = %s; } );\n", value);
+	else
+		text_add(t, "ports = ( { port = 10; %s = %s; } );\n", dot + 1, value);
+}
+
+/* Every word list, in order, with its values; each word loads as its value. */
+START_TEST(test_word_lists)
+{
+	static const struct {
+		const char *key;
+		const char *words[12];
+		int values[12];
+	} cases[] = {
+	    {"mode", {"enforce", "monitor"}, {PG_MODE_ENFORCE, PG_MODE_MONITOR}},
+	    {"on_error", {"tempfail", "accept"}, {PG_ONERR_TEMPFAIL, PG_ONERR_ACCEPT}},
+	    {"default_role", {"relay", "submission"}, {PG_ROLE_RELAY, PG_ROLE_SUBMISSION}},
+	    {"log.facility",
+	     {"mail", "daemon", "user", "local0", "local1", "local2", "local3", "local4", "local5",
+	      "local6", "local7"},
+	     {LOG_MAIL, LOG_DAEMON, LOG_USER, LOG_LOCAL0, LOG_LOCAL1, LOG_LOCAL2, LOG_LOCAL3,
+	      LOG_LOCAL4, LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7}},
+	    {"log.level",
+	     {"err", "warning", "notice", "info", "debug"},
+	     {LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG}},
+	    {"ports.role", {"relay", "submission"}, {PG_ROLE_RELAY, PG_ROLE_SUBMISSION}},
+	    {"ports.mode", {"enforce", "monitor"}, {PG_MODE_ENFORCE, PG_MODE_MONITOR}},
+	    {"ports.tls",
+	     {"optional", "starttls", "implicit"},
+	     {PG_TLS_OPTIONAL, PG_TLS_STARTTLS, PG_TLS_IMPLICIT}},
+	    {"ports.auth",
+	     {"optional", "required", "forbidden"},
+	     {PG_AUTH_OPTIONAL, PG_AUTH_REQUIRED, PG_AUTH_FORBIDDEN}},
+	    {"ports.min_tls_version",
+	     {"none", "TLSv1", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"},
+	     {PG_TLS_NONE, PG_TLS_V1_0, PG_TLS_V1_0, PG_TLS_V1_1, PG_TLS_V1_2, PG_TLS_V1_3}},
+	};
+	size_t nword_rows = 0;
+
+	for (size_t i = 0; i < config_schema_count; i++)
+		nword_rows += config_schema[i].kind == K_WORD;
+	ck_assert_uint_eq(nword_rows, PG_ARRAY_LEN(cases));
+	for (size_t c = 0; c < PG_ARRAY_LEN(cases); c++) {
+		const struct config_key *k = row(cases[c].key);
+		size_t n = 0;
+		for (; k->words[n].word != NULL; n++) {
+			ck_assert_msg(cases[c].words[n] != NULL, "%s: extra word %s", k->name,
+			              k->words[n].word);
+			ck_assert_str_eq(k->words[n].word, cases[c].words[n]);
+			ck_assert_int_eq(k->words[n].value, cases[c].values[n]);
+		}
+		ck_assert_msg(cases[c].words[n] == NULL, "%s: missing %s", k->name,
+		              cases[c].words[n]);
+		for (size_t w = 0; w < n; w++) {
+			struct text t = {0};
+			char err[1024] = "", value[32];
+			bool entry;
+			int got;
+			snprintf(value, sizeof value, "\"%s\"", cases[c].words[w]);
+			key_text(&t, k->name, value, &entry);
+			struct pg_config *cfg = load_text(t.s, err, sizeof err);
+			ck_assert_msg(cfg != NULL, "%s: %s", t.s, err);
+			memcpy(&got,
+			       (char *)(entry ? (void *)&cfg->ports[0] : (void *)cfg) + k->off,
+			       sizeof got);
+			ck_assert_msg(got == cases[c].values[w], "%s", t.s);
+			config_free(cfg);
+			free(t.s);
+		}
+	}
+	/* the names in logs are the words of the config */
+	for (int v = 0; config_role_words[v].word != NULL; v++)
+		ck_assert_str_eq(config_role_name((enum pg_role)v), config_role_words[v].word);
+	ck_assert_str_eq(config_mode_name(PG_MODE_MONITOR), "monitor");
+	ck_assert_str_eq(config_tls_mode_name(PG_TLS_IMPLICIT), "implicit");
+	ck_assert_str_eq(config_auth_mode_name(PG_AUTH_FORBIDDEN), "forbidden");
+	ck_assert_str_eq(config_role_name((enum pg_role)7), "?");
+}
+END_TEST
+
+/* Each rule's word: the reply key, the log's rule= and the stats counter. */
+START_TEST(test_rule_words)
+{
+	static const char *const want[PG_RULE_COUNT] = {
+	    "none",        "plaintext_auth", "auth_forbidden", "tls_required",
+	    "tls_version", "cipher",         "auth_required",  "relay",
+	};
+
+	for (unsigned r = 0; r < PG_RULE_COUNT; r++) {
+		char counter[64];
+		ck_assert_str_eq(config_rule_name((enum pg_rule)r), want[r]);
+		if (r == PG_RULE_NONE)
+			continue;
+		snprintf(counter, sizeof counter, "reject_%s", want[r]);
+		ck_assert_msg(stats_peek(25, NULL, counter) >= 0, "no stats counter %s", counter);
+	}
+	ck_assert_int_eq(stats_peek(25, NULL, "reject_none"), -1);
+}
+END_TEST
+
+/* Every integer bound: min and max fit, one below and one above do not. */
+START_TEST(test_bounds_integers)
+{
+	size_t nrows = 0;
+
+	for (size_t i = 0; i < config_schema_count; i++) {
+		const struct config_key *k = &config_schema[i];
+		if (k->kind != K_UINT)
+			continue;
+		nrows++;
+		for (int edge = 0; edge < 4; edge++) {
+			long long v = edge == 0   ? k->min
+			              : edge == 1 ? k->max
+			              : edge == 2 ? k->min - 1
+			                          : k->max + 1;
+			struct text t = {0};
+			char value[32], err[1024] = "", want[128];
+			bool entry;
+			snprintf(value, sizeof value, "%lld", v);
+			key_text(&t, k->name, value, &entry);
+			struct pg_config *cfg = load_text(t.s, err, sizeof err);
+			if (edge < 2) {
+				unsigned got;
+				ck_assert_msg(cfg != NULL, "%s: %s", t.s, err);
+				memcpy(&got,
+				       (char *)(entry ? (void *)&cfg->ports[0] : (void *)cfg) +
+				           k->off,
+				       sizeof got);
+				ck_assert_msg(got == (unsigned)v, "%s", t.s);
+				config_free(cfg);
+			} else {
+				ck_assert_msg(cfg == NULL, "%s loaded", t.s);
+				snprintf(want, sizeof want,
+				         "%s: %lld is out of range: use %lld..%lld", k->name, v,
+				         k->min, k->max);
+				ck_assert_msg(strstr(err, want) != NULL, "got %s, want %s", err,
+				              want);
+			}
+			free(t.s);
+		}
+	}
+	ck_assert_uint_eq(nrows, 6);
+}
+END_TEST
+
+/* String lengths: user and group (max 63, user at least 1), labels. */
+START_TEST(test_bounds_lengths)
+{
+	static const struct {
+		const char *key;
+		size_t len;
+		bool want_ok;
+		const char *want_msg;
+	} cases[] = {
+	    {"user", 0, false, "user: must be 1..63 characters long"},
+	    {"user", 1, true, NULL},
+	    {"user", 63, true, NULL},
+	    {"user", 64, false, "user: must be 1..63 characters long"},
+	    {"group", 0, true, NULL},
+	    {"group", 63, true, NULL},
+	    {"group", 64, false, "group: must be 0..63 characters long"},
+	    {"ports.name", 63, true, NULL},
+	    {"ports.name", 64, false, "characters long; the limit is 63"},
+	};
+
+	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++) {
+		struct text t = {0};
+		char *s = repeat('a', cases[i].len), value[80], err[1024] = "";
+		bool entry;
+		snprintf(value, sizeof value, "\"%s\"", s);
+		key_text(&t, cases[i].key, value, &entry);
+		struct pg_config *cfg = load_text(t.s, err, sizeof err);
+		if (cases[i].want_ok) {
+			ck_assert_msg(cfg != NULL, "%s: %s", t.s, err);
+			ck_assert_str_eq(entry                               ? cfg->ports[0].name
+			                 : strcmp(cases[i].key, "user") == 0 ? cfg->user
+			                                                     : cfg->group,
+			                 s);
+			config_free(cfg);
+		} else {
+			ck_assert_msg(cfg == NULL, "%s loaded", t.s);
+			ck_assert_msg(strstr(err, cases[i].want_msg) != NULL, "%s", err);
+		}
+		free(s);
+		free(t.s);
+	}
+}
+END_TEST
+
+/* Every list with a limit: max entries fit, one more does not. */
+START_TEST(test_bounds_counts)
+{
+	static const struct {
+		const char *key, *elem;
+	} cases[] = {
+	    {"relay.local_domains", "\"d%d.test\""},
+	    {"relay.trusted_networks", "\"10.%d.%d.0/24\""},
+	    {"relay.trusted_client_certs", "\"%064x\""},
+	    {"policyd.listen", "\"inet:127.0.0.1:2%04d\""},
+	    {"ports", "{ port = 1%04d; }"},
+	};
+	size_t nrows = 0;
+
+	for (size_t i = 0; i < config_schema_count; i++)
+		nrows +=
+		    (config_schema[i].kind == K_STRINGS || config_schema[i].kind == K_ENTRIES) &&
+		    config_schema[i].max > 0;
+	ck_assert_uint_eq(nrows, PG_ARRAY_LEN(cases));
+	for (size_t c = 0; c < PG_ARRAY_LEN(cases); c++) {
+		const struct config_key *k = row(cases[c].key);
+		for (int extra = 0; extra <= 1; extra++) {
+			struct text t = {0}, v = {0};
+			char want[128], err[2048] = "";
+			bool entry;
+			text_add(&v, "%s", k->kind == K_ENTRIES ? "(" : "[");
+			for (long long i = 0; i < k->max + extra; i++) {
+				text_add(&v, "%s", i > 0 ? ",\n" : " ");
+				if (strstr(cases[c].elem, "%d.%d") != NULL)
+					text_add(&v, cases[c].elem, (int)i / 256, (int)i % 256);
+				else
+					text_add(&v, cases[c].elem, (int)i);
+			}
+			text_add(&v, " %s", k->kind == K_ENTRIES ? ")" : "]");
+			key_text(&t, k->name, v.s, &entry);
+			struct pg_config *cfg = load_text(t.s, err, sizeof err);
+			if (extra == 0) {
+				ck_assert_msg(cfg != NULL, "%s: %s", k->name, err);
+				config_free(cfg);
+			} else {
+				snprintf(want, sizeof want,
+				         "F:%lld: %s: more than %lld entries (the limit)",
+				         k->max + 1, k->name, k->max);
+				ck_assert_msg(cfg == NULL, "%s: loaded", k->name);
+				ck_assert_msg(strncmp(err, want, strlen(want)) == 0,
+				              "got %s, want %s", err, want);
+			}
+			free(v.s);
+			free(t.s);
+		}
 	}
 }
 END_TEST
@@ -353,6 +811,11 @@ static const struct {
      4, "ports.tls13_ciphersuites: \"TLS_NOSUCH\" matches no TLS 1.3 cipher suite"},
     {"ciphers int", "ports = (\n  { port = 587; ciphers = 1; }\n);\n", 2, "must be a string"},
     {"cipher bits", "ports = (\n  { port = 587; min_cipher_bits = 2048; }\n);\n", 2, "0..1024"},
+    /* two mistakes: the role is read first; entries are read in turn */
+    {"role first", "ports = (\n  { port = 0;\n    role = \"mx\"; }\n);\n", 3,
+     "ports.role: \"mx\" is not allowed"},
+    {"entry before later element", "ports = (\n  { port = 0; },\n  \"587\" );\n", 2,
+     "ports.port: 0 is out of range"},
 };
 
 START_TEST(test_error_at_line)
@@ -922,6 +1385,14 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_empty_file_gives_defaults);
 	tcase_add_test(tc, test_sample_loads_and_equals_defaults);
 	tcase_add_test(tc, test_every_key_documented);
+	tcase_add_test(tc, test_schema_rows);
+	tcase_add_test(tc, test_schema_defaults);
+	tcase_add_test(tc, test_role_defaults);
+	tcase_add_test(tc, test_word_lists);
+	tcase_add_test(tc, test_rule_words);
+	tcase_add_test(tc, test_bounds_integers);
+	tcase_add_test(tc, test_bounds_lengths);
+	tcase_add_test(tc, test_bounds_counts);
 	tcase_add_loop_test(tc, test_error_at_line, 0, (int)PG_ARRAY_LEN(error_cases));
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_loop_test(tc, test_good_values, 0, (int)PG_ARRAY_LEN(good_cases));
