@@ -1,7 +1,9 @@
 # tests/e2e/lib.sh - a private Postfix on loopback plus portguard-policyd,
-# driven by swaks. Sourced by tests/e2e/run.sh and tests/e2e/demo.sh.
+# driven by swaks. Sourced by tests/e2e/run.sh, tests/e2e/demo.sh,
+# tests/pfmilter/run.sh and tests/bench/milter/run.sh.
 #
-# Everything lives in one directory under the build tree ($B/e2e-XXXXXX):
+# Everything lives in one directory under the build tree ($B/e2e-XXXXXX; in
+# /run when the build tree is unfit, see t_sandbox_base in tests/lib/):
 # Postfix config, queue, data directory, maillog, TLS key, sasldb, portguard's
 # config, socket and log, swaks transcripts. The only system file touched is
 # /etc/postfix/main.cf: `postfix -c DIR` works only for a DIR listed in its
@@ -29,9 +31,13 @@
 #   keeps the snippet's DEFER_IF_PERMIT to test what its comments promise.
 #   - smtpd_peername_lookup = no: no DNS on the test machine.
 
+# shellcheck disable=SC2034 # T_*, PG_RC and the like are read by the callers and tests/lib/
+
 # The shared library; every user of this file sources it from the top of the
 # source tree.
+# shellcheck source=/dev/null
 . tests/lib/common.sh
+# shellcheck source=/dev/null
 . tests/lib/case.sh
 
 # Ports (127.0.0.1 only) and the role each plays in the test config.

@@ -120,9 +120,7 @@ stats_check "enforce: stats on SIGUSR2 equal what the test sent" transactions 0
 
 t_begin "SIGHUP reload switches to mode=monitor"
 pg_write_conf monitor
-_n=$(pg_count 'reloaded: .*mode=monitor')
-kill -HUP "$PG_PID"
-t_wait 100 pg_count_above 'reloaded: .*mode=monitor' "$_n" || t_fail "no 'reloaded: ... mode=monitor' line after SIGHUP"
+pg_signal HUP 'reloaded: .*mode=monitor' || t_fail "no 'reloaded: ... mode=monitor' line after SIGHUP"
 t_alive "$PG_PID" || t_fail "portguard-policyd died on SIGHUP"
 t_end
 

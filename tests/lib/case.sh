@@ -9,6 +9,7 @@
 #   t_begin NAME        remember where portguard's log ends
 #   t_swaks ARG...      one SMTP session; T_REPLY = the client's final reply
 #   t_reply ERE         the final reply matches ERE
+#   t_seen ERE          some server line matches ERE
 #   t_log ERE           a portguard log line written since t_begin matches ERE
 #                       (polled briefly: a daemon may log just after replying)
 #   t_nolog ERE         no such line matches ERE
@@ -50,6 +51,7 @@ T_FAILED=0
 T_SESSIONS=0 # SMTP sessions t_row has made
 T_FROM=sender@example.net
 T_HELO=client.example.net
+T_QID='(NOQUEUE|[A-Za-z0-9]+)' # what precedes ": reject:" and the like
 
 t_begin() {
 	T_NAME=$1
@@ -81,6 +83,14 @@ t_swaks() {
 t_reply() {
 	printf '%s\n' "$T_REPLY" | grep -q -E -- "$1" ||
 		t_fail "reply '$T_REPLY' does not match /$1/ (transcript: $T_OUT)"
+}
+
+# t_seen ERE: some server line of the transcript (not only the final reply)
+# matches ERE; records a failure otherwise, and returns whether it matched.
+t_seen() {
+	grep -Eq -- "^<[-~*]+ +$1" "$T_OUT" && return 0
+	t_fail "no server line matches /$1/ (transcript: $T_OUT)"
+	return 1
 }
 
 t_newlog() {
@@ -220,7 +230,7 @@ EOF
 	[ "$_r_rule" = relay ] && _r_stage=rcpt
 	if [ "$_r_rule" = none ]; then
 		t_reply "$DRV_QUEUED"
-		t_log ": pass: port=$T_PORT role=$T_ROLE mode=$T_MODE $_r_client_ere .*rule=none"
+		t_log "$T_QID: pass: port=$T_PORT role=$T_ROLE mode=$T_MODE $_r_client_ere .*rule=none( |\$)"
 		t_nolog "reject: "
 	else
 		_r_code=$(t_ere "${_r_reply%% *}")
@@ -241,7 +251,7 @@ EOF
 			[ "$(t_newlog | grep -c ': would-reject: ')" = 1 ] ||
 				t_fail "want exactly one would-reject line per session"
 		fi
-		t_log ": $_r_kw: port=$T_PORT role=$T_ROLE mode=$T_MODE $_r_client_ere .*rule=$_r_rule reply=\"$_r_code $_r_text"
+		t_log "$T_QID: $_r_kw: port=$T_PORT role=$T_ROLE mode=$T_MODE $_r_client_ere .*rule=$_r_rule reply=\"$_r_code $_r_text"
 		# A milter's relay (RCPT) decision follows the MAIL stage's own pass line.
 		if [ "$_r_stage" = mail ] || [ "$DRV_MILTER" = 0 ]; then
 			t_nolog ": pass: "

@@ -211,9 +211,7 @@ stats_check "enforce: stats on SIGUSR2 equal what the test sent through Postfix"
 
 t_begin "SIGUSR1 reload switches to mode=monitor"
 mg_write_conf monitor
-_n=$(pg_count 'reloaded: .*mode=monitor')
-kill -USR1 "$PG_PID"
-t_wait 100 pg_count_above 'reloaded: .*mode=monitor' "$_n" || t_fail "no 'reloaded: ... mode=monitor' line after SIGUSR1"
+pg_signal USR1 'reloaded: .*mode=monitor' || t_fail "no 'reloaded: ... mode=monitor' line after SIGUSR1"
 t_alive "$PG_PID" || t_fail "portguard-milter died on SIGUSR1"
 t_end
 

@@ -20,7 +20,6 @@
 #   sm_build_cf              m4 test.mc -> test.cf
 #   sm_start / sm_stop       run the daemon; readiness = every port listens
 #   pg_milter_start BIN CONF / pg_milter_stop
-#   sm_swaks NAME ARGS...    one bounded SMTP session; transcript in $SM_DIR/t/NAME
 #   sm_cleanup               stop everything this harness started (trap it)
 
 SM_PORT_MTA=11025   # relay (MX)
@@ -36,7 +35,6 @@ SM_HOST=mail.pg.test
 SM_USER=bob
 SM_PASS=s3cret-pw
 SM_SASL_CONF=/usr/lib/sasl2/Sendmail.conf
-SM_SWAKS_TIMEOUT=10
 
 sm_log() { echo "sendmail-harness: $*" >&2; }
 
@@ -347,24 +345,4 @@ sm_cleanup() {
 		t_sandbox_remove "$SM_DIR"
 		SM_DIR_OUTSIDE=0
 	fi
-}
-
-# sm_swaks NAME ARGS...: one SMTP session to 127.0.0.1, bounded; the
-# transcript goes to $SM_DIR/t/NAME. Returns swaks' exit status.
-sm_swaks() {
-	name=$1
-	shift
-	timeout $((SM_SWAKS_TIMEOUT * 3)) swaks --server 127.0.0.1 --timeout "$SM_SWAKS_TIMEOUT" \
-		--helo client.example --from "alice@$SM_DOMAIN" "$@" >"$SM_DIR/t/$name" 2>&1
-}
-
-# sm_reply_seen NAME REGEX: the client saw a server line matching REGEX
-# (swaks marks server lines "<-", "<~", or "<**"/"<~*" for errors).
-sm_reply_seen() {
-	grep -Eq "^<[-~*]+ +$2" "$SM_DIR/t/$1"
-}
-
-# sm_swaks_auth: the AUTH arguments for the test user.
-sm_swaks_auth() {
-	echo "-a PLAIN -au $SM_USER -ap $SM_PASS"
 }

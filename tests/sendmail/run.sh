@@ -165,50 +165,38 @@ harness() {
 		return 1
 	}
 	# STARTTLS on the MSA port, AUTH PLAIN against sasldb, mail queued.
-	sm_swaks harness_msa_starttls_auth -p "$SM_PORT_MSA" $UNTRUSTED -tls $AUTH -t "$REMOTE_RCPT"
-	if sm_reply_seen harness_msa_starttls_auth '235 2\.0\.0' &&
-		sm_reply_seen harness_msa_starttls_auth '250 2\.0\.0 .*accepted for delivery'; then
-		pass harness_msa_starttls_auth
-	else
-		fail harness_msa_starttls_auth
-	fi
+	t_begin sendmail_harness_msa_starttls_auth
+	t_swaks --port "$SM_PORT_MSA" $UNTRUSTED -tls $AUTH --to "$REMOTE_RCPT"
+	t_seen '235 2\.0\.0'
+	t_seen '250 2\.0\.0 .*accepted for delivery'
+	t_end
 	# Implicit TLS on the SMTPS port (M=s): the greeting already comes over TLS.
-	sm_swaks harness_smtps_implicit_tls -p "$SM_PORT_SMTPS" $UNTRUSTED --tlsc $AUTH -t "$REMOTE_RCPT"
-	if grep -q '^<~  220 ' "$SM_DIR/t/harness_smtps_implicit_tls" &&
-		sm_reply_seen harness_smtps_implicit_tls '250 2\.0\.0 .*accepted for delivery'; then
-		pass harness_smtps_implicit_tls
-	else
-		fail harness_smtps_implicit_tls
-	fi
+	t_begin sendmail_harness_smtps_implicit_tls
+	t_swaks --port "$SM_PORT_SMTPS" $UNTRUSTED --tlsc $AUTH --to "$REMOTE_RCPT"
+	grep -q '^<~  220 ' "$T_OUT" || t_fail "the greeting did not come over TLS"
+	t_seen '250 2\.0\.0 .*accepted for delivery'
+	t_end
 	# AuthOptions=p (shipped): no AUTH offered before STARTTLS.
-	sm_swaks harness_no_auth_before_tls -p "$SM_PORT_MSA" $UNTRUSTED $AUTH -t "$REMOTE_RCPT"
-	if grep -q 'Host did not advertise authentication' "$SM_DIR/t/harness_no_auth_before_tls" &&
-		! grep -q '^<-  250-AUTH' "$SM_DIR/t/harness_no_auth_before_tls"; then
-		pass harness_no_auth_before_tls
-	else
-		fail harness_no_auth_before_tls
-	fi
+	t_begin sendmail_harness_no_auth_before_tls
+	t_swaks --port "$SM_PORT_MSA" $UNTRUSTED $AUTH --to "$REMOTE_RCPT"
+	grep -q 'Host did not advertise authentication' "$T_OUT" || t_fail "swaks did not miss AUTH"
+	grep -q '^<-  250-AUTH' "$T_OUT" && t_fail "AUTH offered before STARTTLS"
+	t_end
 	# M=a (shipped): Sendmail itself refuses MAIL without AUTH on the MSA.
-	sm_swaks harness_msa_requires_auth -p "$SM_PORT_MSA" $UNTRUSTED -tls -t "$REMOTE_RCPT"
-	if sm_reply_seen harness_msa_requires_auth '530 5\.7\.0'; then
-		pass harness_msa_requires_auth
-	else
-		fail harness_msa_requires_auth
-	fi
+	t_begin sendmail_harness_msa_requires_auth
+	t_swaks --port "$SM_PORT_MSA" $UNTRUSTED -tls --to "$REMOTE_RCPT"
+	t_seen '530 5\.7\.0'
+	t_end
 	# Sendmail's own relay denial on the MTA port, for an untrusted client.
-	sm_swaks harness_mta_relay_denied -p "$SM_PORT_MTA" $UNTRUSTED -t "$REMOTE_RCPT"
-	if sm_reply_seen harness_mta_relay_denied '550 5\.7\.1 .*Relaying denied'; then
-		pass harness_mta_relay_denied
-	else
-		fail harness_mta_relay_denied
-	fi
+	t_begin sendmail_harness_mta_relay_denied
+	t_swaks --port "$SM_PORT_MTA" $UNTRUSTED --to "$REMOTE_RCPT"
+	t_seen '550 5\.7\.1 .*Relaying denied'
+	t_end
 	# ... and local mail is accepted there.
-	sm_swaks harness_mta_local -p "$SM_PORT_MTA" $UNTRUSTED -t "$LOCAL_RCPT"
-	if sm_reply_seen harness_mta_local '250 2\.0\.0 .*accepted for delivery'; then
-		pass harness_mta_local
-	else
-		fail harness_mta_local
-	fi
+	t_begin sendmail_harness_mta_local
+	t_swaks --port "$SM_PORT_MTA" $UNTRUSTED --to "$LOCAL_RCPT"
+	t_seen '250 2\.0\.0 .*accepted for delivery'
+	t_end
 	sm_stop
 }
 
@@ -251,7 +239,7 @@ unknown_port() {
 		t_swaks --port "$SM_PORT_UNK" $UNTRUSTED --to "$REMOTE_RCPT"
 		t_reply "^554 5\.7\.1 <$(t_ere "$REMOTE_RCPT")>: Relay access denied"
 		t_stage rcpt
-		t_log ": reject: port=$SM_PORT_UNK role=relay mode=enforce client=[^ ]*\[127\.0\.0\.2\]:[0-9]+ .*rule=relay reply="
+		t_log "$T_QID: reject: port=$SM_PORT_UNK role=relay mode=enforce client=[^ ]*\[127\.0\.0\.2\]:[0-9]+ .*rule=relay reply="
 		t_tally "$SM_PORT_UNK" relay rcpt enforce
 		[ "$_n" = unk_relay_denied ] && t_log "warning: port=$SM_PORT_UNK label=UNK matches no entry in ports; applying default_role=relay"
 		t_end
@@ -371,14 +359,12 @@ portguard() {
 	}
 	# F=T: with no milter answering, Sendmail tempfails at MAIL instead of
 	# accepting, with the reply README.md names.
-	sm_swaks dead_milter_tempfails -p "$SM_PORT_MTA" $UNTRUSTED -t "$LOCAL_RCPT"
-	if grep -A1 -E '^[ ]*-> MAIL FROM' "$SM_DIR/t/dead_milter_tempfails" |
-		grep -Eq '^<[-~*]+ +451 4\.3\.2 Please try again later' &&
-		! sm_reply_seen dead_milter_tempfails '250 2\.0\.0 .*accepted'; then
-		pass dead_milter_tempfails
-	else
-		fail dead_milter_tempfails
-	fi
+	t_begin sendmail_dead_milter_tempfails
+	t_swaks --port "$SM_PORT_MTA" $UNTRUSTED --to "$LOCAL_RCPT"
+	grep -A1 -E '^[ ]*-> MAIL FROM' "$T_OUT" | grep -Eq '^<[-~*]+ +451 4\.3\.2 Please try again later' ||
+		t_fail "no 451 4.3.2 Please try again later right after MAIL FROM"
+	grep -Eq '^<[-~*]+ +250 2\.0\.0 .*accepted' "$T_OUT" && t_fail "the message was accepted"
+	t_end
 	: >"$PG_LOG"
 	if ! pg_milter_start "$MILTER" "$SM_DIR/portguard.conf"; then
 		fail milter_start
