@@ -436,6 +436,7 @@ drv_rcpt() {
 	local) echo "u-$MODE-$2@$E2E_DOMAIN" ;;
 	sub) echo "u-$MODE-$2@mail.$E2E_DOMAIN" ;;
 	srcroute) echo "\"u-$MODE-$2@remote.example\"@$E2E_DOMAIN" ;;
+	percent) echo "u-$MODE-$2%remote.example@$E2E_DOMAIN" ;;
 	esac
 }
 
