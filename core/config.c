@@ -109,7 +109,7 @@ const struct config_key config_schema[] = {
     {"allow_root", K_BOOL, "false", CFG(allow_root), .start_only = true},
     {"policyd", GROUP},
     {"policyd.listen", K_STRINGS, "[ " Q("unix:/var/spool/postfix/portguard/policy") " ]", .min = 1,
-     .max = PG_MAX_LISTEN, CFG(policyd_listen), .heap = true, .check = config_add_policy_socket,
+     .max = PG_MAX_LISTEN, CFG(policyd_listen), .heap = true, .check = config_add_socket,
      .start_only = true, .hint = "socket"},
     {"policyd.socket_mode", K_OCTAL, Q("0660"), CFG(policyd_socket_mode), .start_only = true},
     {"policyd.idle_timeout", K_UINT, "600", .min = 301, .max = 86400, CFG(policyd_idle_timeout),
@@ -118,7 +118,7 @@ const struct config_key config_schema[] = {
      CFG(policyd_max_connections)},
     {"milter", GROUP},
     {"milter.listen", K_STRING, Q("unix:/var/spool/postfix/portguard/milter"), CFG(milter_listen),
-     .heap = true, .check = config_set_milter_socket, .start_only = true},
+     .heap = true, .check = config_add_socket, .start_only = true},
     {"milter.socket_mode", K_OCTAL, Q("0660"), CFG(milter_socket_mode), .start_only = true},
     {"milter.timeout", K_UINT, "30", .min = 1, .max = 3600, CFG(milter_timeout), .start_only = true,
      .hint = "seconds"},
@@ -615,6 +615,8 @@ struct pg_config *config_load(const char *path, char *err, size_t errlen)
 		config_free(cfg);
 		return NULL;
 	}
+	while (cfg->policyd_nlisten < PG_MAX_LISTEN && cfg->policyd_listen[cfg->policyd_nlisten])
+		cfg->policyd_nlisten++;
 	strset_build(&cfg->relay.domains, cfg->relay.domains.items, cfg->relay.domains.count);
 	strset_build(&cfg->relay.parents, cfg->relay.parents.items, cfg->relay.parents.count);
 	strset_build(&cfg->relay.certs, cfg->relay.certs.items, cfg->relay.certs.count);

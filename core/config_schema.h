@@ -83,9 +83,9 @@ bool config_fail_key(struct config_loader *ld, const struct config_key *k,
     __attribute__((format(printf, 4, 5)));
 
 /* The checks named on the rows (config_values.c). */
-config_check config_set_account, config_set_label, config_set_milter_socket,
-    config_add_policy_socket, config_add_domain, config_read_domains_file, config_add_net,
-    config_add_cert, config_keep_ciphers, config_keep_suites;
+config_check config_set_account, config_set_label, config_add_socket, config_add_domain,
+    config_read_domains_file, config_add_net, config_add_cert, config_keep_ciphers,
+    config_keep_suites;
 
 /* ---- single values (config_values.c): true if good, else a reason in why ---- */
 

@@ -3,7 +3,9 @@
  * a flag or a word: the checks named on the rows of config.c (accounts,
  * labels, sockets, local domains and their file, networks, fingerprints,
  * cipher strings), reply strings, octal modes, cipher expansion and the
- * "did you mean" distance.
+ * "did you mean" distance. Sockets are read by daemon.c's parser and local
+ * domains, networks and fingerprints by relay.c's, so that each spelling is
+ * understood in one place.
  *
  * Inputs are strings from the config file (or the local domains file); every
  * check is bounded. A check stores its value into the config (allocations
@@ -11,34 +13,21 @@
  * writes "file:line: key: what is wrong and what to write instead" and
  * returns false; nothing here logs or exits.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/un.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "config_schema.h"
+#include "daemon.h"
 #include "relay.h"
 
 /* A line of the local domains file: a domain plus room for a comment. */
 enum { DOMAIN_FILE_LINE_MAX = 4 * (PG_MAX_DOMAIN + 1) };
-
-static __attribute__((format(printf, 3, 4))) bool why_set(char *why, size_t whylen, const char *fmt,
-                                                          ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-	return false;
-}
 
 static bool all_digits(const char *s, size_t n)
 {
@@ -48,117 +37,6 @@ static bool all_digits(const char *s, size_t n)
 		if (!isdigit((unsigned char)s[i]))
 			return false;
 	return true;
-}
-
-/* Decimal port 1..65535 in s[0..n). */
-static bool port_ok(const char *s, size_t n)
-{
-	unsigned long v = 0;
-
-	if (!all_digits(s, n) || n > 5)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	return v >= 1 && v <= 65535;
-}
-
-/* Host name or IPv4 address: letters, digits, '-', '.', not empty. */
-static bool hostname_ok(const char *s, size_t n)
-{
-	if (n == 0 || n > PG_MAX_DOMAIN)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!isalnum(c) && c != '-' && c != '.' && c != '_')
-			return false;
-	}
-	return true;
-}
-
-static bool ipv6_ok(const char *s, size_t n)
-{
-	char buf[INET6_ADDRSTRLEN + 1];
-	unsigned char addr[16];
-
-	if (n == 0 || n >= sizeof buf)
-		return false;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	return inet_pton(AF_INET6, buf, addr) == 1;
-}
-
-static bool unix_path_ok(const char *path, char *why, size_t whylen)
-{
-	struct sockaddr_un sun;
-
-	if (path[0] != '/')
-		return why_set(why, whylen, "the socket path must be absolute (start with /)");
-	if (strlen(path) >= sizeof sun.sun_path)
-		return why_set(why, whylen, "the socket path is longer than %zu bytes",
-		               sizeof sun.sun_path - 1);
-	return true;
-}
-
-/* policyd: unix:/absolute/path, inet:host:port, inet:[v6addr]:port. */
-static bool policy_socket_ok(const char *s, char *why, size_t whylen)
-{
-	static const char usage[] =
-	    "use unix:/absolute/path, inet:host:port or inet:[ipv6-address]:port";
-
-	if (strncmp(s, "unix:", 5) == 0)
-		return unix_path_ok(s + 5, why, whylen);
-	if (strncmp(s, "inet:", 5) == 0) {
-		const char *h = s + 5;
-		const char *colon;
-		if (*h == '[') {
-			const char *close = strchr(h, ']');
-			if (close == NULL || close[1] != ':' ||
-			    !ipv6_ok(h + 1, (size_t)(close - h - 1)))
-				return why_set(why, whylen, "bad IPv6 address in brackets: %s",
-				               usage);
-			colon = close + 1;
-		} else {
-			colon = strrchr(h, ':');
-			if (colon == NULL || !hostname_ok(h, (size_t)(colon - h)))
-				return why_set(why, whylen, "bad or missing host: %s", usage);
-		}
-		if (!port_ok(colon + 1, strlen(colon + 1)))
-			return why_set(why, whylen, "the port must be 1..65535: %s", usage);
-		return true;
-	}
-	return why_set(why, whylen, "unknown socket type: %s", usage);
-}
-
-/* milter (libmilter): unix:/path, local:/path, inet:port[@host], inet6:port[@host]. */
-static bool milter_socket_ok(const char *s, char *why, size_t whylen)
-{
-	static const char usage[] =
-	    "use unix:/path, local:/path, inet:port@host or inet6:port@host";
-	bool v6 = strncmp(s, "inet6:", 6) == 0;
-
-	if (strncmp(s, "unix:", 5) == 0)
-		return unix_path_ok(s + 5, why, whylen);
-	if (strncmp(s, "local:", 6) == 0)
-		return unix_path_ok(s + 6, why, whylen);
-	if (v6 || strncmp(s, "inet:", 5) == 0) {
-		const char *p = s + (v6 ? 6 : 5);
-		const char *at = strchr(p, '@');
-		size_t plen = at != NULL ? (size_t)(at - p) : strlen(p);
-		if (!port_ok(p, plen))
-			return why_set(why, whylen, "the port must be 1..65535: %s", usage);
-		if (at != NULL) {
-			const char *h = at + 1;
-			size_t hlen = strlen(h);
-			bool ok = hostname_ok(h, hlen) ||
-			          (v6 && (ipv6_ok(h, hlen) ||
-			                  (hlen > 2 && h[0] == '[' && h[hlen - 1] == ']' &&
-			                   ipv6_ok(h + 1, hlen - 2))));
-			if (!ok)
-				return why_set(why, whylen, "bad host after '@': %s", usage);
-		}
-		return true;
-	}
-	return why_set(why, whylen, "unknown socket type: %s", usage);
 }
 
 bool config_parse_octal_mode(const char *s, unsigned *out, char *why, size_t whylen)
@@ -277,84 +155,29 @@ static bool grow(void *v, size_t n, size_t size)
 	return true;
 }
 
-static bool ip_literal_ok(const char *s, size_t n)
+/* A copy of s at the end of set (config_load() sorts the sets once all are in). */
+static bool set_add(struct pg_strset *set, const char *s)
 {
-	char buf[INET6_ADDRSTRLEN + 8];
-	unsigned char addr[16];
-
-	if (n < 3 || s[n - 1] != ']' || n - 2 >= sizeof buf)
+	if (!grow(&set->items, set->count, sizeof *set->items) ||
+	    (set->items[set->count] = strdup(s)) == NULL)
 		return false;
-	memcpy(buf, s + 1, n - 2);
-	buf[n - 2] = '\0';
-	if (strncmp(buf, "ipv6:", 5) == 0)
-		return inet_pton(AF_INET6, buf + 5, addr) == 1;
-	return inet_pton(AF_INET, buf, addr) == 1;
+	set->count++;
+	return true;
 }
 
-/* One local domain into relay->domains or (".example.org") relay->parents,
- * case-folded, one trailing dot removed; "[192.0.2.1]" / "[IPv6:...]" exact.
- * config_load() sorts the sets once all are in. */
+/* One local domain, normalised by relay.c, into relay->domains or (a
+ * leading dot) relay->parents. */
 static bool domain_add(struct pg_relay *relay, const char *s, char *why, size_t whylen)
 {
-	char buf[PG_MAX_DOMAIN + 3];
-	size_t n = strlen(s);
-	bool parent = false;
-	char *p = buf;
-	struct pg_strset *set;
+	char d[RELAY_DOMAIN_BUF];
+	bool parent;
 
 	if (relay->domains.count + relay->parents.count >= PG_MAX_LOCAL_DOMAINS)
 		return why_set(why, whylen, "more than %d local domains", PG_MAX_LOCAL_DOMAINS);
-	if (n > PG_MAX_DOMAIN + 2)
-		return why_set(why, whylen, "the domain is longer than %d characters",
-		               PG_MAX_DOMAIN);
-	for (size_t i = 0; i <= n; i++)
-		buf[i] = (char)tolower((unsigned char)s[i]);
-	if (buf[0] == '[') {
-		if (!ip_literal_ok(buf, n))
-			return why_set(why, whylen,
-			               "bad address literal \"%s\": write [192.0.2.1] or "
-			               "[IPv6:2001:db8::1]",
-			               s);
-	} else {
-		if (*p == '.') {
-			parent = true;
-			p++;
-		}
-		n = strlen(p);
-		if (n > 0 && p[n - 1] == '.')
-			p[--n] = '\0';
-		if (n == 0)
-			return why_set(why, whylen, "empty domain");
-		if (n > PG_MAX_DOMAIN)
-			return why_set(why, whylen, "the domain is longer than %d characters",
-			               PG_MAX_DOMAIN);
-		size_t label = 0;
-		for (size_t i = 0; i <= n; i++) {
-			unsigned char c = (unsigned char)p[i];
-			if (c == '.' || c == '\0') {
-				if (label == 0)
-					return why_set(why, whylen, "empty label in domain \"%s\"",
-					               s);
-				label = 0;
-				continue;
-			}
-			if (!isalnum(c) && c != '-' && c != '_')
-				return why_set(why, whylen,
-				               "bad character in domain \"%s\": use letters, "
-				               "digits, '-' and '.' "
-				               "(a leading dot means \"subdomains of\")",
-				               s);
-			if (++label > 63)
-				return why_set(
-				    why, whylen,
-				    "a label of domain \"%s\" is longer than 63 characters", s);
-		}
-	}
-	set = parent ? &relay->parents : &relay->domains;
-	if (!grow(&set->items, set->count, sizeof *set->items) ||
-	    (set->items[set->count] = strdup(p)) == NULL)
+	if (!relay_domain_normalise(s, d, &parent, why, whylen))
+		return false;
+	if (!set_add(parent ? &relay->parents : &relay->domains, d))
 		return why_set(why, whylen, "out of memory");
-	set->count++;
 	return true;
 }
 
@@ -459,9 +282,7 @@ enum config_cipher_result config_expand_ciphers(const char *list, const char *su
 	} else {
 		rc = CONFIG_CIPHERS_OK;
 		for (int i = 0; i < sk_SSL_CIPHER_num(sk) && rc == CONFIG_CIPHERS_OK; i++)
-			if (!grow(&out->items, out->count, sizeof *out->items) ||
-			    (out->items[out->count++] =
-			         strdup(SSL_CIPHER_get_name(sk_SSL_CIPHER_value(sk, i)))) == NULL)
+			if (!set_add(out, SSL_CIPHER_get_name(sk_SSL_CIPHER_value(sk, i))))
 				rc = CONFIG_CIPHERS_FAILED;
 		if (rc != CONFIG_CIPHERS_OK)
 			why_set(why, whylen, "out of memory");
@@ -544,33 +365,28 @@ bool config_set_label(struct config_loader *ld, const struct config_key *k,
 	return true;
 }
 
-bool config_set_milter_socket(struct config_loader *ld, const struct config_key *k,
-                              const config_setting_t *v, const char *s, void *obj)
+/* Sockets, read by daemon.c's parser (the one -p uses); a list names each
+ * socket once, however spelled. */
+bool config_add_socket(struct config_loader *ld, const struct config_key *k,
+                       const config_setting_t *v, const char *s, void *obj)
 {
-	char why[320];
-	char **field = (char **)(void *)((char *)obj + k->off);
+	static const char usage[] = "use unix:/path, local:/path, inet:port@host, "
+	                            "inet6:port@host, inet:host:port or inet:[ipv6-address]:port";
+	char **slot = (char **)(void *)((char *)obj + k->off);
+	char why[64], want[DAEMON_SOCK_PATH_MAX + 16], got[sizeof want];
+	struct daemon_sockspec sp;
 
-	if (!milter_socket_ok(s, why, sizeof why))
-		return config_fail_key(ld, k, v, "\"%s\": %s", s, why);
-	if ((*field = strdup(s)) == NULL)
-		return config_fail(ld, v, "out of memory");
-	return true;
-}
-
-bool config_add_policy_socket(struct config_loader *ld, const struct config_key *k,
-                              const config_setting_t *v, const char *s, void *obj)
-{
-	struct pg_config *cfg = obj;
-	char why[320];
-
-	if (!policy_socket_ok(s, why, sizeof why))
-		return config_fail_key(ld, k, v, "\"%s\": %s", s, why);
-	for (size_t j = 0; j < cfg->policyd_nlisten; j++)
-		if (strcmp(cfg->policyd_listen[j], s) == 0)
+	if (!daemon_sockspec_check(s, &sp, why, sizeof why))
+		return config_fail_key(ld, k, v, "\"%s\": %s: %s", s, why, usage);
+	daemon_sockspec_format(&sp, want, sizeof want);
+	for (; k->kind == K_STRINGS && *slot != NULL; slot++) {
+		daemon_sockspec_check(*slot, &sp, why, sizeof why);
+		daemon_sockspec_format(&sp, got, sizeof got);
+		if (strcmp(got, want) == 0)
 			return config_fail_key(ld, k, v, "the same socket is listed twice");
-	if ((cfg->policyd_listen[cfg->policyd_nlisten] = strdup(s)) == NULL)
+	}
+	if ((*slot = strdup(s)) == NULL)
 		return config_fail(ld, v, "out of memory");
-	cfg->policyd_nlisten++;
 	return true;
 }
 
@@ -633,10 +449,8 @@ bool config_add_cert(struct config_loader *ld, const struct config_key *k,
 		    "fingerprint in hex, with or without ':' (as Postfix or Sendmail "
 		    "log it)",
 		    s);
-	if (!grow(&certs->items, certs->count, sizeof *certs->items) ||
-	    (certs->items[certs->count] = strdup(fp)) == NULL)
+	if (!set_add(certs, fp))
 		return config_fail(ld, v, "out of memory");
-	certs->count++;
 	return true;
 }
 
