@@ -74,13 +74,10 @@ struct config_loader {
 	bool defaults;                            /* reading a built-in default */
 };
 
-/* Write "file:line: message" (or "file: message") into ld->err; return false. */
-bool config_fail(struct config_loader *ld, const config_setting_t *s, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* config_fail() with the key's dotted name before the message. */
-bool config_fail_key(struct config_loader *ld, const struct config_key *k,
-                     const config_setting_t *s, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* Write "file:line: key: message" (without "key: " when k is NULL; "file:
+ * message" when s has no line) into ld->err; return false. */
+bool config_fail(struct config_loader *ld, const struct config_key *k, const config_setting_t *s,
+                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* The checks named on the rows (config_values.c). */
 config_check config_set_account, config_set_label, config_add_socket, config_add_domain,

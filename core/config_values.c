@@ -84,6 +84,20 @@ static bool reply_text_ok(const char *t, enum pg_rule rule, char *why, size_t wh
 	return true;
 }
 
+/* The length of an enhanced status code "d.ddd.ddd" at p; 0 if there is none. */
+static size_t esc_len(const char *p)
+{
+	size_t subject, detail;
+
+	if (!all_digits(p, 1) || p[1] != '.')
+		return 0;
+	subject = strspn(p + 2, "0123456789");
+	if (subject < 1 || subject > 3 || p[2 + subject] != '.')
+		return 0;
+	detail = strspn(p + 3 + subject, "0123456789");
+	return detail >= 1 && detail <= 3 ? 3 + subject + detail : 0;
+}
+
 bool config_parse_reply(const char *s, enum pg_rule rule, struct pg_reply *out, char *why,
                         size_t whylen)
 {
@@ -103,23 +117,12 @@ bool config_parse_reply(const char *s, enum pg_rule rule, struct pg_reply *out, 
 		               "the reply code %u must be 4xx (temporary) or 5xx (permanent): %s",
 		               r.code, form);
 	p += 4;
-	/* class.subject.detail: d.ddd.ddd */
-	n = strcspn(p, " ");
-	{
-		const char *dot1 = memchr(p, '.', n);
-		const char *dot2 =
-		    dot1 != NULL ? memchr(dot1 + 1, '.', n - (size_t)(dot1 + 1 - p)) : NULL;
-		size_t l2 = dot2 != NULL ? (size_t)(dot2 - dot1 - 1) : 0;
-		size_t l3 = dot2 != NULL ? n - (size_t)(dot2 + 1 - p) : 0;
-		if (dot1 != p + 1 || dot2 == NULL || !all_digits(p, 1) ||
-		    !all_digits(dot1 + 1, l2) || l2 > 3 || !all_digits(dot2 + 1, l3) || l3 > 3 ||
-		    p[n] != ' ')
-			return why_set(why, whylen,
-			               "the enhanced status code must look like 5.7.1 (d.ddd.ddd) "
-			               "and be followed "
-			               "by a space and text: %s",
-			               form);
-	}
+	n = esc_len(p);
+	if (n == 0 || p[n] != ' ')
+		return why_set(why, whylen,
+		               "the enhanced status code must look like 5.7.1 (d.ddd.ddd) and be "
+		               "followed by a space and text: %s",
+		               form);
 	if (p[0] != s[0])
 		return why_set(
 		    why, whylen,
@@ -201,46 +204,6 @@ static int read_line(FILE *fp, char *buf, size_t len)
 		n--;
 	buf[n] = '\0';
 	return 1;
-}
-
-/* One domain per line, '#' comments. false: why holds strerror() (*bad_line
- * false) or "path:line: message" (*bad_line true). */
-static bool domains_read_file(struct pg_relay *relay, const char *path, bool *bad_line, char *why,
-                              size_t whylen)
-{
-	char line[DOMAIN_FILE_LINE_MAX], reason[DOMAIN_FILE_LINE_MAX + 64] = "";
-	unsigned lineno = 0;
-	FILE *fp = fopen(path, "r");
-	bool ok;
-	int rc;
-
-	*bad_line = false;
-	if (fp == NULL)
-		return why_set(why, whylen, "%s", strerror(errno));
-	while (reason[0] == '\0' && (rc = read_line(fp, line, sizeof line)) != 0) {
-		char *p = line, *end;
-		lineno++;
-		*strchrnul(p, '#') = '\0';
-		p += strspn(p, " \t\r\f\v");
-		for (end = p + strlen(p); end > p && isspace((unsigned char)end[-1]);)
-			*--end = '\0';
-		if (rc < 0)
-			snprintf(reason, sizeof reason, "%s",
-			         rc == -1 ? "line too long (one domain per line)"
-			                  : "NUL byte in line");
-		else if (strpbrk(p, " \t") != NULL)
-			snprintf(reason, sizeof reason, "\"%s\": one domain per line", p);
-		else if (*p != '\0')
-			domain_add(relay, p, reason, sizeof reason);
-	}
-	*bad_line = reason[0] != '\0';
-	ok = !*bad_line && !ferror(fp);
-	if (*bad_line)
-		why_set(why, whylen, "%s:%u: %s", path, lineno, reason);
-	else if (!ok)
-		why_set(why, whylen, "%s", strerror(errno));
-	fclose(fp);
-	return ok;
 }
 
 /* ---- ciphers ---- */
@@ -332,13 +295,12 @@ bool config_set_account(struct config_loader *ld, const struct config_key *k,
 	size_t n = strlen(s);
 
 	if ((long long)n < k->min || (long long)n > k->max)
-		return config_fail_key(ld, k, v, "must be %lld..%lld characters long", k->min,
-		                       k->max);
+		return config_fail(ld, k, v, "must be %lld..%lld characters long", k->min, k->max);
 	if (s[0] == '-')
-		return config_fail_key(ld, k, v, "\"%s\": must not start with '-'", s);
+		return config_fail(ld, k, v, "\"%s\": must not start with '-'", s);
 	if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
-		return config_fail_key(
-		    ld, k, v, "\"%s\": may contain only letters, digits, '.', '_' and '-'", s);
+		return config_fail(ld, k, v,
+		                   "\"%s\": may contain only letters, digits, '.', '_' and '-'", s);
 	memcpy((char *)obj + k->off, s, n + 1);
 	return true;
 }
@@ -349,14 +311,13 @@ bool config_set_label(struct config_loader *ld, const struct config_key *k,
 	size_t n = strlen(s);
 
 	if (n == 0)
-		return config_fail_key(ld, k, v,
-		                       "\"\": must not be empty (leave the key out instead)");
+		return config_fail(ld, k, v, "\"\": must not be empty (leave the key out instead)");
 	if ((long long)n > k->max)
-		return config_fail_key(
-		    ld, k, v, "\"%s\": is %zu characters long; the limit is %lld", s, n, k->max);
+		return config_fail(ld, k, v, "\"%s\": is %zu characters long; the limit is %lld", s,
+		                   n, k->max);
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] > '~')
-			return config_fail_key(
+			return config_fail(
 			    ld, k, v,
 			    "\"%s\": may contain only printable ASCII characters without "
 			    "spaces",
@@ -377,16 +338,16 @@ bool config_add_socket(struct config_loader *ld, const struct config_key *k,
 	struct daemon_sockspec sp;
 
 	if (!daemon_sockspec_check(s, &sp, why, sizeof why))
-		return config_fail_key(ld, k, v, "\"%s\": %s: %s", s, why, usage);
+		return config_fail(ld, k, v, "\"%s\": %s: %s", s, why, usage);
 	daemon_sockspec_format(&sp, want, sizeof want);
 	for (; k->kind == K_STRINGS && *slot != NULL; slot++) {
 		daemon_sockspec_check(*slot, &sp, why, sizeof why);
 		daemon_sockspec_format(&sp, got, sizeof got);
 		if (strcmp(got, want) == 0)
-			return config_fail_key(ld, k, v, "the same socket is listed twice");
+			return config_fail(ld, k, v, "the same socket is listed twice");
 	}
 	if ((*slot = strdup(s)) == NULL)
-		return config_fail(ld, v, "out of memory");
+		return config_fail(ld, NULL, v, "out of memory");
 	return true;
 }
 
@@ -397,27 +358,48 @@ bool config_add_domain(struct config_loader *ld, const struct config_key *k,
 
 	if (domain_add(&((struct pg_config *)obj)->relay, s, why, sizeof why))
 		return true;
-	return config_fail_key(ld, k, v, "%s", why);
+	return config_fail(ld, k, v, "%s", why);
 }
 
+#define DOMAINS_UNREADABLE                                                                         \
+	"cannot read \"%s\": %s; create the file (one domain per line) or remove the key"
+
+/* One domain per line, '#' comments; a bad line is "path:line: message". */
 bool config_read_domains_file(struct config_loader *ld, const struct config_key *k,
                               const config_setting_t *v, const char *s, void *obj)
 {
-	char why[512];
-	bool bad_line;
+	char line[DOMAIN_FILE_LINE_MAX], why[DOMAIN_FILE_LINE_MAX + 64] = "";
+	unsigned lineno = 0;
+	FILE *fp;
+	bool ok;
+	int rc;
 
 	if (*s == '\0')
-		return config_fail_key(ld, k, v, "empty file name: remove the key or name a file");
-	if (domains_read_file(&((struct pg_config *)obj)->relay, s, &bad_line, why, sizeof why))
-		return true;
-	if (!bad_line)
-		return config_fail_key(
-		    ld, k, v,
-		    "cannot read \"%s\": %s; create the file (one domain per line) or "
-		    "remove the key",
-		    s, why);
-	snprintf(ld->err, ld->errlen, "%s", why);
-	return false;
+		return config_fail(ld, k, v, "empty file name: remove the key or name a file");
+	if ((fp = fopen(s, "r")) == NULL)
+		return config_fail(ld, k, v, DOMAINS_UNREADABLE, s, strerror(errno));
+	while (why[0] == '\0' && (rc = read_line(fp, line, sizeof line)) != 0) {
+		char *p = line + strspn(line, " \t\r\f\v"), *end;
+		lineno++;
+		*strchrnul(p, '#') = '\0';
+		for (end = p + strlen(p); end > p && isspace((unsigned char)end[-1]);)
+			*--end = '\0';
+		if (rc < 0)
+			why_set(why, sizeof why, "%s",
+			        rc == -1 ? "line too long (one domain per line)"
+			                 : "NUL byte in line");
+		else if (strpbrk(p, " \t") != NULL)
+			why_set(why, sizeof why, "\"%s\": one domain per line", p);
+		else if (*p != '\0')
+			domain_add(&((struct pg_config *)obj)->relay, p, why, sizeof why);
+	}
+	ok = why[0] == '\0' && !ferror(fp);
+	if (why[0] != '\0')
+		snprintf(ld->err, ld->errlen, "%s:%u: %s", s, lineno, why);
+	else if (!ok)
+		config_fail(ld, k, v, DOMAINS_UNREADABLE, s, strerror(errno));
+	fclose(fp);
+	return ok;
 }
 
 bool config_add_net(struct config_loader *ld, const struct config_key *k, const config_setting_t *v,
@@ -426,12 +408,12 @@ bool config_add_net(struct config_loader *ld, const struct config_key *k, const 
 	struct pg_relay *relay = &((struct pg_config *)obj)->relay;
 
 	if (!grow(&relay->nets, relay->nnets, sizeof *relay->nets))
-		return config_fail(ld, v, "out of memory");
+		return config_fail(ld, NULL, v, "out of memory");
 	if (!relay_net_parse(s, &relay->nets[relay->nnets]))
-		return config_fail_key(ld, k, v,
-		                       "\"%s\" is not an address or network: write 192.0.2.0/24, "
-		                       "2001:db8::/32 or a single address",
-		                       s);
+		return config_fail(ld, k, v,
+		                   "\"%s\" is not an address or network: write 192.0.2.0/24, "
+		                   "2001:db8::/32 or a single address",
+		                   s);
 	relay->nnets++;
 	return true;
 }
@@ -443,14 +425,14 @@ bool config_add_cert(struct config_loader *ld, const struct config_key *k,
 	char fp[PG_MAX_FINGERPRINT + 1];
 
 	if (!relay_fingerprint_normalise(s, fp, sizeof fp))
-		return config_fail_key(
+		return config_fail(
 		    ld, k, v,
 		    "\"%.160s\" is not a fingerprint: write the certificate's SHA-256 "
 		    "fingerprint in hex, with or without ':' (as Postfix or Sendmail "
 		    "log it)",
 		    s);
 	if (!set_add(certs, fp))
-		return config_fail(ld, v, "out of memory");
+		return config_fail(ld, NULL, v, "out of memory");
 	return true;
 }
 

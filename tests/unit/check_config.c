@@ -979,6 +979,58 @@ START_TEST(test_local_domains_file_error_line)
 }
 END_TEST
 
+/* The file's own limits and refusals, each at its line: a line of 1023
+ * bytes fits, 1024 does not; a NUL byte; an empty file name. */
+START_TEST(test_local_domains_file_lines)
+{
+	static const struct {
+		size_t comment;   /* bytes of "#xxx..." on line 2 */
+		bool nul;         /* line 2 is "a\0b" instead */
+		const char *want; /* NULL: loads */
+	} cases[] = {
+	    {1023, false, NULL},
+	    {1024, false, ":2: line too long (one domain per line)"},
+	    {0, true, ":2: NUL byte in line"},
+	};
+	char err[2048], want[512], tmpl[] = "/tmp/pg-unit-XXXXXX";
+	struct text t = {0};
+	int fd = mkstemp(tmpl);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	text_add(&t, "relay = { local_domains_file = \"%s\"; };\n", tmpl);
+	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++) {
+		FILE *fp = fopen(tmpl, "w");
+		struct pg_config *cfg;
+		ck_assert_ptr_nonnull(fp);
+		fputs("a.test\n", fp);
+		if (cases[i].nul)
+			fwrite("a\0b\n", 1, 4, fp);
+		for (size_t j = 0; j < cases[i].comment; j++)
+			fputc(j == 0 ? '#' : 'x', fp);
+		fputs("\nb.test\n", fp);
+		fclose(fp);
+		err[0] = '\0';
+		cfg = load_text(t.s, err, sizeof err);
+		if (cases[i].want == NULL) {
+			ck_assert_msg(cfg != NULL, "%zu: %s", i, err);
+			ck_assert(strset_contains(&cfg->relay.domains, "b.test"));
+			config_free(cfg);
+			continue;
+		}
+		ck_assert_ptr_null(cfg);
+		snprintf(want, sizeof want, "%s%s", tmpl, cases[i].want);
+		ck_assert_str_eq(err, want);
+	}
+	unlink(tmpl);
+	free(t.s);
+	ck_assert_ptr_null(
+	    load_text("relay = {\n local_domains_file = \"\"; };\n", err, sizeof err));
+	ck_assert_str_eq(err, "F:2: relay.local_domains_file: empty file name: remove the key or "
+	                      "name a file");
+}
+END_TEST
+
 /* ---- limits: fits, and one over ---- */
 
 static void limit_case(const char *what, const struct text *t, bool want_ok, const char *want_msg)
@@ -1432,6 +1484,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_listen_kept);
 	tcase_add_test(tc, test_local_domains);
 	tcase_add_test(tc, test_local_domains_file_error_line);
+	tcase_add_test(tc, test_local_domains_file_lines);
 	tcase_add_test(tc, test_limit_ports);
 	tcase_add_test(tc, test_limit_listen);
 	tcase_add_test(tc, test_limit_label);
