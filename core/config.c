@@ -327,7 +327,6 @@ static bool read_port(struct config_loader *ld, const struct config_key *g,
 	const char *num = leaf(number), *lab = leaf(label);
 	const struct config_key *rk = row_of(g, NULL, offsetof(struct pg_port, role));
 	const config_setting_t *rs = config_setting_get_member(e, leaf(rk));
-	char why[512];
 
 	memset(p, 0, sizeof *p);
 	p->role = ld->cfg->default_role;
@@ -360,22 +359,8 @@ static bool read_port(struct config_loader *ld, const struct config_key *g,
 			    "each %s may appear once",
 			    lab, p->name, q->line, lab);
 	}
-	if (ld->ciphers == NULL && ld->suites == NULL)
-		return true;
-	switch (config_expand_ciphers(ld->ciphers ? config_setting_get_string(ld->ciphers) : NULL,
-	                              ld->suites ? config_setting_get_string(ld->suites) : NULL,
-	                              &p->ciphers, why, sizeof why)) {
-	case CONFIG_CIPHERS_OK:
-		p->restrict_ciphers = true;
-		return true;
-	case CONFIG_CIPHERS_BAD_LIST:
-		return config_fail(ld, row_of(g, config_keep_ciphers, 0),
-		                   ld->ciphers ? ld->ciphers : e, "%s", why);
-	case CONFIG_CIPHERS_BAD_SUITES:
-		return config_fail(ld, row_of(g, config_keep_suites, 0), ld->suites, "%s", why);
-	default:
-		return config_fail(ld, NULL, e, "%s", why);
-	}
+	return config_expand_ciphers(ld, row_of(g, config_keep_ciphers, 0),
+	                             row_of(g, config_keep_suites, 0), e, p);
 }
 
 /* Element i of list k: its type, and the limit on the count (ports: the

@@ -91,17 +91,13 @@ bool config_parse_reply(const char *s, enum pg_rule rule, struct pg_reply *out, 
                         size_t whylen);
 /* "0660" or "660": at most 0777. */
 bool config_parse_octal_mode(const char *s, unsigned *out, char *why, size_t whylen);
-enum config_cipher_result {
-	CONFIG_CIPHERS_OK = 0,
-	CONFIG_CIPHERS_BAD_LIST,   /* "ciphers" matched nothing */
-	CONFIG_CIPHERS_BAD_SUITES, /* "tls13_ciphersuites" matched nothing */
-	CONFIG_CIPHERS_FAILED      /* OpenSSL or memory failure */
-};
-
-/* The cipher names OpenSSL would offer for a cipher string (TLS <= 1.2) and
- * TLS 1.3 suites (each NULL: OpenSSL's default). */
-enum config_cipher_result config_expand_ciphers(const char *list, const char *suites,
-                                                struct pg_strset *out, char *why, size_t whylen);
+/* Once a ports entry e is read: the cipher names OpenSSL would offer for
+ * its ciphers (TLS <= 1.2, row ck) and tls13_ciphersuites (row sk), each
+ * OpenSSL's default when unset, into p->ciphers (p->restrict_ciphers set);
+ * nothing when neither is set. On error config_fail(). */
+bool config_expand_ciphers(struct config_loader *ld, const struct config_key *ck,
+                           const struct config_key *sk, const config_setting_t *e,
+                           struct pg_port *p);
 
 /* Edit distance, for "did you mean" (capped: returns >= 3 when far apart). */
 unsigned config_edit_distance(const char *a, const char *b);

@@ -218,45 +218,43 @@ static size_t count_tls13(STACK_OF(SSL_CIPHER) * sk)
 	return n;
 }
 
-enum config_cipher_result config_expand_ciphers(const char *list, const char *suites,
-                                                struct pg_strset *out, char *why, size_t whylen)
+bool config_expand_ciphers(struct config_loader *ld, const struct config_key *ck,
+                           const struct config_key *sk_key, const config_setting_t *e,
+                           struct pg_port *p)
 {
-	enum config_cipher_result rc = CONFIG_CIPHERS_FAILED;
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	const char *list = ld->ciphers ? config_setting_get_string(ld->ciphers) : NULL;
+	const char *suites = ld->suites ? config_setting_get_string(ld->suites) : NULL;
+	SSL_CTX *ctx;
 	STACK_OF(SSL_CIPHER) *sk = NULL;
+	bool ok = false;
 
-	memset(out, 0, sizeof *out);
-	if (ctx == NULL) {
-		why_set(why, whylen, "OpenSSL could not create a TLS context");
-	} else if (list != NULL && SSL_CTX_set_cipher_list(ctx, list) != 1) {
-		why_set(why, whylen, "\"%s\" matches no cipher OpenSSL knows (see ciphers(1))",
-		        list);
-		rc = CONFIG_CIPHERS_BAD_LIST;
-	} else if (suites != NULL && (SSL_CTX_set_ciphersuites(ctx, suites) != 1 ||
-	                              count_tls13(SSL_CTX_get_ciphers(ctx)) == 0)) {
-		why_set(why, whylen,
-		        "\"%s\" matches no TLS 1.3 cipher suite OpenSSL knows (e.g. "
-		        "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256)",
-		        suites);
-		rc = CONFIG_CIPHERS_BAD_SUITES;
-	} else if ((sk = SSL_CTX_get_ciphers(ctx)) == NULL || sk_SSL_CIPHER_num(sk) <= 0) {
-		why_set(why, whylen, "the cipher settings leave no cipher at all");
-		rc = CONFIG_CIPHERS_BAD_LIST;
-	} else {
-		rc = CONFIG_CIPHERS_OK;
-		for (int i = 0; i < sk_SSL_CIPHER_num(sk) && rc == CONFIG_CIPHERS_OK; i++)
-			if (!set_add(out, SSL_CIPHER_get_name(sk_SSL_CIPHER_value(sk, i))))
-				rc = CONFIG_CIPHERS_FAILED;
-		if (rc != CONFIG_CIPHERS_OK)
-			why_set(why, whylen, "out of memory");
-	}
-	if (rc == CONFIG_CIPHERS_OK)
-		strset_build(out, out->items, out->count);
+	if (list == NULL && suites == NULL)
+		return true;
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		config_fail(ld, NULL, e, "OpenSSL could not create a TLS context");
+	else if (list != NULL && SSL_CTX_set_cipher_list(ctx, list) != 1)
+		config_fail(ld, ck, ld->ciphers,
+		            "\"%s\" matches no cipher OpenSSL knows (see ciphers(1))", list);
+	else if (suites != NULL && (SSL_CTX_set_ciphersuites(ctx, suites) != 1 ||
+	                            count_tls13(SSL_CTX_get_ciphers(ctx)) == 0))
+		config_fail(ld, sk_key, ld->suites,
+		            "\"%s\" matches no TLS 1.3 cipher suite OpenSSL knows (e.g. "
+		            "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256)",
+		            suites);
+	else if ((sk = SSL_CTX_get_ciphers(ctx)) == NULL || sk_SSL_CIPHER_num(sk) <= 0)
+		config_fail(ld, ck, ld->ciphers ? ld->ciphers : e,
+		            "the cipher settings leave no cipher at all");
 	else
-		strset_free(out);
+		ok = true;
+	for (int i = 0; ok && i < sk_SSL_CIPHER_num(sk); i++)
+		if (!set_add(&p->ciphers, SSL_CIPHER_get_name(sk_SSL_CIPHER_value(sk, i))))
+			ok = config_fail(ld, NULL, e, "out of memory");
+	if (ok)
+		strset_build(&p->ciphers, p->ciphers.items, p->ciphers.count);
+	p->restrict_ciphers = ok;
 	SSL_CTX_free(ctx);
 	ERR_clear_error();
-	return rc;
+	return ok;
 }
 
 unsigned config_edit_distance(const char *a, const char *b)
