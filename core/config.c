@@ -411,7 +411,8 @@ static bool read_value(struct config_loader *ld, const struct config_key *k,
 {
 	char *field = (char *)obj + k->off;
 	int t = config_setting_type(s);
-	char words[512] = "", why[256];
+	char words[512] = "";
+	const char *text;
 	long long v;
 
 	if (t == CONFIG_TYPE_INT64)
@@ -448,11 +449,18 @@ static bool read_value(struct config_loader *ld, const struct config_key *k,
 		}
 		return config_fail(ld, k, s, "\"%s\" is not allowed: use one of %s",
 		                   config_setting_get_string(s), words);
-	case K_OCTAL:
-		if (config_parse_octal_mode(config_setting_get_string(s), (unsigned *)(void *)field,
-		                            why, sizeof why))
-			return true;
-		return config_fail(ld, k, s, "\"%s\" %s", config_setting_get_string(s), why);
+	case K_OCTAL: /* "0660" or "660", at most 0777 */
+		text = config_setting_get_string(s);
+		v = (long long)strtoul(text, NULL, 8);
+		if (strlen(text) < 3 || strlen(text) > 4 ||
+		    text[strspn(text, "01234567")] != '\0' || v > 0777)
+			return config_fail(
+			    ld, k, s,
+			    "\"%s\" must be an octal file mode of 3 or 4 digits up to "
+			    "0777, such as \"0660\"",
+			    text);
+		*(unsigned *)(void *)field = (unsigned)v;
+		return true;
 	case K_STRING:
 		return k->check(ld, k, s, config_setting_get_string(s), obj);
 	default:

@@ -84,13 +84,12 @@ config_check config_set_account, config_set_label, config_add_socket, config_add
     config_read_domains_file, config_add_net, config_add_cert, config_keep_ciphers,
     config_keep_suites;
 
-/* ---- single values (config_values.c): true if good, else a reason in why ---- */
+/* ---- values (config_values.c) ---- */
 
-/* "CODE ESC text" for rule (PG_RULE_RELAY alone may use %r). */
+/* "CODE ESC text" for rule (PG_RULE_RELAY alone may use %r): true, or false
+ * with the reason in why. */
 bool config_parse_reply(const char *s, enum pg_rule rule, struct pg_reply *out, char *why,
                         size_t whylen);
-/* "0660" or "660": at most 0777. */
-bool config_parse_octal_mode(const char *s, unsigned *out, char *why, size_t whylen);
 /* Once a ports entry e is read: the cipher names OpenSSL would offer for
  * its ciphers (TLS <= 1.2, row ck) and tls13_ciphersuites (row sk), each
  * OpenSSL's default when unset, into p->ciphers (p->restrict_ciphers set);

@@ -2,9 +2,9 @@
  * config_values.c - the values of portguard.conf that are more than a number,
  * a flag or a word: the checks named on the rows of config.c (accounts,
  * labels, sockets, local domains and their file, networks, fingerprints,
- * cipher strings), reply strings, octal modes, cipher expansion and the
- * "did you mean" distance. Sockets are read by daemon.c's parser and local
- * domains, networks and fingerprints by relay.c's, so that each spelling is
+ * cipher strings), reply strings, cipher expansion and the "did you mean"
+ * distance. Sockets are read by daemon.c's parser and local domains,
+ * networks and fingerprints by relay.c's, so that each spelling is
  * understood in one place.
  *
  * Inputs are strings from the config file (or the local domains file); every
@@ -36,19 +36,6 @@ static bool all_digits(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (!isdigit((unsigned char)s[i]))
 			return false;
-	return true;
-}
-
-bool config_parse_octal_mode(const char *s, unsigned *out, char *why, size_t whylen)
-{
-	size_t n = strlen(s);
-	unsigned long v = strtoul(s, NULL, 8);
-
-	if (n < 3 || n > 4 || strspn(s, "01234567") != n || v > 0777)
-		return why_set(why, whylen,
-		               "must be an octal file mode of 3 or 4 digits up to 0777, "
-		               "such as \"0660\"");
-	*out = (unsigned)v;
 	return true;
 }
 
