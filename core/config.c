@@ -109,7 +109,7 @@ const struct config_key config_schema[] = {
     {"allow_root", K_BOOL, "false", CFG(allow_root), .start_only = true},
     {"policyd", GROUP},
     {"policyd.listen", K_STRINGS, "[ " Q("unix:/var/spool/postfix/portguard/policy") " ]", .min = 1,
-     .max = PG_MAX_LISTEN, CFG(policyd_listen), .heap = true, .check = config_add_policy_socket,
+     .max = PG_MAX_LISTEN, CFG(policyd_listen), .heap = true, .check = config_add_socket,
      .start_only = true, .hint = "socket"},
     {"policyd.socket_mode", K_OCTAL, Q("0660"), CFG(policyd_socket_mode), .start_only = true},
     {"policyd.idle_timeout", K_UINT, "600", .min = 301, .max = 86400, CFG(policyd_idle_timeout),
@@ -118,7 +118,7 @@ const struct config_key config_schema[] = {
      CFG(policyd_max_connections)},
     {"milter", GROUP},
     {"milter.listen", K_STRING, Q("unix:/var/spool/postfix/portguard/milter"), CFG(milter_listen),
-     .heap = true, .check = config_set_milter_socket, .start_only = true},
+     .heap = true, .check = config_add_socket, .start_only = true},
     {"milter.socket_mode", K_OCTAL, Q("0660"), CFG(milter_socket_mode), .start_only = true},
     {"milter.timeout", K_UINT, "30", .min = 1, .max = 3600, CFG(milter_timeout), .start_only = true,
      .hint = "seconds"},
@@ -167,38 +167,27 @@ static bool walk(struct config_loader *ld, const struct config_key *g, const con
 
 /* ---- messages ---- */
 
-bool config_fail(struct config_loader *ld, const config_setting_t *s, const char *fmt, ...)
+bool config_fail(struct config_loader *ld, const struct config_key *k, const config_setting_t *s,
+                 const char *fmt, ...)
 {
 	const char *file = s != NULL ? config_setting_source_file(s) : NULL;
 	unsigned line = s != NULL ? config_setting_source_line(s) : 0;
+	const char *key = k != NULL ? k->name : "", *sep = k != NULL ? ": " : "";
 	int n;
 	va_list ap;
 
 	if (file == NULL)
 		file = ld->cfg != NULL ? ld->cfg->path : "built-in defaults";
 	if (line > 0)
-		n = snprintf(ld->err, ld->errlen, "%s:%u: ", file, line);
+		n = snprintf(ld->err, ld->errlen, "%s:%u: %s%s", file, line, key, sep);
 	else
-		n = snprintf(ld->err, ld->errlen, "%s: ", file);
+		n = snprintf(ld->err, ld->errlen, "%s: %s%s", file, key, sep);
 	if (n < 0 || (size_t)n >= ld->errlen)
 		return false;
 	va_start(ap, fmt);
 	vsnprintf(ld->err + n, ld->errlen - (size_t)n, fmt, ap);
 	va_end(ap);
 	return false;
-}
-
-/* config_fail() with the key's dotted name before the reason. */
-bool config_fail_key(struct config_loader *ld, const struct config_key *k,
-                     const config_setting_t *s, const char *fmt, ...)
-{
-	char why[768];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof why, fmt, ap);
-	va_end(ap);
-	return config_fail(ld, s, "%s: %s", k->name, why);
 }
 
 /* libconfig's types (CONFIG_TYPE_NONE .. CONFIG_TYPE_LIST) in words. */
@@ -210,8 +199,8 @@ static const char *const type_phrase[] = {
 static bool fail_type(struct config_loader *ld, const struct config_key *k,
                       const config_setting_t *s)
 {
-	return config_fail_key(ld, k, s, "must be %s, not %s", kinds[k->kind].want,
-	                       type_phrase[config_setting_type(s)]);
+	return config_fail(ld, k, s, "must be %s, not %s", kinds[k->kind].want,
+	                   type_phrase[config_setting_type(s)]);
 }
 
 /* Append "word" to buf as a list: "a", "b", "c". */
@@ -292,12 +281,14 @@ static bool check_unknown(struct config_loader *ld, const struct config_key *g,
 			}
 		}
 		if (best != NULL)
-			return config_fail(ld, c, "unknown key \"%s\" %s; did you mean \"%s\"?",
-			                   name, where, best);
+			return config_fail(ld, NULL, c,
+			                   "unknown key \"%s\" %s; did you mean \"%s\"?", name,
+			                   where, best);
 		for (j = 0; j < n; j++)
 			list_add(allowed, sizeof allowed, names[j]);
-		return config_fail(ld, c, "unknown key \"%s\" %s; the keys allowed here are %s",
-		                   name, where, allowed);
+		return config_fail(ld, NULL, c,
+		                   "unknown key \"%s\" %s; the keys allowed here are %s", name,
+		                   where, allowed);
 	}
 	return true;
 }
@@ -316,12 +307,12 @@ static bool read_replies(struct config_loader *ld, const struct config_key *k,
 		if (e == NULL)
 			continue;
 		if (config_setting_type(e) != CONFIG_TYPE_STRING)
-			return config_fail(ld, e,
+			return config_fail(ld, NULL, e,
 			                   "%s.%s: must be a string \"CODE ESC text\", not %s",
 			                   k->name, w->word, type_phrase[config_setting_type(e)]);
 		if (!config_parse_reply(config_setting_get_string(e), (enum pg_rule)w->value,
 		                        &replies[w->value], why, sizeof why))
-			return config_fail(ld, e, "%s.%s: %s", k->name, w->word, why);
+			return config_fail(ld, NULL, e, "%s.%s: %s", k->name, w->word, why);
 	}
 	return true;
 }
@@ -336,7 +327,6 @@ static bool read_port(struct config_loader *ld, const struct config_key *g,
 	const char *num = leaf(number), *lab = leaf(label);
 	const struct config_key *rk = row_of(g, NULL, offsetof(struct pg_port, role));
 	const config_setting_t *rs = config_setting_get_member(e, leaf(rk));
-	char why[512];
 
 	memset(p, 0, sizeof *p);
 	p->role = ld->cfg->default_role;
@@ -350,7 +340,7 @@ static bool read_port(struct config_loader *ld, const struct config_key *g,
 	p->line = ld->defaults ? 0 : config_setting_source_line(e);
 	if (p->port == 0 && p->name[0] == '\0')
 		return config_fail(
-		    ld, e,
+		    ld, NULL, e,
 		    "this ports entry has neither %s nor %s: add %s = NUMBER; and/or "
 		    "%s = \"service-label\";",
 		    num, lab, num, lab);
@@ -358,33 +348,19 @@ static bool read_port(struct config_loader *ld, const struct config_key *g,
 		const struct pg_port *q = &ld->cfg->ports[i];
 		if (p->port != 0 && q->port == p->port)
 			return config_fail(
-			    ld, config_setting_get_member(e, num),
+			    ld, NULL, config_setting_get_member(e, num),
 			    "%s %u is already configured by the ports entry at line %u; "
 			    "each number may appear once",
 			    num, p->port, q->line);
 		if (p->name[0] != '\0' && strcmp(q->name, p->name) == 0)
 			return config_fail(
-			    ld, config_setting_get_member(e, lab),
+			    ld, NULL, config_setting_get_member(e, lab),
 			    "%s \"%s\" is already used by the ports entry at line %u; "
 			    "each %s may appear once",
 			    lab, p->name, q->line, lab);
 	}
-	if (ld->ciphers == NULL && ld->suites == NULL)
-		return true;
-	switch (config_expand_ciphers(ld->ciphers ? config_setting_get_string(ld->ciphers) : NULL,
-	                              ld->suites ? config_setting_get_string(ld->suites) : NULL,
-	                              &p->ciphers, why, sizeof why)) {
-	case CONFIG_CIPHERS_OK:
-		p->restrict_ciphers = true;
-		return true;
-	case CONFIG_CIPHERS_BAD_LIST:
-		return config_fail_key(ld, row_of(g, config_keep_ciphers, 0),
-		                       ld->ciphers ? ld->ciphers : e, "%s", why);
-	case CONFIG_CIPHERS_BAD_SUITES:
-		return config_fail_key(ld, row_of(g, config_keep_suites, 0), ld->suites, "%s", why);
-	default:
-		return config_fail(ld, e, "%s", why);
-	}
+	return config_expand_ciphers(ld, row_of(g, config_keep_ciphers, 0),
+	                             row_of(g, config_keep_suites, 0), e, p);
 }
 
 /* Element i of list k: its type, and the limit on the count (ports: the
@@ -395,11 +371,11 @@ static bool elem_ok(struct config_loader *ld, const struct config_key *k, const 
 	bool entries = k->kind == K_ENTRIES;
 
 	if (i >= k->max && entries)
-		return config_fail_key(ld, k, e, "more than %lld entries (the limit)", k->max);
+		return config_fail(ld, k, e, "more than %lld entries (the limit)", k->max);
 	if (config_setting_type(e) != (entries ? CONFIG_TYPE_GROUP : CONFIG_TYPE_STRING))
 		return fail_type(ld, k, e);
 	if (i >= k->max)
-		return config_fail_key(ld, k, e, "more than %lld entries (the limit)", k->max);
+		return config_fail(ld, k, e, "more than %lld entries (the limit)", k->max);
 	return true;
 }
 
@@ -414,7 +390,7 @@ static bool read_list(struct config_loader *ld, const struct config_key *k,
 		if (!elem_ok(ld, k, config_setting_get_elem(s, (unsigned)i), i))
 			return false;
 	if (n < k->min)
-		return config_fail_key(ld, k, s, "needs at least one %s", k->hint);
+		return config_fail(ld, k, s, "needs at least one %s", k->hint);
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 		if (k->kind == K_ENTRIES) {
@@ -435,7 +411,8 @@ static bool read_value(struct config_loader *ld, const struct config_key *k,
 {
 	char *field = (char *)obj + k->off;
 	int t = config_setting_type(s);
-	char words[512] = "", why[256];
+	char words[512] = "";
+	const char *text;
 	long long v;
 
 	if (t == CONFIG_TYPE_INT64)
@@ -454,10 +431,9 @@ static bool read_value(struct config_loader *ld, const struct config_key *k,
 	case K_UINT:
 		v = config_setting_get_int64(s);
 		if (v < k->min || v > k->max)
-			return config_fail_key(ld, k, s,
-			                       "%lld is out of range: use %lld..%lld%s%s%s", v,
-			                       k->min, k->max, k->hint ? " (" : "",
-			                       k->hint ? k->hint : "", k->hint ? ")" : "");
+			return config_fail(ld, k, s, "%lld is out of range: use %lld..%lld%s%s%s",
+			                   v, k->min, k->max, k->hint ? " (" : "",
+			                   k->hint ? k->hint : "", k->hint ? ")" : "");
 		*(unsigned *)(void *)field = (unsigned)v;
 		return true;
 	case K_BOOL:
@@ -471,13 +447,20 @@ static bool read_value(struct config_loader *ld, const struct config_key *k,
 			}
 			list_add(words, sizeof words, w->word);
 		}
-		return config_fail_key(ld, k, s, "\"%s\" is not allowed: use one of %s",
-		                       config_setting_get_string(s), words);
-	case K_OCTAL:
-		if (config_parse_octal_mode(config_setting_get_string(s), (unsigned *)(void *)field,
-		                            why, sizeof why))
-			return true;
-		return config_fail_key(ld, k, s, "\"%s\" %s", config_setting_get_string(s), why);
+		return config_fail(ld, k, s, "\"%s\" is not allowed: use one of %s",
+		                   config_setting_get_string(s), words);
+	case K_OCTAL: /* "0660" or "660", at most 0777 */
+		text = config_setting_get_string(s);
+		v = (long long)strtoul(text, NULL, 8);
+		if (strlen(text) < 3 || strlen(text) > 4 ||
+		    text[strspn(text, "01234567")] != '\0' || v > 0777)
+			return config_fail(
+			    ld, k, s,
+			    "\"%s\" must be an octal file mode of 3 or 4 digits up to "
+			    "0777, such as \"0660\"",
+			    text);
+		*(unsigned *)(void *)field = (unsigned)v;
+		return true;
 	case K_STRING:
 		return k->check(ld, k, s, config_setting_get_string(s), obj);
 	default:
@@ -501,7 +484,7 @@ static bool read_default(struct config_loader *ld, const struct config_key *k, v
 	config_init(&tmp);
 	if (config_read_string(&tmp, text) != CONFIG_TRUE) {
 		config_destroy(&tmp);
-		return config_fail(ld, NULL, "built-in default of %s does not parse (a bug)",
+		return config_fail(ld, NULL, NULL, "built-in default of %s does not parse (a bug)",
 		                   k->name);
 	}
 	ld->defaults = true;
@@ -615,6 +598,8 @@ struct pg_config *config_load(const char *path, char *err, size_t errlen)
 		config_free(cfg);
 		return NULL;
 	}
+	while (cfg->policyd_nlisten < PG_MAX_LISTEN && cfg->policyd_listen[cfg->policyd_nlisten])
+		cfg->policyd_nlisten++;
 	strset_build(&cfg->relay.domains, cfg->relay.domains.items, cfg->relay.domains.count);
 	strset_build(&cfg->relay.parents, cfg->relay.parents.items, cfg->relay.parents.count);
 	strset_build(&cfg->relay.certs, cfg->relay.certs.items, cfg->relay.certs.count);

@@ -11,9 +11,11 @@
 #ifndef PG_CONFIG_H
 #define PG_CONFIG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "pg_limits.h"
 
@@ -190,5 +192,18 @@ const char *tls_version_name(enum pg_tls_version v);
 void strset_build(struct pg_strset *set, char **items, size_t count);
 bool strset_contains(const struct pg_strset *set, const char *s);
 void strset_free(struct pg_strset *set);
+
+/* The checks' one way to say what is wrong: the reason into why; returns
+ * false, so that a check can end with "return why_set(...)". */
+static inline __attribute__((format(printf, 3, 4))) bool why_set(char *why, size_t whylen,
+                                                                 const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	return false;
+}
 
 #endif

@@ -74,37 +74,29 @@ struct config_loader {
 	bool defaults;                            /* reading a built-in default */
 };
 
-/* Write "file:line: message" (or "file: message") into ld->err; return false. */
-bool config_fail(struct config_loader *ld, const config_setting_t *s, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* config_fail() with the key's dotted name before the message. */
-bool config_fail_key(struct config_loader *ld, const struct config_key *k,
-                     const config_setting_t *s, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* Write "file:line: key: message" (without "key: " when k is NULL; "file:
+ * message" when s has no line) into ld->err; return false. */
+bool config_fail(struct config_loader *ld, const struct config_key *k, const config_setting_t *s,
+                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* The checks named on the rows (config_values.c). */
-config_check config_set_account, config_set_label, config_set_milter_socket,
-    config_add_policy_socket, config_add_domain, config_read_domains_file, config_add_net,
-    config_add_cert, config_keep_ciphers, config_keep_suites;
+config_check config_set_account, config_set_label, config_add_socket, config_add_domain,
+    config_read_domains_file, config_add_net, config_add_cert, config_keep_ciphers,
+    config_keep_suites;
 
-/* ---- single values (config_values.c): true if good, else a reason in why ---- */
+/* ---- values (config_values.c) ---- */
 
-/* "CODE ESC text" for rule (PG_RULE_RELAY alone may use %r). */
+/* "CODE ESC text" for rule (PG_RULE_RELAY alone may use %r): true, or false
+ * with the reason in why. */
 bool config_parse_reply(const char *s, enum pg_rule rule, struct pg_reply *out, char *why,
                         size_t whylen);
-/* "0660" or "660": at most 0777. */
-bool config_parse_octal_mode(const char *s, unsigned *out, char *why, size_t whylen);
-enum config_cipher_result {
-	CONFIG_CIPHERS_OK = 0,
-	CONFIG_CIPHERS_BAD_LIST,   /* "ciphers" matched nothing */
-	CONFIG_CIPHERS_BAD_SUITES, /* "tls13_ciphersuites" matched nothing */
-	CONFIG_CIPHERS_FAILED      /* OpenSSL or memory failure */
-};
-
-/* The cipher names OpenSSL would offer for a cipher string (TLS <= 1.2) and
- * TLS 1.3 suites (each NULL: OpenSSL's default). */
-enum config_cipher_result config_expand_ciphers(const char *list, const char *suites,
-                                                struct pg_strset *out, char *why, size_t whylen);
+/* Once a ports entry e is read: the cipher names OpenSSL would offer for
+ * its ciphers (TLS <= 1.2, row ck) and tls13_ciphersuites (row sk), each
+ * OpenSSL's default when unset, into p->ciphers (p->restrict_ciphers set);
+ * nothing when neither is set. On error config_fail(). */
+bool config_expand_ciphers(struct config_loader *ld, const struct config_key *ck,
+                           const struct config_key *sk, const config_setting_t *e,
+                           struct pg_port *p);
 
 /* Edit distance, for "did you mean" (capped: returns >= 3 when far apart). */
 unsigned config_edit_distance(const char *a, const char *b);

@@ -2,8 +2,10 @@
  * config_values.c - the values of portguard.conf that are more than a number,
  * a flag or a word: the checks named on the rows of config.c (accounts,
  * labels, sockets, local domains and their file, networks, fingerprints,
- * cipher strings), reply strings, octal modes, cipher expansion and the
- * "did you mean" distance.
+ * cipher strings), reply strings, cipher expansion and the "did you mean"
+ * distance. Sockets are read by daemon.c's parser and local domains,
+ * networks and fingerprints by relay.c's, so that each spelling is
+ * understood in one place.
  *
  * Inputs are strings from the config file (or the local domains file); every
  * check is bounded. A check stores its value into the config (allocations
@@ -11,34 +13,21 @@
  * writes "file:line: key: what is wrong and what to write instead" and
  * returns false; nothing here logs or exits.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/un.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "config_schema.h"
+#include "daemon.h"
 #include "relay.h"
 
 /* A line of the local domains file: a domain plus room for a comment. */
 enum { DOMAIN_FILE_LINE_MAX = 4 * (PG_MAX_DOMAIN + 1) };
-
-static __attribute__((format(printf, 3, 4))) bool why_set(char *why, size_t whylen, const char *fmt,
-                                                          ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-	return false;
-}
 
 static bool all_digits(const char *s, size_t n)
 {
@@ -47,130 +36,6 @@ static bool all_digits(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (!isdigit((unsigned char)s[i]))
 			return false;
-	return true;
-}
-
-/* Decimal port 1..65535 in s[0..n). */
-static bool port_ok(const char *s, size_t n)
-{
-	unsigned long v = 0;
-
-	if (!all_digits(s, n) || n > 5)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	return v >= 1 && v <= 65535;
-}
-
-/* Host name or IPv4 address: letters, digits, '-', '.', not empty. */
-static bool hostname_ok(const char *s, size_t n)
-{
-	if (n == 0 || n > PG_MAX_DOMAIN)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!isalnum(c) && c != '-' && c != '.' && c != '_')
-			return false;
-	}
-	return true;
-}
-
-static bool ipv6_ok(const char *s, size_t n)
-{
-	char buf[INET6_ADDRSTRLEN + 1];
-	unsigned char addr[16];
-
-	if (n == 0 || n >= sizeof buf)
-		return false;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	return inet_pton(AF_INET6, buf, addr) == 1;
-}
-
-static bool unix_path_ok(const char *path, char *why, size_t whylen)
-{
-	struct sockaddr_un sun;
-
-	if (path[0] != '/')
-		return why_set(why, whylen, "the socket path must be absolute (start with /)");
-	if (strlen(path) >= sizeof sun.sun_path)
-		return why_set(why, whylen, "the socket path is longer than %zu bytes",
-		               sizeof sun.sun_path - 1);
-	return true;
-}
-
-/* policyd: unix:/absolute/path, inet:host:port, inet:[v6addr]:port. */
-static bool policy_socket_ok(const char *s, char *why, size_t whylen)
-{
-	static const char usage[] =
-	    "use unix:/absolute/path, inet:host:port or inet:[ipv6-address]:port";
-
-	if (strncmp(s, "unix:", 5) == 0)
-		return unix_path_ok(s + 5, why, whylen);
-	if (strncmp(s, "inet:", 5) == 0) {
-		const char *h = s + 5;
-		const char *colon;
-		if (*h == '[') {
-			const char *close = strchr(h, ']');
-			if (close == NULL || close[1] != ':' ||
-			    !ipv6_ok(h + 1, (size_t)(close - h - 1)))
-				return why_set(why, whylen, "bad IPv6 address in brackets: %s",
-				               usage);
-			colon = close + 1;
-		} else {
-			colon = strrchr(h, ':');
-			if (colon == NULL || !hostname_ok(h, (size_t)(colon - h)))
-				return why_set(why, whylen, "bad or missing host: %s", usage);
-		}
-		if (!port_ok(colon + 1, strlen(colon + 1)))
-			return why_set(why, whylen, "the port must be 1..65535: %s", usage);
-		return true;
-	}
-	return why_set(why, whylen, "unknown socket type: %s", usage);
-}
-
-/* milter (libmilter): unix:/path, local:/path, inet:port[@host], inet6:port[@host]. */
-static bool milter_socket_ok(const char *s, char *why, size_t whylen)
-{
-	static const char usage[] =
-	    "use unix:/path, local:/path, inet:port@host or inet6:port@host";
-	bool v6 = strncmp(s, "inet6:", 6) == 0;
-
-	if (strncmp(s, "unix:", 5) == 0)
-		return unix_path_ok(s + 5, why, whylen);
-	if (strncmp(s, "local:", 6) == 0)
-		return unix_path_ok(s + 6, why, whylen);
-	if (v6 || strncmp(s, "inet:", 5) == 0) {
-		const char *p = s + (v6 ? 6 : 5);
-		const char *at = strchr(p, '@');
-		size_t plen = at != NULL ? (size_t)(at - p) : strlen(p);
-		if (!port_ok(p, plen))
-			return why_set(why, whylen, "the port must be 1..65535: %s", usage);
-		if (at != NULL) {
-			const char *h = at + 1;
-			size_t hlen = strlen(h);
-			bool ok = hostname_ok(h, hlen) ||
-			          (v6 && (ipv6_ok(h, hlen) ||
-			                  (hlen > 2 && h[0] == '[' && h[hlen - 1] == ']' &&
-			                   ipv6_ok(h + 1, hlen - 2))));
-			if (!ok)
-				return why_set(why, whylen, "bad host after '@': %s", usage);
-		}
-		return true;
-	}
-	return why_set(why, whylen, "unknown socket type: %s", usage);
-}
-
-bool config_parse_octal_mode(const char *s, unsigned *out, char *why, size_t whylen)
-{
-	size_t n = strlen(s);
-	unsigned long v = strtoul(s, NULL, 8);
-
-	if (n < 3 || n > 4 || strspn(s, "01234567") != n || v > 0777)
-		return why_set(why, whylen,
-		               "must be an octal file mode of 3 or 4 digits up to 0777, "
-		               "such as \"0660\"");
-	*out = (unsigned)v;
 	return true;
 }
 
@@ -206,6 +71,20 @@ static bool reply_text_ok(const char *t, enum pg_rule rule, char *why, size_t wh
 	return true;
 }
 
+/* The length of an enhanced status code "d.ddd.ddd" at p; 0 if there is none. */
+static size_t esc_len(const char *p)
+{
+	size_t subject, detail;
+
+	if (!all_digits(p, 1) || p[1] != '.')
+		return 0;
+	subject = strspn(p + 2, "0123456789");
+	if (subject < 1 || subject > 3 || p[2 + subject] != '.')
+		return 0;
+	detail = strspn(p + 3 + subject, "0123456789");
+	return detail >= 1 && detail <= 3 ? 3 + subject + detail : 0;
+}
+
 bool config_parse_reply(const char *s, enum pg_rule rule, struct pg_reply *out, char *why,
                         size_t whylen)
 {
@@ -225,23 +104,12 @@ bool config_parse_reply(const char *s, enum pg_rule rule, struct pg_reply *out, 
 		               "the reply code %u must be 4xx (temporary) or 5xx (permanent): %s",
 		               r.code, form);
 	p += 4;
-	/* class.subject.detail: d.ddd.ddd */
-	n = strcspn(p, " ");
-	{
-		const char *dot1 = memchr(p, '.', n);
-		const char *dot2 =
-		    dot1 != NULL ? memchr(dot1 + 1, '.', n - (size_t)(dot1 + 1 - p)) : NULL;
-		size_t l2 = dot2 != NULL ? (size_t)(dot2 - dot1 - 1) : 0;
-		size_t l3 = dot2 != NULL ? n - (size_t)(dot2 + 1 - p) : 0;
-		if (dot1 != p + 1 || dot2 == NULL || !all_digits(p, 1) ||
-		    !all_digits(dot1 + 1, l2) || l2 > 3 || !all_digits(dot2 + 1, l3) || l3 > 3 ||
-		    p[n] != ' ')
-			return why_set(why, whylen,
-			               "the enhanced status code must look like 5.7.1 (d.ddd.ddd) "
-			               "and be followed "
-			               "by a space and text: %s",
-			               form);
-	}
+	n = esc_len(p);
+	if (n == 0 || p[n] != ' ')
+		return why_set(why, whylen,
+		               "the enhanced status code must look like 5.7.1 (d.ddd.ddd) and be "
+		               "followed by a space and text: %s",
+		               form);
 	if (p[0] != s[0])
 		return why_set(
 		    why, whylen,
@@ -277,84 +145,29 @@ static bool grow(void *v, size_t n, size_t size)
 	return true;
 }
 
-static bool ip_literal_ok(const char *s, size_t n)
+/* A copy of s at the end of set (config_load() sorts the sets once all are in). */
+static bool set_add(struct pg_strset *set, const char *s)
 {
-	char buf[INET6_ADDRSTRLEN + 8];
-	unsigned char addr[16];
-
-	if (n < 3 || s[n - 1] != ']' || n - 2 >= sizeof buf)
+	if (!grow(&set->items, set->count, sizeof *set->items) ||
+	    (set->items[set->count] = strdup(s)) == NULL)
 		return false;
-	memcpy(buf, s + 1, n - 2);
-	buf[n - 2] = '\0';
-	if (strncmp(buf, "ipv6:", 5) == 0)
-		return inet_pton(AF_INET6, buf + 5, addr) == 1;
-	return inet_pton(AF_INET, buf, addr) == 1;
+	set->count++;
+	return true;
 }
 
-/* One local domain into relay->domains or (".example.org") relay->parents,
- * case-folded, one trailing dot removed; "[192.0.2.1]" / "[IPv6:...]" exact.
- * config_load() sorts the sets once all are in. */
+/* One local domain, normalised by relay.c, into relay->domains or (a
+ * leading dot) relay->parents. */
 static bool domain_add(struct pg_relay *relay, const char *s, char *why, size_t whylen)
 {
-	char buf[PG_MAX_DOMAIN + 3];
-	size_t n = strlen(s);
-	bool parent = false;
-	char *p = buf;
-	struct pg_strset *set;
+	char d[RELAY_DOMAIN_BUF];
+	bool parent;
 
 	if (relay->domains.count + relay->parents.count >= PG_MAX_LOCAL_DOMAINS)
 		return why_set(why, whylen, "more than %d local domains", PG_MAX_LOCAL_DOMAINS);
-	if (n > PG_MAX_DOMAIN + 2)
-		return why_set(why, whylen, "the domain is longer than %d characters",
-		               PG_MAX_DOMAIN);
-	for (size_t i = 0; i <= n; i++)
-		buf[i] = (char)tolower((unsigned char)s[i]);
-	if (buf[0] == '[') {
-		if (!ip_literal_ok(buf, n))
-			return why_set(why, whylen,
-			               "bad address literal \"%s\": write [192.0.2.1] or "
-			               "[IPv6:2001:db8::1]",
-			               s);
-	} else {
-		if (*p == '.') {
-			parent = true;
-			p++;
-		}
-		n = strlen(p);
-		if (n > 0 && p[n - 1] == '.')
-			p[--n] = '\0';
-		if (n == 0)
-			return why_set(why, whylen, "empty domain");
-		if (n > PG_MAX_DOMAIN)
-			return why_set(why, whylen, "the domain is longer than %d characters",
-			               PG_MAX_DOMAIN);
-		size_t label = 0;
-		for (size_t i = 0; i <= n; i++) {
-			unsigned char c = (unsigned char)p[i];
-			if (c == '.' || c == '\0') {
-				if (label == 0)
-					return why_set(why, whylen, "empty label in domain \"%s\"",
-					               s);
-				label = 0;
-				continue;
-			}
-			if (!isalnum(c) && c != '-' && c != '_')
-				return why_set(why, whylen,
-				               "bad character in domain \"%s\": use letters, "
-				               "digits, '-' and '.' "
-				               "(a leading dot means \"subdomains of\")",
-				               s);
-			if (++label > 63)
-				return why_set(
-				    why, whylen,
-				    "a label of domain \"%s\" is longer than 63 characters", s);
-		}
-	}
-	set = parent ? &relay->parents : &relay->domains;
-	if (!grow(&set->items, set->count, sizeof *set->items) ||
-	    (set->items[set->count] = strdup(p)) == NULL)
+	if (!relay_domain_normalise(s, d, &parent, why, whylen))
+		return false;
+	if (!set_add(parent ? &relay->parents : &relay->domains, d))
 		return why_set(why, whylen, "out of memory");
-	set->count++;
 	return true;
 }
 
@@ -380,46 +193,6 @@ static int read_line(FILE *fp, char *buf, size_t len)
 	return 1;
 }
 
-/* One domain per line, '#' comments. false: why holds strerror() (*bad_line
- * false) or "path:line: message" (*bad_line true). */
-static bool domains_read_file(struct pg_relay *relay, const char *path, bool *bad_line, char *why,
-                              size_t whylen)
-{
-	char line[DOMAIN_FILE_LINE_MAX], reason[DOMAIN_FILE_LINE_MAX + 64] = "";
-	unsigned lineno = 0;
-	FILE *fp = fopen(path, "r");
-	bool ok;
-	int rc;
-
-	*bad_line = false;
-	if (fp == NULL)
-		return why_set(why, whylen, "%s", strerror(errno));
-	while (reason[0] == '\0' && (rc = read_line(fp, line, sizeof line)) != 0) {
-		char *p = line, *end;
-		lineno++;
-		*strchrnul(p, '#') = '\0';
-		p += strspn(p, " \t\r\f\v");
-		for (end = p + strlen(p); end > p && isspace((unsigned char)end[-1]);)
-			*--end = '\0';
-		if (rc < 0)
-			snprintf(reason, sizeof reason, "%s",
-			         rc == -1 ? "line too long (one domain per line)"
-			                  : "NUL byte in line");
-		else if (strpbrk(p, " \t") != NULL)
-			snprintf(reason, sizeof reason, "\"%s\": one domain per line", p);
-		else if (*p != '\0')
-			domain_add(relay, p, reason, sizeof reason);
-	}
-	*bad_line = reason[0] != '\0';
-	ok = !*bad_line && !ferror(fp);
-	if (*bad_line)
-		why_set(why, whylen, "%s:%u: %s", path, lineno, reason);
-	else if (!ok)
-		why_set(why, whylen, "%s", strerror(errno));
-	fclose(fp);
-	return ok;
-}
-
 /* ---- ciphers ---- */
 
 static size_t count_tls13(STACK_OF(SSL_CIPHER) * sk)
@@ -432,47 +205,43 @@ static size_t count_tls13(STACK_OF(SSL_CIPHER) * sk)
 	return n;
 }
 
-enum config_cipher_result config_expand_ciphers(const char *list, const char *suites,
-                                                struct pg_strset *out, char *why, size_t whylen)
+bool config_expand_ciphers(struct config_loader *ld, const struct config_key *ck,
+                           const struct config_key *sk_key, const config_setting_t *e,
+                           struct pg_port *p)
 {
-	enum config_cipher_result rc = CONFIG_CIPHERS_FAILED;
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	const char *list = ld->ciphers ? config_setting_get_string(ld->ciphers) : NULL;
+	const char *suites = ld->suites ? config_setting_get_string(ld->suites) : NULL;
+	SSL_CTX *ctx;
 	STACK_OF(SSL_CIPHER) *sk = NULL;
+	bool ok = false;
 
-	memset(out, 0, sizeof *out);
-	if (ctx == NULL) {
-		why_set(why, whylen, "OpenSSL could not create a TLS context");
-	} else if (list != NULL && SSL_CTX_set_cipher_list(ctx, list) != 1) {
-		why_set(why, whylen, "\"%s\" matches no cipher OpenSSL knows (see ciphers(1))",
-		        list);
-		rc = CONFIG_CIPHERS_BAD_LIST;
-	} else if (suites != NULL && (SSL_CTX_set_ciphersuites(ctx, suites) != 1 ||
-	                              count_tls13(SSL_CTX_get_ciphers(ctx)) == 0)) {
-		why_set(why, whylen,
-		        "\"%s\" matches no TLS 1.3 cipher suite OpenSSL knows (e.g. "
-		        "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256)",
-		        suites);
-		rc = CONFIG_CIPHERS_BAD_SUITES;
-	} else if ((sk = SSL_CTX_get_ciphers(ctx)) == NULL || sk_SSL_CIPHER_num(sk) <= 0) {
-		why_set(why, whylen, "the cipher settings leave no cipher at all");
-		rc = CONFIG_CIPHERS_BAD_LIST;
-	} else {
-		rc = CONFIG_CIPHERS_OK;
-		for (int i = 0; i < sk_SSL_CIPHER_num(sk) && rc == CONFIG_CIPHERS_OK; i++)
-			if (!grow(&out->items, out->count, sizeof *out->items) ||
-			    (out->items[out->count++] =
-			         strdup(SSL_CIPHER_get_name(sk_SSL_CIPHER_value(sk, i)))) == NULL)
-				rc = CONFIG_CIPHERS_FAILED;
-		if (rc != CONFIG_CIPHERS_OK)
-			why_set(why, whylen, "out of memory");
-	}
-	if (rc == CONFIG_CIPHERS_OK)
-		strset_build(out, out->items, out->count);
+	if (list == NULL && suites == NULL)
+		return true;
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		config_fail(ld, NULL, e, "OpenSSL could not create a TLS context");
+	else if (list != NULL && SSL_CTX_set_cipher_list(ctx, list) != 1)
+		config_fail(ld, ck, ld->ciphers,
+		            "\"%s\" matches no cipher OpenSSL knows (see ciphers(1))", list);
+	else if (suites != NULL && (SSL_CTX_set_ciphersuites(ctx, suites) != 1 ||
+	                            count_tls13(SSL_CTX_get_ciphers(ctx)) == 0))
+		config_fail(ld, sk_key, ld->suites,
+		            "\"%s\" matches no TLS 1.3 cipher suite OpenSSL knows (e.g. "
+		            "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256)",
+		            suites);
+	else if ((sk = SSL_CTX_get_ciphers(ctx)) == NULL || sk_SSL_CIPHER_num(sk) <= 0)
+		config_fail(ld, ck, ld->ciphers ? ld->ciphers : e,
+		            "the cipher settings leave no cipher at all");
 	else
-		strset_free(out);
+		ok = true;
+	for (int i = 0; ok && i < sk_SSL_CIPHER_num(sk); i++)
+		if (!set_add(&p->ciphers, SSL_CIPHER_get_name(sk_SSL_CIPHER_value(sk, i))))
+			ok = config_fail(ld, NULL, e, "out of memory");
+	if (ok)
+		strset_build(&p->ciphers, p->ciphers.items, p->ciphers.count);
+	p->restrict_ciphers = ok;
 	SSL_CTX_free(ctx);
 	ERR_clear_error();
-	return rc;
+	return ok;
 }
 
 unsigned config_edit_distance(const char *a, const char *b)
@@ -511,13 +280,12 @@ bool config_set_account(struct config_loader *ld, const struct config_key *k,
 	size_t n = strlen(s);
 
 	if ((long long)n < k->min || (long long)n > k->max)
-		return config_fail_key(ld, k, v, "must be %lld..%lld characters long", k->min,
-		                       k->max);
+		return config_fail(ld, k, v, "must be %lld..%lld characters long", k->min, k->max);
 	if (s[0] == '-')
-		return config_fail_key(ld, k, v, "\"%s\": must not start with '-'", s);
+		return config_fail(ld, k, v, "\"%s\": must not start with '-'", s);
 	if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
-		return config_fail_key(
-		    ld, k, v, "\"%s\": may contain only letters, digits, '.', '_' and '-'", s);
+		return config_fail(ld, k, v,
+		                   "\"%s\": may contain only letters, digits, '.', '_' and '-'", s);
 	memcpy((char *)obj + k->off, s, n + 1);
 	return true;
 }
@@ -528,14 +296,13 @@ bool config_set_label(struct config_loader *ld, const struct config_key *k,
 	size_t n = strlen(s);
 
 	if (n == 0)
-		return config_fail_key(ld, k, v,
-		                       "\"\": must not be empty (leave the key out instead)");
+		return config_fail(ld, k, v, "\"\": must not be empty (leave the key out instead)");
 	if ((long long)n > k->max)
-		return config_fail_key(
-		    ld, k, v, "\"%s\": is %zu characters long; the limit is %lld", s, n, k->max);
+		return config_fail(ld, k, v, "\"%s\": is %zu characters long; the limit is %lld", s,
+		                   n, k->max);
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] > '~')
-			return config_fail_key(
+			return config_fail(
 			    ld, k, v,
 			    "\"%s\": may contain only printable ASCII characters without "
 			    "spaces",
@@ -544,33 +311,28 @@ bool config_set_label(struct config_loader *ld, const struct config_key *k,
 	return true;
 }
 
-bool config_set_milter_socket(struct config_loader *ld, const struct config_key *k,
-                              const config_setting_t *v, const char *s, void *obj)
+/* Sockets, read by daemon.c's parser (the one -p uses); a list names each
+ * socket once, however spelled. */
+bool config_add_socket(struct config_loader *ld, const struct config_key *k,
+                       const config_setting_t *v, const char *s, void *obj)
 {
-	char why[320];
-	char **field = (char **)(void *)((char *)obj + k->off);
+	static const char usage[] = "use unix:/path, local:/path, inet:port@host, "
+	                            "inet6:port@host, inet:host:port or inet:[ipv6-address]:port";
+	char **slot = (char **)(void *)((char *)obj + k->off);
+	char why[64], want[DAEMON_SOCK_PATH_MAX + 16], got[sizeof want];
+	struct daemon_sockspec sp;
 
-	if (!milter_socket_ok(s, why, sizeof why))
-		return config_fail_key(ld, k, v, "\"%s\": %s", s, why);
-	if ((*field = strdup(s)) == NULL)
-		return config_fail(ld, v, "out of memory");
-	return true;
-}
-
-bool config_add_policy_socket(struct config_loader *ld, const struct config_key *k,
-                              const config_setting_t *v, const char *s, void *obj)
-{
-	struct pg_config *cfg = obj;
-	char why[320];
-
-	if (!policy_socket_ok(s, why, sizeof why))
-		return config_fail_key(ld, k, v, "\"%s\": %s", s, why);
-	for (size_t j = 0; j < cfg->policyd_nlisten; j++)
-		if (strcmp(cfg->policyd_listen[j], s) == 0)
-			return config_fail_key(ld, k, v, "the same socket is listed twice");
-	if ((cfg->policyd_listen[cfg->policyd_nlisten] = strdup(s)) == NULL)
-		return config_fail(ld, v, "out of memory");
-	cfg->policyd_nlisten++;
+	if (!daemon_sockspec_check(s, &sp, why, sizeof why))
+		return config_fail(ld, k, v, "\"%s\": %s: %s", s, why, usage);
+	daemon_sockspec_format(&sp, want, sizeof want);
+	for (; k->kind == K_STRINGS && *slot != NULL; slot++) {
+		daemon_sockspec_check(*slot, &sp, why, sizeof why);
+		daemon_sockspec_format(&sp, got, sizeof got);
+		if (strcmp(got, want) == 0)
+			return config_fail(ld, k, v, "the same socket is listed twice");
+	}
+	if ((*slot = strdup(s)) == NULL)
+		return config_fail(ld, NULL, v, "out of memory");
 	return true;
 }
 
@@ -581,27 +343,48 @@ bool config_add_domain(struct config_loader *ld, const struct config_key *k,
 
 	if (domain_add(&((struct pg_config *)obj)->relay, s, why, sizeof why))
 		return true;
-	return config_fail_key(ld, k, v, "%s", why);
+	return config_fail(ld, k, v, "%s", why);
 }
 
+#define DOMAINS_UNREADABLE                                                                         \
+	"cannot read \"%s\": %s; create the file (one domain per line) or remove the key"
+
+/* One domain per line, '#' comments; a bad line is "path:line: message". */
 bool config_read_domains_file(struct config_loader *ld, const struct config_key *k,
                               const config_setting_t *v, const char *s, void *obj)
 {
-	char why[512];
-	bool bad_line;
+	char line[DOMAIN_FILE_LINE_MAX], why[DOMAIN_FILE_LINE_MAX + 64] = "";
+	unsigned lineno = 0;
+	FILE *fp;
+	bool ok;
+	int rc;
 
 	if (*s == '\0')
-		return config_fail_key(ld, k, v, "empty file name: remove the key or name a file");
-	if (domains_read_file(&((struct pg_config *)obj)->relay, s, &bad_line, why, sizeof why))
-		return true;
-	if (!bad_line)
-		return config_fail_key(
-		    ld, k, v,
-		    "cannot read \"%s\": %s; create the file (one domain per line) or "
-		    "remove the key",
-		    s, why);
-	snprintf(ld->err, ld->errlen, "%s", why);
-	return false;
+		return config_fail(ld, k, v, "empty file name: remove the key or name a file");
+	if ((fp = fopen(s, "r")) == NULL)
+		return config_fail(ld, k, v, DOMAINS_UNREADABLE, s, strerror(errno));
+	while (why[0] == '\0' && (rc = read_line(fp, line, sizeof line)) != 0) {
+		char *p = line + strspn(line, " \t\r\f\v"), *end;
+		lineno++;
+		*strchrnul(p, '#') = '\0';
+		for (end = p + strlen(p); end > p && isspace((unsigned char)end[-1]);)
+			*--end = '\0';
+		if (rc < 0)
+			why_set(why, sizeof why, "%s",
+			        rc == -1 ? "line too long (one domain per line)"
+			                 : "NUL byte in line");
+		else if (strpbrk(p, " \t") != NULL)
+			why_set(why, sizeof why, "\"%s\": one domain per line", p);
+		else if (*p != '\0')
+			domain_add(&((struct pg_config *)obj)->relay, p, why, sizeof why);
+	}
+	ok = why[0] == '\0' && !ferror(fp);
+	if (why[0] != '\0')
+		snprintf(ld->err, ld->errlen, "%s:%u: %s", s, lineno, why);
+	else if (!ok)
+		config_fail(ld, k, v, DOMAINS_UNREADABLE, s, strerror(errno));
+	fclose(fp);
+	return ok;
 }
 
 bool config_add_net(struct config_loader *ld, const struct config_key *k, const config_setting_t *v,
@@ -610,12 +393,12 @@ bool config_add_net(struct config_loader *ld, const struct config_key *k, const 
 	struct pg_relay *relay = &((struct pg_config *)obj)->relay;
 
 	if (!grow(&relay->nets, relay->nnets, sizeof *relay->nets))
-		return config_fail(ld, v, "out of memory");
+		return config_fail(ld, NULL, v, "out of memory");
 	if (!relay_net_parse(s, &relay->nets[relay->nnets]))
-		return config_fail_key(ld, k, v,
-		                       "\"%s\" is not an address or network: write 192.0.2.0/24, "
-		                       "2001:db8::/32 or a single address",
-		                       s);
+		return config_fail(ld, k, v,
+		                   "\"%s\" is not an address or network: write 192.0.2.0/24, "
+		                   "2001:db8::/32 or a single address",
+		                   s);
 	relay->nnets++;
 	return true;
 }
@@ -627,16 +410,14 @@ bool config_add_cert(struct config_loader *ld, const struct config_key *k,
 	char fp[PG_MAX_FINGERPRINT + 1];
 
 	if (!relay_fingerprint_normalise(s, fp, sizeof fp))
-		return config_fail_key(
+		return config_fail(
 		    ld, k, v,
 		    "\"%.160s\" is not a fingerprint: write the certificate's SHA-256 "
 		    "fingerprint in hex, with or without ':' (as Postfix or Sendmail "
 		    "log it)",
 		    s);
-	if (!grow(&certs->items, certs->count, sizeof *certs->items) ||
-	    (certs->items[certs->count] = strdup(fp)) == NULL)
-		return config_fail(ld, v, "out of memory");
-	certs->count++;
+	if (!set_add(certs, fp))
+		return config_fail(ld, NULL, v, "out of memory");
 	return true;
 }
 

@@ -246,17 +246,6 @@ int daemon_end(struct daemon_options *o, int rc)
 
 /* ---- socket specs ---- */
 
-static bool why_set(char *why, size_t whylen, const char *fmt, ...) PG_PRINTF(3, 4);
-static bool why_set(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-	return false;
-}
-
 /* 1..65535, digits only. */
 static bool port_parse(const char *s, size_t n, unsigned *out)
 {
@@ -323,11 +312,11 @@ static bool sockspec_inet(const char *p, bool v6, struct daemon_sockspec *out, c
 	const char *at = strchr(p, '@'), *colon, *h, *hend;
 
 	out->kind = v6 ? DAEMON_SOCK_INET6 : DAEMON_SOCK_INET;
-	if (at != NULL || strchr(p, ':') == NULL) { /* libmilter: port[@host] */
+	/* libmilter: port[@host]; a word without '@' or ':' is a host missing its port */
+	if (at != NULL || strspn(p, "0123456789") == strlen(p)) {
 		size_t plen = at != NULL ? (size_t)(at - p) : strlen(p);
 		if (!port_parse(p, plen, &out->port))
-			return why_set(why, whylen, "the port must be 1..65535: %s",
-			               sockspec_usage);
+			return why_set(why, whylen, "the port must be 1..65535");
 		if (at == NULL)
 			return true;
 		h = at + 1;
@@ -337,7 +326,7 @@ static bool sockspec_inet(const char *p, bool v6, struct daemon_sockspec *out, c
 			hend--;
 		}
 		if (!host_parse(h, (size_t)(hend - h), v6, out->host))
-			return why_set(why, whylen, "bad host after '@': %s", sockspec_usage);
+			return why_set(why, whylen, "bad host after '@'");
 		return true;
 	}
 	if (*p == '[') { /* [v6address]:port */
@@ -345,23 +334,23 @@ static bool sockspec_inet(const char *p, bool v6, struct daemon_sockspec *out, c
 		if (hend == NULL || hend[1] != ':' ||
 		    !host_parse(p + 1, (size_t)(hend - p - 1), true, out->host) ||
 		    out->host[0] == '\0')
-			return why_set(why, whylen, "bad IPv6 address in brackets: %s",
-			               sockspec_usage);
+			return why_set(why, whylen, "bad IPv6 address in brackets");
 		out->kind = DAEMON_SOCK_INET6;
 		colon = hend + 1;
 	} else { /* host:port */
 		if (v6)
-			return why_set(why, whylen, "inet6 takes port@host: %s", sockspec_usage);
+			return why_set(why, whylen, "inet6 takes port@host");
 		colon = strrchr(p, ':');
-		if ((colon != p && !host_parse(p, (size_t)(colon - p), false, out->host)))
-			return why_set(why, whylen, "bad or missing host: %s", sockspec_usage);
+		if (colon == NULL ||
+		    (colon != p && !host_parse(p, (size_t)(colon - p), false, out->host)))
+			return why_set(why, whylen, "bad or missing host");
 	}
 	if (!port_parse(colon + 1, strlen(colon + 1), &out->port))
-		return why_set(why, whylen, "the port must be 1..65535: %s", sockspec_usage);
+		return why_set(why, whylen, "the port must be 1..65535");
 	return true;
 }
 
-bool daemon_sockspec_parse(const char *s, struct daemon_sockspec *out, char *why, size_t whylen)
+bool daemon_sockspec_check(const char *s, struct daemon_sockspec *out, char *why, size_t whylen)
 {
 	memset(out, 0, sizeof *out);
 	if (strncmp(s, "unix:", 5) == 0)
@@ -372,7 +361,16 @@ bool daemon_sockspec_parse(const char *s, struct daemon_sockspec *out, char *why
 		return sockspec_inet(s + 5, false, out, why, whylen);
 	if (strncmp(s, "inet6:", 6) == 0)
 		return sockspec_inet(s + 6, true, out, why, whylen);
-	return why_set(why, whylen, "unknown socket type: %s", sockspec_usage);
+	return why_set(why, whylen, "unknown socket type");
+}
+
+bool daemon_sockspec_parse(const char *s, struct daemon_sockspec *out, char *why, size_t whylen)
+{
+	char reason[64];
+
+	if (daemon_sockspec_check(s, out, reason, sizeof reason))
+		return true;
+	return why_set(why, whylen, "%s: %s", reason, sockspec_usage);
 }
 
 bool daemon_sockspec_format(const struct daemon_sockspec *sp, char *buf, size_t buflen)

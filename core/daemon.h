@@ -77,7 +77,11 @@ struct daemon_sockspec {
 
 /* unix:/path or local:/path; inet:port@host, inet6:port@host (host
  * optional: every address); and inet:host:port, inet:[v6address]:port.
- * false with why set ("unknown socket type: use ...") otherwise. */
+ * false with why set to the reason alone ("unknown socket type") otherwise:
+ * the caller adds what to write instead (the config: its key's spellings). */
+bool daemon_sockspec_check(const char *s, struct daemon_sockspec *out, char *why, size_t whylen);
+/* daemon_sockspec_check() with -p's usage after the reason ("unknown socket
+ * type: use unix:/path, ..."). */
 bool daemon_sockspec_parse(const char *s, struct daemon_sockspec *out, char *why, size_t whylen);
 /* libmilter's spelling: unix:/path, inet:port[@host], inet6:port[@host].
  * false if it does not fit. */

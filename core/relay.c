@@ -11,7 +11,11 @@
  * listed. Anything longer than PG_MAX_ADDRESS, malformed, or unterminated is
  * remote. relay_client_trusted() matches textual IPv4/IPv6 addresses (an
  * "IPv6:" prefix tolerated, IPv4-mapped addresses as IPv4) against CIDR nets.
- * Nothing here allocates; work happens in stack buffers.
+ * The config lists local domains, networks and fingerprints in the spellings
+ * read here (relay_domain_normalise, relay_net_parse,
+ * relay_fingerprint_normalise), so what is listed and what is compared are
+ * normalised by the same code. Nothing here allocates; work happens in stack
+ * buffers.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -57,6 +61,74 @@ static bool relay_domain_is_local(const struct pg_relay *relay, const char *d, s
 		if (d[i] == '.' && strset_contains(&relay->parents, d + i + 1))
 			return true;
 	return false;
+}
+
+/* "[192.0.2.1]" or "[ipv6:...]" (case-folded), n bytes. */
+static bool relay_ip_literal_ok(const char *s, size_t n)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	unsigned char addr[16];
+
+	if (n < 3 || s[n - 1] != ']' || n - 2 >= sizeof buf)
+		return false;
+	memcpy(buf, s + 1, n - 2);
+	buf[n - 2] = '\0';
+	if (strncmp(buf, "ipv6:", 5) == 0)
+		return inet_pton(AF_INET6, buf + 5, addr) == 1;
+	return inet_pton(AF_INET, buf, addr) == 1;
+}
+
+bool relay_domain_normalise(const char *in, char out[RELAY_DOMAIN_BUF], bool *parent, char *why,
+                            size_t whylen)
+{
+	size_t n = strlen(in), label = 0;
+	char *p = out;
+
+	*parent = false;
+	if (n > PG_MAX_DOMAIN + 2)
+		return why_set(why, whylen, "the domain is longer than %d characters",
+		               PG_MAX_DOMAIN);
+	for (size_t i = 0; i <= n; i++)
+		out[i] = (char)tolower((unsigned char)in[i]);
+	if (out[0] == '[') {
+		if (relay_ip_literal_ok(out, n))
+			return true;
+		return why_set(
+		    why, whylen,
+		    "bad address literal \"%s\": write [192.0.2.1] or [IPv6:2001:db8::1]", in);
+	}
+	if (*p == '.') {
+		*parent = true;
+		p++;
+	}
+	n = strlen(p);
+	if (n > 0 && p[n - 1] == '.')
+		p[--n] = '\0';
+	if (n == 0)
+		return why_set(why, whylen, "empty domain");
+	if (n > PG_MAX_DOMAIN)
+		return why_set(why, whylen, "the domain is longer than %d characters",
+		               PG_MAX_DOMAIN);
+	for (size_t i = 0; i <= n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '.' || c == '\0') {
+			if (label == 0)
+				return why_set(why, whylen, "empty label in domain \"%s\"", in);
+			label = 0;
+			continue;
+		}
+		if (!relay_domain_char(c))
+			return why_set(
+			    why, whylen,
+			    "bad character in domain \"%s\": use letters, digits, '-' and "
+			    "'.' (a leading dot means \"subdomains of\")",
+			    in);
+		if (++label > 63)
+			return why_set(why, whylen,
+			               "a label of domain \"%s\" is longer than 63 characters", in);
+	}
+	memmove(out, p, n + 1);
+	return true;
 }
 
 bool relay_rcpt_is_local(const struct pg_relay *relay, const char *rcpt)

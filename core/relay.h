@@ -32,6 +32,17 @@ bool relay_cert_trusted(const struct pg_relay *relay, const char *fingerprint);
  * Returns false on a malformed value or a prefix too long for the family. */
 bool relay_net_parse(const char *s, struct pg_net *out);
 
+/* Room for a normalised local domain: PG_MAX_DOMAIN, or an address literal
+ * with its brackets, and the NUL. */
+#define RELAY_DOMAIN_BUF (PG_MAX_DOMAIN + 3)
+
+/* A local domain as the config lists it, into out as relay_rcpt_is_local()
+ * compares it: case-folded, one trailing dot removed; ".example.org" (its
+ * subdomains) sets *parent and gives "example.org"; "[192.0.2.1]" and
+ * "[IPv6:2001:db8::1]" stay literals. false with the reason in why. */
+bool relay_domain_normalise(const char *in, char out[RELAY_DOMAIN_BUF], bool *parent, char *why,
+                            size_t whylen);
+
 /* Normalise a fingerprint into out (lower-case hex, separators ':' '-' ' '
  * removed). Returns false unless the result is 32..PG_MAX_FINGERPRINT hex
  * digits, of even length. */

@@ -752,8 +752,16 @@ static const struct {
     {"policyd empty", "policyd = { listen = [ ]; };\n", 1, "at least one socket"},
     {"policyd string", "policyd = { listen = \"unix:/run/p\"; };\n", 1, "a list of strings"},
     {"milter relative", "milter = {\n  listen = \"unix:run/m\";\n};\n", 2, "must be absolute"},
-    {"milter policy syntax", "milter = { listen = \"inet:127.0.0.1:9999\"; };\n", 1,
+    {"milter bad port", "milter = { listen = \"inet:99999@127.0.0.1\"; };\n", 1,
      "the port must be 1..65535: use unix:/path, local:/path, inet:port@host"},
+    {"milter host no port", "milter = {\n  listen = \"inet:localhost\"; };\n", 2,
+     "milter.listen: \"inet:localhost\": bad or missing host: use unix:/path, local:/path, "
+     "inet:port@host, inet6:port@host, inet:host:port or inet:[ipv6-address]:port"},
+    {"policyd twice spelled two ways",
+     "policyd = { listen = [\n\"inet:127.0.0.1:10040\",\n\"inet:10040@127.0.0.1\" ]; };\n", 3,
+     "policyd.listen: the same socket is listed twice"},
+    {"policyd unix and local", "policyd = { listen = [ \"unix:/run/p\", \"local:/run/p\" ]; };\n",
+     1, "listed twice"},
     {"milter bad host", "milter = { listen = \"inet6:9999@::g\"; };\n", 1, "bad host after '@'"},
     {"octal digits", "policyd = {\n  socket_mode = \"0968\";\n};\n", 2,
      "policyd.socket_mode: \"0968\" must be an octal file mode"},
@@ -859,6 +867,12 @@ static const struct {
     {"milter inet no host", "milter = { listen = \"inet:9999\"; };"},
     {"milter inet6", "milter = { listen = \"inet6:9999@[::1]\"; };"},
     {"milter local", "milter = { listen = \"local:/run/m.sock\"; };"},
+    /* both daemons read every spelling, as with -p */
+    {"milter host:port", "milter = { listen = \"inet:127.0.0.1:9999\"; };"},
+    {"milter [v6]:port", "milter = { listen = \"inet:[::1]:9999\"; };"},
+    {"policyd libmilter spellings",
+     "policyd = { listen = [ \"inet:10040@127.0.0.1\", \"inet6:10041@[::1]\", "
+     "\"local:/run/p\" ]; };"},
     {"octal 3 digits", "milter = { socket_mode = \"600\"; };"},
     {"reply 4xx", "replies = { cipher = \"454 4.7.0 Try a better cipher, 100%% sure\"; };"},
     {"reply esc 3 digits",
@@ -882,6 +896,25 @@ START_TEST(test_good_values)
 	struct pg_config *cfg = load_text(good_cases[_i].text, err, sizeof err);
 
 	ck_assert_msg(cfg != NULL, "%s: %s", good_cases[_i].name, err);
+	config_free(cfg);
+}
+END_TEST
+
+/* The sockets are kept as written, counted, and read by daemon.c's parser. */
+START_TEST(test_listen_kept)
+{
+	char err[2048] = "";
+	struct pg_config *cfg = load_text(
+	    "policyd = { listen = [ \"inet:10040@127.0.0.1\", \"unix:/run/p\", "
+	    "\"inet:[::1]:10041\" ]; };\nmilter = { listen = \"inet:127.0.0.1:9999\"; };\n",
+	    err, sizeof err);
+
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_uint_eq(cfg->policyd_nlisten, 3);
+	ck_assert_str_eq(cfg->policyd_listen[0], "inet:10040@127.0.0.1");
+	ck_assert_str_eq(cfg->policyd_listen[2], "inet:[::1]:10041");
+	ck_assert_ptr_null(cfg->policyd_listen[3]);
+	ck_assert_str_eq(cfg->milter_listen, "inet:127.0.0.1:9999");
 	config_free(cfg);
 }
 END_TEST
@@ -943,6 +976,58 @@ START_TEST(test_local_domains_file_error_line)
 	unlink(file);
 	free(file);
 	free(t.s);
+}
+END_TEST
+
+/* The file's own limits and refusals, each at its line: a line of 1023
+ * bytes fits, 1024 does not; a NUL byte; an empty file name. */
+START_TEST(test_local_domains_file_lines)
+{
+	static const struct {
+		size_t comment;   /* bytes of "#xxx..." on line 2 */
+		bool nul;         /* line 2 is "a\0b" instead */
+		const char *want; /* NULL: loads */
+	} cases[] = {
+	    {1023, false, NULL},
+	    {1024, false, ":2: line too long (one domain per line)"},
+	    {0, true, ":2: NUL byte in line"},
+	};
+	char err[2048], want[512], tmpl[] = "/tmp/pg-unit-XXXXXX";
+	struct text t = {0};
+	int fd = mkstemp(tmpl);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	text_add(&t, "relay = { local_domains_file = \"%s\"; };\n", tmpl);
+	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++) {
+		FILE *fp = fopen(tmpl, "w");
+		struct pg_config *cfg;
+		ck_assert_ptr_nonnull(fp);
+		fputs("a.test\n", fp);
+		if (cases[i].nul)
+			fwrite("a\0b\n", 1, 4, fp);
+		for (size_t j = 0; j < cases[i].comment; j++)
+			fputc(j == 0 ? '#' : 'x', fp);
+		fputs("\nb.test\n", fp);
+		fclose(fp);
+		err[0] = '\0';
+		cfg = load_text(t.s, err, sizeof err);
+		if (cases[i].want == NULL) {
+			ck_assert_msg(cfg != NULL, "%zu: %s", i, err);
+			ck_assert(strset_contains(&cfg->relay.domains, "b.test"));
+			config_free(cfg);
+			continue;
+		}
+		ck_assert_ptr_null(cfg);
+		snprintf(want, sizeof want, "%s%s", tmpl, cases[i].want);
+		ck_assert_str_eq(err, want);
+	}
+	unlink(tmpl);
+	free(t.s);
+	ck_assert_ptr_null(
+	    load_text("relay = {\n local_domains_file = \"\"; };\n", err, sizeof err));
+	ck_assert_str_eq(err, "F:2: relay.local_domains_file: empty file name: remove the key or "
+	                      "name a file");
 }
 END_TEST
 
@@ -1396,8 +1481,10 @@ static Suite *config_suite(void)
 	tcase_add_loop_test(tc, test_error_at_line, 0, (int)PG_ARRAY_LEN(error_cases));
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_loop_test(tc, test_good_values, 0, (int)PG_ARRAY_LEN(good_cases));
+	tcase_add_test(tc, test_listen_kept);
 	tcase_add_test(tc, test_local_domains);
 	tcase_add_test(tc, test_local_domains_file_error_line);
+	tcase_add_test(tc, test_local_domains_file_lines);
 	tcase_add_test(tc, test_limit_ports);
 	tcase_add_test(tc, test_limit_listen);
 	tcase_add_test(tc, test_limit_label);

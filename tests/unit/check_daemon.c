@@ -75,6 +75,39 @@ START_TEST(test_sockspec_table)
 }
 END_TEST
 
+/* daemon_sockspec_check: the reason alone, for the config to follow with
+ * its own words; daemon_sockspec_parse: the same reason and -p's usage. */
+START_TEST(test_sockspec_check_reason)
+{
+	static const struct {
+		const char *spec, *want;
+	} cases[] = {
+	    {"tcp:10040", "unknown socket type"},
+	    {"unix:run/m", "the socket path must be absolute (start with /)"},
+	    {"inet:0", "the port must be 1..65535"},
+	    {"inet:localhost", "bad or missing host"},
+	    {"inet:10040@bad host", "bad host after '@'"},
+	    {"inet:[::g]:10040", "bad IPv6 address in brackets"},
+	    {"inet6:::1:10040", "inet6 takes port@host"},
+	};
+	struct daemon_sockspec got;
+	char why[200], want[300];
+
+	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++) {
+		ck_assert(!daemon_sockspec_check(cases[i].spec, &got, why, sizeof why));
+		ck_assert_str_eq(why, cases[i].want);
+		ck_assert(!daemon_sockspec_parse(cases[i].spec, &got, why, sizeof why));
+		snprintf(want, sizeof want,
+		         "%s: use unix:/path, inet:port@host, inet6:port@host, inet:host:port or "
+		         "inet:[address]:port",
+		         cases[i].want);
+		ck_assert_str_eq(why, want);
+	}
+	ck_assert(daemon_sockspec_check("inet:10040@127.0.0.1", &got, why, sizeof why));
+	ck_assert_uint_eq(got.port, 10040);
+}
+END_TEST
+
 /* The longest unix path that fits sun_path, and one byte more. */
 START_TEST(test_sockspec_unix_path_limit)
 {
@@ -502,6 +535,7 @@ static Suite *daemon_suite(void)
 	TCase *tc = tcase_create("sockspec");
 
 	tcase_add_loop_test(tc, test_sockspec_table, 0, (int)PG_ARRAY_LEN(spec_cases));
+	tcase_add_test(tc, test_sockspec_check_reason);
 	tcase_add_test(tc, test_sockspec_unix_path_limit);
 	tcase_add_test(tc, test_sockspec_format_too_small);
 	suite_add_tcase(s, tc);

@@ -352,6 +352,95 @@ START_TEST(test_fingerprints)
 }
 END_TEST
 
+/* A local domain as the config lists it, normalised as the check compares
+ * it; every refusal with its reason. Lengths: PG_MAX_DOMAIN fits, one over not. */
+START_TEST(test_domain_normalise)
+{
+	static const struct {
+		const char *in;
+		bool want_ok, want_parent;
+		const char *want; /* the normalised domain, or words of the reason */
+	} cases[] = {
+	    {"Example.ORG", true, false, "example.org"},
+	    {"example.org.", true, false, "example.org"},
+	    {".Sub.Test", true, true, "sub.test"},
+	    {".sub.test.", true, true, "sub.test"},
+	    {"[192.0.2.1]", true, false, "[192.0.2.1]"},
+	    {"[IPv6:2001:DB8::1]", true, false, "[ipv6:2001:db8::1]"},
+	    {"under_score.test", true, false, "under_score.test"},
+	    {"", false, false, "empty domain"},
+	    {".", false, false, "empty domain"},
+	    {"..", false, false, "empty domain"},
+	    {"a..b", false, false, "empty label in domain \"a..b\""},
+	    {".a..b", false, false, "empty label in domain \".a..b\""},
+	    {"exa mple.org", false, false,
+	     "bad character in domain \"exa mple.org\": use letters, digits, '-' and '.' (a "
+	     "leading dot means \"subdomains of\")"},
+	    {"caf\xc3\xa9.test", false, false, "bad character in domain"},
+	    {"[999.1.1.1]", false, false,
+	     "bad address literal \"[999.1.1.1]\": write [192.0.2.1] or [IPv6:2001:db8::1]"},
+	    {"[IPv6:zz::1]", false, false, "bad address literal"},
+	    {"[192.0.2.1", false, false, "bad address literal"},
+	};
+	char got[RELAY_DOMAIN_BUF], why[512];
+	bool parent;
+
+	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++) {
+		bool ok;
+		why[0] = '\0';
+		ok = relay_domain_normalise(cases[i].in, got, &parent, why, sizeof why);
+		ck_assert_msg(ok == cases[i].want_ok, "%s: got %d (%s)", cases[i].in, ok, why);
+		if (ok) {
+			ck_assert_str_eq(got, cases[i].want);
+			ck_assert_int_eq(parent, cases[i].want_parent);
+		} else {
+			ck_assert_msg(strstr(why, cases[i].want) != NULL, "%s: why \"%s\"",
+			              cases[i].in, why);
+		}
+	}
+}
+END_TEST
+
+/* Lengths: a domain of PG_MAX_DOMAIN fits (also with a leading and a
+ * trailing dot), one more does not; a label of 63 fits, 64 does not. */
+START_TEST(test_domain_normalise_limits)
+{
+	char in[PG_MAX_DOMAIN + 8], got[RELAY_DOMAIN_BUF], why[512];
+	bool parent;
+
+	/* labels of 63 'a' and dots: 63 + 1 + 63 + 1 + 63 + 1 + 61 = 255 */
+	memset(in, 'a', PG_MAX_DOMAIN);
+	in[63] = in[127] = in[191] = '.';
+	in[PG_MAX_DOMAIN] = '\0';
+	ck_assert_msg(relay_domain_normalise(in, got, &parent, why, sizeof why), "%s", why);
+	ck_assert_uint_eq(strlen(got), PG_MAX_DOMAIN);
+	memmove(in + 1, in, PG_MAX_DOMAIN);
+	in[0] = in[PG_MAX_DOMAIN + 1] = '.';
+	in[PG_MAX_DOMAIN + 2] = '\0';
+	ck_assert_msg(relay_domain_normalise(in, got, &parent, why, sizeof why), "%s", why);
+	ck_assert(parent);
+	ck_assert_uint_eq(strlen(got), PG_MAX_DOMAIN);
+	/* one over: 256 without dots around it */
+	memmove(in, in + 1, strlen(in));
+	in[strlen(in) - 1] = 'a';
+	ck_assert_uint_eq(strlen(in), PG_MAX_DOMAIN + 1);
+	ck_assert(!relay_domain_normalise(in, got, &parent, why, sizeof why));
+	ck_assert_str_eq(why, "the domain is longer than 255 characters");
+	/* 258 bytes: refused before it is copied */
+	strcat(in, "aa");
+	ck_assert(!relay_domain_normalise(in, got, &parent, why, sizeof why));
+	ck_assert_str_eq(why, "the domain is longer than 255 characters");
+	/* labels */
+	memset(in, 'b', 63);
+	memcpy(in + 63, ".test", 6);
+	ck_assert(relay_domain_normalise(in, got, &parent, why, sizeof why));
+	memset(in, 'b', 64);
+	memcpy(in + 64, ".test", 6);
+	ck_assert(!relay_domain_normalise(in, got, &parent, why, sizeof why));
+	ck_assert_ptr_nonnull(strstr(why, "is longer than 63 characters"));
+}
+END_TEST
+
 static Suite *relay_suite(void)
 {
 	Suite *s = suite_create("relay");
@@ -366,6 +455,8 @@ static Suite *relay_suite(void)
 	tcase_add_test(tc, test_client_trusted);
 	tcase_add_test(tc, test_net_edges);
 	tcase_add_test(tc, test_fingerprints);
+	tcase_add_test(tc, test_domain_normalise);
+	tcase_add_test(tc, test_domain_normalise_limits);
 	suite_add_tcase(s, tc);
 	return s;
 }
