@@ -86,6 +86,7 @@ bool config_fail_key(struct config_loader *ld, const struct config_key *k,
 config_check config_set_account, config_set_label, config_set_milter_socket,
     config_add_policy_socket, config_add_domain, config_read_domains_file, config_add_net,
     config_add_cert, config_keep_ciphers, config_keep_suites;
+config_check config_set_directory;
 
 /* ---- single values (config_values.c): true if good, else a reason in why ---- */
 
