@@ -376,6 +376,12 @@ static bool stats_any(const struct stats_store *f, size_t n)
 	return false;
 }
 
+/* A bool of a file not yet trusted, as the byte it is (any value). */
+static unsigned stats_byte(const bool *b)
+{
+	return *(const unsigned char *)b;
+}
+
 /* statefile_check: a payload is used only if every field is in range and,
  * when it holds counts, it was written for the ports configured now. */
 static bool stats_file_check(const void *payload, char *why, size_t whylen, void *arg)
@@ -384,14 +390,17 @@ static bool stats_file_check(const void *payload, char *why, size_t whylen, void
 	uint32_t n = atomic_load_explicit(&f->nslots, memory_order_relaxed);
 	int clean = atomic_load_explicit(&f->clean, memory_order_relaxed);
 	bool ok = f->nslots_max == PG_STATS_SLOTS && f->ncounters == STATS_COUNT &&
-	          n <= PG_STATS_SLOTS && f->other.other && (clean == 0 || clean == 1);
+	          n <= PG_STATS_SLOTS && stats_byte(&f->other.other) == 1 &&
+	          (clean == 0 || clean == 1);
 
 	for (uint32_t i = 0; ok && i < n; i++) {
 		const struct pg_stats_slot *s = &f->slots[i];
 		int role = atomic_load_explicit(&s->role, memory_order_relaxed);
 
+		/* port 0 with no label is the slot of sessions the MTA named no
+		 * port for (logged as port=-). */
 		ok = memchr(s->label, '\0', sizeof s->label) != NULL && s->port <= 65535 &&
-		     (s->port != 0 || s->label[0] != '\0') && !s->other &&
+		     stats_byte(&s->other) == 0 &&
 		     (role == PG_ROLE_RELAY || role == PG_ROLE_SUBMISSION);
 	}
 	if (!ok) {

@@ -187,6 +187,26 @@ START_TEST(test_recovered_period_ends_at_last_count)
 }
 END_TEST
 
+START_TEST(test_unnamed_port_recovered)
+{
+	struct pg_config *cfg = cfg_default();
+	struct pg_facts f = {.stage = PG_STAGE_MAIL,
+	                     .tls_version = "",
+	                     .cipher = "",
+	                     .sasl_method = "",
+	                     .sasl_username = ""};
+
+	ck_assert(start(cfg, 1000));
+	stats_add_transaction(stats_slot(0, "", PG_ROLE_RELAY), &f, true); /* no port named */
+	stats_reset_all();
+	pg_capture_start();
+	ck_assert(start(cfg, 2000));
+	ck_assert_ptr_nonnull(strstr(pg_captured_log(), "stats: port=- role=relay "));
+	ck_assert_int_eq(count_bad(), 0);
+	config_free(cfg);
+}
+END_TEST
+
 START_TEST(test_clean_stop_marks_clean)
 {
 	struct pg_config *cfg = cfg_default();
@@ -512,6 +532,7 @@ static Suite *statefile_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_recovered_line_exact);
 	tcase_add_test(tc, test_recovered_period_ends_at_last_count);
+	tcase_add_test(tc, test_unnamed_port_recovered);
 	tcase_add_test(tc, test_clean_stop_marks_clean);
 	tcase_add_test(tc, test_stop_logs_late_counts);
 	tcase_add_test(tc, test_corrupt_header);
