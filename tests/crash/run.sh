@@ -100,43 +100,10 @@ crash_batch() {
 }
 CRASH_SENT=0
 
-# The decision lines of $PG_LOG, per port: "port field n" (every decision
-# here is at RCPT, so one recipient each).
-crash_decisions() {
-	awk '/: (reject|would-reject|pass): port=/ {
-		kind = ""; port = ""; rule = ""
-		for (i = 1; i <= NF; i++) {
-			if ($i == "reject:" || $i == "would-reject:" || $i == "pass:") kind = $i
-			if ($i ~ /^port=/) port = substr($i, 6)
-			if ($i ~ /^rule=/) rule = substr($i, 6)
-		}
-		n[port " recipients"]++
-		if (kind == "reject:") n[port " rejected"]++
-		if (kind == "would-reject:") n[port " would_reject"]++
-		if (rule != "" && rule != "none") n[port " reject_" rule]++
-	}
-	END { for (k in n) print k, n[k] }' "$PG_LOG" | sort
-}
-
-# Every stats line of $PG_LOG summed per port, the same fields and
-# transactions, nonzero ones.
-crash_stats() {
-	awk '/stats: port=/ {
-		port = ""
-		for (i = 1; i <= NF; i++) if ($i ~ /^port=/) port = substr($i, 6)
-		for (i = 1; i <= NF; i++) {
-			if (split($i, kv, "=") != 2 || kv[2] !~ /^[0-9]+$/) continue
-			if (kv[1] ~ /^(recipients|rejected|would_reject|reject_.*|transactions)$/) n[port " " kv[1]] += kv[2]
-		}
-	}
-	END { for (k in n) if (n[k] > 0) print k, n[k] }' "$PG_LOG" | sort
-}
-
-crash_ndecisions() {
-	grep -c -E ': (reject|would-reject|pass): port=' "$PG_LOG"
-}
+# shellcheck source=tests/crash/tally.sh
+. tests/crash/tally.sh
 crash_decided() {
-	[ "$(crash_ndecisions)" -ge "$1" ]
+	[ "$(crash_ndecisions "$PG_LOG")" -ge "$1" ]
 }
 
 crash_pf_create || e2e_setup_fail "could not create the Postfix test instance"
@@ -150,21 +117,21 @@ T_NAME="crash: kill -9 through Postfix; recovered lines plus the earlier line eq
 T_WHY=
 T_OUT=$PG_LOG
 crash_batch 1 9 # 9 sessions, 12 recipients
-t_wait 100 crash_decided 12 || t_fail "only $(crash_ndecisions) of 12 decisions logged"
+t_wait 100 crash_decided 12 || t_fail "only $(crash_ndecisions "$PG_LOG") of 12 decisions logged"
 pg_signal USR2 "stats: port=$P_SUB " || t_fail "no stats line after SIGUSR2"
 crash_batch 10 23 # 14 sessions, 18 recipients
-t_wait 100 crash_decided 30 || t_fail "only $(crash_ndecisions) of 30 decisions logged"
+t_wait 100 crash_decided 30 || t_fail "only $(crash_ndecisions "$PG_LOG") of 30 decisions logged"
 kill -KILL "$PG_PID"
 wait "$PG_PID" 2>/dev/null
 PG_PID=
 before=$(grep -c 'stats: port=' "$PG_LOG")
 pg_start || t_fail "portguard-policyd did not start again"
 t_wait 100 pg_count_above "recovered=1" 0 || t_fail "no recovered stats line"
-[ "$(crash_ndecisions)" = 30 ] || t_fail "$(crash_ndecisions) decision lines, want 30"
+[ "$(crash_ndecisions "$PG_LOG")" = 30 ] || t_fail "$(crash_ndecisions "$PG_LOG") decision lines, want 30"
 [ "$(pg_count 'stats: port=.* recovered=1 period_start=[0-9T:-]+Z period_end=[0-9T:-]+Z$')" = 2 ] ||
 	t_fail "want 2 recovered lines (one per port): $(grep 'recovered=1' "$PG_LOG")"
 [ "$before" = 2 ] || t_fail "$before stats lines before the kill, want 2 (the SIGUSR2 lines)"
-crash_decisions >"$E2E_D/crash.want"
+crash_decisions "$PG_LOG" >"$E2E_D/crash.want"
 # every session is one transaction
 n_relay=$(grep -l "Connected to 127.0.0.1" "$E2E_D"/swaks/crash-$P_RELAY-*.txt | wc -l)
 n_sub=$(grep -l "Connected to 127.0.0.1" "$E2E_D"/swaks/crash-$P_SUB-*.txt | wc -l)
@@ -173,7 +140,7 @@ n_sub=$(grep -l "Connected to 127.0.0.1" "$E2E_D"/swaks/crash-$P_SUB-*.txt | wc 
 	echo "$P_RELAY transactions $n_relay"
 	echo "$P_SUB transactions $n_sub"
 } | sort >"$E2E_D/crash.want2"
-crash_stats >"$E2E_D/crash.got"
+crash_stats "$PG_LOG" >"$E2E_D/crash.got"
 if ! cmp -s "$E2E_D/crash.want2" "$E2E_D/crash.got"; then
 	t_fail "stats lines differ from the decisions logged:
 want: $(tr '\n' ';' <"$E2E_D/crash.want2")

@@ -554,37 +554,9 @@ fi
 # clean stop leaves nothing to recover; a corrupt state file is set aside
 # with a warning and the daemon serves as usual.
 # ============================================================================
-# crash_decisions LOG: "port field n" per port, from the decision lines (every
-# request below is at RCPT: one recipient per decision).
-crash_decisions() {
-	awk '/: (reject|would-reject|pass): port=/ {
-		kind = ""; port = ""; rule = ""
-		for (i = 1; i <= NF; i++) {
-			if ($i == "reject:" || $i == "would-reject:" || $i == "pass:") kind = $i
-			if ($i ~ /^port=/) port = substr($i, 6)
-			if ($i ~ /^rule=/) rule = substr($i, 6)
-		}
-		n[port " recipients"]++
-		if (kind == "reject:") n[port " rejected"]++
-		if (kind == "would-reject:") n[port " would_reject"]++
-		if (rule != "" && rule != "none") n[port " reject_" rule]++
-	}
-	END { for (k in n) print k, n[k] }' "$1" | sort
-}
-# crash_stats LOG...: the same fields summed over every stats line, and
-# transactions (compared with the instances sent).
-crash_stats() {
-	cat "$@" | awk '/stats: port=/ {
-		port = ""
-		for (i = 1; i <= NF; i++) if ($i ~ /^port=/) port = substr($i, 6)
-		for (i = 1; i <= NF; i++) {
-			if (split($i, kv, "=") != 2 || kv[2] !~ /^[0-9]+$/) continue
-			if (kv[1] ~ /^(recipients|rejected|would_reject|reject_.*|transactions)$/) n[port " " kv[1]] += kv[2]
-		}
-	}
-	END { for (k in n) if (n[k] > 0) print k, n[k] }' | sort
-}
-crash_count() { [ "$(grep -c ': \(reject\|would-reject\|pass\): port=' "$1")" -ge "$2" ]; }
+# shellcheck source=tests/crash/tally.sh
+. "$top/tests/crash/tally.sh"
+crash_count() { [ "$(crash_ndecisions "$1")" -ge "$2" ]; }
 
 mkdir "$tmp/state"
 write_conf "$tmp/crash.conf" enforce 100 3600
@@ -621,7 +593,7 @@ if start crash1 "$tmp/crash.conf"; then
 		awk '$2 == "recipients" { print $1, "transactions", $3 }' "$tmp/crash.want" >>"$tmp/crash.want"
 		sort -o "$tmp/crash.want" "$tmp/crash.want"
 		crash_stats "$CLOG" "$C2LOG" >"$tmp/crash.got"
-		if [ "$(grep -c ': \(reject\|would-reject\|pass\): port=' "$CLOG")" = 29 ] &&
+		if [ "$(crash_ndecisions "$CLOG")" = 29 ] &&
 			[ "$(grep -c 'stats: port=.* recovered=1 period_start=[0-9T:-]*Z period_end=[0-9T:-]*Z$' "$C2LOG")" = 3 ] &&
 			grep -q 'warning: state file .*/policyd.stats: the previous run ended without its final stats line' "$C2LOG" &&
 			cmp -s "$tmp/crash.want" "$tmp/crash.got"; then
