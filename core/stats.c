@@ -12,6 +12,13 @@
  * with period= the seconds since the previous emit (or stats_init), and
  * returns the number of lines. Adding allocates nothing; slots are never
  * freed (they survive reloads).
+ *
+ * The slots, the start of the period and the coarse time of the last count
+ * live in one struct stats_store: the mapping of the state file after
+ * stats_persist() (core/statefile.c), else a static stand-in. Counting is
+ * the same either way: atomic adds on memory, no system call. Taking the
+ * counts and logging them is not one step: a crash between the exchange and
+ * the log line loses what that emit took (the instant of a stats line).
  */
 #include <pthread.h>
 #include <stdatomic.h>
