@@ -52,6 +52,8 @@ static int start(const struct pg_config *cfg, const struct daemon_options *o,
 			return rc;
 		(*nopen)++;
 	}
+	(void)stats_persist(cfg, pd_info.section, false, creds.drop ? creds.uid : (uid_t)-1,
+	                    creds.gid);
 	if ((rc = daemon_settle(o, cfg, &creds)) != EX_OK)
 		return rc;
 	block_signals();
@@ -79,6 +81,7 @@ int main(int argc, char **argv)
 	}
 	stats_init(time(NULL));
 	rc = loop_run(cfg, &pd_info, &o, listeners, nopen);
+	stats_stop(time(NULL));
 	stats_reset_all();
 	return daemon_end(&o, rc);
 }

@@ -345,13 +345,16 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
 }
 
-# pg_conf_head MODE LEVEL: the settings every portguard.conf of the Postfix
-# layers (e2e, pfmilter, demo) shares. portguard runs as "nobody" (it starts
-# as root, binds the socket, then drops privileges, as in production) and
-# makes the socket group postfix, mode 0660, so that smtpd (user postfix) can
-# connect. The caller adds ports and the daemon's listen block.
+# pg_conf_head MODE LEVEL [STATE_DIR]: the settings every portguard.conf of
+# the Postfix layers (e2e, pfmilter, demo, crash) shares. portguard runs as
+# "nobody" (it starts as root, binds the socket, then drops privileges, as in
+# production) and makes the socket group postfix, mode 0660, so that smtpd
+# (user postfix) can connect. The counters' state file goes to STATE_DIR;
+# without one, none is kept (never the host's /run/portguard). The caller
+# adds ports and the daemon's listen block.
 pg_conf_head() {
 	cat <<EOF
+state_directory = "${3:-}";
 mode = "$1";
 on_error = "tempfail";
 default_role = "relay";
