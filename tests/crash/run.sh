@@ -182,5 +182,5 @@ t_reply '^554 5\.7\.1 '
 t_end
 
 pg_stop
-[ "$E2E_FAILED" = 0 ] || exit 1
+[ "$T_FAILED" = 0 ] || exit 1
 exit 0
