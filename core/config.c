@@ -116,6 +116,8 @@ const struct config_key config_schema[] = {
      .hint = "seconds; must exceed Postfix's max_idle (300 s) or Postfix sees closed connections"},
     {"policyd.max_connections", K_UINT, "1024", .min = 1, .max = 65536,
      CFG(policyd_max_connections)},
+    {"policyd.request_timeout", K_UINT, "10", .min = 1, .max = 300, CFG(policyd_request_timeout),
+     .hint = "seconds from a request's first byte to its end; Postfix sends one in one write"},
     {"milter", GROUP},
     {"milter.listen", K_STRING, Q("unix:/var/spool/postfix/portguard/milter"), CFG(milter_listen),
      .heap = true, .check = config_set_milter_socket, .start_only = true},

@@ -125,6 +125,7 @@ struct pg_config {
 	unsigned policyd_socket_mode;
 	unsigned policyd_idle_timeout; /* seconds */
 	unsigned policyd_max_connections;
+	unsigned policyd_request_timeout; /* seconds from a request's first byte */
 	/* milter */
 	char *milter_listen;
 	unsigned milter_socket_mode;
