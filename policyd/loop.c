@@ -21,8 +21,8 @@
  * descriptors, a new connection is accepted and closed at once. Refusals and
  * evictions are counted and logged with their exact count, at most once a
  * minute per kind, a second after the first of a burst, and at shutdown.
- * A failed reload keeps the running
- * config. Only start-up problems end the daemon.
+ * A failed reload keeps the running config. Only start-up problems end the
+ * daemon.
  */
 #include <errno.h>
 #include <netinet/in.h>

@@ -259,17 +259,25 @@ def mode_bad(path, args):
         check_over(path, f.read())
 
 
-def mode_cap(path, args):
-    n = int(args[0])
-    with open(args[1], "rb") as f:
-        data = f.read()
+def answered_conns(path, n, data, then=b""):
+    """n connections, opened in turn, each answered once, then sent `then`."""
     conns = []
     for _ in range(n):
         s = connect(path)
         send_all(s, data)
         read_replies(s, 1)
-        send_all(s, data[:10])  # a request begun: not idle
+        if then:
+            send_all(s, then)
         conns.append(s)
+        time.sleep(0.01)
+    return conns
+
+
+def mode_cap(path, args):
+    n = int(args[0])
+    with open(args[1], "rb") as f:
+        data = f.read()
+    conns = answered_conns(path, n, data, data[:10])  # a request begun: not idle
     time.sleep(0.2)  # let the daemon see every begun request
     extra = connect(path)
     send_all(extra, data)
@@ -285,13 +293,7 @@ def mode_evict(path, args):
     n = int(args[0])
     with open(args[1], "rb") as f:
         data = f.read()
-    conns = []
-    for _ in range(n):
-        s = connect(path)
-        send_all(s, data)
-        read_replies(s, 1)
-        conns.append(s)
-        time.sleep(0.01)
+    conns = answered_conns(path, n, data)
     extra = connect(path)
     send_all(extra, data)
     read_replies(extra, 1)
