@@ -269,6 +269,33 @@ else
 fi
 stop main "$MPID" "$MLOG"
 
+# ------------------------------------------------------- socket files at stop
+# A socket in a directory the daemon's user may write to is gone after a
+# clean stop, with no warning; as root (the daemon drops to nobody), one in a
+# directory only root may write to draws one warning at start, with the reason.
+mkdir "$tmp/rw"
+chown "$run_user" "$tmp/rw"
+"$PD" -f -e -c "$conf" -p "unix:$tmp/rw/p.sock" 2>"$tmp/rw.log" &
+PID=$!
+pids="$pids $PID"
+if wait_for test -S "$tmp/rw/p.sock"; then
+	stop rw "$PID" "$tmp/rw.log"
+	if [ ! -e "$tmp/rw/p.sock" ] && ! grep -q 'left behind' "$tmp/rw.log"; then
+		pass "socket file: removed at a clean stop, no warning at start"
+	else
+		fail "socket file: still there after a clean stop, or a warning" "$tmp/rw.log"
+	fi
+else
+	fail "socket file: daemon did not start" "$tmp/rw.log"
+fi
+if [ "$(id -u)" = 0 ]; then
+	if [ "$(grep -c "warning: unix:$MSOCK will be left behind at stop: its directory $tmp is not writable by uid $(id -u nobody): Permission denied" "$MLOG")" = 1 ]; then
+		pass "socket file: in a directory its user cannot write to, one warning at start says it will be left behind, and why"
+	else
+		fail "socket file: no (single) start-up warning for a socket it cannot remove" "$MLOG"
+	fi
+fi
+
 # ------------------------------------------------------------ connection cap
 write_conf "$tmp/cap.conf" enforce 3 0 60
 if start cap "$tmp/cap.conf"; then
