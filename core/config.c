@@ -118,6 +118,8 @@ const struct config_key config_schema[] = {
      CFG(policyd_max_connections)},
     {"policyd.request_timeout", K_UINT, "10", .min = 1, .max = 300, CFG(policyd_request_timeout),
      .hint = "seconds from a request's first byte to its end; Postfix sends one in one write"},
+    {"policyd.max_connections_per_peer", K_UINT, "0", .min = 0, .max = 65536,
+     CFG(policyd_max_connections_per_peer), .hint = "from one inet client address; 0: no limit"},
     {"milter", GROUP},
     {"milter.listen", K_STRING, Q("unix:/var/spool/postfix/portguard/milter"), CFG(milter_listen),
      .heap = true, .check = config_set_milter_socket, .start_only = true},

@@ -51,6 +51,7 @@
 #define LOOP_MAX_EVENTS       64
 #define LOOP_WARN_DELAY_MS    1000  /* a burst's count is logged this long after it began */
 #define LOOP_WARN_EVERY_MS    60000 /* and each kind's count line at most this often */
+#define LOOP_PEER_BUCKETS     65536 /* policyd.max_connections' bound: chains stay short */
 
 enum handle_kind { HANDLE_LISTENER = 0, HANDLE_SIGNAL, HANDLE_CONN };
 
@@ -64,6 +65,13 @@ struct listener_handle {
 	bool ready; /* readable in this pass */
 };
 
+/* Open connections from one inet client address (policyd.max_connections_per_peer). */
+struct peer {
+	struct peer *next; /* in its hash bucket */
+	unsigned char addr[16]; /* IPv6, or IPv4-mapped */
+	unsigned count;
+};
+
 struct conn {
 	struct handle h; /* first */
 	int fd;
@@ -71,6 +79,7 @@ struct conn {
 	/* On L.idle or L.busy (see the top of the file), oldest first. */
 	struct conn *prev, *next;
 	bool busy;
+	struct peer *from; /* its entry in L.peers; NULL for unix sockets */
 	int64_t since; /* monotonic ms: became idle, or its current request began */
 	/* One allocation at the first read, NULL until then: out (PD_OUT_SIZE)
 	 * first, then in (PG_POLICY_MAX_REQUEST), so that a request and its
@@ -97,6 +106,7 @@ static struct {
 	struct conn_list {
 		struct conn *head, *tail;
 	} idle, busy;
+	struct peer **peers; /* LOOP_PEER_BUCKETS chains, allocated untouched */
 	size_t nconns;
 	bool stop, reload, dump;
 	int64_t now; /* monotonic ms, read once per pass */
@@ -106,10 +116,11 @@ static struct {
 	struct {
 		unsigned long count;
 		int64_t logged, first;
-	} tally[3];
+	} tally[4];
+	char peer_refused[PD_PEER_MAX]; /* the last peer refused at its own cap */
 } L;
 
-enum tally_kind { TALLY_EVICTED = 0, TALLY_CAP, TALLY_NOFILE };
+enum tally_kind { TALLY_EVICTED = 0, TALLY_CAP, TALLY_NOFILE, TALLY_PEER };
 
 static int64_t mono_ms(void)
 {
@@ -156,9 +167,76 @@ static void conn_mark(struct conn *c, bool busy)
 
 /* ---- connections ---- */
 
+/* ---- connections per peer ---- */
+
+/* The key of an inet peer (false for anything else). */
+static bool peer_key(const struct sockaddr_storage *ss, unsigned char key[16])
+{
+	if (ss->ss_family == AF_INET6) {
+		memcpy(key, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+		return true;
+	}
+	if (ss->ss_family != AF_INET)
+		return false;
+	memset(key, 0, 10);
+	key[10] = key[11] = 0xff;
+	memcpy(key + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	return true;
+}
+
+/* The link that points at key's entry, or at the end of its chain. */
+static struct peer **peer_link(const unsigned char key[16])
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	struct peer **pp;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ key[i]) * 16777619u;
+	pp = &L.peers[h & (LOOP_PEER_BUCKETS - 1)];
+	while (*pp != NULL && memcmp((*pp)->addr, key, 16) != 0)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static unsigned peer_count(const unsigned char key[16])
+{
+	struct peer *p = *peer_link(key);
+
+	return p != NULL ? p->count : 0;
+}
+
+/* One more connection from key: its entry, NULL if out of memory. */
+static struct peer *peer_hold(const unsigned char key[16])
+{
+	struct peer **pp = peer_link(key);
+
+	if (*pp == NULL) {
+		*pp = calloc(1, sizeof **pp);
+		if (*pp == NULL)
+			return NULL;
+		memcpy((*pp)->addr, key, 16);
+	}
+	(*pp)->count++;
+	return *pp;
+}
+
+static void peer_release(struct peer *p)
+{
+	struct peer **pp;
+
+	if (p == NULL || --p->count > 0)
+		return;
+	pp = peer_link(p->addr);
+	*pp = p->next;
+	free(p);
+}
+
+/* ---- connections ---- */
+
 static void conn_close(struct conn *c)
 {
 	close(c->fd); /* also leaves the epoll set */
+	peer_release(c->from);
 	list_unlink(c->busy ? &L.busy : &L.idle, c);
 	L.nconns--;
 	free(c->out);
@@ -402,7 +480,7 @@ static void tally_flush(bool final)
 {
 	unsigned max = L.cfg->policyd_max_connections;
 
-	for (int k = TALLY_EVICTED; k <= TALLY_NOFILE; k++) {
+	for (int k = TALLY_EVICTED; k <= TALLY_PEER; k++) {
 		unsigned long n = L.tally[k].count;
 
 		if (n == 0 || (!final && L.now < tally_due((enum tally_kind)k)))
@@ -416,6 +494,11 @@ static void tally_flush(bool final)
 			log_warnx("connection limit reached: max_connections=%u; refused %lu "
 			          "connection(s) since the last warning, none being idle",
 			          max, n);
+		else if (k == TALLY_PEER)
+			log_warnx("connection limit per peer reached: "
+			          "policyd.max_connections_per_peer=%u; refused %lu connection(s) "
+			          "since the last warning, the last from %s",
+			          L.cfg->policyd_max_connections_per_peer, n, L.peer_refused);
 		else
 			log_warnx("out of file descriptors (open-file limit %lu) with %zu connections "
 			          "open; refused %lu connection(s) since the last warning; raise "
@@ -434,6 +517,8 @@ static void accept_ready(struct listener_handle *lh)
 		socklen_t sl = sizeof ss;
 		struct epoll_event ev;
 		struct conn *c;
+		unsigned char key[16];
+		bool inet;
 		int fd;
 
 		memset(&ss, 0, sizeof ss);
@@ -459,6 +544,14 @@ static void accept_ready(struct listener_handle *lh)
 				log_warn("%s: accept", lh->l->spec);
 			return;
 		}
+		inet = peer_key(&ss, key);
+		if (inet && L.cfg->policyd_max_connections_per_peer > 0 &&
+		    peer_count(key) >= L.cfg->policyd_max_connections_per_peer) {
+			close(fd);
+			peer_name(&ss, L.peer_refused, sizeof L.peer_refused);
+			tally_add(TALLY_PEER);
+			continue;
+		}
 		if (L.nconns >= L.cfg->policyd_max_connections) {
 			if (L.idle.head == NULL) {
 				close(fd);
@@ -474,6 +567,12 @@ static void accept_ready(struct listener_handle *lh)
 			close(fd);
 			continue;
 		}
+		if (inet && (c->from = peer_hold(key)) == NULL) {
+			log_err("%s: out of memory for a new connection", lh->l->spec);
+			close(fd);
+			free(c);
+			continue;
+		}
 		c->h.kind = HANDLE_CONN;
 		c->fd = fd;
 		c->events = EPOLLIN;
@@ -487,6 +586,7 @@ static void accept_ready(struct listener_handle *lh)
 		if (epoll_ctl(L.ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
 			log_warn("%s: epoll_ctl", lh->l->spec);
 			close(fd);
+			peer_release(c->from);
 			free(c);
 			continue;
 		}
@@ -579,7 +679,7 @@ static int wait_timeout_ms(void)
 		next = request_deadline(L.busy.head);
 	if (L.idle.head != NULL && idle_deadline(L.idle.head) < next)
 		next = idle_deadline(L.idle.head);
-	for (int k = TALLY_EVICTED; k <= TALLY_NOFILE; k++)
+	for (int k = TALLY_EVICTED; k <= TALLY_PEER; k++)
 		if (tally_due((enum tally_kind)k) < next)
 			next = tally_due((enum tally_kind)k);
 	if (next <= L.now)
@@ -631,6 +731,11 @@ static int loop_setup(void)
 			return EX_OSERR;
 		}
 	}
+	L.peers = calloc(LOOP_PEER_BUCKETS, sizeof *L.peers);
+	if (L.peers == NULL) {
+		log_err("out of memory");
+		return EX_OSERR;
+	}
 	L.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	nofile_check();
 	return EX_OK;
@@ -645,6 +750,7 @@ static void loop_teardown(void)
 	for (size_t i = 0; i < L.nlh; i++)
 		listen_close(L.lh[i].l, true);
 	free(L.lh);
+	free(L.peers);
 	if (L.spare_fd >= 0)
 		close(L.spare_fd);
 	if (L.sigfd >= 0)

@@ -462,6 +462,33 @@ if [ "$(id -u)" = 0 ]; then
 fi
 stop inet "$IPID" "$tmp/inet.log"
 
+# ------------------------------------------------ connections per inet peer
+# max_connections_per_peer=2: a third connection from 127.0.0.1 on an inet
+# listener is closed unanswered and counted, the first two are served; unix
+# connections are not counted per peer.
+write_conf "$tmp/peer.conf" enforce 100 0 60
+sed -i 's/^  request_timeout = .*/&\n  max_connections_per_peer = 2;/' "$tmp/peer.conf"
+pport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$PD" -f -e -c "$tmp/peer.conf" -p "inet:127.0.0.1:$pport" -p "unix:$tmp/peer.sock" 2>"$tmp/peer.log" &
+PID=$!
+pids="$pids $PID"
+if wait_for test -S "$tmp/peer.sock"; then
+	if $client "inet:127.0.0.1:$pport" cap 2 "$base" >"$tmp/got" 2>"$tmp/err" &&
+		wait_for grep -q 'warning: connection limit per peer reached: policyd.max_connections_per_peer=2; refused 1 connection(s) since the last warning, the last from 127.0.0.1:' "$tmp/peer.log"; then
+		pass "max_connections_per_peer=2: a third connection from one inet address is closed unanswered and counted, the first two are served"
+	else
+		fail "max_connections_per_peer=2" "$tmp/err"
+	fi
+	if $client "$tmp/peer.sock" slots 4 "$base" >"$tmp/got" 2>"$tmp/err"; then
+		pass "max_connections_per_peer=2: five connections on a unix socket are all served"
+	else
+		fail "max_connections_per_peer=2: unix connections" "$tmp/err"
+	fi
+	stop peer "$PID" "$tmp/peer.log"
+else
+	fail "peer: daemon did not start" "$tmp/peer.log"
+fi
+
 # -------------------------------------------------------------------- reload
 write_conf "$tmp/reload.conf" enforce
 write_conf "$tmp/monitor.conf" monitor
