@@ -53,7 +53,6 @@
 #define LOOP_MAX_EVENTS       64
 #define LOOP_WARN_DELAY_MS    1000  /* a burst's count is logged this long after it began */
 #define LOOP_WARN_EVERY_MS    60000 /* and each kind's count line at most this often */
-#define LOOP_PEER_BUCKETS     65536 /* policyd.max_connections' bound: chains stay short */
 
 enum handle_kind { HANDLE_LISTENER = 0, HANDLE_SIGNAL, HANDLE_CONN };
 
@@ -67,13 +66,6 @@ struct listener_handle {
 	bool ready; /* readable in this pass */
 };
 
-/* Open connections from one inet client address (policyd.max_connections_per_peer). */
-struct peer {
-	struct peer *next; /* in its hash bucket */
-	unsigned char addr[16]; /* IPv6, or IPv4-mapped */
-	unsigned count;
-};
-
 struct conn {
 	struct handle h; /* first */
 	int fd;
@@ -81,7 +73,7 @@ struct conn {
 	/* On L.idle or L.busy (see the top of the file), oldest first. */
 	struct conn *prev, *next;
 	bool busy;
-	struct peer *from; /* its entry in L.peers; NULL for unix sockets */
+	struct peer *from; /* its client address's count (peers.c); NULL for unix */
 	int64_t since;  /* monotonic ms: last idle since, or its current request began */
 	int64_t listed; /* since as it was when put on its list: the list's order */
 	/* One allocation at the first read, NULL until then: out (PD_OUT_SIZE)
@@ -109,7 +101,6 @@ static struct {
 	struct conn_list {
 		struct conn *head, *tail;
 	} idle, busy;
-	struct peer **peers; /* LOOP_PEER_BUCKETS chains, allocated untouched */
 	size_t nconns;
 	bool stop, reload, dump;
 	int64_t now; /* monotonic ms, read once per pass */
@@ -181,72 +172,6 @@ static struct conn *idle_oldest(void)
 		list_append(&L.idle, c);
 	}
 	return c;
-}
-
-/* ---- connections ---- */
-
-/* ---- connections per peer ---- */
-
-/* The key of an inet peer (false for anything else). */
-static bool peer_key(const struct sockaddr_storage *ss, unsigned char key[16])
-{
-	if (ss->ss_family == AF_INET6) {
-		memcpy(key, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
-		return true;
-	}
-	if (ss->ss_family != AF_INET)
-		return false;
-	memset(key, 0, 10);
-	key[10] = key[11] = 0xff;
-	memcpy(key + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-	return true;
-}
-
-/* The link that points at key's entry, or at the end of its chain. */
-static struct peer **peer_link(const unsigned char key[16])
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-	struct peer **pp;
-
-	for (int i = 0; i < 16; i++)
-		h = (h ^ key[i]) * 16777619u;
-	pp = &L.peers[h & (LOOP_PEER_BUCKETS - 1)];
-	while (*pp != NULL && memcmp((*pp)->addr, key, 16) != 0)
-		pp = &(*pp)->next;
-	return pp;
-}
-
-static unsigned peer_count(const unsigned char key[16])
-{
-	struct peer *p = *peer_link(key);
-
-	return p != NULL ? p->count : 0;
-}
-
-/* One more connection from key: its entry, NULL if out of memory. */
-static struct peer *peer_hold(const unsigned char key[16])
-{
-	struct peer **pp = peer_link(key);
-
-	if (*pp == NULL) {
-		*pp = calloc(1, sizeof **pp);
-		if (*pp == NULL)
-			return NULL;
-		memcpy((*pp)->addr, key, 16);
-	}
-	(*pp)->count++;
-	return *pp;
-}
-
-static void peer_release(struct peer *p)
-{
-	struct peer **pp;
-
-	if (p == NULL || --p->count > 0)
-		return;
-	pp = peer_link(p->addr);
-	*pp = p->next;
-	free(p);
 }
 
 /* ---- connections ---- */
@@ -755,8 +680,7 @@ static int loop_setup(void)
 			return EX_OSERR;
 		}
 	}
-	L.peers = calloc(LOOP_PEER_BUCKETS, sizeof *L.peers);
-	if (L.peers == NULL) {
+	if (!peers_init()) {
 		log_err("out of memory");
 		return EX_OSERR;
 	}
@@ -774,7 +698,7 @@ static void loop_teardown(void)
 	for (size_t i = 0; i < L.nlh; i++)
 		listen_close(L.lh[i].l, true);
 	free(L.lh);
-	free(L.peers);
+	peers_free();
 	if (L.spare_fd >= 0)
 		close(L.spare_fd);
 	if (L.sigfd >= 0)
