@@ -9,9 +9,7 @@
  * busy list in the order its current request began). A busy connection gets
  * request_timeout from the first byte of its request (a trickle of bytes
  * does not extend it), an idle one idle_timeout; both checks look at list
- * heads only. A request answered in one read leaves its connection where it
- * is on the idle list with a new time; it moves to the tail only when it
- * reaches the head, so the hot path touches no other connection. At max_connections the connection idle the longest is closed
+ * heads only. At max_connections the connection idle the longest is closed
  * to make room; only when none is idle is the newcomer refused. The clock
  * is read once per pass of the loop. Each connection is one fixed-size
  * struct; its input buffer (PG_POLICY_MAX_REQUEST) and output buffer
@@ -74,8 +72,7 @@ struct conn {
 	struct conn *prev, *next;
 	bool busy;
 	struct peer *from; /* its client address's count (peers.c); NULL for unix */
-	int64_t since;  /* monotonic ms: last idle since, or its current request began */
-	int64_t listed; /* since as it was when put on its list: the list's order */
+	int64_t since; /* monotonic ms: became idle, or its current request began */
 	/* One allocation at the first read, NULL until then: out (PD_OUT_SIZE)
 	 * first, then in (PG_POLICY_MAX_REQUEST), so that a request and its
 	 * reply usually share a page. */
@@ -155,23 +152,8 @@ static void conn_mark(struct conn *c, bool busy)
 {
 	list_unlink(c->busy ? &L.busy : &L.idle, c);
 	c->busy = busy;
-	c->since = c->listed = L.now;
+	c->since = L.now;
 	list_append(busy ? &L.busy : &L.idle, c);
-}
-
-/* The connection idle the longest. An idle connection that answered a
- * request only had its since updated (no list work per request): here such
- * connections at the head move to the tail, once per update. */
-static struct conn *idle_oldest(void)
-{
-	struct conn *c;
-
-	while ((c = L.idle.head) != NULL && c->since != c->listed) {
-		list_unlink(&L.idle, c);
-		c->listed = c->since;
-		list_append(&L.idle, c);
-	}
-	return c;
 }
 
 /* ---- connections ---- */
@@ -282,10 +264,8 @@ static bool conn_process(struct conn *c)
 	/* Idle once nothing is buffered; a new request's clock starts at its
 	 * first byte (here, or after one answered), never at a later one. */
 	if (c->in_len == 0 && c->out_len == 0) {
-		if (c->busy)
+		if (c->busy || answered)
 			conn_mark(c, false);
-		else if (answered)
-			c->since = L.now; /* its place: idle_oldest() */
 	} else if (!c->busy || answered) {
 		conn_mark(c, true);
 	}
@@ -498,7 +478,7 @@ static void accept_ready(struct listener_handle *lh)
 			continue;
 		}
 		if (L.nconns >= L.cfg->policyd_max_connections) {
-			if (idle_oldest() == NULL) {
+			if (L.idle.head == NULL) {
 				close(fd);
 				tally_add(TALLY_CAP);
 				continue;
@@ -521,7 +501,7 @@ static void accept_ready(struct listener_handle *lh)
 		c->h.kind = HANDLE_CONN;
 		c->fd = fd;
 		c->events = EPOLLIN;
-		c->since = c->listed = L.now;
+		c->since = L.now;
 		proto_reset(&c->scan);
 		session_init(&c->session);
 		peer_name(&ss, c->peer, sizeof c->peer);
@@ -545,10 +525,9 @@ static int64_t request_deadline(const struct conn *c)
 	return c->since + (int64_t)L.cfg->policyd_request_timeout * 1000;
 }
 
-/* From listed: no later than the real one (since), and in list order. */
 static int64_t idle_deadline(const struct conn *c)
 {
-	return c->listed + (int64_t)L.cfg->policyd_idle_timeout * 1000;
+	return c->since + (int64_t)L.cfg->policyd_idle_timeout * 1000;
 }
 
 /* Close what is past its time: both lists are oldest first, so only their
@@ -564,10 +543,7 @@ static void timeouts(void)
 		conn_close(c);
 	}
 	while (L.idle.head != NULL && L.now >= idle_deadline(L.idle.head)) {
-		struct conn *c = idle_oldest();
-
-		if (L.now < idle_deadline(c))
-			break;
+		struct conn *c = L.idle.head;
 
 		log_info("policy connection peer=%s fd=%d: idle for %us; closing it", c->peer,
 		         c->fd, L.cfg->policyd_idle_timeout);
