@@ -333,6 +333,13 @@ else
 	fail $t "exit $rc"
 fi
 
+t=socket_removed_at_stop
+if [ ! -e "$tmp/main.sock" ] && ! has "$mainlog" "left behind"; then
+	pass $t
+else
+	fail $t "$(ls -l "$tmp/main.sock" 2>&1)"
+fi
+
 # ---- monitor mode from the start, and the stats timer ------------------------
 
 mconf=$tmp/monitor.conf
@@ -481,6 +488,47 @@ if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null; then
 		stop "$pid" >/dev/null
 	else
 		fail $t "did not start"
+	fi
+
+	# The socket's directory ($tmp, root's) is not writable by nobody: one
+	# warning at start says the socket will be left behind, and why.
+	t=socket_not_removable_warned_once
+	if [ "$(count "$log" "warning: unix:$tmp/privs.sock will be left behind at stop: its directory $tmp is not writable by uid $(id -u nobody): Permission denied")" = 1 ]; then
+		pass $t
+	else
+		fail $t
+	fi
+
+	# Under umask 000, the socket is never connectable by another user nor
+	# wider than its mode (0640 here) while the milter starts: 20 starts
+	# (each ended by SIGKILL, the next one replaces the stale socket) while
+	# user daemon tries to connect in a loop and the mode is polled.
+	t=socket_mode_from_the_first_instant
+	if getent passwd daemon >/dev/null; then
+		chmod 711 "$tmp"
+		mkdir -m 755 "$tmp/probe"
+		python3 "$here/sockprobe.py" "$tmp/probe/m.sock" daemon "$tmp/probe.done" 0640 >"$tmp/probe.out" 2>&1 &
+		probe=$!
+		i=0
+		while [ $i -lt 20 ]; do
+			(umask 000 && exec "$bin" -f -e -c "$pconf" -p "unix:$tmp/probe/m.sock") 2>"$tmp/probe.log" &
+			pid=$!
+			pids="$pids $pid"
+			wait_for "$tmp/probe.log" "listening on" 50 || break
+			kill -KILL "$pid"
+			wait "$pid" 2>/dev/null
+			i=$((i + 1))
+		done
+		touch "$tmp/probe.done"
+		wait "$probe"
+		if [ $i = 20 ] && grep -q '^connects=0 wider=0 modes=' "$tmp/probe.out"; then
+			pass "$t ($(cat "$tmp/probe.out"))"
+		else
+			fail $t "$i starts; $(cat "$tmp/probe.out")"
+		fi
+		chmod 700 "$tmp"
+	else
+		echo "SKIP: milter/$t (no user daemon)"
 	fi
 
 	t=unknown_user_ex_nouser
