@@ -18,9 +18,10 @@ esac
 tmp=$(mktemp -d /tmp/pg-milter.XXXXXX)
 pids=""
 
+# shellcheck disable=SC2317 # called from the EXIT trap
 cleanup() {
 	for p in $pids; do
-		kill "$p" 2>/dev/null
+		t_stop_pid "$p" 50
 	done
 	rm -rf "$tmp"
 }
@@ -60,15 +61,7 @@ has() { grep -qF -- "$2" "$1"; }
 count() { grep -cF -- "$2" "$1"; }
 
 # wait_for FILE STRING [TENTHS]: poll until STRING appears in FILE.
-wait_for() {
-	n=0
-	while [ "$n" -lt "${3:-100}" ]; do
-		grep -qF -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-		n=$((n + 1))
-	done
-	return 1
-}
+wait_for() { t_wait "${3:-100}" grep -qF -- "$2" "$1"; }
 
 # write_config FILE MODE [EXTRA_TOP_LEVEL_LINES]
 write_config() {
@@ -117,20 +110,12 @@ start() {
 	return 1
 }
 
-# stop PID: SIGTERM, wait (bounded) and return the exit status.
+# stop PID: SIGTERM, wait (bounded, then SIGKILL: t_stop_pid) and return
+# the exit status (99 when SIGKILL was needed).
 stop() {
-	kill -TERM "$1" 2>/dev/null
-	n=0
-	while kill -0 "$1" 2>/dev/null && [ "$n" -lt 200 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	if kill -0 "$1" 2>/dev/null; then
-		kill -KILL "$1" 2>/dev/null
-		wait "$1" 2>/dev/null
-		return 99
-	fi
-	wait "$1"
+	t_stop_pid "$1" 200
+	[ "$T_RC" = kill ] && return 99
+	return "${T_RC:-0}"
 }
 
 # mt SCRIPT [-D name=value ...]: run one Lua script against $sock.
@@ -431,12 +416,7 @@ done
 if [ "$rc" = 0 ] && [ -S "$dsock" ] && [ -n "$dpid" ]; then
 	pids="$pids $dpid"
 	sid=$(awk '{print $6}' "/proc/$dpid/stat")
-	kill -TERM "$dpid"
-	n=0
-	while kill -0 "$dpid" 2>/dev/null && [ "$n" -lt 200 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
+	t_stop_pid "$dpid" 200
 	if [ "$sid" = "$dpid" ] && ! kill -0 "$dpid" 2>/dev/null &&
 		has "$tmp/daemon.log" "stopping: daemon=portguard-milter"; then
 		pass $t

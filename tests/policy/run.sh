@@ -34,7 +34,7 @@ pids=""
 # shellcheck disable=SC2317 # called from the EXIT trap
 cleanup() {
 	for p in $pids; do
-		kill "$p" 2>/dev/null
+		t_stop_pid "$p" 50
 	done
 	rm -rf "$tmp"
 }
@@ -97,16 +97,8 @@ EOF
 	chmod 644 "$1"
 }
 
-# wait_for COMMAND... : poll up to 10 s.
-wait_for() {
-	i=0
-	while [ $i -lt 200 ]; do
-		if "$@"; then return 0; fi
-		sleep 0.05
-		i=$((i + 1))
-	done
-	return 1
-}
+# wait_for COMMAND... : poll up to 10 s (tests/lib/common.sh's t_wait).
+wait_for() { t_wait 100 "$@"; }
 
 # start NAME CONF: sets PID, SOCK, LOG.
 start() {
@@ -126,11 +118,11 @@ sanitizer_clean() {
 	! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: (Address|Undefined)' "$1"
 }
 
-# stop NAME PID LOG: SIGTERM, exit 0, "stopping" line, sanitizer-clean.
+# stop NAME PID LOG: SIGTERM (bounded, then SIGKILL: t_stop_pid), exit 0,
+# "stopping" line, sanitizer-clean.
 stop() {
-	kill -TERM "$2" 2>/dev/null
-	wait "$2"
-	rc=$?
+	t_stop_pid "$2"
+	rc=$T_RC
 	if [ $rc = 0 ] && grep -q 'stopping: daemon=portguard-policyd' "$3" && sanitizer_clean "$3"; then
 		pass "$1: SIGTERM stops it with exit 0 and a stopping line, sanitizer-clean"
 	else
