@@ -208,7 +208,8 @@ t6_case() {
 	_c_stage=mail
 	if [ "$_c_rule" = none ]; then
 		# shellcheck disable=SC2059 # the format is ours
-		t_log "$(printf "$_c_head" pass).*rule=none( |\$)"
+		# The RCPT decision (a milter also logs a pass line at MAIL).
+		t_log "$(printf "$_c_head" pass).* rcpt=<$(t_ere "$_c_rcpt")> rule=none( |\$)"
 		t_nolog "reject: "
 	else
 		[ "$_c_rule" = relay ] && _c_stage=rcpt
