@@ -769,8 +769,8 @@ static void warn_drift(const char *what, const char *mta, char **mine, size_t nm
 			          what, mta, s1);
 		if (n2 > 0 && n1 + nmine > 0)
 			log_warnx("relay: %s listed by %s but not in portguard's configuration "
-			          "(taken from %s): %s",
-			          what, mta, mta, s2);
+			          "(portguard uses them too): %s",
+			          what, mta, s2);
 	}
 	free(a);
 	free(b);
