@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mtafacts.h"
 #include "policyd.h"
 #include "report.h"
 #include "stats.h"
@@ -460,6 +461,10 @@ static void reload(time_t now)
 
 	err[0] = '\0';
 	cur = config_load(L.opt->config_path, err, sizeof err);
+	if (cur != NULL && !mtafacts_check_domains(cur, err, sizeof err)) {
+		config_free(cur);
+		cur = NULL;
+	}
 	if (cur == NULL) {
 		log_err("reload failed: %s; keeping the running configuration", err);
 		return;
@@ -475,6 +480,7 @@ static void reload(time_t now)
 		L.next_stats = now + (time_t)cur->stats_interval;
 	/* Nothing keeps pointers into the old config between requests. */
 	bool more_conns = cur->policyd_max_connections > L.cfg->policyd_max_connections;
+	mtafacts_log_changes(L.cfg, cur);
 	config_free(L.cfg);
 	L.cfg = cur;
 	report_config(L.cfg, PD_NAME, "reloaded");
