@@ -45,7 +45,8 @@ static const struct config_word level_words[] = {
     {"info", LOG_INFO}, {"debug", LOG_DEBUG},     {NULL, 0},
 };
 static const struct config_word from_mta_words[] = {
-    {"none", PG_MTA_NONE}, {"postfix", PG_MTA_POSTFIX}, {"sendmail", PG_MTA_SENDMAIL}, {NULL, 0}};
+    {"none", PG_MTA_NONE},       {"postfix", PG_MTA_POSTFIX},
+    {"sendmail", PG_MTA_SENDMAIL}, {"auto", PG_MTA_AUTO}, {NULL, 0}};
 static const struct config_word min_tls_words[] = {
     {"none", PG_TLS_NONE},
     {"TLSv1", PG_TLS_V1_0},

@@ -652,16 +652,38 @@ static bool read_sendmail(const struct pg_config *cfg, struct mtafacts *f, char 
 	return ok;
 }
 
+int mtafacts_kind(const struct pg_config *cfg, char *why, size_t whylen)
+{
+	char main_cf[sizeof cfg->relay.postfix_dir + 16];
+
+	if (cfg->relay.from_mta != PG_MTA_AUTO)
+		return cfg->relay.from_mta;
+	snprintf(main_cf, sizeof main_cf, "%s/main.cf", cfg->relay.postfix_dir);
+	if (access(main_cf, F_OK) == 0)
+		return PG_MTA_POSTFIX;
+	if (access(cfg->relay.sendmail_cf, F_OK) == 0)
+		return PG_MTA_SENDMAIL;
+	why_set(why, whylen,
+	        "\"auto\" found neither Postfix (%s) nor Sendmail (%s): set "
+	        "relay.postfix_config_directory or relay.sendmail_cf to where the MTA's "
+	        "configuration is, or set relay.from_mta = \"none\" and list the local domains "
+	        "in relay.local_domains or relay.local_domains_file",
+	        main_cf, cfg->relay.sendmail_cf);
+	return -1;
+}
+
 bool mtafacts_read(const struct pg_config *cfg, struct mtafacts *f, char *why, size_t whylen)
 {
 	memset(f, 0, sizeof *f);
-	switch (cfg->relay.from_mta) {
+	switch (mtafacts_kind(cfg, why, whylen)) {
 	case PG_MTA_POSTFIX:
 		return read_postfix(cfg, f, why, whylen);
 	case PG_MTA_SENDMAIL:
 		return read_sendmail(cfg, f, why, whylen);
-	default:
+	case PG_MTA_NONE:
 		return true;
+	default:
+		return false;
 	}
 }
 
@@ -786,10 +808,11 @@ bool mtafacts_apply(struct pg_config *cfg, const config_setting_t *root, char *e
 	const config_setting_t *at = root != NULL ? config_setting_lookup((config_setting_t *)root, "relay.from_mta")
 	                                          : NULL;
 	unsigned line = at != NULL ? config_setting_source_line(at) : 0;
-	const char *mta = mta_names[r->from_mta];
-	struct mtafacts f;
+	const char *mta;
+	struct mtafacts f = {0};
 	char why[1024];
 	bool ok = true;
+	int kind;
 
 #define FAIL(...)                                                                                  \
 	do {                                                                                       \
@@ -799,12 +822,14 @@ bool mtafacts_apply(struct pg_config *cfg, const config_setting_t *root, char *e
 			snprintf(err, errlen, "%s: relay.from_mta: %s", cfg->path, why);           \
 	} while (0)
 
-	if (!mtafacts_read(cfg, &f, why, sizeof why)) {
+	kind = mtafacts_kind(cfg, why, sizeof why);
+	mta = mta_names[kind >= 0 ? kind : 0];
+	if (kind < 0 || !mtafacts_read(cfg, &f, why, sizeof why)) {
 		FAIL();
 		mtafacts_clear(&f);
 		return false;
 	}
-	if (r->from_mta != PG_MTA_NONE) {
+	if (kind > PG_MTA_NONE) {
 		char **mine = NULL, **nets = NULL;
 		size_t nmine = 0, nnets = 0;
 		/* Normalise the MTA's spelling; the hand lists are already normal. */
@@ -841,7 +866,7 @@ bool mtafacts_apply(struct pg_config *cfg, const config_setting_t *root, char *e
 			ok = why_set(why, sizeof why, "out of memory");
 		if (ok) {
 			warn_drift("local domains", mta, mine, nmine, f.domains, f.ndomains);
-			if (r->from_mta == PG_MTA_POSTFIX)
+			if (kind == PG_MTA_POSTFIX)
 				warn_drift("trusted networks", "Postfix (mynetworks)", nets, nnets,
 				           f.nets, f.nnets);
 		}

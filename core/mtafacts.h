@@ -21,7 +21,7 @@
 
 #include "config_schema.h"
 
-enum pg_from_mta { PG_MTA_NONE = 0, PG_MTA_POSTFIX, PG_MTA_SENDMAIL };
+enum pg_from_mta { PG_MTA_NONE = 0, PG_MTA_POSTFIX, PG_MTA_SENDMAIL, PG_MTA_AUTO };
 
 /* Bounds: a command's run time and output, a line of a file we read. */
 #define MTAFACTS_TIMEOUT_MS  10000
@@ -79,6 +79,11 @@ bool mtafacts_postconf_lines(char *out, char **values, size_t n);
 bool mtafacts_sendmail_line(const char *line, struct mtafacts *f, char **j, char **m,
                             char **files, bool *optional, size_t *nfiles, size_t maxfiles,
                             char *why, size_t whylen);
+
+/* The MTA cfg->relay.from_mta names; for "auto" Postfix when
+ * postfix_config_directory holds a main.cf, else Sendmail when sendmail_cf
+ * exists, else -1 with why. */
+int mtafacts_kind(const struct pg_config *cfg, char *why, size_t whylen);
 
 /* Read what cfg->relay.from_mta names into f (nothing for "none"). */
 bool mtafacts_read(const struct pg_config *cfg, struct mtafacts *f, char *why, size_t whylen);

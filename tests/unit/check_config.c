@@ -181,7 +181,7 @@ static char *read_whole(const char *path)
  * back to the defaults, it is the defaults. */
 START_TEST(test_sample_loads_and_equals_defaults)
 {
-	static const char *const from[] = {"  from_mta = \"postfix\";\n",
+	static const char *const from[] = {"  from_mta = \"auto\";\n",
 	                                   "  trusted_networks = [ ];\n"};
 	static const char *const to[] = {"  from_mta = \"none\";\n",
 	                                 "  trusted_networks = [ \"127.0.0.0/8\", \"::1/128\" ];\n"};
@@ -483,8 +483,8 @@ START_TEST(test_word_lists)
 	     {"err", "warning", "notice", "info", "debug"},
 	     {LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG}},
 	    {"relay.from_mta",
-	     {"none", "postfix", "sendmail"},
-	     {PG_MTA_NONE, PG_MTA_POSTFIX, PG_MTA_SENDMAIL}},
+	     {"none", "postfix", "sendmail", "auto"},
+	     {PG_MTA_NONE, PG_MTA_POSTFIX, PG_MTA_SENDMAIL, PG_MTA_AUTO}},
 	    {"ports.role", {"relay", "submission"}, {PG_ROLE_RELAY, PG_ROLE_SUBMISSION}},
 	    {"ports.mode", {"enforce", "monitor"}, {PG_MODE_ENFORCE, PG_MODE_MONITOR}},
 	    {"ports.tls",

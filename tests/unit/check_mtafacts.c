@@ -274,6 +274,12 @@ START_TEST(test_postfix_lists)
 	         dir, dir);
 	main_cf(text);
 	pg_capture_start();
+	put("sendmail.cf", "Cwsendmail-only.test\n");
+	cfg = load_mta("auto", "", err, sizeof err); /* main.cf wins over sendmail.cf */
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert(!local(cfg, "sendmail-only.test"));
+	config_free(cfg);
+	pg_capture_start();
 	cfg = load_mta("postfix", "", err, sizeof err);
 	ck_assert_msg(cfg != NULL, "%s", err);
 	static const char *const want[] = {"mx.pf.test",  "localhost.pf.test", "in.test",
@@ -492,10 +498,20 @@ START_TEST(test_sendmail)
 	put("sendmail.cf", "Cwok.test\nFw|/bin/hostname\n");
 	ck_assert_ptr_null(load_mta("sendmail", "", err, sizeof err));
 	ck_assert_msg(strstr(err, "/sendmail.cf:2: \"Fw|/bin/hostname\"") != NULL, "%s", err);
+	/* "auto": Sendmail when there is no main.cf */
+	put("sendmail.cf", "Cwok.test\n");
+	cfg = load_mta("auto", "", err, sizeof err);
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert(local(cfg, "ok.test"));
+	config_free(cfg);
 	/* no sendmail.cf */
 	unlink(strcat(strcpy(text, dir), "/sendmail.cf"));
 	ck_assert_ptr_null(load_mta("sendmail", "", err, sizeof err));
 	ck_assert_msg(strstr(err, "Sendmail: cannot read") != NULL, "%s", err);
+	/* "auto" with neither MTA */
+	ck_assert_ptr_null(load_mta("auto", "", err, sizeof err));
+	ck_assert_msg(strstr(err, "relay.from_mta: \"auto\" found neither Postfix (") != NULL,
+	              "%s", err);
 	/* a line of MTAFACTS_LINE_MAX bytes fits, one more does not */
 	for (int over = 0; over < 2; over++) {
 		size_t n = MTAFACTS_LINE_MAX + (size_t)over;
