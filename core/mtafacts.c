@@ -773,31 +773,50 @@ static bool relay_nets(const struct pg_relay *r, char ***v, size_t *n)
 	return true;
 }
 
-/* Warn about what one side lists and the other does not. */
+/* How two lists differ: their sizes without duplicates, how many entries of
+ * each the other lacks, and a few of them named. */
+struct diff {
+	size_t na, nb, only_a, only_b;
+	char named_a[512], named_b[512];
+};
+
+static bool diff_lists(char **a, size_t na, char **b, size_t nb, struct diff *d)
+{
+	char **sa = malloc((na + 1) * sizeof *sa), **sb = malloc((nb + 1) * sizeof *sb);
+	char **oa = malloc((na + 1) * sizeof *oa), **ob = malloc((nb + 1) * sizeof *ob);
+	bool ok = sa != NULL && sb != NULL && oa != NULL && ob != NULL;
+
+	if (ok) {
+		d->na = sorted(a, na, sa);
+		d->nb = sorted(b, nb, sb);
+		d->only_a = minus(sa, d->na, sb, d->nb, oa);
+		d->only_b = minus(sb, d->nb, sa, d->na, ob);
+		name_some(oa, d->only_a, d->named_a, sizeof d->named_a);
+		name_some(ob, d->only_b, d->named_b, sizeof d->named_b);
+	}
+	free(sa);
+	free(sb);
+	free(oa);
+	free(ob);
+	return ok;
+}
+
+/* Warn about what one side lists and the other does not (nothing when
+ * portguard lists nothing by hand: then it uses the MTA's lists alone). */
 static void warn_drift(const char *what, const char *mta, char **mine, size_t nmine, char **theirs,
                        size_t ntheirs)
 {
-	char **a = malloc((nmine + 1) * sizeof *a), **b = malloc((ntheirs + 1) * sizeof *b);
-	char **d1 = malloc((nmine + 1) * sizeof *a), **d2 = malloc((ntheirs + 1) * sizeof *b);
-	char s1[512], s2[512];
+	struct diff d;
 
-	if (a != NULL && b != NULL && d1 != NULL && d2 != NULL) {
-		size_t na = sorted(mine, nmine, a), nb = sorted(theirs, ntheirs, b);
-		size_t n1 = minus(a, na, b, nb, d1), n2 = minus(b, nb, a, na, d2);
-		name_some(d1, n1, s1, sizeof s1);
-		name_some(d2, n2, s2, sizeof s2);
-		if (n1 > 0)
-			log_warnx("relay: %s listed in portguard's configuration but not by %s: %s",
-			          what, mta, s1);
-		if (n2 > 0 && n1 + nmine > 0)
-			log_warnx("relay: %s listed by %s but not in portguard's configuration "
-			          "(portguard uses them too): %s",
-			          what, mta, s2);
-	}
-	free(a);
-	free(b);
-	free(d1);
-	free(d2);
+	if (nmine == 0 || !diff_lists(mine, nmine, theirs, ntheirs, &d))
+		return;
+	if (d.only_a > 0)
+		log_warnx("relay: %s listed in portguard's configuration but not by %s: %s", what,
+		          mta, d.named_a);
+	if (d.only_b > 0)
+		log_warnx("relay: %s listed by %s but not in portguard's configuration "
+		          "(portguard uses them too): %s",
+		          what, mta, d.named_b);
 }
 
 bool mtafacts_apply(struct pg_config *cfg, const config_setting_t *root, char *err,
@@ -986,23 +1005,12 @@ bool mtafacts_set_path(struct config_loader *ld, const struct config_key *k,
 
 static void log_change(const char *what, char **a, size_t na, char **b, size_t nb)
 {
-	char **x = malloc((na + 1) * sizeof *x), **y = malloc((nb + 1) * sizeof *y);
-	char **added = malloc((nb + 1) * sizeof *x), **removed = malloc((na + 1) * sizeof *x);
-	char s1[512], s2[512];
+	struct diff d;
 
-	if (x != NULL && y != NULL && added != NULL && removed != NULL) {
-		size_t nx = sorted(a, na, x), ny = sorted(b, nb, y);
-		size_t nadd = minus(y, ny, x, nx, added), nrem = minus(x, nx, y, ny, removed);
-		name_some(added, nadd, s1, sizeof s1);
-		name_some(removed, nrem, s2, sizeof s2);
-		if (nadd + nrem > 0)
-			log_notice("reload: %s %zu -> %zu; added %zu%s%s; removed %zu%s%s", what, nx,
-			           ny, nadd, nadd ? ": " : "", s1, nrem, nrem ? ": " : "", s2);
-	}
-	free(x);
-	free(y);
-	free(added);
-	free(removed);
+	if (diff_lists(a, na, b, nb, &d) && d.only_a + d.only_b > 0)
+		log_notice("reload: %s %zu -> %zu; added %zu%s%s; removed %zu%s%s", what, d.na,
+		           d.nb, d.only_b, d.only_b ? ": " : "", d.named_b, d.only_a,
+		           d.only_a ? ": " : "", d.named_a);
 }
 
 void mtafacts_log_changes(const struct pg_config *old, const struct pg_config *fresh)
