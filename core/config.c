@@ -44,9 +44,11 @@ static const struct config_word level_words[] = {
     {"err", LOG_ERR},   {"warning", LOG_WARNING}, {"notice", LOG_NOTICE},
     {"info", LOG_INFO}, {"debug", LOG_DEBUG},     {NULL, 0},
 };
-static const struct config_word from_mta_words[] = {
-    {"none", PG_MTA_NONE},       {"postfix", PG_MTA_POSTFIX},
-    {"sendmail", PG_MTA_SENDMAIL}, {"auto", PG_MTA_AUTO}, {NULL, 0}};
+static const struct config_word from_mta_words[] = {{"none", PG_MTA_NONE},
+                                                    {"postfix", PG_MTA_POSTFIX},
+                                                    {"sendmail", PG_MTA_SENDMAIL},
+                                                    {"auto", PG_MTA_AUTO},
+                                                    {NULL, 0}};
 static const struct config_word min_tls_words[] = {
     {"none", PG_TLS_NONE},
     {"TLSv1", PG_TLS_V1_0},

@@ -382,8 +382,8 @@ static bool pf_file(struct pf_ctx *x, const char *path, bool keys_only, unsigned
 /* `postmap -s type:path` (as the user we run as): "key value" lines. */
 static bool pf_postmap(struct pf_ctx *x, const char *table)
 {
-	char *argv[] = {"postmap", "-c", (char *)x->cfg->relay.postfix_dir, "-s", (char *)table,
-	                NULL};
+	char *argv[] = {"postmap", "-c",          (char *)x->cfg->relay.postfix_dir,
+	                "-s",      (char *)table, NULL};
 	char *out, *line, *save = NULL;
 	bool ok = true;
 
@@ -437,9 +437,9 @@ static bool pf_list(struct pf_ctx *x, char *value, unsigned depth)
 		               "Postfix %s: files or tables nested deeper than %d levels", x->name,
 		               MTAFACTS_NESTING_MAX);
 	if ((n = mtafacts_split(value, v, 1024)) < 0)
-		return why_set(x->why, x->whylen,
-		               "Postfix %s: more than 1024 entries on one line or unbalanced braces",
-		               x->name);
+		return why_set(
+		    x->why, x->whylen,
+		    "Postfix %s: more than 1024 entries on one line or unbalanced braces", x->name);
 	for (int i = 0; i < n; i++) {
 		const char *what = x->nets ? "networks" : "domains";
 		const char *key = x->nets ? "trusted_networks" : "local_domains_file";
@@ -487,8 +487,9 @@ static bool pf_origin(struct pf_ctx *x, const char *value, const char *append)
 		return true; /* Postfix appends nothing */
 	if (value[0] == '/') {
 		if ((fp = fopen(value, "r")) == NULL)
-			return why_set(x->why, x->whylen, "Postfix myorigin: cannot read \"%s\": %s",
-			               value, strerror(errno));
+			return why_set(x->why, x->whylen,
+			               "Postfix myorigin: cannot read \"%s\": %s", value,
+			               strerror(errno));
 		if (get_line(fp, line, sizeof line) < 0)
 			line[0] = '\0';
 		fclose(fp);
@@ -501,8 +502,7 @@ static bool pf_origin(struct pf_ctx *x, const char *value, const char *append)
 	return true;
 }
 
-static bool read_postfix(const struct pg_config *cfg, struct mtafacts *f, char *why,
-                         size_t whylen)
+static bool read_postfix(const struct pg_config *cfg, struct mtafacts *f, char *why, size_t whylen)
 {
 	char *argv[4 + PC_N + 1] = {"postconf", "-c", (char *)cfg->relay.postfix_dir, "-xh"};
 	char *out, *values[PC_N];
@@ -557,9 +557,9 @@ static const char *sm_class(const char *line)
 	return NULL;
 }
 
-bool mtafacts_sendmail_line(const char *line, struct mtafacts *f, char **j, char **m,
-                            char **files, bool *optional, size_t *nfiles, size_t maxfiles,
-                            char *why, size_t whylen)
+bool mtafacts_sendmail_line(const char *line, struct mtafacts *f, char **j, char **m, char **files,
+                            bool *optional, size_t *nfiles, size_t maxfiles, char *why,
+                            size_t whylen)
 {
 	const char *rest;
 
@@ -594,8 +594,7 @@ bool mtafacts_sendmail_line(const char *line, struct mtafacts *f, char **j, char
 	return true;
 }
 
-static bool read_sendmail(const struct pg_config *cfg, struct mtafacts *f, char *why,
-                          size_t whylen)
+static bool read_sendmail(const struct pg_config *cfg, struct mtafacts *f, char *why, size_t whylen)
 {
 	enum { MAXFILES = 16 };
 	char line[MTAFACTS_LINE_MAX + 2], *j = NULL, *m = NULL, *files[MAXFILES];
@@ -607,7 +606,8 @@ static bool read_sendmail(const struct pg_config *cfg, struct mtafacts *f, char 
 	int rc;
 
 	if ((fp = fopen(cf, "r")) == NULL)
-		return why_set(why, whylen, "Sendmail: cannot read \"%s\": %s", cf, strerror(errno));
+		return why_set(why, whylen, "Sendmail: cannot read \"%s\": %s", cf,
+		               strerror(errno));
 	while (ok && (rc = get_line(fp, line, sizeof line)) != 0) {
 		char reason[256];
 		lineno++;
@@ -623,8 +623,8 @@ static bool read_sendmail(const struct pg_config *cfg, struct mtafacts *f, char 
 		FILE *cl;
 		if (ok && (cl = fopen(files[i], "r")) == NULL) {
 			if (!optional[i] || errno != ENOENT)
-				ok = why_set(why, whylen, "Sendmail (%s): cannot read \"%s\": %s", cf,
-				             files[i], strerror(errno));
+				ok = why_set(why, whylen, "Sendmail (%s): cannot read \"%s\": %s",
+				             cf, files[i], strerror(errno));
 			cl = NULL;
 		} else if (!ok) {
 			cl = NULL;
@@ -819,13 +819,12 @@ static void warn_drift(const char *what, const char *mta, char **mine, size_t nm
 		          what, mta, d.named_b);
 }
 
-bool mtafacts_apply(struct pg_config *cfg, const config_setting_t *root, char *err,
-                    size_t errlen)
+bool mtafacts_apply(struct pg_config *cfg, const config_setting_t *root, char *err, size_t errlen)
 {
 	static const char *const mta_names[] = {"none", "Postfix", "Sendmail"};
 	struct pg_relay *r = &cfg->relay;
-	const config_setting_t *at = root != NULL ? config_setting_lookup((config_setting_t *)root, "relay.from_mta")
-	                                          : NULL;
+	const config_setting_t *at =
+	    root != NULL ? config_setting_lookup((config_setting_t *)root, "relay.from_mta") : NULL;
 	unsigned line = at != NULL ? config_setting_source_line(at) : 0;
 	const char *mta;
 	struct mtafacts f = {0};
@@ -872,8 +871,9 @@ bool mtafacts_apply(struct pg_config *cfg, const config_setting_t *root, char *e
 			struct pg_net net;
 			char buf[64];
 			if (!relay_net_parse(f.nets[i], &net)) {
-				ok = why_set(why, sizeof why, "%s network \"%.100s\" is not understood",
-				             mta, f.nets[i]);
+				ok = why_set(why, sizeof why,
+				             "%s network \"%.100s\" is not understood", mta,
+				             f.nets[i]);
 				break;
 			}
 			net_text(&net, buf, sizeof buf);
@@ -901,7 +901,8 @@ bool mtafacts_apply(struct pg_config *cfg, const config_setting_t *root, char *e
 				             PG_MAX_LOCAL_DOMAINS);
 				break;
 			}
-			if ((grown = realloc(set->items, (set->count + 1) * sizeof *grown)) == NULL ||
+			if ((grown = realloc(set->items, (set->count + 1) * sizeof *grown)) ==
+			        NULL ||
 			    (set->items = grown,
 			     (grown[set->count] = strdup(f.domains[i] + parent)) == NULL)) {
 				ok = why_set(why, sizeof why, "out of memory");
@@ -926,7 +927,8 @@ bool mtafacts_apply(struct pg_config *cfg, const config_setting_t *root, char *e
 		if (ok && f.origin != NULL) {
 			char d[RELAY_DOMAIN_BUF];
 			bool parent;
-			if (!relay_domain_normalise(f.origin, d, &parent, why, sizeof why) || parent) {
+			if (!relay_domain_normalise(f.origin, d, &parent, why, sizeof why) ||
+			    parent) {
 				char tmp[sizeof why + 160];
 				snprintf(tmp, sizeof tmp, "%s origin domain \"%.100s\": %s", mta,
 				         f.origin, parent ? "starts with a dot" : why);
@@ -935,9 +937,10 @@ bool mtafacts_apply(struct pg_config *cfg, const config_setting_t *root, char *e
 			} else {
 				if (r->origin_domain != NULL && r->origin_domain[0] != '\0' &&
 				    strcmp(r->origin_domain, d) != 0)
-					log_warnx("relay: origin domain \"%s\" in portguard's "
-					          "configuration differs from %s's \"%s\"; using %s's",
-					          r->origin_domain, mta, d, mta);
+					log_warnx(
+					    "relay: origin domain \"%s\" in portguard's "
+					    "configuration differs from %s's \"%s\"; using %s's",
+					    r->origin_domain, mta, d, mta);
 				free((char *)r->origin_domain);
 				if ((r->origin_domain = strdup(d)) == NULL)
 					ok = why_set(why, sizeof why, "out of memory");

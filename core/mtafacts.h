@@ -76,9 +76,9 @@ bool mtafacts_postconf_lines(char *out, char **values, size_t n);
  * (malloc'd), Fw/FR files into files[*nfiles] (malloc'd path, with
  * optional[] set for "-o"). false with why on a line portguard cannot use
  * (a program "F|..." class). */
-bool mtafacts_sendmail_line(const char *line, struct mtafacts *f, char **j, char **m,
-                            char **files, bool *optional, size_t *nfiles, size_t maxfiles,
-                            char *why, size_t whylen);
+bool mtafacts_sendmail_line(const char *line, struct mtafacts *f, char **j, char **m, char **files,
+                            bool *optional, size_t *nfiles, size_t maxfiles, char *why,
+                            size_t whylen);
 
 /* The MTA cfg->relay.from_mta names; for "auto" Postfix when
  * postfix_config_directory holds a main.cf, else Sendmail when sendmail_cf
@@ -94,8 +94,7 @@ config_check mtafacts_set_path;
 
 /* After the file is read (root: its settings, for line numbers): read the
  * MTA when relay.from_mta says so, warn about differences and merge. */
-bool mtafacts_apply(struct pg_config *cfg, const config_setting_t *root, char *err,
-                    size_t errlen);
+bool mtafacts_apply(struct pg_config *cfg, const config_setting_t *root, char *err, size_t errlen);
 
 /* A relay-role port in enforce mode with no local domain known at all is an
  * error ("file:line: ..." in err): it would refuse every inbound message.

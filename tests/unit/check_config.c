@@ -183,8 +183,8 @@ START_TEST(test_sample_loads_and_equals_defaults)
 {
 	static const char *const from[] = {"  from_mta = \"auto\";\n",
 	                                   "  trusted_networks = [ ];\n"};
-	static const char *const to[] = {"  from_mta = \"none\";\n",
-	                                 "  trusted_networks = [ \"127.0.0.0/8\", \"::1/128\" ];\n"};
+	static const char *const to[] = {
+	    "  from_mta = \"none\";\n", "  trusted_networks = [ \"127.0.0.0/8\", \"::1/128\" ];\n"};
 	char err[1024] = "", *text = read_whole(sample_path);
 	struct text t = {0};
 	const char *p = text;

@@ -155,10 +155,10 @@ START_TEST(test_sendmail_lines)
 	char *j = NULL, *m = NULL, *files[1], why[256];
 	bool opt[1];
 	size_t nfiles = 0;
-	ck_assert(mtafacts_sendmail_line("Fw/a", &f, &j, &m, files, opt, &nfiles, 1, why,
-	                                 sizeof why));
-	ck_assert(!mtafacts_sendmail_line("Fw/b", &f, &j, &m, files, opt, &nfiles, 1, why,
-	                                  sizeof why));
+	ck_assert(
+	    mtafacts_sendmail_line("Fw/a", &f, &j, &m, files, opt, &nfiles, 1, why, sizeof why));
+	ck_assert(
+	    !mtafacts_sendmail_line("Fw/b", &f, &j, &m, files, opt, &nfiles, 1, why, sizeof why));
 	free(files[0]);
 }
 END_TEST
@@ -282,15 +282,14 @@ START_TEST(test_postfix_lists)
 	pg_capture_start();
 	cfg = load_mta("postfix", "", err, sizeof err);
 	ck_assert_msg(cfg != NULL, "%s", err);
-	static const char *const want[] = {"mx.pf.test",  "localhost.pf.test", "in.test",
-	                                   "in2.test",    "file1.test",        "file2.test",
-	                                   ".sub.test",   "box1.test",         "box2.test"};
+	static const char *const want[] = {"mx.pf.test", "localhost.pf.test", "in.test",
+	                                   "in2.test",   "file1.test",        "file2.test",
+	                                   ".sub.test",  "box1.test",         "box2.test"};
 	for (size_t i = 0; i < PG_ARRAY_LEN(want); i++)
 		ck_assert_msg(local(cfg, want[i]), "%s not local", want[i]);
 	ck_assert(!local(cfg, "box-continued.test"));
 	ck_assert(!local(cfg, "x.test"));
-	ck_assert_uint_eq(cfg->relay.domains.count + cfg->relay.parents.count,
-	                  PG_ARRAY_LEN(want));
+	ck_assert_uint_eq(cfg->relay.domains.count + cfg->relay.parents.count, PG_ARRAY_LEN(want));
 	ck_assert_uint_eq(cfg->relay.nnets, 2 + 3); /* the default two and Postfix's three */
 	ck_assert_str_eq(cfg->relay.origin_domain, "pf.test");
 	/* the hand list (the default networks) differs from mynetworks */
@@ -326,14 +325,14 @@ END_TEST
 
 START_TEST(test_postfix_unlistable)
 {
-	static const char *const tables[] = {"mysql:/etc/postfix/m.cf", "ldap:/etc/postfix/l.cf",
-	                                     "pgsql:/etc/postfix/p.cf", "tcp:127.0.0.1:9",
-	                                     "proxy:mysql:/etc/postfix/m.cf", "static:OK"};
+	static const char *const tables[] = {
+	    "mysql:/etc/postfix/m.cf", "ldap:/etc/postfix/l.cf",        "pgsql:/etc/postfix/p.cf",
+	    "tcp:127.0.0.1:9",         "proxy:mysql:/etc/postfix/m.cf", "static:OK"};
 	char err[2048], text[512];
 
 	for (size_t i = 0; i < PG_ARRAY_LEN(tables); i++) {
-		snprintf(text, sizeof text, "mydestination = ok.test\nvirtual_mailbox_domains = %s\n",
-		         tables[i]);
+		snprintf(text, sizeof text,
+		         "mydestination = ok.test\nvirtual_mailbox_domains = %s\n", tables[i]);
 		main_cf(text);
 		ck_assert_ptr_null(load_mta("postfix", "", err, sizeof err));
 		ck_assert_msg(strstr(err, "relay.from_mta: Postfix virtual_mailbox_domains: \"") !=
@@ -441,9 +440,9 @@ START_TEST(test_drift_and_origin)
 	ck_assert_ptr_nonnull(strstr(pg_captured_log(),
 	                             "warning: relay: local domains listed in portguard's "
 	                             "configuration but not by Postfix: hand.test\n"));
-	ck_assert_ptr_nonnull(strstr(pg_captured_log(),
-	                             "warning: relay: local domains listed by Postfix but not in "
-	                             "portguard's configuration (portguard uses them too): b.test\n"));
+	ck_assert_ptr_nonnull(strstr(
+	    pg_captured_log(), "warning: relay: local domains listed by Postfix but not in "
+	                       "portguard's configuration (portguard uses them too): b.test\n"));
 	ck_assert_ptr_null(strstr(pg_captured_log(), "trusted networks"));
 	ck_assert(local(cfg, "hand.test") && local(cfg, "b.test"));
 	config_free(cfg);
@@ -461,8 +460,8 @@ START_TEST(test_drift_and_origin)
 	               "\"h5.test\", \"h6.test\", \"h7.test\" ];",
 	               err, sizeof err);
 	ck_assert_msg(cfg != NULL, "%s", err);
-	ck_assert_ptr_nonnull(strstr(pg_captured_log(),
-	                             "h1.test, h2.test, h3.test, h4.test, h5.test (+2 more)"));
+	ck_assert_ptr_nonnull(
+	    strstr(pg_captured_log(), "h1.test, h2.test, h3.test, h4.test, h5.test (+2 more)"));
 	config_free(cfg);
 }
 END_TEST
@@ -510,8 +509,8 @@ START_TEST(test_sendmail)
 	ck_assert_msg(strstr(err, "Sendmail: cannot read") != NULL, "%s", err);
 	/* "auto" with neither MTA */
 	ck_assert_ptr_null(load_mta("auto", "", err, sizeof err));
-	ck_assert_msg(strstr(err, "relay.from_mta: \"auto\" found neither Postfix (") != NULL,
-	              "%s", err);
+	ck_assert_msg(strstr(err, "relay.from_mta: \"auto\" found neither Postfix (") != NULL, "%s",
+	              err);
 	/* a line of MTAFACTS_LINE_MAX bytes fits, one more does not */
 	for (int over = 0; over < 2; over++) {
 		size_t n = MTAFACTS_LINE_MAX + (size_t)over;
@@ -587,12 +586,15 @@ END_TEST
 
 START_TEST(test_reload_summary)
 {
-	char *a = pg_write_temp("relay = { local_domains = [ \"a.test\", \"b.test\", \".c.test\" ]; "
-	                        "trusted_networks = [ \"10.0.0.0/8\" ]; };");
-	char *b = pg_write_temp("relay = { local_domains = [ \"a.test\", \"new.test\", \".c.test\", "
-	                        "\"n2.test\" ]; trusted_networks = [ \"10.0.0.0/8\" ]; };");
+	char *a =
+	    pg_write_temp("relay = { local_domains = [ \"a.test\", \"b.test\", \".c.test\" ]; "
+	                  "trusted_networks = [ \"10.0.0.0/8\" ]; };");
+	char *b =
+	    pg_write_temp("relay = { local_domains = [ \"a.test\", \"new.test\", \".c.test\", "
+	                  "\"n2.test\" ]; trusted_networks = [ \"10.0.0.0/8\" ]; };");
 	char err[512];
-	struct pg_config *old = config_load(a, err, sizeof err), *fresh = config_load(b, err, sizeof err);
+	struct pg_config *old = config_load(a, err, sizeof err),
+	                 *fresh = config_load(b, err, sizeof err);
 
 	ck_assert_ptr_nonnull(old);
 	ck_assert_ptr_nonnull(fresh);
@@ -635,8 +637,9 @@ START_TEST(test_paths)
 	}
 	char *path = pg_write_temp("relay = { postfix_config_directory = \"etc/postfix\"; };");
 	ck_assert_ptr_null(config_load(path, err, sizeof err));
-	ck_assert_ptr_nonnull(strstr(err, "relay.postfix_config_directory: \"etc/postfix\": must be "
-	                                  "an absolute path"));
+	ck_assert_ptr_nonnull(strstr(err,
+	                             "relay.postfix_config_directory: \"etc/postfix\": must be "
+	                             "an absolute path"));
 	unlink(path);
 	free(path);
 }
