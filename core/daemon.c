@@ -36,6 +36,7 @@
 #include "log.h"
 #include "mtafacts.h"
 #include "report.h"
+#include "stats.h"
 #include "version.h"
 
 #ifndef PG_SYSCONFDIR
@@ -736,5 +737,6 @@ struct pg_config *daemon_reload(const struct daemon_info *d, const struct daemon
 	log_set_level(fresh->log_level);
 	mtafacts_log_changes(running, fresh);
 	report_config(fresh, d->name, "reloaded");
+	stats_config(fresh);
 	return fresh;
 }

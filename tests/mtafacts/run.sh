@@ -9,7 +9,8 @@
 # refused before, accepted after, the reload summary naming it). -n and the
 # reload run as the unprivileged user.
 #
-# Uses tests/e2e/lib.sh and tests/sendmail/lib.sh read-only; ports
+# Uses tests/e2e/lib.sh, tests/sendmail/lib.sh and the shared cases of
+# tests/lib/ (t_begin .. t_end count into T_PASSED and T_FAILED); ports
 # 13200-13299 only (13225 Postfix, 13250-13257 Sendmail). Run as root under
 # the shared lock (tests/run.sh does it for "make check").
 set -u
@@ -18,16 +19,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 2
 . tests/e2e/lib.sh
 
-if [ "$(id -u)" != 0 ]; then
-	echo "FAIL: mtafacts setup: must run as root (Postfix's master process runs as root)"
-	exit 1
-fi
-for _c in postfix postconf postmap swaks openssl ss runuser; do
-	command -v "$_c" >/dev/null 2>&1 || {
-		echo "FAIL: mtafacts setup: $_c not found (run tests/deps.sh as root)"
-		exit 1
-	}
-done
+t_needs mtafacts "Postfix's master process runs as root" postfix postconf postmap swaks openssl ss runuser
 
 P_MX=13225
 E2E_PORTS=$P_MX
@@ -74,6 +66,7 @@ chmod -R go+rX "$PF"
 # (RELAY-KEYS replace the empty trusted_networks).
 mt_conf() {
 	cat >"$1" <<EOF
+state_directory = "";
 mode = "$2";
 user = "nobody";
 group = "postfix";
@@ -154,6 +147,7 @@ t_end
 
 # -- no local domain at all on an enforcing relay port: refused, with what to set
 cat >"$C/empty.conf" <<EOF
+state_directory = "";
 user = "nobody";
 relay = { from_mta = "none"; local_domains = [ ]; };
 ports = ( { port = $P_MX; role = "relay"; } );
@@ -161,7 +155,7 @@ policyd = { listen = [ "unix:$PG_SOCK" ]; };
 EOF
 chmod 0644 "$C/empty.conf"
 check empty_domains_enforce_check "$C/empty.conf" fail \
-	"empty.conf:3: no local domain is known, yet port $P_MX \(role relay, mode enforce\) would refuse every inbound message as relaying: set relay.from_mta = \"postfix\""
+	"empty.conf:4: no local domain is known, yet port $P_MX \(role relay, mode enforce\) would refuse every inbound message as relaying: set relay.from_mta = \"postfix\""
 t_end
 refused_start empty_domains_enforce_start "$C/empty.conf" "no local domain is known"
 sed -e 's/role = "relay";/role = "relay"; mode = "monitor";/' "$C/empty.conf" >"$C/empty-monitor.conf"
@@ -226,7 +220,10 @@ pf_stop
 # ---------------------------------------------------------------- Sendmail
 
 SM_TOP=$top
+# sendmail/lib.sh sources tests/lib/case.sh again, which zeroes the counts.
+_passed=$T_PASSED _failed=$T_FAILED
 . tests/sendmail/lib.sh
+T_PASSED=$_passed T_FAILED=$_failed
 SM_PORT_MTA=13250
 SM_PORT_MSA=13251
 SM_PORT_SMTPS=13252
@@ -235,12 +232,7 @@ SM_PORT_MX2=13254
 SM_PORT_MON=13255
 SM_PORT_UNK=13256
 SM_PORT_BAD=13257
-for _c in m4 dpkg apt-get unshare saslpasswd2; do
-	command -v "$_c" >/dev/null 2>&1 || {
-		echo "FAIL: mtafacts sendmail setup: $_c not found"
-		exit 1
-	}
-done
+t_needs mtafacts "Sendmail binds and runs as root" m4 dpkg apt-get unshare saslpasswd2
 sm_all_cleanup() {
 	sm_cleanup
 	e2e_cleanup
@@ -257,14 +249,23 @@ if ! sm_init "$B" || ! sm_write_mc milter || ! sm_build_cf; then
 	echo "FAIL: mtafacts sendmail setup (see messages above)"
 	exit 1
 fi
+# The shared case helpers, now on the milter's log and Sendmail's sandbox.
+PG_LOG=$SM_DIR/milter.log
+: >"$PG_LOG"
+T_DIR=$SM_DIR/t
+T_FROM="alice@$SM_DOMAIN"
+T_HELO=client.example
 # class w from the file: the domain only; the host name is local through $j
 # (Dj in the .cf) alone.
 printf '%s\n' "$SM_DOMAIN" >"$SM_DIR/local-host-names"
-grep -q "^Dj$SM_HOST\$" "$SM_DIR/test.cf" || echo "FAIL: sm_cf_has_dj (no Dj$SM_HOST line)"
-grep -q -E "^Fw(-o )?$SM_DIR/local-host-names" "$SM_DIR/test.cf" || echo "FAIL: sm_cf_has_fw (no Fw line)"
+t_begin sm_cf_has_dj_and_fw
+grep -q "^Dj$SM_HOST\$" "$SM_DIR/test.cf" || t_fail "no Dj$SM_HOST line"
+grep -q -E "^Fw(-o )?$SM_DIR/local-host-names" "$SM_DIR/test.cf" || t_fail "no Fw line"
+t_end
 cp "$E2E_B/portguard-milter" "$SM_DIR/portguard-milter" || exit 1
 SMBIN=$SM_DIR/portguard-milter
 cat >"$SM_DIR/mtafacts.conf" <<EOF
+state_directory = "";
 mode = "enforce";
 user = "nobody";
 log = { level = "info"; stats_interval = 0; };
@@ -278,20 +279,12 @@ milter = { listen = "unix:$SM_DIR/milter"; socket_mode = "0660"; };
 EOF
 chmod 0644 "$SM_DIR/mtafacts.conf"
 
-sm_case() { # sm_case NAME: PASS/FAIL from $T_WHY
-	if [ -z "$T_WHY" ]; then
-		echo "PASS: $1"
-	else
-		echo "FAIL: $1$T_WHY"
-	fi
-	T_WHY=
-}
-T_WHY=
+t_begin sm_check_ok_as_nobody
 _out=$SM_DIR/t/sm_check
 runuser -u nobody -- "$SMBIN" -n -c "$SM_DIR/mtafacts.conf" >"$_out" 2>&1 ||
 	t_fail "-n as nobody failed: $(cat "$_out")"
 grep -q "configuration OK" "$_out" || t_fail "no OK line: $(cat "$_out")"
-sm_case sm_check_ok_as_nobody
+t_end
 
 if ! sm_start || ! pg_milter_start "$SMBIN" "$SM_DIR/mtafacts.conf"; then
 	echo "FAIL: mtafacts sendmail start (see messages above)"
@@ -299,15 +292,14 @@ if ! sm_start || ! pg_milter_start "$SMBIN" "$SM_DIR/mtafacts.conf"; then
 fi
 # sm_session NAME RCPT accepted|refused
 sm_session() {
-	sm_swaks "$1" -p "$SM_PORT_MTA" $UNTRUSTED -t "$2"
+	t_begin "$1"
+	t_swaks --port "$SM_PORT_MTA" $UNTRUSTED --to "$2"
 	if [ "$3" = accepted ]; then
-		sm_reply_seen "$1" "250 .*(queued|Message accepted)" ||
-			t_fail "not accepted: $(grep -E '^<' "$SM_DIR/t/$1" | tail -n 3)"
+		t_reply "^250 .*(queued|Message accepted)"
 	else
-		sm_reply_seen "$1" "554 5\.7\.1 .*Relay access denied" ||
-			t_fail "not refused: $(grep -E '^<' "$SM_DIR/t/$1" | tail -n 3)"
+		t_reply "^554 5\.7\.1 .*Relay access denied"
 	fi
-	sm_case "$1"
+	t_end
 }
 sm_session sm_class_w_file_local "root@$SM_DOMAIN" accepted
 sm_session sm_dj_local "root@$SM_HOST" accepted
@@ -315,12 +307,14 @@ sm_session sm_remote_refused "user@remote.example" refused
 sm_session sm_before_reload_refused "user@new.pg-added.test" refused
 
 echo "new.pg-added.test" >>"$SM_DIR/local-host-names"
+t_begin sm_reload_summary_names_domain
 _n=$(grep -c "reloaded: " "$SM_DIR/milter.log")
 kill -USR1 "$SM_MILTER_PID"
 t_wait 100 sh -c '[ "$(grep -c "reloaded: " "$1")" -gt "$2" ]' sh "$SM_DIR/milter.log" "$_n" ||
 	t_fail "no reload line"
 grep -q -E "reload: local domains [0-9]+ -> [0-9]+; added 1: new.pg-added.test; removed 0" "$SM_DIR/milter.log" ||
 	t_fail "no reload summary naming new.pg-added.test: $(tail -n 5 "$SM_DIR/milter.log")"
-sm_case sm_reload_summary_names_domain
+t_end
 sm_session sm_after_reload_accepted "user@new.pg-added.test" accepted
-exit 0
+echo "mtafacts: $T_PASSED passed, $T_FAILED failed"
+[ "$T_FAILED" = 0 ]
