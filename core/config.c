@@ -24,6 +24,7 @@
 #include <syslog.h>
 
 #include "config_schema.h"
+#include "mtafacts.h"
 
 _Static_assert(sizeof(enum pg_mode) == sizeof(int) && sizeof(enum pg_role) == sizeof(int) &&
                    sizeof(enum pg_tls_mode) == sizeof(int) &&
@@ -43,6 +44,11 @@ static const struct config_word level_words[] = {
     {"err", LOG_ERR},   {"warning", LOG_WARNING}, {"notice", LOG_NOTICE},
     {"info", LOG_INFO}, {"debug", LOG_DEBUG},     {NULL, 0},
 };
+static const struct config_word from_mta_words[] = {{"none", PG_MTA_NONE},
+                                                    {"postfix", PG_MTA_POSTFIX},
+                                                    {"sendmail", PG_MTA_SENDMAIL},
+                                                    {"auto", PG_MTA_AUTO},
+                                                    {NULL, 0}};
 static const struct config_word min_tls_words[] = {
     {"none", PG_TLS_NONE},
     {"TLSv1", PG_TLS_V1_0},
@@ -102,6 +108,11 @@ const struct config_key config_schema[] = {
     {"relay.trusted_client_certs", K_STRINGS, "[ ]", .max = PG_MAX_TRUSTED_CERTS,
      .check = config_add_cert},
     {"relay.authenticated_may_relay", K_BOOL, "true", CFG(relay.authenticated_may_relay)},
+    {"relay.from_mta", K_WORD, Q("none"), .words = from_mta_words, CFG(relay.from_mta)},
+    {"relay.postfix_config_directory", K_STRING, Q("/etc/postfix"), CFG(relay.postfix_dir),
+     .check = mtafacts_set_path},
+    {"relay.sendmail_cf", K_STRING, Q("/etc/mail/sendmail.cf"), CFG(relay.sendmail_cf),
+     .check = mtafacts_set_path},
     {"user", K_STRING, Q("portguard"), .min = 1, .max = 63, CFG(user), .check = config_set_account,
      .start_only = true},
     {"group", K_STRING, Q(""), .min = 0, .max = 63, CFG(group), .check = config_set_account,
@@ -597,7 +608,8 @@ struct pg_config *config_load(const char *path, char *err, size_t errlen)
 		             : "");
 		ok = false;
 	} else {
-		ok = walk(&ld, NULL, config_root_setting(&lc), cfg);
+		ok = walk(&ld, NULL, config_root_setting(&lc), cfg) &&
+		     mtafacts_apply(cfg, config_root_setting(&lc), err, errlen);
 	}
 	config_destroy(&lc);
 	if (!ok) {
@@ -631,6 +643,7 @@ void config_free(struct pg_config *cfg)
 	strset_free(&cfg->relay.parents);
 	strset_free(&cfg->relay.certs);
 	free(cfg->relay.nets);
+	mtafacts_free(cfg);
 	for (size_t i = 0; i < cfg->nports; i++)
 		strset_free(&cfg->ports[i].ciphers);
 	strset_free(&cfg->default_port.ciphers);

@@ -104,6 +104,11 @@ struct pg_relay {
 	size_t nnets;
 	struct pg_strset certs; /* normalised fingerprints: lower-case hex, no separators */
 	bool authenticated_may_relay;
+	/* Facts from the MTA (core/mtafacts.c), merged into the lists above. */
+	const char *origin_domain; /* appended to unqualified recipients; NULL/"" unknown */
+	int from_mta;              /* enum pg_from_mta */
+	char postfix_dir[256];     /* postconf -c */
+	char sendmail_cf[256];
 };
 
 struct pg_config {

@@ -34,6 +34,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "mtafacts.h"
 #include "report.h"
 #include "stats.h"
 #include "version.h"
@@ -198,6 +199,10 @@ struct pg_config *daemon_config_load(const struct daemon_info *d, const struct d
 	startup_logging(d, o, LOG_MAIL);
 	err[0] = '\0';
 	cfg = config_load(o->config_path, err, sizeof err);
+	if (cfg != NULL && !mtafacts_check_domains(cfg, err, sizeof err)) {
+		config_free(cfg);
+		cfg = NULL;
+	}
 	if (cfg == NULL) {
 		if (o->check_only)
 			fprintf(stderr, "%s\n", err);
@@ -753,6 +758,10 @@ struct pg_config *daemon_reload(const struct daemon_info *d, const struct daemon
 
 	err[0] = '\0';
 	fresh = config_load(o->config_path, err, sizeof err);
+	if (fresh != NULL && !mtafacts_check_domains(fresh, err, sizeof err)) {
+		config_free(fresh);
+		fresh = NULL;
+	}
 	if (fresh == NULL) {
 		log_err("reload failed: %s; keeping the running configuration", err);
 		return NULL;
@@ -763,6 +772,7 @@ struct pg_config *daemon_reload(const struct daemon_info *d, const struct daemon
 		          keys);
 	log_set_facility(fresh->log_facility);
 	log_set_level(fresh->log_level);
+	mtafacts_log_changes(running, fresh);
 	report_config(fresh, d->name, "reloaded");
 	stats_config(fresh);
 	return fresh;

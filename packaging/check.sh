@@ -127,7 +127,8 @@ deb_contents() {
 		deb_has "$deb_common" -rw-r--r-- usr/lib/sysusers.d/portguard.conf &&
 		deb_has "$deb_common" -rw-r--r-- usr/lib/tmpfiles.d/portguard.conf &&
 		deb_has "$deb_common" -rw-r--r-- usr/share/man/man5/portguard.conf.5.gz &&
-		deb_has "$deb_common" -rw-r--r-- usr/share/doc/portguard-common/README.Debian &&
+		{ deb_has "$deb_common" -rw-r--r-- usr/share/doc/portguard-common/README.Debian ||
+			deb_has "$deb_common" -rw-r--r-- usr/share/doc/portguard-common/README.Debian.gz; } &&
 		deb_has "$deb_common" -rw-r--r-- usr/share/doc/portguard-common/examples/postfix/main.cf.snippet &&
 		deb_has "$deb_common" -rw-r--r-- usr/share/doc/portguard-common/examples/sendmail/portguard.mc &&
 		deb_has "$deb_policyd" -rwxr-xr-x usr/sbin/portguard-policyd &&

@@ -88,8 +88,13 @@ umount_root() {
 		MOUNTED=""
 	fi
 }
+# Postfix as Debian installs it for an MX ("Internet Site"): a main.cf whose
+# mydestination holds the host's own domains, which the shipped portguard.conf
+# must take (relay.from_mta = "auto") so that mail to them is not refused.
+PF_MAILNAME=mx.pkgtest.example
 install_postfix() {
-	in_root sh -c 'echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections' &&
+	in_root sh -c "printf '%s\n' 'postfix postfix/main_mailer_type select Internet Site' \
+		'postfix postfix/mailname string $PF_MAILNAME' | debconf-set-selections" &&
 		cp -r "$out/cache/postfix-debs" "$ROOT/tmp/postfix-debs" &&
 		in_root env DEBIAN_FRONTEND=noninteractive sh -c 'dpkg -i /tmp/postfix-debs/*.deb'
 }
@@ -213,6 +218,43 @@ milter_runs() {
 	[ "$rc" = 0 ] && wait_for 5 ! -e "$sock"
 }
 
+n_refuses_without_mta() {
+	if as_user portguard /usr/sbin/portguard-milter -n -c "$CONF" >"$logs/A-n-no-mta.log" 2>&1; then
+		echo "-n accepted the shipped config on a host without an MTA"
+		return 1
+	fi
+	cat "$logs/A-n-no-mta.log"
+	grep -q 'relay.from_mta: "auto" found neither Postfix' "$logs/A-n-no-mta.log"
+}
+
+# On port 25 (relay role), a recipient in Postfix's mydestination is accepted
+# (DUNNO) and a remote one refused, by the shipped config run as portguard.
+policyd_takes_postfix_domains() {
+	chroot --userspec=portguard:portguard "${ROOT:-/}" \
+		/usr/sbin/portguard-policyd -f -e -c "$CONF" >"$logs/policyd-domains.log" 2>&1 &
+	POLICYD_PID=$!
+	sock=$ROOT/var/spool/postfix/portguard/policy
+	wait_for 10 -S "$sock" || { echo "no socket after 10 s"; cat "$logs/policyd-domains.log"; return 1; }
+	saved=$POLICY_REQ
+	ok=0
+	nl='
+'
+	POLICY_REQ=$(printf '%s\n' "$saved" | sed -e 's/^server_port=.*/server_port=25/' \
+		-e "s/^recipient=.*/recipient=root@$PF_MAILNAME/" -e 's/^instance=.*/instance=pkgtest2/')$nl
+	local_reply=$(policy_ask) && echo "root@$PF_MAILNAME: $local_reply" &&
+		POLICY_REQ=$(printf '%s\n' "$POLICY_REQ" | sed -e 's/^recipient=.*/recipient=victim@example.net/' \
+			-e 's/^instance=.*/instance=pkgtest3/')$nl &&
+		remote_reply=$(policy_ask) && echo "victim@example.net: $remote_reply" &&
+		[ "$local_reply" = "action=DUNNO" ] &&
+		case $remote_reply in "action=554 5.7.1 "*) true ;; *) false ;; esac && ok=1
+	POLICY_REQ=$saved
+	kill -TERM "$POLICYD_PID"
+	wait "$POLICYD_PID"
+	POLICYD_PID=""
+	wait_for 5 ! -e "$sock"
+	[ "$ok" = 1 ]
+}
+
 units_verify() {
 	for u in portguard-policyd portguard-milter; do
 		echo "== $u"
@@ -258,7 +300,14 @@ scenario_sendmail_host() { # no Postfix: common + milter
 	check A-no-postfix-user-or-spool-created no_postfix
 	check A-conffile-registered conffile_ok
 	check A-unit-enabled test -L "$ROOT/etc/systemd/system/multi-user.target.wants/portguard-milter.service"
+	# No MTA at all: the shipped config (relay.from_mta = "auto") says so
+	# rather than refusing every inbound message later.
+	check A-milter-n-refuses-shipped-config-without-an-mta n_refuses_without_mta
+	# A Sendmail host: class w and $j from its sendmail.cf.
+	check A-sendmail-cf-installed in_root sh -c \
+		'mkdir -p /etc/mail && printf "Cwlocalhost\nDjmx.pkgtest.example\n" >/etc/mail/sendmail.cf'
 	check A-milter-n-accepts-shipped-config as_user portguard /usr/sbin/portguard-milter -n -c "$CONF"
+	check A-sendmail-cf-removed in_root rm -r /etc/mail
 	check A-purge in_root dpkg --purge portguard-milter portguard-common
 	check A-purge-leaves-nothing purged_clean "$logs/A-before.list"
 	# Postfix arrives after portguard: the file trigger makes the socket dir.
@@ -275,6 +324,7 @@ scenario_postfix_host() { # Postfix first, then all three packages
 	check B-run-dir-0750-portguard stat_is /run/portguard "750 portguard portguard"
 	check B-config-0644-root stat_is "$CONF" "644 root root"
 	check B-policyd-n-accepts-shipped-config as_user portguard /usr/sbin/portguard-policyd -n -c "$CONF"
+	check B-shipped-config-takes-postfix-domains policyd_takes_postfix_domains
 	check B-milter-n-accepts-shipped-config as_user portguard /usr/sbin/portguard-milter -n -c "$CONF"
 	check B-systemd-analyze-verify-units units_verify
 	check B-units-enabled test -L "$ROOT/etc/systemd/system/multi-user.target.wants/portguard-policyd.service" \

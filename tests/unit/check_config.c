@@ -18,6 +18,7 @@
 #include "check_common.h"
 #include "config.h"
 #include "config_schema.h"
+#include "mtafacts.h"
 #include "stats.h"
 
 static const char sample_path[] = "conf/portguard.conf";
@@ -164,14 +165,45 @@ START_TEST(test_empty_file_gives_defaults)
 }
 END_TEST
 
+static char *read_whole(const char *path)
+{
+	static char buf[65536];
+	FILE *fp = fopen(path, "r");
+	size_t n;
+
+	ck_assert_msg(fp != NULL, "%s missing", path);
+	n = fread(buf, 1, sizeof buf - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	return strdup(buf);
+}
+
+/* The sample takes its facts from Postfix (a stock host's domains are
+ * accepted on first start): with that and its empty trusted_networks put
+ * back to the defaults, it is the defaults. */
 START_TEST(test_sample_loads_and_equals_defaults)
 {
-	char err[1024] = "";
-	struct pg_config *cfg = config_load(sample_path, err, sizeof err);
+	static const char *const from[] = {"  from_mta = \"auto\";\n",
+	                                   "  trusted_networks = [ ];\n"};
+	static const char *const to[] = {
+	    "  from_mta = \"none\";\n", "  trusted_networks = [ \"127.0.0.0/8\", \"::1/128\" ];\n"};
+	char err[1024] = "", *text = read_whole(sample_path);
+	struct text t = {0};
+	const char *p = text;
+
+	for (size_t i = 0; i < PG_ARRAY_LEN(from); i++) {
+		const char *at = strstr(p, from[i]);
+		ck_assert_msg(at != NULL, "%s: no line %s", sample_path, from[i]);
+		text_add(&t, "%.*s%s", (int)(at - p), p, to[i]);
+		p = at + strlen(from[i]);
+	}
+	text_add(&t, "%s", p);
+	free(text);
+	struct pg_config *cfg = load_text(t.s, err, sizeof err);
+	free(t.s);
 
 	ck_assert_msg(cfg != NULL, "%s", err);
 	assert_defaults(cfg);
-	ck_assert_str_eq(cfg->path, sample_path);
 	for (size_t i = 0; i < cfg->nports; i++)
 		ck_assert_uint_gt(cfg->ports[i].line, 0);
 	config_free(cfg);
@@ -305,6 +337,9 @@ START_TEST(test_schema_defaults)
 	    {"relay.trusted_networks", "[ \"127.0.0.0/8\", \"::1/128\" ]", NULL, NULL},
 	    {"relay.trusted_client_certs", "[ ]", NULL, NULL},
 	    {"relay.authenticated_may_relay", "true", NULL, NULL},
+	    {"relay.from_mta", "\"none\"", NULL, NULL},
+	    {"relay.postfix_config_directory", "\"/etc/postfix\"", NULL, NULL},
+	    {"relay.sendmail_cf", "\"/etc/mail/sendmail.cf\"", NULL, NULL},
 	    {"user", "\"portguard\"", NULL, NULL},
 	    {"group", "\"\"", NULL, NULL},
 	    {"allow_root", "false", NULL, NULL},
@@ -452,6 +487,9 @@ START_TEST(test_word_lists)
 	    {"log.level",
 	     {"err", "warning", "notice", "info", "debug"},
 	     {LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG}},
+	    {"relay.from_mta",
+	     {"none", "postfix", "sendmail", "auto"},
+	     {PG_MTA_NONE, PG_MTA_POSTFIX, PG_MTA_SENDMAIL, PG_MTA_AUTO}},
 	    {"ports.role", {"relay", "submission"}, {PG_ROLE_RELAY, PG_ROLE_SUBMISSION}},
 	    {"ports.mode", {"enforce", "monitor"}, {PG_MODE_ENFORCE, PG_MODE_MONITOR}},
 	    {"ports.tls",
@@ -465,6 +503,18 @@ START_TEST(test_word_lists)
 	     {PG_TLS_NONE, PG_TLS_V1_0, PG_TLS_V1_0, PG_TLS_V1_1, PG_TLS_V1_2, PG_TLS_V1_3}},
 	};
 	size_t nword_rows = 0;
+	char mta_dir[] = "/tmp/pg-mta-XXXXXX", mta_cf[64], mta_main[64];
+	FILE *fp;
+
+	ck_assert_ptr_nonnull(mkdtemp(mta_dir));
+	snprintf(mta_cf, sizeof mta_cf, "%s/sendmail.cf", mta_dir);
+	snprintf(mta_main, sizeof mta_main, "%s/main.cf", mta_dir);
+	ck_assert_ptr_nonnull(fp = fopen(mta_cf, "w"));
+	fputs("Cwexample.org\n", fp);
+	fclose(fp);
+	ck_assert_ptr_nonnull(fp = fopen(mta_main, "w"));
+	fputs("mydestination = example.org\nmyorigin = example.org\n", fp);
+	fclose(fp);
 
 	for (size_t i = 0; i < config_schema_count; i++)
 		nword_rows += config_schema[i].kind == K_WORD;
@@ -487,6 +537,13 @@ START_TEST(test_word_lists)
 			int got;
 			snprintf(value, sizeof value, "\"%s\"", cases[c].words[w]);
 			key_text(&t, k->name, value, &entry);
+			if (strcmp(k->name, "relay.from_mta") == 0) { /* an MTA with one domain */
+				t.len = 0;
+				text_add(&t,
+				         "relay = { from_mta = %s; sendmail_cf = \"%s\"; "
+				         "postfix_config_directory = \"%s\"; };\n",
+				         value, mta_cf, mta_dir);
+			}
 			struct pg_config *cfg = load_text(t.s, err, sizeof err);
 			ck_assert_msg(cfg != NULL, "%s: %s", t.s, err);
 			memcpy(&got,
@@ -497,6 +554,9 @@ START_TEST(test_word_lists)
 			free(t.s);
 		}
 	}
+	unlink(mta_cf);
+	unlink(mta_main);
+	rmdir(mta_dir);
 	/* the names in logs are the words of the config */
 	for (int v = 0; config_role_words[v].word != NULL; v++)
 		ck_assert_str_eq(config_role_name((enum pg_role)v), config_role_words[v].word);

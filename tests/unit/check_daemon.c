@@ -448,6 +448,7 @@ END_TEST
 static const char reload_base[] =
     "mode = \"enforce\";\n"
     "ports = ( { port = 25; role = \"relay\"; } );\n"
+    "relay = { local_domains = [ \"example.org\" ]; };\n"
     "policyd = { listen = [ \"unix:/run/p\" ]; socket_mode = \"%s\"; };\n"
     "milter = { listen = \"%s\"; socket_mode = \"%s\"; };\n";
 
