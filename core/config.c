@@ -62,7 +62,7 @@ static const struct pg_reply default_replies[PG_RULE_COUNT] = {
     [PG_RULE_TLS_VERSION] = {530, "5.7.0", "%m or later required"},
     [PG_RULE_CIPHER] = {530, "5.7.0", "Cipher not accepted"},
     [PG_RULE_AUTH_REQUIRED] = {530, "5.7.0", "Authentication required"},
-    [PG_RULE_RELAY] = {554, "5.7.1", "<%r>: Relay access denied"},
+    [PG_RULE_RELAY] = {554, "5.7.1", "Relay access denied"},
 };
 
 #define Q(s)    "\"" s "\""
@@ -102,6 +102,8 @@ const struct config_key config_schema[] = {
     {"relay.trusted_client_certs", K_STRINGS, "[ ]", .max = PG_MAX_TRUSTED_CERTS,
      .check = config_add_cert},
     {"relay.authenticated_may_relay", K_BOOL, "true", CFG(relay.authenticated_may_relay)},
+    {"relay.origin_domain", K_STRING, NULL, CFG(relay.origin_domain), .heap = true,
+     .check = config_set_origin},
     {"user", K_STRING, Q("portguard"), .min = 1, .max = 63, CFG(user), .check = config_set_account,
      .start_only = true},
     {"group", K_STRING, Q(""), .min = 0, .max = 63, CFG(group), .check = config_set_account,

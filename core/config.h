@@ -103,6 +103,10 @@ struct pg_relay {
 	struct pg_net *nets;
 	size_t nnets;
 	struct pg_strset certs; /* normalised fingerprints: lower-case hex, no separators */
+	/* The domain the MTA appends to an unqualified recipient (Postfix
+	 * myorigin, Sendmail $j); NULL when unknown (then only postmaster is a
+	 * local unqualified recipient). Heap, freed with the config. */
+	const char *origin_domain;
 	bool authenticated_may_relay;
 };
 

@@ -42,7 +42,9 @@ struct pg_facts {
 	const char *sasl_username;
 	const char *ccert_fingerprint; /* as the MTA prints it, "" when none */
 	const char *recipient;         /* RCPT stage; "" otherwise */
-	const char *rcpt_mailer;       /* milter only: resolved transport, "" unknown */
+	bool rcpt_quoted;              /* recipient and rcpt_addr as the client wrote them
+	                                  (milter); false: Postfix's dequoted form (policyd) */
+	const char *rcpt_mailer;       /* milter only: resolved transport, "" unknown; unused */
 	const char *rcpt_host;         /* milter only */
 	const char *rcpt_addr;         /* milter only: the MTA's resolved address, "" unknown */
 };
