@@ -38,7 +38,9 @@ P_CIPHER=10589 # STARTTLS submission that accepts only CHACHA20 (TLS <= 1.2)
 P_LABEL=12525  # matched by policy_context "noauth" (relay role, AUTH forbidden)
 P_UNKNOWN=12526 # in no portguard port entry: default_role applies
 P_SHIPPED=10026 # relay, hooked up exactly as main.cf.snippet (DEFER_IF_PERMIT)
-E2E_PORTS="$P_RELAY $P_SUB $P_SMTPS $P_BARE $P_TLS13 $P_CIPHER $P_LABEL $P_UNKNOWN $P_SHIPPED"
+P_FAR=10027     # relay whose smtpd and cleanup append myorigin = $FAR_ORIGIN (not local)
+E2E_PORTS="$P_RELAY $P_SUB $P_SMTPS $P_BARE $P_TLS13 $P_CIPHER $P_LABEL $P_UNKNOWN $P_SHIPPED $P_FAR"
+FAR_ORIGIN=far-origin.example
 
 E2E_USER=alice
 E2E_PASS=wonderland-e2e
@@ -172,6 +174,10 @@ pf_relay_restrictions() {
 # pf_main_cf_base: the main.cf lines every private Postfix of the tests
 # shares (paths under the test directory, names, loopback only, discard
 # delivery, no alias or local-recipient lookups). Callers add the rest.
+# Mail that leaves the host goes through a transport with a name of its own,
+# "outbound" (a discard service logging as postfix/outbound), local mail
+# through "discard" (postfix/discard): the delivery line tells where Postfix
+# routed a message, and no check may depend on the transport's name.
 pf_main_cf_base() {
 	cat <<EOF
 compatibility_level = 3.6
@@ -186,8 +192,8 @@ inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 smtpd_peername_lookup = no
 biff = no
-default_transport = discard
-relay_transport = discard
+default_transport = outbound
+relay_transport = outbound
 local_transport = discard
 alias_maps =
 alias_database =
@@ -262,6 +268,14 @@ EOF
 127.0.0.1:$P_SHIPPED inet n - n - - smtpd
   -o syslog_name=postfix/shipped
   -o smtpd_relay_restrictions=\$portguard_shipped_relay_restrictions
+127.0.0.1:$P_FAR inet n - n - - smtpd
+  -o syslog_name=postfix/far
+  -o rewrite_service_name=rewrite_far
+  -o cleanup_service_name=cleanup_far
+rewrite_far unix - - n - - trivial-rewrite
+  -o myorigin=$FAR_ORIGIN
+cleanup_far unix n - n - 0 cleanup
+  -o rewrite_service_name=rewrite_far
 EOF
 	pf_internal_services >>"$PF/master.cf"
 }
@@ -325,6 +339,8 @@ showq     unix  n       -       n       -       -       showq
 error     unix  -       -       n       -       -       error
 retry     unix  -       -       n       -       -       error
 discard   unix  -       -       n       -       -       discard
+outbound  unix  -       -       n       -       -       discard
+  -o syslog_name=postfix/outbound
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
@@ -335,7 +351,8 @@ EOF
 # layers (e2e, pfmilter, demo) shares. portguard runs as "nobody" (it starts
 # as root, binds the socket, then drops privileges, as in production) and
 # makes the socket group postfix, mode 0660, so that smtpd (user postfix) can
-# connect. The caller adds ports and the daemon's listen block.
+# connect. The origin domain is Postfix's myorigin ($myhostname), unless
+# PG_ORIGIN names another. The caller adds ports and the daemon's listen block.
 pg_conf_head() {
 	cat <<EOF
 mode = "$1";
@@ -348,6 +365,7 @@ relay = {
   local_domains = [ "$E2E_DOMAIN", ".$E2E_DOMAIN" ];
   trusted_networks = [ "127.0.0.1/32" ];
   authenticated_may_relay = true;
+  origin_domain = "${PG_ORIGIN:-mx.$E2E_DOMAIN}";
 };
 EOF
 }
@@ -363,6 +381,7 @@ pg_write_conf() {
 ports = (
   { port = $P_RELAY;  role = "relay"; },
   { port = $P_SHIPPED; role = "relay"; },
+  { port = $P_FAR;    role = "relay"; },
   { port = $P_SUB;    role = "submission"; tls = "starttls"; min_tls_version = "TLSv1.2"; },
   { port = $P_SMTPS;  role = "submission"; tls = "implicit"; },
   { port = $P_BARE;   role = "submission"; tls = "implicit"; },
@@ -488,6 +507,7 @@ t_begin() {
 	T_NAME=$1
 	T_WHY=
 	T_OFF=$(wc -c <"$PG_LOG")
+	T_PF_OFF=$(wc -c <"$PF_LOG" 2>/dev/null || echo 0)
 	T_OUT=$E2E_D/swaks/$(printf '%s' "$1" | tr -c 'A-Za-z0-9_.-' '_').txt
 	T_REPLY=
 }
@@ -526,6 +546,61 @@ t_log() {
 
 t_nolog() {
 	t_newlog | grep -q -E -- "$1" && t_fail "unexpected portguard log line matches /$1/"
+}
+
+# Postfix's maillog since t_begin: where the MTA put the message.
+t_pflog() {
+	tail -c "+$((T_PF_OFF + 1))" "$PF_LOG" 2>/dev/null
+}
+
+_t_pflog_has() {
+	t_pflog | grep -q -E -- "$1"
+}
+
+# t_routed RCPT_ERE WHERE: Postfix delivered the recipient here (WHERE
+# "here": the local transport, logged as postfix/discard) or off the host
+# ("out": the transport named outbound, logged as postfix/outbound/discard).
+t_routed() {
+	case $2 in
+	here) _tr=postfix/discard ;;
+	*) _tr=postfix/outbound/discard ;;
+	esac
+	t_wait 100 _t_pflog_has "$_tr\[[0-9]+\]: [0-9A-F]+: to=<$1>, .*status=sent" ||
+		t_fail "no maillog line: $_tr delivered to=<$1> ($(t_pflog | grep -E ' to=<' | grep -v NOQUEUE | tail -n 2 | tr '\n' ' '))"
+}
+
+# t_refused RCPT_ERE REPLY_ERE: Postfix refused the recipient at RCPT with
+# that reply (to=<...> as Postfix quotes it); nothing was queued for it.
+t_refused() {
+	t_wait 100 _t_pflog_has "NOQUEUE: (milter-)?reject: RCPT from [^ ]+: $2.* to=<\"?$1\"?>" ||
+		t_fail "no maillog line: NOQUEUE reject of to=<$1> with /$2/"
+	t_pflog | grep -E ": to=<\"?$1\"?>, .*status=sent" | grep -q . && t_fail "to=<$1> was delivered"
+}
+
+# t_pysmtp PORT SOURCE RCPT: one plaintext session through python's smtplib,
+# for a recipient swaks cannot send (it splits --to at commas). RCPT goes
+# out exactly as given; the transcript reads like swaks's, T_REPLY likewise.
+t_pysmtp() {
+	timeout 30 python3 - "$@" >"$T_OUT" 2>&1 <<'EOF'
+import smtplib, sys
+port, src, rcpt = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = smtplib.SMTP("127.0.0.1", port, local_hostname="client.example.net", timeout=10,
+                 source_address=(src, 0))
+def show(sent, reply):
+    if sent:
+        print(" -> " + sent)
+    lines = reply[1].decode(errors="replace").split("\n")
+    for i, line in enumerate(lines):
+        print("<-  %d%s%s" % (reply[0], "-" if i < len(lines) - 1 else " ", line))
+    return reply[0]
+show("EHLO client.example.net", s.ehlo())
+show("MAIL FROM:<sender@example.net>", s.docmd("MAIL FROM:<sender@example.net>"))
+if show("RCPT TO:<%s>" % rcpt, s.docmd("RCPT TO:<%s>" % rcpt)) == 250:
+    show("DATA", s.data(b"Subject: portguard e2e\r\n\r\nportguard e2e\r\n"))
+show("QUIT", s.docmd("QUIT"))
+EOF
+	T_REPLY=$(sed -n -E 's/^<(-|~|\*\*|~\*) +//p' "$T_OUT" | grep -v '^221 ' |
+		grep -E '^[0-9]{3} ' | tail -n 1)
 }
 
 t_end() {

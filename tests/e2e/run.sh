@@ -44,6 +44,9 @@ CLIENT2='client=unknown\[127\.0\.0\.2\]:[0-9]+'
 # stats test compares the sums with portguard's stats lines.
 TALLY=$E2E_D/tally
 : >"$TALLY"
+# Relay refusals the run causes (portguard's in enforce mode, Postfix's own in
+# monitor mode): the fail2ban test counts them in the maillog.
+RELAY_N=0
 
 t_tally() { # t_tally STATSKEY RULE|none
 	_v=$(sed -n -E 's/^=== TLS started with cipher (TLSv1(\.[0-9])?):.*/\1/p' "$T_OUT" | tail -n 1)
@@ -75,6 +78,7 @@ t_tally() { # t_tally STATSKEY RULE|none
 # monitor mode portguard only logs would-reject and Postfix's own rules decide
 # (expect_monitor, default: 250 queued).
 rej() {
+	[ "$1" = relay ] && RELAY_N=$((RELAY_N + 1))
 	if [ "$MODE" = enforce ]; then
 		t_reply "^$2 .*Recipient address rejected: $3"
 		t_log ": reject: port=$T_PORT role=$T_ROLE mode=enforce .*rule=$1 reply=\"$2 $3"
@@ -206,18 +210,71 @@ cases() {
 	t_end
 
 	# In monitor mode Postfix's own reject_unauth_destination still refuses
-	# the relay attempt (without "Recipient address rejected:").
+	# the relay attempt (without "Recipient address rejected:"). portguard's
+	# reply names no recipient: Postfix's line reads like its own refusal.
 	t_begin "$m relay: row 7 untrusted, unauthenticated, remote -> 554 Relay access denied"
 	t_swaks --port "$P_RELAY" $UNTRUSTED --to "$r-r7@remote.example"
-	expect_monitor="^554 5\.7\.1 <$r-r7@remote\.example>: Relay access denied"
-	rej relay "554 5.7.1" "<$r-r7@remote\.example>: Relay access denied"
+	expect_monitor="^554 5\.7\.1 <$r-r7@remote\.example>: Relay access denied$"
+	rej relay "554 5.7.1" "Relay access denied"
+	[ "$MODE" = enforce ] &&
+		t_reply "^554 5\.7\.1 <$r-r7@remote\.example>: Recipient address rejected: Relay access denied$"
 	t_log "rcpt=<?$r-r7@remote\.example.* rule=relay"
+	t_refused "$r-r7@remote\.example" "554 5\.7\.1"
 	t_end
 
 	t_begin "$m relay: row 7 \"u@remote\"@local (source-route trick) -> 554 Relay access denied"
 	t_swaks --port "$P_RELAY" $UNTRUSTED --to "\"$r-r7q@remote.example\"@$E2E_DOMAIN"
 	expect_monitor="^554 5\.7\.1 .*Relay access denied"
-	rej relay "554 5.7.1" "<.*>: Relay access denied"
+	rej relay "554 5.7.1" "Relay access denied"
+	t_end
+
+	# Unqualified recipients: Postfix appends myorigin (mx.$E2E_DOMAIN), which
+	# is local, and so is portguard's origin_domain: local mail, delivered
+	# through the local transport. Each: what the client writes, and an ERE
+	# for the address Postfix delivers to.
+	for _p in "u1 $r-u1" "u2. \"$r-u2\\.\"" "u3(comment) $r-u3"; do
+		_u=${_p%% *}
+		t_begin "$m relay: unqualified <$r-$_u>, origin local -> pass, delivered here"
+		t_swaks --port "$P_RELAY" $UNTRUSTED --to "$r-$_u"
+		ok
+		t_log "rcpt=<?$r-${_u%%[.(]*}"
+		t_routed "${_p#* }@mx\.$E2E_DOMAIN" here
+		t_end
+	done
+
+	# Postfix accepts an unqualified postmaster before any restriction
+	# (RFC 5321 4.5.1): portguard is not even asked.
+	t_begin "$m relay: <postmaster> -> 250 without asking portguard, delivered here"
+	t_swaks --port "$P_RELAY" $UNTRUSTED --to "postmaster"
+	t_reply '^250 '
+	t_nolog "rcpt=<?postmaster"
+	t_routed "postmaster@mx\.$E2E_DOMAIN" here
+	t_end
+
+	# Postfix hands policy servers the dequoted form ("first last"@local as
+	# first last@local): legitimate local mail that must pass.
+	t_begin "$m relay: \"first last\"@local (dequoted for policyd) -> pass, delivered here"
+	t_swaks --port "$P_RELAY" $UNTRUSTED --to "\"$r first\"@$E2E_DOMAIN"
+	ok
+	t_routed "\"$r first\"@$E2E_DOMAIN" here
+	t_end
+
+	t_begin "$m relay: \"user\\\"x\"@local (dequoted for policyd) -> pass, delivered here"
+	t_swaks --port "$P_RELAY" $UNTRUSTED --to "\"$r-q\\\"x\"@$E2E_DOMAIN"
+	ok
+	t_routed "\"$r-q..x\"@$E2E_DOMAIN" here
+	t_end
+
+	t_begin "$m relay: \"a(b)c,d:e;f\"@local (dequoted for policyd) -> pass, delivered here"
+	t_pysmtp "$P_RELAY" 127.0.0.2 "\"$r-a(b)c,d:e;f\"@$E2E_DOMAIN"
+	ok
+	t_routed "\"$r-a\\(b\\)c,d:e;f\"@$E2E_DOMAIN" here
+	t_end
+
+	t_begin "$m relay: trusted client, remote -> pass, routed off the host (transport outbound)"
+	t_swaks --port "$P_RELAY" --to "$r-ro@remote.example"
+	ok
+	t_routed "$r-ro@remote\.example" out
 	t_end
 
 	t_begin "$m relay: untrusted + TLS + AUTH may relay -> pass"
@@ -246,7 +303,7 @@ cases() {
 	t_begin "$m shipped hookup: row 7 open-relay attempt -> 554 Relay access denied"
 	t_swaks --port "$P_SHIPPED" $UNTRUSTED --to "$r-sh7@remote.example"
 	expect_monitor="^554 5\.7\.1 <$r-sh7@remote\.example>: Relay access denied"
-	rej relay "554 5.7.1" "<$r-sh7@remote\.example>: Relay access denied"
+	rej relay "554 5.7.1" "Relay access denied"
 	t_end
 
 	t_begin "$m shipped hookup: trusted network -> pass"
@@ -267,6 +324,56 @@ cases() {
 	T_PORT='[^ ]+'
 	ok
 	t_end
+}
+
+# Port $P_FAR: its smtpd and cleanup append myorigin = $FAR_ORIGIN, which is
+# not a local domain; portguard is reloaded with that origin_domain (as read
+# from the MTA), then restored.
+pg_reload() { # pg_reload NAME: SIGHUP, wait for the "reloaded:" line
+	t_begin "$1"
+	_n=$(pg_count 'reloaded: ')
+	kill -HUP "$PG_PID"
+	t_wait 100 pg_count_above 'reloaded: ' "$_n" || t_fail "no 'reloaded:' line after SIGHUP"
+	t_end
+}
+
+far_cases() {
+	m=$MODE
+	r=f-$m
+	PG_ORIGIN=$FAR_ORIGIN pg_write_conf "$MODE"
+	pg_reload "$m: SIGHUP reload with origin_domain = $FAR_ORIGIN (not local)"
+	at "$P_FAR" relay
+	# Monitor mode: Postfix's own reject_unauth_destination agrees (it
+	# resolves <u> to u@$FAR_ORIGIN), in its own words.
+	# Each: what the client writes, and an ERE for how Postfix echoes it.
+	for _p in 'u1 u1' 'u2. u2\.?' 'u3(comment) u3(\(comment\))?'; do
+		_u=${_p%% *}
+		_e="$r-${_p#* }"
+		t_begin "$m relay, origin not local: unqualified <$r-$_u> -> 554 Relay access denied, not queued"
+		t_swaks --port "$P_FAR" $UNTRUSTED --to "$r-$_u"
+		expect_monitor="^554 5\.7\.1 <$_e>: Relay access denied$"
+		rej relay "554 5.7.1" "Relay access denied"
+		[ "$MODE" = enforce ] &&
+			t_reply "^554 5\.7\.1 <$_e>: Recipient address rejected: Relay access denied$"
+		t_refused "$_e" "554 5\.7\.1"
+		t_end
+	done
+	# Where Postfix sends an unqualified recipient here: off the host.
+	t_begin "$m relay, origin not local: trusted client, unqualified <$r-t> -> pass, routed off the host (outbound)"
+	t_swaks --port "$P_FAR" --to "$r-t"
+	ok
+	t_routed "$r-t@$FAR_ORIGIN" out
+	t_end
+	# Postfix accepts an unqualified postmaster before any restriction and
+	# appends its origin: off the host it goes, portguard not asked.
+	t_begin "$m relay, origin not local: <postmaster> -> 250 without asking portguard, routed to postmaster@$FAR_ORIGIN"
+	t_swaks --port "$P_FAR" $UNTRUSTED --to "postmaster"
+	t_reply '^250 '
+	t_nolog "rcpt=<?postmaster"
+	t_routed "postmaster@$FAR_ORIGIN" out
+	t_end
+	pg_write_conf "$MODE"
+	pg_reload "$m: SIGHUP reload back to origin_domain = mx.$E2E_DOMAIN"
 }
 
 # ------------------------------------------------------------------ stats
@@ -328,6 +435,7 @@ t_end
 t_begin "shipped hookup, portguard down: open-relay attempt -> 554 Relay access denied"
 t_swaks --port "$P_SHIPPED" --local-interface 127.0.0.2 --to "down@remote.example"
 t_reply '^554 5\.7\.1 <down@remote\.example>: Relay access denied'
+RELAY_N=$((RELAY_N + 1))
 t_end
 
 if [ ! -x "$PG_BIN" ]; then
@@ -346,6 +454,7 @@ t_end
 PF_LOG_OFF=$(wc -c <"$PF_LOG")
 
 cases
+far_cases
 stats_check "enforce: stats on SIGUSR2 equal what the test sent"
 
 t_begin "SIGHUP reload switches to mode=monitor"
@@ -358,6 +467,7 @@ t_end
 
 MODE=monitor
 cases
+far_cases
 stats_check "monitor: stats on SIGUSR2 equal what the test sent"
 
 # A port in no entry: default_role (relay) and one warning per port, not per
@@ -431,6 +541,32 @@ t_begin "postfix maillog: no policy-service trouble while portguard ran"
 _bad=$(tail -c "+$((PF_LOG_OFF + 1))" "$PF_LOG" |
 	grep -E 'problem talking to server|unknown smtpd restriction|Server configuration (error|problem)|premature end-of-input')
 [ -z "$_bad" ] || t_fail "$_bad"
+t_end
+
+# Debian's stock fail2ban "postfix" filter, on this run's maillog: it must
+# match every relay refusal (portguard's and Postfix's own alike), and none
+# of the other rules' refusals (a client without TLS is no attacker).
+t_begin "fail2ban-regex, stock postfix filter: matches every relay refusal of the run ($RELAY_N)"
+_f2b() { # _f2b FILE: how many lines the filter matched
+	fail2ban-regex "$1" /etc/fail2ban/filter.d/postfix.conf 2>&1 |
+		sed -n -E 's/^Lines: [0-9]+ lines, [0-9]+ ignored, ([0-9]+) matched.*/\1/p'
+}
+grep -E 'reject: RCPT from [^ ]+: 554 5\.7\.1 .*Relay access denied' "$PF_LOG" >"$E2E_D/relay-refusals.log"
+grep -E 'reject: RCPT from [^ ]+: 5[0-9][0-9] .*Recipient address rejected: (Encryption|Authentication|Must issue|TLSv|Cipher)' \
+	"$PF_LOG" >"$E2E_D/other-refusals.log"
+_lines=$(wc -l <"$E2E_D/relay-refusals.log")
+_pg=$(grep -c 'Recipient address rejected: Relay access denied' "$E2E_D/relay-refusals.log")
+[ "$_lines" = "$RELAY_N" ] || t_fail "$_lines relay refusals in the maillog, the cases caused $RELAY_N"
+[ "$_pg" -gt 0 ] || t_fail "no relay refusal by portguard in the maillog"
+grep -q 'Recipient address rejected: <' "$E2E_D/relay-refusals.log" &&
+	t_fail "a relay refusal repeats the recipient: $(grep -m1 'Recipient address rejected: <' "$E2E_D/relay-refusals.log")"
+_m=$(_f2b "$E2E_D/relay-refusals.log")
+[ "$_m" = "$_lines" ] || t_fail "the filter matched ${_m:-no} of $_lines relay refusals ($_pg by portguard)"
+_all=$(_f2b "$PF_LOG")
+[ "${_all:-0}" -ge "$_lines" ] || t_fail "on the whole maillog the filter matched ${_all:-no} lines, fewer than $_lines"
+[ -s "$E2E_D/other-refusals.log" ] || t_fail "no refusal by portguard's other rules in the maillog"
+_o=$(_f2b "$E2E_D/other-refusals.log")
+[ "$_o" = 0 ] || t_fail "the filter matched $_o refusals of the TLS/AUTH rules"
 t_end
 
 echo "e2e: $E2E_PASSED passed, $E2E_FAILED failed"
