@@ -268,6 +268,16 @@ EOF
 127.0.0.1:$P_SHIPPED inet n - n - - smtpd
   -o syslog_name=postfix/shipped
   -o smtpd_relay_restrictions=\$portguard_shipped_relay_restrictions
+$(pf_far_services)
+EOF
+	pf_internal_services >>"$PF/master.cf"
+}
+
+# pf_far_services: master.cf lines for port $P_FAR, an smtpd whose address
+# rewriting (its own and its cleanup's) appends myorigin = $FAR_ORIGIN, a
+# domain that is not local: there Postfix sends <user> off the host.
+pf_far_services() {
+	cat <<EOF
 127.0.0.1:$P_FAR inet n - n - - smtpd
   -o syslog_name=postfix/far
   -o rewrite_service_name=rewrite_far
@@ -277,7 +287,6 @@ rewrite_far unix - - n - - trivial-rewrite
 cleanup_far unix n - n - 0 cleanup
   -o rewrite_service_name=rewrite_far
 EOF
-	pf_internal_services >>"$PF/master.cf"
 }
 
 pf_all_listening() {
@@ -601,6 +610,37 @@ show("QUIT", s.docmd("QUIT"))
 EOF
 	T_REPLY=$(sed -n -E 's/^<(-|~|\*\*|~\*) +//p' "$T_OUT" | grep -v '^221 ' |
 		grep -E '^[0-9]{3} ' | tail -n 1)
+}
+
+# t_fail2ban N: Debian's stock fail2ban "postfix" filter, on this run's
+# maillog, matches each of the N relay refusals the cases caused (the
+# MTA's own and portguard's alike, reject or milter-reject) and none of
+# portguard's TLS/AUTH refusals (a client without TLS is no attacker).
+_f2b() { # _f2b FILE: how many lines the filter matched
+	fail2ban-regex "$1" /etc/fail2ban/filter.d/postfix.conf 2>&1 |
+		sed -n -E 's/^Lines: [0-9]+ lines, [0-9]+ ignored, ([0-9]+) matched.*/\1/p'
+}
+
+t_fail2ban() {
+	t_begin "fail2ban-regex, stock postfix filter: matches every relay refusal of the run ($1)"
+	grep -E 'reject: RCPT from [^ ]+: 554 5\.7\.1 .*Relay access denied' "$PF_LOG" >"$E2E_D/relay-refusals.log"
+	grep -E 'reject: (MAIL|RCPT) from [^ ]+: 5[0-9][0-9] [0-9.]+ .*(Encryption required|Authentication (required|is not accepted)|Must issue a STARTTLS|or later required|Cipher not accepted)' \
+		"$PF_LOG" >"$E2E_D/other-refusals.log"
+	_lines=$(wc -l <"$E2E_D/relay-refusals.log")
+	_pg=$(grep -c -E ': 554 5\.7\.1 (<[^>]*>: Recipient address rejected: )?Relay access denied;' "$E2E_D/relay-refusals.log")
+	[ "$_lines" = "$1" ] || t_fail "$_lines relay refusals in the maillog, the cases caused $1"
+	[ "$_pg" -gt 0 ] || t_fail "no relay refusal in portguard's words in the maillog"
+	grep -q 'Recipient address rejected: <' "$E2E_D/relay-refusals.log" &&
+		t_fail "a relay refusal repeats the recipient: $(grep -m1 'Recipient address rejected: <' "$E2E_D/relay-refusals.log")"
+	_m=$(_f2b "$E2E_D/relay-refusals.log")
+	[ "$_m" = "$_lines" ] || t_fail "the filter matched ${_m:-no} of $_lines relay refusals"
+	_all=$(_f2b "$PF_LOG")
+	[ "${_all:-0}" -ge "$_lines" ] ||
+		t_fail "on the whole maillog the filter matched ${_all:-no} lines, fewer than $_lines"
+	[ -s "$E2E_D/other-refusals.log" ] || t_fail "no refusal by portguard's TLS/AUTH rules in the maillog"
+	_o=$(_f2b "$E2E_D/other-refusals.log")
+	[ "$_o" = 0 ] || t_fail "the filter matched $_o refusals of the TLS/AUTH rules"
+	t_end
 }
 
 t_end() {

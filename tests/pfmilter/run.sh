@@ -60,7 +60,8 @@ P_BARE=11466   # implicit-TLS role in portguard, but Postfix does NOT wrap it
 P_TLS13=11588  # STARTTLS submission with min_tls_version = TLSv1.3
 P_CIPHER=11589 # STARTTLS submission that accepts only CHACHA20 (TLS <= 1.2)
 P_LABEL=11526  # milter_macro_daemon_name=noauth (relay role, AUTH forbidden)
-E2E_PORTS="$P_RELAY $P_SUB $P_SMTPS $P_BARE $P_TLS13 $P_CIPHER $P_LABEL"
+P_FAR=11027    # relay whose rewriting appends myorigin = $FAR_ORIGIN (not local)
+E2E_PORTS="$P_RELAY $P_SUB $P_SMTPS $P_BARE $P_TLS13 $P_CIPHER $P_LABEL $P_FAR"
 
 e2e_init "$top" "${1:-build/san}"
 # The harness's portguard variables now name the milter: e2e_cleanup stops
@@ -128,6 +129,7 @@ EOF
 127.0.0.1:$P_LABEL inet n - n - - smtpd
   -o syslog_name=postfix/label
   -o milter_macro_daemon_name=noauth
+$(pf_far_services)
 EOF
 	pf_internal_services >>"$PF/master.cf"
 }
@@ -145,6 +147,7 @@ mg_write_conf() {
 		cat <<EOF
 ports = (
   { port = $P_RELAY;  role = "relay"; },
+  { port = $P_FAR;    role = "relay"; },
   { port = $P_SUB;    role = "submission"; tls = "starttls"; min_tls_version = "TLSv1.2"; },
   { port = $P_SMTPS;  role = "submission"; tls = "implicit"; },
   { port = $P_BARE;   role = "submission"; tls = "implicit"; },
@@ -194,6 +197,9 @@ SESSIONS=0
 # stats test compares the sums with portguard's stats lines.
 TALLY=$E2E_D/tally
 : >"$TALLY"
+# Relay refusals seen by the client (enforce mode): the fail2ban test counts
+# them in the maillog.
+RELAY_N=0
 
 # t_tally STATSKEY RULE|none STAGE: one session with one transaction and one
 # recipient. STAGE is where RULE decides (mail|rcpt): an enforced MAIL reject
@@ -242,6 +248,7 @@ t_stage() {
 # milter's reply verbatim at STAGE; in monitor mode portguard only logs
 # would-reject and the mail is accepted (Postfix trusts the client).
 rej() {
+	[ "$1" = relay ] && [ "$MODE" = enforce ] && RELAY_N=$((RELAY_N + 1))
 	if [ "$MODE" = enforce ]; then
 		t_reply "^$3 $4"
 		t_stage "$2"
@@ -269,6 +276,39 @@ at() { # at PORT ROLE [STATSKEY]
 	T_PORT=$1
 	T_ROLE=$2
 	T_KEY=${3:-$1}
+}
+
+# relay_went RCPT_ERE: after a relay refusal, where the recipient went: in
+# enforce mode nowhere (Postfix logged the milter-reject); in monitor mode
+# off the host, through the transport named outbound (Postfix trusts the
+# client: only portguard stood in the way).
+relay_went() {
+	if [ "$MODE" = enforce ]; then
+		t_refused "$1" "554 5\.7\.1"
+	else
+		t_routed "$1" out
+	fi
+}
+
+# far_cases WHY: port $P_FAR, where Postfix appends $FAR_ORIGIN (not local)
+# to <user> and routes it off the host through the transport "outbound";
+# each unqualified recipient, and postmaster, must be refused.
+far_cases() {
+	at "$P_FAR" relay
+	# Each: what the client writes | an ERE for how Postfix logs it.
+	for _p in "$r-fu1|$r-fu1" "$r-fu2.|\"$r-fu2\\.\"" "$r-fu3(comment)|$r-fu3(\\(comment\\))?" \
+		"\"$r far test\"|\"$r far test\"" "postmaster|postmaster"; do
+		t_begin "$m relay, $1: unqualified <${_p%%|*}> -> 554 Relay access denied at RCPT"
+		t_swaks --port "$P_FAR" $UNTRUSTED --to "${_p%%|*}"
+		rej relay rcpt "554 5.7.1" "Relay access denied"
+		relay_went "${_p#*|}(@$FAR_ORIGIN)?"
+		t_end
+	done
+	t_begin "$m relay, $1: trusted client, unqualified <$r-ft> -> pass, routed off the host (outbound)"
+	t_swaks --port "$P_FAR" --to "$r-ft"
+	ok
+	t_routed "$r-ft@$FAR_ORIGIN" out
+	t_end
 }
 
 # ------------------------------------------------------------------ cases
@@ -384,14 +424,57 @@ cases() {
 	# monitor mode the message is accepted.
 	t_begin "$m relay: row 7 untrusted, unauthenticated, remote -> 554 Relay access denied at RCPT"
 	t_swaks --port "$P_RELAY" $UNTRUSTED --to "$r-r7@remote.example"
-	rej relay rcpt "554 5.7.1" "<$r-r7@remote\.example>: Relay access denied"
+	rej relay rcpt "554 5.7.1" "Relay access denied"
+	[ "$MODE" = enforce ] && t_reply '^554 5\.7\.1 Relay access denied$'
 	t_log "rcpt=<?$r-r7@remote\.example.* rule=relay"
+	relay_went "$r-r7@remote\.example"
 	t_end
 
 	t_begin "$m relay: row 7 \"u@remote\"@local (source-route trick) -> 554 Relay access denied"
 	t_swaks --port "$P_RELAY" $UNTRUSTED --to "\"$r-r7q@remote.example\"@$E2E_DOMAIN"
-	rej relay rcpt "554 5.7.1" "<.*>: Relay access denied"
+	rej relay rcpt "554 5.7.1" "Relay access denied"
 	t_end
+
+	# Unqualified recipients: Postfix appends myorigin (mx.$E2E_DOMAIN), which
+	# is local, and so is portguard's origin_domain: local mail, delivered
+	# through the local transport. Each: what the client writes | an ERE for
+	# the address Postfix delivers to.
+	for _p in "$r-u1|$r-u1" "$r-u2.|\"$r-u2\\.\"" "$r-u3(comment)|$r-u3" \
+		"\"$r relay test\"|\"$r relay test\""; do
+		t_begin "$m relay: unqualified <${_p%%|*}>, origin local -> pass, delivered here"
+		t_swaks --port "$P_RELAY" $UNTRUSTED --to "${_p%%|*}"
+		ok
+		t_routed "${_p#*|}@mx\.$E2E_DOMAIN" here
+		t_end
+	done
+
+	t_begin "$m relay: <postmaster> -> pass, delivered here"
+	t_swaks --port "$P_RELAY" $UNTRUSTED --to "postmaster"
+	ok
+	t_routed "postmaster@mx\.$E2E_DOMAIN" here
+	t_end
+
+	# The milter sees the quoted form as the client wrote it.
+	t_begin "$m relay: \"first last\"@local -> pass, delivered here"
+	t_swaks --port "$P_RELAY" $UNTRUSTED --to "\"$r first\"@$E2E_DOMAIN"
+	ok
+	t_routed "\"$r first\"@$E2E_DOMAIN" here
+	t_end
+
+	t_begin "$m relay: \"user\\\"x\"@local -> pass, delivered here"
+	t_swaks --port "$P_RELAY" $UNTRUSTED --to "\"$r-q\\\"x\"@$E2E_DOMAIN"
+	ok
+	t_routed "\"$r-q..x\"@$E2E_DOMAIN" here
+	t_end
+
+	t_begin "$m relay: \"a(b)c,d:e;f\"@local -> pass, delivered here"
+	t_pysmtp "$P_RELAY" 127.0.0.2 "\"$r-a(b)c,d:e;f\"@$E2E_DOMAIN"
+	ok
+	t_routed "\"$r-a\\(b\\)c,d:e;f\"@$E2E_DOMAIN" here
+	t_end
+
+	far_cases "origin local to portguard, not to Postfix ({rcpt_addr} decides)"
+	at "$P_RELAY" relay
 
 	t_begin "$m relay: untrusted + TLS + AUTH may relay -> pass"
 	t_swaks --port "$P_RELAY" $UNTRUSTED -tls $AUTH --to "$r-ra@remote.example"
@@ -515,6 +598,20 @@ MODE=monitor
 cases
 stats_check "monitor: stats on SIGUSR2 equal what the test sent through Postfix"
 
+# portguard told the truth: origin_domain = $FAR_ORIGIN (not local), as read
+# from the MTA; the raw recipient alone is now remote.
+t_begin "SIGUSR1 reload: mode=enforce, origin_domain = $FAR_ORIGIN"
+PG_ORIGIN=$FAR_ORIGIN mg_write_conf enforce
+_n=$(pg_count 'reloaded: .*mode=enforce')
+kill -USR1 "$PG_PID"
+t_wait 100 pg_count_above 'reloaded: .*mode=enforce' "$_n" || t_fail "no 'reloaded: ... mode=enforce' line after SIGUSR1"
+t_end
+MODE=enforce
+m=$MODE
+r=o-$m
+far_cases "origin not local"
+stats_check "origin not local: stats on SIGUSR2 equal what the test sent through Postfix"
+
 t_begin "SIGTERM: clean exit (status 0, no sanitizer report)"
 T_OFF=$(wc -c <"$PG_LOG")
 PF_LOG_END=$(wc -c <"$PF_LOG")
@@ -541,6 +638,8 @@ _bad=$(tail -c "+$((PF_LOG_OFF + 1))" "$PF_LOG" | head -c "$((PF_LOG_END - PF_LO
 	grep -i -E 'milter.*(unexpected|error|timeout|can.t|fatal)|warning: .*milter')
 [ -z "$_bad" ] || t_fail "$_bad"
 t_end
+
+t_fail2ban "$RELAY_N"
 
 echo "pfmilter: $E2E_PASSED passed, $E2E_FAILED failed"
 [ "$E2E_FAILED" = 0 ]
