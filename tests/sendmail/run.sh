@@ -231,6 +231,9 @@ relay = {
   local_domains = [ "$SM_DOMAIN", ".$SM_DOMAIN" ];
   trusted_networks = [ "127.0.0.1/32" ];
   authenticated_may_relay = true;
+  # Sendmail's \$j: it qualifies <user> with it (and its local mailer's
+  # {rcpt_addr} is the bare user)
+  origin_domain = "$SM_HOST";
 };
 ports = (
   { port = $SM_PORT_MTA;   name = "MTA";   role = "relay"; auth = "optional"; },
@@ -316,17 +319,25 @@ scenarios() {
 	# -- relay port (Sendmail relays for anyone here: promiscuous_relay) ------
 	# 7 untrusted, unauthenticated, remote recipient
 	case_smtp mta_relay_denied "$R" plaintext no "reject relay" \
-		"554 5\\.7\\.1 <$REMOTE_RCPT>: Relay access denied" \
+		"554 5\\.7\\.1 Relay access denied$" \
 		"$(dline reject "$R" relay)" -- $UNTRUSTED -t "$REMOTE_RCPT"
 	# ... with TLS it is still no relay
 	case_smtp mta_tls_relay_denied "$R" tls no "reject relay" \
-		"554 5\\.7\\.1 <$REMOTE_RCPT>: Relay access denied" \
+		"554 5\\.7\\.1 Relay access denied$" \
 		"$(dline reject "$R" relay)" -- $UNTRUSTED -tls -t "$REMOTE_RCPT"
 	# ... nor when the remote part hides in the local part
 	case_smtp mta_relay_percent_hack "$R" plaintext no "reject relay" \
-		"554 5\\.7\\.1 <someone%remote\\.example@$SM_DOMAIN>: Relay access denied" \
+		"554 5\\.7\\.1 Relay access denied$" \
 		"$(dline reject "$R" relay)" -- $UNTRUSTED -t "someone%remote.example@$SM_DOMAIN"
 	# local recipient from an untrusted client: MX duty, passes
+	# unqualified recipients: Sendmail appends \$j ($SM_HOST, local); its
+	# local mailer's {rcpt_addr} is the bare user, local as the origin is
+	case_smtp mta_unqualified_origin_local "$R" plaintext no pass \
+		'250 2\.0\.0 .*accepted for delivery' \
+		"$(dline pass "$R" none)" -- $UNTRUSTED -t root
+	case_smtp mta_postmaster "$R" plaintext no pass \
+		'250 2\.0\.0 .*accepted for delivery' \
+		"$(dline pass "$R" none)" -- $UNTRUSTED -t postmaster
 	case_smtp mta_untrusted_local "$R" plaintext no pass \
 		'250 2\.0\.0 .*accepted for delivery' \
 		"$(dline pass "$R" none)" -- $UNTRUSTED -t "$LOCAL_RCPT"
@@ -366,12 +377,12 @@ scenarios() {
 		"$(dline would-reject "$SM_PORT_MON" tls_required)" -- $UNTRUSTED -t "$REMOTE_RCPT"
 	# -- a port portguard.conf does not list: default_role relay, one warning -
 	case_smtp unk_relay_denied "$SM_PORT_UNK" plaintext no "reject relay" \
-		"554 5\\.7\\.1 <$REMOTE_RCPT>: Relay access denied" \
+		"554 5\\.7\\.1 Relay access denied$" \
 		"warning: port=$SM_PORT_UNK label=UNK matches no entry in ports; applying default_role=relay" \
 		-- $UNTRUSTED -t "$REMOTE_RCPT"
 	log_mark
 	case_smtp unk_relay_denied_again "$SM_PORT_UNK" plaintext no "reject relay" \
-		"554 5\\.7\\.1 <$REMOTE_RCPT>: Relay access denied" \
+		"554 5\\.7\\.1 Relay access denied$" \
 		"$(dline reject "$SM_PORT_UNK" relay)" -- $UNTRUSTED -t "$REMOTE_RCPT"
 	if new_log | grep -q "port=$SM_PORT_UNK label=UNK matches no entry"; then
 		fail unk_port_warning_once "the unknown-port warning came twice"
