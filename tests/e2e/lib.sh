@@ -612,6 +612,30 @@ EOF
 		grep -E '^[0-9]{3} ' | tail -n 1)
 }
 
+# quoted_local_cases NOTE: issue 10's three quoted local parts on the relay
+# port, from the untrusted client: each passes (the layer's ok) and Postfix
+# delivers it here. Uses the layer's $m, $r and ok.
+quoted_local_cases() {
+	t_begin "$m relay: \"first last\"@local$1 -> pass, delivered here"
+	t_swaks --port "$P_RELAY" $UNTRUSTED --to "\"$r first\"@$E2E_DOMAIN"
+	ok
+	t_routed "\"$r first\"@$E2E_DOMAIN" here
+	t_end
+
+	t_begin "$m relay: \"user\\\"x\"@local$1 -> pass, delivered here"
+	t_swaks --port "$P_RELAY" $UNTRUSTED --to "\"$r-q\\\"x\"@$E2E_DOMAIN"
+	ok
+	t_routed "\"$r-q..x\"@$E2E_DOMAIN" here
+	t_end
+
+	# swaks splits --to at commas
+	t_begin "$m relay: \"a(b)c,d:e;f\"@local$1 -> pass, delivered here"
+	t_pysmtp "$P_RELAY" 127.0.0.2 "\"$r-a(b)c,d:e;f\"@$E2E_DOMAIN"
+	ok
+	t_routed "\"$r-a\\(b\\)c,d:e;f\"@$E2E_DOMAIN" here
+	t_end
+}
+
 # t_fail2ban N: Debian's stock fail2ban "postfix" filter, on this run's
 # maillog, matches each of the N relay refusals the cases caused (the
 # MTA's own and portguard's alike, reject or milter-reject) and none of

@@ -455,23 +455,7 @@ cases() {
 	t_end
 
 	# The milter sees the quoted form as the client wrote it.
-	t_begin "$m relay: \"first last\"@local -> pass, delivered here"
-	t_swaks --port "$P_RELAY" $UNTRUSTED --to "\"$r first\"@$E2E_DOMAIN"
-	ok
-	t_routed "\"$r first\"@$E2E_DOMAIN" here
-	t_end
-
-	t_begin "$m relay: \"user\\\"x\"@local -> pass, delivered here"
-	t_swaks --port "$P_RELAY" $UNTRUSTED --to "\"$r-q\\\"x\"@$E2E_DOMAIN"
-	ok
-	t_routed "\"$r-q..x\"@$E2E_DOMAIN" here
-	t_end
-
-	t_begin "$m relay: \"a(b)c,d:e;f\"@local -> pass, delivered here"
-	t_pysmtp "$P_RELAY" 127.0.0.2 "\"$r-a(b)c,d:e;f\"@$E2E_DOMAIN"
-	ok
-	t_routed "\"$r-a\\(b\\)c,d:e;f\"@$E2E_DOMAIN" here
-	t_end
+	quoted_local_cases ""
 
 	far_cases "origin local to portguard, not to Postfix ({rcpt_addr} decides)"
 	at "$P_RELAY" relay
