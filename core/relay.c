@@ -12,8 +12,9 @@
  * of a listed parent; an IP literal counts only when listed. An unqualified
  * recipient (no '@') is local when it is postmaster or when the origin
  * domain the MTA appends is local. Anything longer than PG_MAX_ADDRESS,
- * malformed, or unterminated is remote. relay_client_trusted() matches textual IPv4/IPv6 addresses (an
- * "IPv6:" prefix tolerated, IPv4-mapped addresses as IPv4) against CIDR nets.
+ * malformed, or unterminated is remote. relay_client_trusted() matches
+ * textual IPv4/IPv6 addresses (an "IPv6:" prefix tolerated, IPv4-mapped
+ * addresses as IPv4) against CIDR nets.
  * The config lists local domains, networks and fingerprints in the spellings
  * read here (relay_domain_normalise, relay_net_parse,
  * relay_fingerprint_normalise), so what is listed and what is compared are
