@@ -109,6 +109,8 @@ const struct config_key config_schema[] = {
     {"group", K_STRING, Q(""), .min = 0, .max = 63, CFG(group), .check = config_set_account,
      .start_only = true},
     {"allow_root", K_BOOL, "false", CFG(allow_root), .start_only = true},
+    {"state_directory", K_STRING, Q("/run/portguard"), .max = 160, CFG(state_directory),
+     .check = config_set_directory, .start_only = true},
     {"policyd", GROUP},
     {"policyd.listen", K_STRINGS, "[ " Q("unix:/var/spool/postfix/portguard/policy") " ]", .min = 1,
      .max = PG_MAX_LISTEN, CFG(policyd_listen), .heap = true, .check = config_add_socket,

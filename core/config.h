@@ -125,6 +125,7 @@ struct pg_config {
 	char user[64];
 	char group[64]; /* socket group, "" = user's primary group */
 	bool allow_root;
+	char state_directory[192]; /* the counters' state files; "" = none */
 	/* policyd */
 	char *policyd_listen[PG_MAX_LISTEN];
 	size_t policyd_nlisten;

@@ -454,3 +454,21 @@ bool config_keep_suites(struct config_loader *ld, const struct config_key *k,
 	ld->suites = v;
 	return true;
 }
+
+/* An absolute directory, or "" for none. */
+bool config_set_directory(struct config_loader *ld, const struct config_key *k,
+                          const config_setting_t *v, const char *s, void *obj)
+{
+	size_t n = strlen(s);
+
+	if ((long long)n > k->max)
+		return config_fail(ld, k, v, "\"%s\": is %zu characters long; the limit is %lld", s,
+		                   n, k->max);
+	if (n > 0 && s[0] != '/')
+		return config_fail(ld, k, v, "\"%s\": must be an absolute path, or \"\"", s);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < ' ' || (unsigned char)s[i] == 0x7f)
+			return config_fail(ld, k, v, "must not contain control characters");
+	memcpy((char *)obj + k->off, s, n + 1);
+	return true;
+}

@@ -35,6 +35,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "report.h"
+#include "stats.h"
 #include "version.h"
 
 #ifndef PG_SYSCONFDIR
@@ -726,5 +727,6 @@ struct pg_config *daemon_reload(const struct daemon_info *d, const struct daemon
 	log_set_facility(fresh->log_facility);
 	log_set_level(fresh->log_level);
 	report_config(fresh, d->name, "reloaded");
+	stats_config(fresh);
 	return fresh;
 }

@@ -7,11 +7,18 @@
  * slot that saw traffic and resets it, so consecutive lines can be summed.
  * Slots survive config reloads. Past PG_STATS_SLOTS ports, further ones are
  * counted in a slot logged as port=other.
+ *
+ * With stats_persist() the counters live in a state file mapped into memory
+ * (core/statefile.c), so the counts since the last line survive a crash: the
+ * next start logs them as that period's lines, with " recovered=1
+ * period_start=T period_end=T" at the end (UTC; the end is the last second
+ * a count was added). Counting itself stays free of system calls.
  */
 #ifndef PG_STATS_H
 #define PG_STATS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "config.h"
@@ -42,7 +49,24 @@ int stats_emit(time_t now, bool with_sessions);
  * "TLSv1.3", "reject_relay", ...). Returns -1 if unknown. */
 long stats_peek(unsigned port, const char *label, const char *counter);
 
-/* Forget all slots (tests). */
+/* Forget all slots, and the state file if one is open (tests; policyd at
+ * exit). */
 void stats_reset_all(void);
+
+/* At start, single-threaded, before anything is counted: keep the counters
+ * in cfg->state_directory/NAME.stats ("policyd", "milter"). Counts an
+ * earlier run left there are logged first (the lines above, sessions= when
+ * with_sessions), then cleared. A file that cannot be trusted is set aside
+ * with a warning. A file created here is given to uid:gid ((uid_t)-1:
+ * leave). false: no file (the reason logged once), counting in memory. */
+bool stats_persist(const struct pg_config *cfg, const char *name, bool with_sessions, uid_t uid,
+                   gid_t gid);
+/* A reload: the ports the file's counts are for. */
+void stats_config(const struct pg_config *cfg);
+/* A clean stop, after the final stats_emit(): log any count that came in
+ * since, mark the file clean and write it out. */
+void stats_stop(time_t now);
+/* Test hook: a file is open and marked clean. */
+bool stats_file_clean(void);
 
 #endif

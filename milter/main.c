@@ -62,8 +62,11 @@ static int start(const struct pg_config *cfg, const struct daemon_options *o, co
 
 	if ((rc = daemon_prepare(&milter_info, o, cfg, spec != NULL && *spec != '\0', &creds)) !=
 	        EX_OK ||
-	    (rc = open_socket(cfg, spec, &creds)) != EX_OK ||
-	    (rc = daemon_settle(o, cfg, &creds)) != EX_OK)
+	    (rc = open_socket(cfg, spec, &creds)) != EX_OK)
+		return rc;
+	(void)stats_persist(cfg, milter_info.section, true, creds.drop ? creds.uid : (uid_t)-1,
+	                    creds.gid);
+	if ((rc = daemon_settle(o, cfg, &creds)) != EX_OK)
 		return rc;
 	service_block_signals();
 	daemon_ready(&milter_info, o, cfg, &spec, 1);
@@ -93,6 +96,7 @@ int main(int argc, char **argv)
 	}
 	rc = smfi_main();
 	service_stop(); /* writes the last stats lines */
+	stats_stop(time(NULL));
 	cfg = snapshot_get();
 	if (cfg != NULL) {
 		report_config(cfg, MILTER_NAME, "stopping");

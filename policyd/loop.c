@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "policyd.h"
 #include "report.h"
@@ -71,7 +72,8 @@ struct conn {
 
 static struct {
 	struct pg_config *cfg;
-	const struct pd_options *opt;
+	const struct daemon_info *info;
+	const struct daemon_options *opt;
 	int ep;
 	struct handle sig;
 	int sigfd;
@@ -443,41 +445,21 @@ static void signals_read(void)
 	}
 }
 
-/* Start-only keys this daemon does not use: the milter's, and policyd.listen
- * when -p names the sockets. */
-static bool restart_key_ignored(const char *key, void *arg)
-{
-	(void)arg;
-	return strncmp(key, "milter.", 7) == 0 ||
-	       (L.opt->nlisten > 0 && strcmp(key, "policyd.listen") == 0);
-}
-
+/* The shared reload (core/daemon.c: load, start-only keys, log level, the
+ * "reloaded" lines), then what only this loop keeps: the stats timer and
+ * the descriptor limit for a larger connection cap. */
 static void reload(time_t now)
 {
-	char err[512];
-	struct pg_config *cur;
-	char restart_keys[256];
+	struct pg_config *cur = daemon_reload(L.info, L.opt, L.cfg);
 
-	err[0] = '\0';
-	cur = config_load(L.opt->config_path, err, sizeof err);
-	if (cur == NULL) {
-		log_err("reload failed: %s; keeping the running configuration", err);
+	if (cur == NULL)
 		return;
-	}
-	if (config_restart_needed(L.cfg, cur, restart_key_ignored, NULL, restart_keys,
-	                          sizeof restart_keys) > 0)
-		log_warnx("reload: changed, but applied only at the next restart: %s; keeping the "
-		          "running values (and the open sockets)",
-		          restart_keys);
-	log_set_facility(cur->log_facility);
-	log_set_level(cur->log_level);
 	if (cur->stats_interval != L.cfg->stats_interval)
 		L.next_stats = now + (time_t)cur->stats_interval;
 	/* Nothing keeps pointers into the old config between requests. */
 	bool more_conns = cur->policyd_max_connections > L.cfg->policyd_max_connections;
 	config_free(L.cfg);
 	L.cfg = cur;
-	report_config(L.cfg, PD_NAME, "reloaded");
 	if (more_conns)
 		nofile_check();
 }
@@ -557,8 +539,8 @@ static void loop_teardown(void)
 		close(L.ep);
 }
 
-int loop_run(struct pg_config *cfg, const struct pd_options *opt, struct pd_listener *listeners,
-             size_t nlisteners)
+int loop_run(struct pg_config *cfg, const struct daemon_info *info,
+             const struct daemon_options *opt, struct pd_listener *listeners, size_t nlisteners)
 {
 	struct epoll_event events[LOOP_MAX_EVENTS];
 	int rc;
@@ -566,6 +548,7 @@ int loop_run(struct pg_config *cfg, const struct pd_options *opt, struct pd_list
 
 	memset(&L, 0, sizeof L);
 	L.cfg = cfg;
+	L.info = info;
 	L.opt = opt;
 	L.ep = L.sigfd = L.spare_fd = -1;
 	L.lh = calloc(nlisteners, sizeof *L.lh);
@@ -587,7 +570,7 @@ int loop_run(struct pg_config *cfg, const struct pd_options *opt, struct pd_list
 	now = mono_now();
 	L.next_stats = now + (time_t)L.cfg->stats_interval;
 	L.next_sweep = now + LOOP_SWEEP_SECONDS;
-	report_config(L.cfg, PD_NAME, "starting");
+	report_config(L.cfg, L.info->name, "starting");
 
 	/* Lines logged while a pass serves its events go out together before the
 	 * loop blocks again: one write or sendmmsg per pass, not one per line. */
@@ -629,7 +612,7 @@ int loop_run(struct pg_config *cfg, const struct pd_options *opt, struct pd_list
 		}
 	}
 	stats_emit(time(NULL), false);
-	report_config(L.cfg, PD_NAME, "stopping");
+	report_config(L.cfg, L.info->name, "stopping");
 	logbatch_stop();
 	loop_teardown();
 	config_free(L.cfg);

@@ -52,6 +52,8 @@ static int start(const struct pg_config *cfg, const struct daemon_options *o,
 			return rc;
 		(*nopen)++;
 	}
+	(void)stats_persist(cfg, pd_info.section, false, creds.drop ? creds.uid : (uid_t)-1,
+	                    creds.gid);
 	if ((rc = daemon_settle(o, cfg, &creds)) != EX_OK)
 		return rc;
 	block_signals();
@@ -62,7 +64,6 @@ static int start(const struct pg_config *cfg, const struct daemon_options *o,
 int main(int argc, char **argv)
 {
 	struct daemon_options o;
-	struct pd_options lo;
 	struct pd_listener listeners[PG_MAX_LISTEN];
 	struct pg_config *cfg;
 	size_t nopen = 0;
@@ -78,10 +79,9 @@ int main(int argc, char **argv)
 		config_free(cfg);
 		return daemon_end(&o, rc);
 	}
-	lo.config_path = o.config_path;
-	lo.nlisten = o.nlisten;
 	stats_init(time(NULL));
-	rc = loop_run(cfg, &lo, listeners, nopen);
+	rc = loop_run(cfg, &pd_info, &o, listeners, nopen);
+	stats_stop(time(NULL));
 	stats_reset_all();
 	return daemon_end(&o, rc);
 }

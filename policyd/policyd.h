@@ -26,14 +26,6 @@
 /* A peer's name for log lines: "[addr]:port" or "unix". */
 #define PD_PEER_MAX 64
 
-/* ---- command line (main.c; parsed by core/daemon.c) ---- */
-/* What the loop needs of the options: the file to reload, and whether -p
- * replaced policyd.listen. */
-struct pd_options {
-	const char *config_path;
-	size_t nlisten;
-};
-
 /* ---- sockets (listen.c; privileges are core/daemon.c's) ---- */
 struct daemon_creds;
 
@@ -136,9 +128,12 @@ void logbatch_stop(void);  /* flushes, and back to one write per line */
 void logbatch_set_syslog_path(const char *path);
 
 /* ---- event loop (loop.c) ---- */
-/* Runs until SIGTERM/SIGINT; owns cfg from here on (frees it). Returns an
- * exit code. */
-int loop_run(struct pg_config *cfg, const struct pd_options *opt, struct pd_listener *listeners,
-             size_t nlisteners);
+/* Runs until SIGTERM/SIGINT; owns cfg from here on (frees it). info and
+ * opt are the start-up's (core/daemon.h), for the shared reload. Returns
+ * an exit code. */
+struct daemon_info;
+struct daemon_options;
+int loop_run(struct pg_config *cfg, const struct daemon_info *info,
+             const struct daemon_options *opt, struct pd_listener *listeners, size_t nlisteners);
 
 #endif

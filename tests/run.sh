@@ -7,11 +7,14 @@
 #   e2e    - real Postfix on loopback, driven by swaks (tests/e2e/run.sh)
 #   pfmilter - real Postfix with smtpd_milters and portguard-milter (tests/pfmilter/run.sh)
 #   sendmail - real Sendmail 8.17 from Debian package files, with the milter (tests/sendmail/run.sh)
-# Layer scripts print "PASS: name" or "FAIL: name" per test case.
+#   crash  - kill -9 portguard-policyd behind a real Postfix: no count lost (tests/crash/run.sh)
+# Layer scripts print "PASS: name" or "FAIL: name" per test case. The MTA
+# layers (e2e, pfmilter, sendmail) share tests/lib/: common.sh (start, wait,
+# stop by PID, sandbox), case.sh and cases.tsv (SPEC's decision cases).
 # Select layers with LAYERS="unit policy e2e" (default: all).
 set -u
 B=${1:-build/san}
-LAYERS=${LAYERS:-"unit fuzz policy milter e2e pfmilter sendmail"}
+LAYERS=${LAYERS:-"unit fuzz policy milter e2e pfmilter sendmail crash"}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
 passed=0

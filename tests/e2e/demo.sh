@@ -57,14 +57,11 @@ EOF
 	} >"$MG_CONF"
 	chmod 0644 "$MG_CONF"
 }
-mg_ready() {
+demo_mg_ready() {
 	[ -S "$MG_SOCK" ] && grep -q 'listening on' "$MG_LOG"
 }
 mg_stop() {
-	[ -n "$MG_PID" ] || return 0
-	kill -TERM "$MG_PID" 2>/dev/null
-	t_wait 100 t_gone "$MG_PID" || kill -KILL "$MG_PID" 2>/dev/null
-	wait "$MG_PID" 2>/dev/null
+	t_stop_pid "$MG_PID"
 	MG_PID=
 }
 # The harness's EXIT trap stops Postfix and the policy daemon; the milter first.
@@ -89,12 +86,10 @@ pf_start || e2e_setup_fail "private Postfix did not start"
 pg_write_conf enforce
 pg_start || e2e_setup_fail "portguard-policyd did not start"
 mg_write_conf
-"$MG_BIN" -f -e -c "$MG_CONF" >>"$MG_LOG" 2>&1 &
-MG_PID=$!
-if ! t_wait 100 mg_ready || ! t_alive "$MG_PID"; then
-	tail -n 20 "$MG_LOG" >&2
-	e2e_setup_fail "portguard-milter did not start"
-fi
+t_daemon "$MG_LOG" 100 demo_mg_ready "$MG_BIN" -f -e -c "$MG_CONF"
+_rc=$?
+MG_PID=$T_PID
+[ "$_rc" = 0 ] || e2e_setup_fail "portguard-milter did not start"
 echo
 
 AUTH="-a PLAIN -au $E2E_USER -ap $E2E_PASS"

@@ -495,4 +495,71 @@ if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null; then
 else
 	echo "SKIP: milter/privilege_drop (needs root and user nobody)"
 fi
+# ============================================================================
+# Issue 14, part 1: counters that survive a crash (state_directory).
+# The crash.lua mix twice, a SIGUSR2 line after the first, kill -9 after the
+# second (once all its sessions closed): the next start logs the second mix
+# as recovered lines, exactly what was sent. Then a corrupt state file: set aside with a warning, never fatal.
+# ============================================================================
+mkdir "$tmp/state"
+cconf=$tmp/crash.conf
+write_config "$cconf" enforce "state_directory = \"$tmp/state\";"
+sed -i 's/level = "info";/level = "debug";/' "$cconf"
+sock=unix:$tmp/crash.sock
+crash_587="sessions=2 transactions=3 recipients=2 tls=1 plaintext=1 tls_pct=50.0 TLSv1.3=1 TLSv1.2=0 TLSv1.1=0 TLSv1.0=0 auth=1 auth_plaintext=0 rejected=1 would_reject=0 reject_plaintext_auth=0 reject_auth_forbidden=0 reject_tls_required=1 reject_tls_version=0 reject_cipher=0 reject_auth_required=0 reject_relay=0"
+crash_25="sessions=2 transactions=2 recipients=2 tls=0 plaintext=2 tls_pct=0.0 TLSv1.3=0 TLSv1.2=0 TLSv1.1=0 TLSv1.0=0 auth=1 auth_plaintext=1 rejected=2 would_reject=0 reject_plaintext_auth=1 reject_auth_forbidden=0 reject_tls_required=0 reject_tls_version=0 reject_cipher=0 reject_auth_required=0 reject_relay=1"
+# crash_closed N: wait (bounded) until N sessions were closed (and counted).
+crash_closed() {
+	n=0
+	while [ "$(count "$log" 'session closed:')" -lt "$1" ] && [ "$n" -lt 100 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	[ "$(count "$log" 'session closed:')" -ge "$1" ]
+}
+t=crash_kill9_recovered_equals_sent
+if start crash1 "$cconf" "$sock"; then
+	clog=$log
+	if mt crash && crash_closed 4 && kill -USR2 "$pid" && wait_for "$log" "stats: port=25 " &&
+		mt crash && crash_closed 8; then
+		kill -KILL "$pid"
+		wait "$pid" 2>/dev/null
+		if start crash2 "$cconf" "$sock"; then
+			if [ "$(count "$clog" 'stats: port=')" = 2 ] &&
+				has "$clog" "$crash_587" && has "$clog" "$crash_25" &&
+				grep -q "stats: port=587 role=submission period=[0-9]* $crash_587 recovered=1 period_start=[0-9T:-]*Z period_end=[0-9T:-]*Z$" "$log" &&
+				grep -q "stats: port=25 role=relay period=[0-9]* $crash_25 recovered=1 period_start=[0-9T:-]*Z period_end=[0-9T:-]*Z$" "$log" &&
+				[ "$(count "$log" 'stats: port=')" = 2 ] &&
+				has "$log" "warning: state file $tmp/state/milter.stats: the previous run ended without its final stats line"; then
+				pass $t
+			else
+				fail $t "recovered lines differ from what was sent"
+			fi
+			t=crash_clean_stop_recovers_nothing
+			if stop "$pid" && start crash3 "$cconf" "$sock" && ! has "$log" "recovered=1" &&
+				! has "$log" "state file"; then
+				pass $t
+			else
+				fail $t
+			fi
+			stop "$pid" >/dev/null
+		else
+			fail $t "no restart"
+		fi
+	else
+		fail $t "script or stats line"
+		stop "$pid" >/dev/null
+	fi
+else
+	fail $t "did not start"
+fi
+t=crash_corrupt_state_file_set_aside
+printf 'not a portguard state file, just garbage of some length\n' >"$tmp/state/milter.stats"
+if start crash4 "$cconf" "$sock" &&
+	has "$log" "warning: state file $tmp/state/milter.stats: corrupt header; set aside as $tmp/state/milter.stats.bad." &&
+	ls "$tmp/state"/milter.stats.bad.* >/dev/null 2>&1 && mt pass && stop "$pid"; then
+	pass $t
+else
+	fail $t
+fi
 exit 0

@@ -1,6 +1,8 @@
 # tests/sendmail/lib.sh - a private Sendmail on loopback, for end-to-end tests.
 #
-# Sourced by tests/sendmail/run.sh (POSIX sh). Debian's sendmail package
+# Sourced by tests/sendmail/run.sh (POSIX sh), after SM_TOP names the source
+# tree; it sources the shared library tests/lib/ (waiting, stopping by PID,
+# the sandbox, the test cases). Debian's sendmail package
 # conflicts with postfix, so it is never installed: the .debs are fetched with
 # `apt-get download` into a cache under the build tree and unpacked there with
 # `dpkg -x`. Everything a run creates lives under $SM_DIR, inside the build
@@ -18,7 +20,6 @@
 #   sm_build_cf              m4 test.mc -> test.cf
 #   sm_start / sm_stop       run the daemon; readiness = every port listens
 #   pg_milter_start BIN CONF / pg_milter_stop
-#   sm_swaks NAME ARGS...    one bounded SMTP session; transcript in $SM_DIR/t/NAME
 #   sm_cleanup               stop everything this harness started (trap it)
 
 SM_PORT_MTA=11025   # relay (MX)
@@ -34,9 +35,13 @@ SM_HOST=mail.pg.test
 SM_USER=bob
 SM_PASS=s3cret-pw
 SM_SASL_CONF=/usr/lib/sasl2/Sendmail.conf
-SM_SWAKS_TIMEOUT=10
 
 sm_log() { echo "sendmail-harness: $*" >&2; }
+
+# shellcheck source=/dev/null
+. "$SM_TOP/tests/lib/common.sh"
+# shellcheck source=/dev/null
+. "$SM_TOP/tests/lib/case.sh"
 
 # The ports the current variant listens on (set by sm_write_mc).
 SM_PORTS=""
@@ -71,47 +76,10 @@ sm_fetch() {
 	[ -f "$SM_CFDIR/m4/cf.m4" ] || { sm_log "no cf.m4 under $SM_CFDIR"; return 1; }
 }
 
-# sm_pid_alive PID EXE: PID runs the program EXE (guards against reused PIDs).
-sm_pid_alive() {
-	[ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 1
-	[ -z "$2" ] && return 0
-	[ "$(readlink "/proc/$1/exe" 2>/dev/null)" = "$2" ]
-}
-
-# sm_kill_wait PID EXE: SIGTERM, wait up to 10 s, then SIGKILL.
-sm_kill_wait() {
-	sm_pid_alive "$1" "$2" || return 0
-	kill -TERM "$1" 2>/dev/null
-	i=0
-	while sm_pid_alive "$1" "$2" && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	if sm_pid_alive "$1" "$2"; then
-		sm_log "pid $1 ignored SIGTERM, sending SIGKILL"
-		kill -KILL "$1" 2>/dev/null
-	fi
-	return 0
-}
-
-# sm_path_world_writable DIR: true when DIR or one of its ancestors is
-# world-writable (what Sendmail's safefile checks refuse).
-sm_path_world_writable() {
-	d=$1
-	while [ -n "$d" ] && [ "$d" != / ]; do
-		case $(stat -c %A "$d" 2>/dev/null) in
-		????????w?) return 0 ;;
-		esac
-		d=$(dirname "$d")
-	done
-	return 1
-}
-
 # sm_init BUILD_DIR: package, sandbox directory, certificate, sasldb.
 sm_init() {
 	mkdir -p "$1" || return 1
 	b=$(cd "$1" && pwd) || return 1
-	SM_TOP=${SM_TOP:-$(pwd)}
 	SM_SHIPPED_MC=$SM_TOP/conf/sendmail/portguard.mc
 	# SM_PKGDIR lets several build trees share one download.
 	sm_fetch "${SM_PKGDIR:-$b/sendmail-pkg}" || return 1
@@ -119,28 +87,21 @@ sm_init() {
 	SM_DIR_OUTSIDE=0
 	# Sendmail refuses its files and the milter socket when their path
 	# crosses a world-writable directory (a clone under /tmp, say), and the
-	# milter, once it has dropped to nobody, cannot reread its configuration
-	# on SIGUSR1 from a tree nobody cannot enter (a clone under /root, say).
-	# Then the sandbox goes to a root-owned directory under /run instead,
-	# named after the build dir, and is removed at cleanup.
-	_why=
-	if sm_path_world_writable "$b"; then
-		_why="crosses a world-writable directory"
-	elif ! runuser -u nobody -- sh -c 'cd "$1"' sh "$b" 2>/dev/null; then
-		_why="is not reachable by unprivileged users"
-	fi
-	if [ -n "$_why" ]; then
-		mkdir -p -m 0755 /run/portguard-tests || return 1
-		SM_DIR=/run/portguard-tests/sendmail-e2e-$(printf '%s' "$b" | cksum | cut -d' ' -f1)
+	# milter (nobody) rereads its config on reload. An unfit build tree gets
+	# the sandbox under t_sandbox_base's directory in /run instead, named
+	# after the build dir, and removed at cleanup.
+	_base=$(t_sandbox_base "$b") || return 1
+	if [ "$_base" != "$b" ]; then
+		SM_DIR=$_base/sendmail-e2e-$(printf '%s' "$b" | cksum | cut -d' ' -f1)
 		SM_DIR_OUTSIDE=1
-		sm_log "$b $_why; sandbox in $SM_DIR"
 	fi
-	# A daemon left over from an interrupted run would hold our ports.
+	# A daemon left over from an interrupted run would hold our ports (the
+	# program is checked: a stale pid file may name a reused PID).
 	if [ -f "$SM_DIR/sendmail.pid" ]; then
-		sm_kill_wait "$(head -n 1 "$SM_DIR/sendmail.pid")" "$SM_BIN"
+		t_stop_pid "$(head -n 1 "$SM_DIR/sendmail.pid")" 100 "$SM_BIN"
 	fi
 	if [ -f "$SM_DIR/milter.pid" ]; then
-		sm_kill_wait "$(cat "$SM_DIR/milter.pid")" ""
+		t_stop_pid "$(cat "$SM_DIR/milter.pid")" 100 "$(readlink -f "${MILTER:-/nonexistent}")"
 	fi
 	rm -rf "$SM_DIR"
 	mkdir -p "$SM_DIR/certs" "$SM_DIR/queue" "$SM_DIR/t" || return 1
@@ -280,19 +241,16 @@ sm_build_cf() {
 	fi
 }
 
-# sm_port_listening PORT: something listens on 127.0.0.1:PORT.
-sm_port_listening() {
-	ss -Hltn "sport = :$1" 2>/dev/null | grep -q "127.0.0.1:$1"
+# sm_ready: every port of the variant listens and the pid file is written.
+sm_ready() {
+	# shellcheck disable=SC2086 # a list of port numbers
+	t_all_listening $SM_PORTS && [ -s "$SM_DIR/sendmail.pid" ]
 }
 
 # sm_start: start the daemon, wait (bounded) until every port listens.
 sm_start() {
-	for p in $SM_PORTS; do
-		if sm_port_listening "$p"; then
-			sm_log "port $p is already in use"
-			return 1
-		fi
-	done
+	# shellcheck disable=SC2086 # a list of port numbers
+	t_ports_free $SM_PORTS || return 1
 	rm -f "$SM_DIR/sendmail.pid"
 	# Sendmail sleeps 60 s at start when the host name is unqualified and has
 	# no dotted alias ("My unqualified host name ... sleeping for retry").
@@ -307,19 +265,10 @@ sm_start() {
 	fi
 	"$@" >"$SM_DIR/sendmail.out" 2>&1 ||
 		{ sm_log "sendmail -bd failed:"; cat "$SM_DIR/sendmail.out" >&2; return 1; }
-	i=0
-	while [ $i -lt 200 ]; do
-		ready=1
-		for p in $SM_PORTS; do
-			sm_port_listening "$p" || { ready=0; break; }
-		done
-		if [ $ready = 1 ] && [ -s "$SM_DIR/sendmail.pid" ]; then
-			SM_PID=$(head -n 1 "$SM_DIR/sendmail.pid")
-			return 0
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
+	if t_wait 200 sm_ready; then
+		SM_PID=$(head -n 1 "$SM_DIR/sendmail.pid")
+		return 0
+	fi
 	sm_log "sendmail did not listen on all of: $SM_PORTS (see syslog; SM_SYSLOG=1 captures it)"
 	cat "$SM_DIR/sendmail.out" >&2
 	[ -s "$SM_DIR/sendmail.pid" ] && SM_PID=$(head -n 1 "$SM_DIR/sendmail.pid")
@@ -327,59 +276,39 @@ sm_start() {
 }
 
 sm_stop() {
-	[ -n "$SM_PID" ] && sm_kill_wait "$SM_PID" "$SM_BIN"
-	if [ -n "$SM_PID" ] && sm_pid_alive "$SM_PID" "$SM_BIN"; then
+	[ -n "$SM_PID" ] && t_stop_pid "$SM_PID" 100 "$SM_BIN"
+	if [ -n "$SM_PID" ] && t_alive "$SM_PID" "$SM_BIN"; then
 		sm_log "sendmail pid $SM_PID still runs"
 	fi
 	SM_PID=""
 	# Wait until the ports are free again, so the next variant can bind.
-	i=0
-	for p in $SM_PORTS; do
-		while sm_port_listening "$p" && [ $i -lt 100 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-	done
+	# shellcheck disable=SC2086 # a list of port numbers
+	t_wait 100 t_none_listening $SM_PORTS
+}
+
+sm_milter_ready() {
+	[ -S "$SM_DIR/milter" ] && grep -q 'listening on' "$SM_DIR/milter.log"
 }
 
 # pg_milter_start BIN CONF: portguard-milter in the foreground, logging to
-# stderr ($SM_DIR/milter.log); ready when its socket exists.
+# stderr ($SM_DIR/milter.log); ready when its socket exists and it logged
+# "listening on".
 pg_milter_start() {
 	rm -f "$SM_DIR/milter"
-	"$1" -f -e -c "$2" -p "unix:$SM_DIR/milter" >>"$SM_DIR/milter.log" 2>&1 &
-	SM_MILTER_PID=$!
+	t_daemon "$SM_DIR/milter.log" 100 sm_milter_ready "$1" -f -e -c "$2" -p "unix:$SM_DIR/milter"
+	_rc=$?
+	SM_MILTER_PID=$T_PID
 	echo "$SM_MILTER_PID" >"$SM_DIR/milter.pid"
-	i=0
-	while [ $i -lt 100 ]; do
-		[ -S "$SM_DIR/milter" ] && return 0
-		kill -0 "$SM_MILTER_PID" 2>/dev/null || break
-		sleep 0.1
-		i=$((i + 1))
-	done
-	sm_log "portguard-milter did not create $SM_DIR/milter:"
-	cat "$SM_DIR/milter.log" >&2
-	return 1
+	return "$_rc"
 }
 
-# pg_milter_stop: SIGTERM, wait (bounded) until it has exited, reap it and
-# keep its exit status in SM_MILTER_RC (SIGKILL after 10 s: rc 137).
+# pg_milter_stop: stop it by PID (t_stop_pid); SM_MILTER_RC is its exit
+# status ("kill" when SIGKILL was needed).
 pg_milter_stop() {
 	SM_MILTER_RC=""
 	[ -n "$SM_MILTER_PID" ] || return 0
-	kill -TERM "$SM_MILTER_PID" 2>/dev/null
-	i=0
-	while [ $i -lt 100 ]; do
-		st=$(sed -n 's/^[0-9]* ([^)]*) \([A-Z]\).*/\1/p' "/proc/$SM_MILTER_PID/stat" 2>/dev/null)
-		[ -z "$st" ] || [ "$st" = Z ] && break
-		sleep 0.1
-		i=$((i + 1))
-	done
-	if [ $i -ge 100 ]; then
-		sm_log "portguard-milter ignored SIGTERM, sending SIGKILL"
-		kill -KILL "$SM_MILTER_PID" 2>/dev/null
-	fi
-	wait "$SM_MILTER_PID" 2>/dev/null
-	SM_MILTER_RC=$?
+	t_stop_pid "$SM_MILTER_PID"
+	SM_MILTER_RC=$T_RC
 	SM_MILTER_PID=""
 	rm -f "$SM_DIR/milter.pid"
 }
@@ -397,16 +326,14 @@ while True:
     out.write(s.recv(8192).decode("utf-8", "replace").rstrip("\n") + "\n")
 ' "$SM_DIR/syslog" &
 	SM_SYSLOG_PID=$!
-	i=0
-	while [ ! -S /dev/log ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	t_wait 50 test -S /dev/log
 }
 
 sm_cleanup() {
 	pg_milter_stop
 	sm_stop
 	if [ -n "$SM_SYSLOG_PID" ]; then
-		kill "$SM_SYSLOG_PID" 2>/dev/null
-		wait "$SM_SYSLOG_PID" 2>/dev/null
+		t_stop_pid "$SM_SYSLOG_PID"
 		rm -f /dev/log
 		SM_SYSLOG_PID=""
 	fi
@@ -415,28 +342,7 @@ sm_cleanup() {
 		SM_MADE_SASL_CONF=0
 	fi
 	if [ "${SM_DIR_OUTSIDE:-0}" = 1 ] && [ -n "$SM_DIR" ]; then
-		rm -rf "$SM_DIR"
-		rmdir /run/portguard-tests 2>/dev/null
+		t_sandbox_remove "$SM_DIR"
 		SM_DIR_OUTSIDE=0
 	fi
-}
-
-# sm_swaks NAME ARGS...: one SMTP session to 127.0.0.1, bounded; the
-# transcript goes to $SM_DIR/t/NAME. Returns swaks' exit status.
-sm_swaks() {
-	name=$1
-	shift
-	timeout $((SM_SWAKS_TIMEOUT * 3)) swaks --server 127.0.0.1 --timeout "$SM_SWAKS_TIMEOUT" \
-		--helo client.example --from "alice@$SM_DOMAIN" "$@" >"$SM_DIR/t/$name" 2>&1
-}
-
-# sm_reply_seen NAME REGEX: the client saw a server line matching REGEX
-# (swaks marks server lines "<-", "<~", or "<**"/"<~*" for errors).
-sm_reply_seen() {
-	grep -Eq "^<[-~*]+ +$2" "$SM_DIR/t/$1"
-}
-
-# sm_swaks_auth: the AUTH arguments for the test user.
-sm_swaks_auth() {
-	echo "-a PLAIN -au $SM_USER -ap $SM_PASS"
 }

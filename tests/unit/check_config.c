@@ -308,6 +308,7 @@ START_TEST(test_schema_defaults)
 	    {"user", "\"portguard\"", NULL, NULL},
 	    {"group", "\"\"", NULL, NULL},
 	    {"allow_root", "false", NULL, NULL},
+	    {"state_directory", "\"/run/portguard\"", NULL, NULL},
 	    {"policyd", "{ }", NULL, NULL},
 	    {"policyd.listen", "[ \"unix:/var/spool/postfix/portguard/policy\" ]", NULL, NULL},
 	    {"policyd.socket_mode", "\"0660\"", NULL, NULL},

@@ -153,6 +153,11 @@ relay = {
 ports = ( { port = $P_PG; role = "relay"; } );
 milter = { listen = "unix:$PG_SOCK"; socket_mode = "0660"; };
 EOF
+# The counters in a state file, as in production (when the build knows the key).
+mkdir -p "$E2E_D/state"
+cp "$PG_CONF" "$PG_CONF.try"
+echo "state_directory = \"$E2E_D/state\";" >>"$PG_CONF.try"
+if "$PG_BIN" -n -c "$PG_CONF.try" >/dev/null 2>&1; then mv "$PG_CONF.try" "$PG_CONF"; else rm -f "$PG_CONF.try"; fi
 chmod 0644 "$PG_CONF"
 
 pg_ready() { [ -S "$PG_SOCK" ] && grep -q 'listening on' "$PG_LOG"; }
