@@ -448,6 +448,43 @@ int daemon_socket_perms(const char *path, unsigned mode, const struct daemon_cre
 	return EX_OK;
 }
 
+bool daemon_socket_removable(const char *path, char *why, size_t whylen)
+{
+	char dir[DAEMON_SOCK_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t n = slash == NULL ? 0 : (size_t)(slash - path);
+	struct stat ds, ss;
+	uid_t me = geteuid();
+
+	if (slash == NULL || n >= sizeof dir)
+		snprintf(dir, sizeof dir, "%s", slash == NULL ? "." : path);
+	else
+		snprintf(dir, sizeof dir, "%.*s", (int)(n == 0 ? 1 : n), path);
+	if (access(dir, W_OK | X_OK) != 0) {
+		why_set(why, whylen, "its directory %s is not writable by uid %u: %s", dir,
+		        (unsigned)me, strerror(errno));
+		return false;
+	}
+	if (stat(dir, &ds) == 0 && (ds.st_mode & S_ISVTX) != 0 && ds.st_uid != me &&
+	    lstat(path, &ss) == 0 && ss.st_uid != me) {
+		why_set(why, whylen,
+		        "its directory %s is sticky and neither it nor the socket belongs to uid %u",
+		        dir, (unsigned)me);
+		return false;
+	}
+	return true;
+}
+
+void daemon_socket_check_removable(const char *path)
+{
+	char why[DAEMON_SOCK_PATH_MAX + 160];
+
+	if (!daemon_socket_removable(path, why, sizeof why))
+		log_warnx("unix:%s will be left behind at stop: %s; remove it after a stop, or "
+		          "let the daemon's user write to that directory",
+		          path, why);
+}
+
 static int drop_failed(const struct daemon_creds *c, const char *step)
 {
 	log_err("cannot drop privileges to user \"%s\": %s: %s", c->user, step, strerror(errno));

@@ -105,6 +105,11 @@ int daemon_creds_resolve(const struct pg_config *cfg, struct daemon_creds *out, 
 /* chmod a freshly bound unix socket to mode, chown it per creds:
  * EX_CANTCREAT on failure (the caller removes it). */
 int daemon_socket_perms(const char *path, unsigned mode, const struct daemon_creds *c);
+/* After the privilege drop: can this process remove the socket file at
+ * path at stop? If not, why says so (its directory, and the reason). */
+bool daemon_socket_removable(const char *path, char *why, size_t whylen);
+/* daemon_socket_removable(), and a warning naming the socket when not. */
+void daemon_socket_check_removable(const char *path);
 /* Become the user: initgroups, setresgid, setresuid, then check that all
  * ids changed and root cannot be regained. EX_OSERR on any failure. Staying
  * root (allow_root) is logged as a warning. */

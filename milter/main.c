@@ -5,14 +5,21 @@
  * Order: the shared options and -n; load the config; refuse a pid file of
  * a running process; resolve the user and group; open the libmilter socket
  * (the spec parsed by core, given to libmilter in its own spelling; unix
- * sockets via smfi_opensocket(true), which removes a stale file) and set
- * its mode and owner; detach unless -f (the parent waits for the child's
- * start-up and exits with its result); write the pid file; drop
- * privileges; block the signals every thread must not take; "listening
- * on"; start the signal and timer threads; smfi_main(). When libmilter
- * stops (SIGTERM, SIGINT, SIGHUP), write the last stats lines and the
- * "stopping" line, remove the pid file. Exit codes follow sysexits(3).
+ * sockets via smfi_opensocket(true), which removes a stale file, under a
+ * umask and effective group that make the socket owner-only and of the
+ * configured group from the first instant) and set its mode and owner;
+ * detach unless -f (the parent waits for the child's start-up and exits
+ * with its result); write the pid file; drop privileges; warn if the
+ * socket will not be removable at stop; block the signals every thread
+ * must not take; "listening on"; start the signal and timer threads;
+ * smfi_main(). When libmilter stops (SIGTERM, SIGINT, SIGHUP), write the
+ * last stats lines and the "stopping" line, remove the socket (if still
+ * ours) and the pid file. Exit codes follow sysexits(3).
  */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,13 +31,55 @@
 
 static const struct daemon_info milter_info = {MILTER_NAME, "milter", 1};
 
+/* The unix socket, to be removed at stop if it is still ours. */
+static struct {
+	char path[DAEMON_SOCK_PATH_MAX];
+	dev_t dev;
+	ino_t ino;
+} sock;
+
+/* libmilter (8.17) binds and listens inside smfi_opensocket() and takes no
+ * descriptor of ours: a unix socket is made owner-only by the umask and
+ * gets the configured group from the effective gid, both from the first
+ * instant; the mode and owner follow. */
+static int open_unix(const struct pg_config *cfg, const struct daemon_sockspec *sp,
+                     const struct daemon_creds *creds)
+{
+	mode_t old_umask = umask(0177 | (~(mode_t)cfg->milter_socket_mode & 0777));
+	gid_t egid = getegid();
+	bool regid = creds->sock_gid != (gid_t)-1 && creds->sock_gid != egid &&
+	             setegid(creds->sock_gid) == 0;
+	int ok = smfi_opensocket(true);
+	struct stat st;
+	int rc;
+
+	if (regid && setegid(egid) != 0) {
+		log_err("setegid back to %u: %s", (unsigned)egid, strerror(errno));
+		return EX_OSERR;
+	}
+	umask(old_umask);
+	if (ok != MI_SUCCESS) {
+		log_err("unix:%s: libmilter cannot open the socket", sp->path);
+		return EX_CANTCREAT;
+	}
+	if ((rc = daemon_socket_perms(sp->path, cfg->milter_socket_mode, creds)) != EX_OK) {
+		(void)unlink(sp->path);
+		return rc;
+	}
+	if (lstat(sp->path, &st) == 0) {
+		snprintf(sock.path, sizeof sock.path, "%s", sp->path);
+		sock.dev = st.st_dev;
+		sock.ino = st.st_ino;
+	}
+	return EX_OK;
+}
+
 /* Open the socket, give it its mode and owner. */
 static int open_socket(const struct pg_config *cfg, const char *spec,
                        const struct daemon_creds *creds)
 {
 	struct daemon_sockspec sp;
 	char why[160], conn[DAEMON_SOCK_PATH_MAX + 16];
-	int rc;
 
 	if (!daemon_sockspec_parse(spec, &sp, why, sizeof why)) {
 		log_err("%s: %s", spec, why);
@@ -42,16 +91,23 @@ static int open_socket(const struct pg_config *cfg, const char *spec,
 		log_err("libmilter refused the socket %s or the filter description", spec);
 		return EX_SOFTWARE;
 	}
+	if (sp.kind == DAEMON_SOCK_UNIX)
+		return open_unix(cfg, &sp, creds);
 	if (smfi_opensocket(true) != MI_SUCCESS) {
 		log_err("%s: libmilter cannot open the socket", spec);
 		return EX_CANTCREAT;
 	}
-	if (sp.kind == DAEMON_SOCK_UNIX &&
-	    (rc = daemon_socket_perms(sp.path, cfg->milter_socket_mode, creds)) != EX_OK) {
-		(void)unlink(sp.path);
-		return rc;
-	}
 	return EX_OK;
+}
+
+/* At stop: remove the unix socket unless another process has replaced it. */
+static void remove_socket(void)
+{
+	struct stat st;
+
+	if (sock.path[0] != '\0' && lstat(sock.path, &st) == 0 && st.st_dev == sock.dev &&
+	    st.st_ino == sock.ino)
+		(void)unlink(sock.path);
 }
 
 /* Everything between the config and smfi_main. */
@@ -68,6 +124,8 @@ static int start(const struct pg_config *cfg, const struct daemon_options *o, co
 	                    creds.gid);
 	if ((rc = daemon_settle(o, cfg, &creds)) != EX_OK)
 		return rc;
+	if (sock.path[0] != '\0')
+		daemon_socket_check_removable(sock.path);
 	service_block_signals();
 	daemon_ready(&milter_info, o, cfg, &spec, 1);
 	return EX_OK;
@@ -103,5 +161,6 @@ int main(int argc, char **argv)
 		config_release(cfg);
 	}
 	snapshot_shutdown();
+	remove_socket();
 	return daemon_end(&o, rc == MI_SUCCESS ? EX_OK : EX_SOFTWARE);
 }

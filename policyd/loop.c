@@ -3,16 +3,26 @@
  *
  * One epoll set holds the listening sockets, a signalfd (SIGHUP reload,
  * SIGUSR2 stats, SIGTERM/SIGINT stop) and every connection. Timers are the
- * epoll timeout: stats lines every stats_interval, an idle sweep that closes
- * connections quiet for idle_timeout. Each connection is one fixed-size
+ * epoll timeout, computed from the heads of two ordered lists: every
+ * connection is either idle (nothing buffered either way; on the idle list,
+ * oldest first) or busy (a request begun or a reply not yet written; on the
+ * busy list in the order its current request began). A busy connection gets
+ * request_timeout from the first byte of its request (a trickle of bytes
+ * does not extend it), an idle one idle_timeout; both checks look at list
+ * heads only. At max_connections the connection idle the longest is closed
+ * to make room; only when none is idle is the newcomer refused. The clock
+ * is read once per pass of the loop. Each connection is one fixed-size
  * struct; its input buffer (PG_POLICY_MAX_REQUEST) and output buffer
  * (PD_OUT_SIZE) are one allocation made at its first read, so idle
  * connections cost little. Requests are answered in order; while a reply
  * cannot be written the connection is not read (backpressure).
  * Failure: bad peer input closes that connection only, with a warning that
- * names it; past max_connections a new connection is accepted and closed at
- * once (a warning at most once a minute). A failed reload keeps the running
- * config. Only start-up problems end the daemon.
+ * names it; past max_connections with no idle connection, or out of
+ * descriptors, a new connection is accepted and closed at once. Refusals and
+ * evictions are counted and logged with their exact count, at most once a
+ * minute per kind, a second after the first of a burst, and at shutdown.
+ * A failed reload keeps the running config. Only start-up problems end the
+ * daemon.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -20,6 +30,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,8 +49,8 @@
 #include "stats.h"
 
 #define LOOP_MAX_EVENTS       64
-#define LOOP_SWEEP_SECONDS    30 /* idle connections close within this of their timeout */
-#define LOOP_CAP_WARN_SECONDS 60 /* connection-cap warning at most this often */
+#define LOOP_WARN_DELAY_MS    1000  /* a burst's count is logged this long after it began */
+#define LOOP_WARN_EVERY_MS    60000 /* and each kind's count line at most this often */
 
 enum handle_kind { HANDLE_LISTENER = 0, HANDLE_SIGNAL, HANDLE_CONN };
 
@@ -50,14 +61,18 @@ struct handle {
 struct listener_handle {
 	struct handle h; /* first */
 	struct pd_listener *l;
+	bool ready; /* readable in this pass */
 };
 
 struct conn {
 	struct handle h; /* first */
 	int fd;
 	uint32_t events; /* current epoll interest */
+	/* On L.idle or L.busy (see the top of the file), oldest first. */
 	struct conn *prev, *next;
-	time_t last_active; /* monotonic seconds */
+	bool busy;
+	struct peer *from; /* its client address's count (peers.c); NULL for unix */
+	int64_t since; /* monotonic ms: became idle, or its current request began */
 	/* One allocation at the first read, NULL until then: out (PD_OUT_SIZE)
 	 * first, then in (PG_POLICY_MAX_REQUEST), so that a request and its
 	 * reply usually share a page. */
@@ -80,23 +95,65 @@ static struct {
 	int spare_fd; /* given up to accept (and close) when out of descriptors */
 	struct listener_handle *lh;
 	size_t nlh;
-	struct conn *conns;
+	struct conn_list {
+		struct conn *head, *tail;
+	} idle, busy;
 	size_t nconns;
 	bool stop, reload, dump;
-	time_t next_stats, next_sweep;
-	/* refused connections since the last warning, per reason */
-	time_t refuse_warned[2];
-	unsigned long refused[2];
+	int64_t now; /* monotonic ms, read once per pass */
+	int64_t next_stats;
+	/* Refusals and evictions not yet logged, per kind; when the last line
+	 * of that kind went out (0: never) and when this count's first came. */
+	struct {
+		unsigned long count;
+		int64_t logged, first;
+	} tally[4];
+	char peer_refused[PD_PEER_MAX]; /* the last peer refused at its own cap */
 } L;
 
-enum refuse_reason { REFUSE_CAP = 0, REFUSE_NOFILE = 1 };
+enum tally_kind { TALLY_EVICTED = 0, TALLY_CAP, TALLY_NOFILE, TALLY_PEER };
 
-static time_t mono_now(void)
+static int64_t mono_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the idle and busy lists ---- */
+
+static void list_unlink(struct conn_list *l, struct conn *c)
+{
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		l->head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else
+		l->tail = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void list_append(struct conn_list *l, struct conn *c)
+{
+	c->next = NULL;
+	c->prev = l->tail;
+	if (l->tail != NULL)
+		l->tail->next = c;
+	else
+		l->head = c;
+	l->tail = c;
+}
+
+/* Move c to the end of the idle (busy false) or busy list, as of now. */
+static void conn_mark(struct conn *c, bool busy)
+{
+	list_unlink(c->busy ? &L.busy : &L.idle, c);
+	c->busy = busy;
+	c->since = L.now;
+	list_append(busy ? &L.busy : &L.idle, c);
 }
 
 /* ---- connections ---- */
@@ -104,12 +161,8 @@ static time_t mono_now(void)
 static void conn_close(struct conn *c)
 {
 	close(c->fd); /* also leaves the epoll set */
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		L.conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
+	peer_release(c->from);
+	list_unlink(c->busy ? &L.busy : &L.idle, c);
 	L.nconns--;
 	free(c->out);
 	free(c);
@@ -146,8 +199,6 @@ static bool conn_flush(struct conn *c)
 	char *out = c->out;
 	size_t off = 0;
 
-	if (c->out_len > 0) /* before the peer can see the reply */
-		c->last_active = mono_now();
 	while (off < c->out_len) {
 		ssize_t n = send(c->fd, out + off, c->out_len - off, MSG_NOSIGNAL);
 
@@ -176,6 +227,7 @@ static bool conn_process(struct conn *c)
 {
 	char why[160];
 	char *out = c->out;
+	bool answered = false;
 
 	for (;;) {
 		struct pd_request req;
@@ -205,9 +257,18 @@ static bool conn_process(struct conn *c)
 		memmove(c->in, c->in + reqlen, c->in_len - reqlen);
 		c->in_len -= reqlen;
 		proto_reset(&c->scan);
+		answered = true;
 	}
 	if (!conn_flush(c))
 		return false;
+	/* Idle once nothing is buffered; a new request's clock starts at its
+	 * first byte (here, or after one answered), never at a later one. */
+	if (c->in_len == 0 && c->out_len == 0) {
+		if (c->busy || answered)
+			conn_mark(c, false);
+	} else if (!c->busy || answered) {
+		conn_mark(c, true);
+	}
 	/* Read only while nothing waits to be written. */
 	return conn_set_events(c, c->out_len > 0 ? EPOLLOUT : EPOLLIN);
 }
@@ -245,7 +306,6 @@ static void conn_readable(struct conn *c)
 		return;
 	}
 	c->in_len += (size_t)n;
-	c->last_active = mono_now();
 	(void)conn_process(c);
 }
 
@@ -320,28 +380,59 @@ static void nofile_check(void)
 	    nofile_limit(), need, L.cfg->policyd_max_connections);
 }
 
-/* Close a connection we cannot serve; a warning at most once a minute per reason. */
-static void conn_refuse(int fd, enum refuse_reason why)
+/* Count a refusal or an eviction; tally_flush() logs the count. */
+static void tally_add(enum tally_kind k)
 {
-	time_t now = mono_now();
+	if (L.tally[k].count++ == 0)
+		L.tally[k].first = L.now;
+}
 
-	if (fd >= 0)
-		close(fd);
-	L.refused[why]++;
-	if (L.refuse_warned[why] != 0 && now - L.refuse_warned[why] < LOOP_CAP_WARN_SECONDS)
-		return;
-	if (why == REFUSE_CAP)
-		log_warnx("connection limit reached: max_connections=%u; refused %lu "
-		          "connection(s) since the last warning",
-		          L.cfg->policyd_max_connections, L.refused[why]);
-	else
-		log_warnx(
-		    "out of file descriptors (open-file limit %lu) with %zu connections open; "
-		    "refused %lu connection(s) since the last warning; raise LimitNOFILE= in "
-		    "the unit (or ulimit -n), or lower policyd.max_connections=%u",
-		    nofile_limit(), L.nconns, L.refused[why], L.cfg->policyd_max_connections);
-	L.refuse_warned[why] = now;
-	L.refused[why] = 0;
+/* When the pending count of kind k is due to be logged: INT64_MAX if none. */
+static int64_t tally_due(enum tally_kind k)
+{
+	int64_t due = L.tally[k].first + LOOP_WARN_DELAY_MS;
+
+	if (L.tally[k].count == 0)
+		return INT64_MAX;
+	if (L.tally[k].logged != 0 && L.tally[k].logged + LOOP_WARN_EVERY_MS > due)
+		due = L.tally[k].logged + LOOP_WARN_EVERY_MS;
+	return due;
+}
+
+/* Log every count that is due (all of them when final): each refusal and
+ * eviction is in exactly one line. */
+static void tally_flush(bool final)
+{
+	unsigned max = L.cfg->policyd_max_connections;
+
+	for (int k = TALLY_EVICTED; k <= TALLY_PEER; k++) {
+		unsigned long n = L.tally[k].count;
+
+		if (n == 0 || (!final && L.now < tally_due((enum tally_kind)k)))
+			continue;
+		if (k == TALLY_EVICTED)
+			log_warnx("connection limit reached: max_connections=%u; closed %lu idle "
+			          "connection(s), the longest idle first, to make room since the "
+			          "last warning",
+			          max, n);
+		else if (k == TALLY_CAP)
+			log_warnx("connection limit reached: max_connections=%u; refused %lu "
+			          "connection(s) since the last warning, none being idle",
+			          max, n);
+		else if (k == TALLY_PEER)
+			log_warnx("connection limit per peer reached: "
+			          "policyd.max_connections_per_peer=%u; refused %lu connection(s) "
+			          "since the last warning, the last from %s",
+			          L.cfg->policyd_max_connections_per_peer, n, L.peer_refused);
+		else
+			log_warnx("out of file descriptors (open-file limit %lu) with %zu connections "
+			          "open; refused %lu connection(s) since the last warning; raise "
+			          "LimitNOFILE= in the unit (or ulimit -n), or lower "
+			          "policyd.max_connections=%u",
+			          nofile_limit(), L.nconns, n, max);
+		L.tally[k].count = 0;
+		L.tally[k].logged = L.now;
+	}
 }
 
 static void accept_ready(struct listener_handle *lh)
@@ -351,6 +442,8 @@ static void accept_ready(struct listener_handle *lh)
 		socklen_t sl = sizeof ss;
 		struct epoll_event ev;
 		struct conn *c;
+		unsigned char key[16];
+		bool inet;
 		int fd;
 
 		memset(&ss, 0, sizeof ss);
@@ -363,7 +456,10 @@ static void accept_ready(struct listener_handle *lh)
 				 * so the listener does not stay readable forever. */
 				close(L.spare_fd);
 				fd = accept(lh->l->fd, NULL, NULL);
-				conn_refuse(fd, REFUSE_NOFILE);
+				if (fd >= 0) {
+					close(fd);
+					tally_add(TALLY_NOFILE);
+				}
 				L.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 				if (fd < 0)
 					return; /* nothing taken: wait for the next event */
@@ -373,9 +469,22 @@ static void accept_ready(struct listener_handle *lh)
 				log_warn("%s: accept", lh->l->spec);
 			return;
 		}
-		if (L.nconns >= L.cfg->policyd_max_connections) {
-			conn_refuse(fd, REFUSE_CAP);
+		inet = peer_key(&ss, key);
+		if (inet && L.cfg->policyd_max_connections_per_peer > 0 &&
+		    peer_count(key) >= L.cfg->policyd_max_connections_per_peer) {
+			close(fd);
+			peer_name(&ss, L.peer_refused, sizeof L.peer_refused);
+			tally_add(TALLY_PEER);
 			continue;
+		}
+		if (L.nconns >= L.cfg->policyd_max_connections) {
+			if (L.idle.head == NULL) {
+				close(fd);
+				tally_add(TALLY_CAP);
+				continue;
+			}
+			conn_close(L.idle.head); /* idle the longest */
+			tally_add(TALLY_EVICTED);
 		}
 		c = calloc(1, sizeof *c);
 		if (c == NULL) {
@@ -383,10 +492,16 @@ static void accept_ready(struct listener_handle *lh)
 			close(fd);
 			continue;
 		}
+		if (inet && (c->from = peer_hold(key)) == NULL) {
+			log_err("%s: out of memory for a new connection", lh->l->spec);
+			close(fd);
+			free(c);
+			continue;
+		}
 		c->h.kind = HANDLE_CONN;
 		c->fd = fd;
 		c->events = EPOLLIN;
-		c->last_active = mono_now();
+		c->since = L.now;
 		proto_reset(&c->scan);
 		session_init(&c->session);
 		peer_name(&ss, c->peer, sizeof c->peer);
@@ -396,28 +511,43 @@ static void accept_ready(struct listener_handle *lh)
 		if (epoll_ctl(L.ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
 			log_warn("%s: epoll_ctl", lh->l->spec);
 			close(fd);
+			peer_release(c->from);
 			free(c);
 			continue;
 		}
-		c->next = L.conns;
-		if (L.conns != NULL)
-			L.conns->prev = c;
-		L.conns = c;
+		list_append(&L.idle, c);
 		L.nconns++;
 	}
 }
 
-static void idle_sweep(time_t now)
+static int64_t request_deadline(const struct conn *c)
 {
-	struct conn *c = L.conns, *next;
+	return c->since + (int64_t)L.cfg->policyd_request_timeout * 1000;
+}
 
-	for (; c != NULL; c = next) {
-		next = c->next;
-		if (now - c->last_active >= (time_t)L.cfg->policyd_idle_timeout) {
-			log_info("policy connection peer=%s fd=%d: idle for %us; closing it",
-			         c->peer, c->fd, L.cfg->policyd_idle_timeout);
-			conn_close(c);
-		}
+static int64_t idle_deadline(const struct conn *c)
+{
+	return c->since + (int64_t)L.cfg->policyd_idle_timeout * 1000;
+}
+
+/* Close what is past its time: both lists are oldest first, so only their
+ * heads need a look. */
+static void timeouts(void)
+{
+	while (L.busy.head != NULL && L.now >= request_deadline(L.busy.head)) {
+		struct conn *c = L.busy.head;
+
+		log_warnx("policy connection peer=%s fd=%d: request not complete %us after its "
+		          "first byte (policyd.request_timeout); closing it",
+		          c->peer, c->fd, L.cfg->policyd_request_timeout);
+		conn_close(c);
+	}
+	while (L.idle.head != NULL && L.now >= idle_deadline(L.idle.head)) {
+		struct conn *c = L.idle.head;
+
+		log_info("policy connection peer=%s fd=%d: idle for %us; closing it", c->peer,
+		         c->fd, L.cfg->policyd_idle_timeout);
+		conn_close(c);
 	}
 }
 
@@ -448,14 +578,14 @@ static void signals_read(void)
 /* The shared reload (core/daemon.c: load, start-only keys, log level, the
  * "reloaded" lines), then what only this loop keeps: the stats timer and
  * the descriptor limit for a larger connection cap. */
-static void reload(time_t now)
+static void reload(int64_t now)
 {
 	struct pg_config *cur = daemon_reload(L.info, L.opt, L.cfg);
 
 	if (cur == NULL)
 		return;
 	if (cur->stats_interval != L.cfg->stats_interval)
-		L.next_stats = now + (time_t)cur->stats_interval;
+		L.next_stats = now + (int64_t)cur->stats_interval * 1000;
 	/* Nothing keeps pointers into the old config between requests. */
 	bool more_conns = cur->policyd_max_connections > L.cfg->policyd_max_connections;
 	config_free(L.cfg);
@@ -464,17 +594,24 @@ static void reload(time_t now)
 		nofile_check();
 }
 
-static int wait_timeout_ms(time_t now)
+static int wait_timeout_ms(void)
 {
-	time_t next = L.next_sweep;
+	int64_t next = INT64_MAX;
 
-	if (L.cfg->stats_interval > 0 && L.next_stats < next)
+	if (L.cfg->stats_interval > 0)
 		next = L.next_stats;
-	if (next <= now)
+	if (L.busy.head != NULL && request_deadline(L.busy.head) < next)
+		next = request_deadline(L.busy.head);
+	if (L.idle.head != NULL && idle_deadline(L.idle.head) < next)
+		next = idle_deadline(L.idle.head);
+	for (int k = TALLY_EVICTED; k <= TALLY_PEER; k++)
+		if (tally_due((enum tally_kind)k) < next)
+			next = tally_due((enum tally_kind)k);
+	if (next <= L.now)
 		return 0;
-	if (next - now > 3600)
+	if (next - L.now > 3600 * 1000)
 		return 3600 * 1000;
-	return (int)(next - now) * 1000;
+	return (int)(next - L.now);
 }
 
 static int loop_setup(void)
@@ -519,6 +656,10 @@ static int loop_setup(void)
 			return EX_OSERR;
 		}
 	}
+	if (!peers_init()) {
+		log_err("out of memory");
+		return EX_OSERR;
+	}
 	L.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	nofile_check();
 	return EX_OK;
@@ -526,11 +667,14 @@ static int loop_setup(void)
 
 static void loop_teardown(void)
 {
-	while (L.conns != NULL)
-		conn_close(L.conns);
+	while (L.idle.head != NULL)
+		conn_close(L.idle.head);
+	while (L.busy.head != NULL)
+		conn_close(L.busy.head);
 	for (size_t i = 0; i < L.nlh; i++)
 		listen_close(L.lh[i].l, true);
 	free(L.lh);
+	peers_free();
 	if (L.spare_fd >= 0)
 		close(L.spare_fd);
 	if (L.sigfd >= 0)
@@ -544,7 +688,6 @@ int loop_run(struct pg_config *cfg, const struct daemon_info *info,
 {
 	struct epoll_event events[LOOP_MAX_EVENTS];
 	int rc;
-	time_t now;
 
 	memset(&L, 0, sizeof L);
 	L.cfg = cfg;
@@ -567,9 +710,8 @@ int loop_run(struct pg_config *cfg, const struct daemon_info *info,
 		config_free(L.cfg);
 		return rc;
 	}
-	now = mono_now();
-	L.next_stats = now + (time_t)L.cfg->stats_interval;
-	L.next_sweep = now + LOOP_SWEEP_SECONDS;
+	L.now = mono_ms();
+	L.next_stats = L.now + (int64_t)L.cfg->stats_interval * 1000;
 	report_config(L.cfg, L.info->name, "starting");
 
 	/* Lines logged while a pass serves its events go out together before the
@@ -577,40 +719,47 @@ int loop_run(struct pg_config *cfg, const struct daemon_info *info,
 	logbatch_start();
 	while (!L.stop) {
 		logbatch_flush();
-		int n = epoll_wait(L.ep, events, LOOP_MAX_EVENTS, wait_timeout_ms(mono_now()));
+		int n = epoll_wait(L.ep, events, LOOP_MAX_EVENTS, wait_timeout_ms());
 
 		if (n < 0 && errno != EINTR) {
 			log_err("epoll_wait: %s", strerror(errno));
 			rc = EX_OSERR;
 			break;
 		}
+		L.now = mono_ms();
+		/* Connections first, listeners last: making room at the cap closes
+		 * another connection, which must not have an event still to come. */
 		for (int i = 0; i < n; i++) {
 			struct handle *h = events[i].data.ptr;
 
 			if (h->kind == HANDLE_SIGNAL)
 				signals_read();
 			else if (h->kind == HANDLE_LISTENER)
-				accept_ready((struct listener_handle *)h);
+				((struct listener_handle *)h)->ready = true;
 			else
 				conn_event((struct conn *)h, events[i].events);
 		}
-		now = mono_now();
+		for (size_t i = 0; i < L.nlh; i++) {
+			if (L.lh[i].ready) {
+				L.lh[i].ready = false;
+				accept_ready(&L.lh[i]);
+			}
+		}
 		if (L.reload) {
 			L.reload = false;
-			reload(now);
+			reload(L.now);
 		}
-		bool due = L.cfg->stats_interval > 0 && now >= L.next_stats;
+		bool due = L.cfg->stats_interval > 0 && L.now >= L.next_stats;
 		if (due)
-			L.next_stats = now + (time_t)L.cfg->stats_interval;
+			L.next_stats = L.now + (int64_t)L.cfg->stats_interval * 1000;
 		if (due || L.dump) {
 			L.dump = false;
 			stats_emit(time(NULL), false);
 		}
-		if (now >= L.next_sweep) {
-			idle_sweep(now);
-			L.next_sweep = now + LOOP_SWEEP_SECONDS;
-		}
+		timeouts();
+		tally_flush(false);
 	}
+	tally_flush(true);
 	stats_emit(time(NULL), false);
 	report_config(L.cfg, L.info->name, "stopping");
 	logbatch_stop();

@@ -5,7 +5,8 @@
  * running process; resolve the user and group; bind every listen socket
  * (the -p list replaces policyd.listen); detach unless -f (the parent waits
  * for the child's start-up and exits with its result); write the pid file;
- * drop privileges; log "listening on" per socket and hand over to the
+ * drop privileges; warn about unix sockets it will not be able to remove at
+ * stop; log "listening on" per socket and hand over to the
  * event loop. Start-up problems are logged (stderr, and syslog unless -e)
  * and end the process with a sysexits(3) code (see core/daemon.h).
  */
@@ -56,6 +57,9 @@ static int start(const struct pg_config *cfg, const struct daemon_options *o,
 	                    creds.gid);
 	if ((rc = daemon_settle(o, cfg, &creds)) != EX_OK)
 		return rc;
+	for (size_t i = 0; i < nspecs; i++)
+		if (ls[i].unix_path != NULL)
+			daemon_socket_check_removable(ls[i].unix_path);
 	block_signals();
 	daemon_ready(&pd_info, o, cfg, specs, nspecs);
 	return EX_OK;

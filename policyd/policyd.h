@@ -2,8 +2,9 @@
  * policyd.h - the pieces of portguard-policyd and how they meet.
  *
  * main.c walks core/daemon.c's start-up (command line, config, privileges,
- * pid file); listen.c binds the sockets; loop.c runs the one event loop (connections,
- * signals, timers, reloads); proto.c splits the byte stream into bounded
+ * pid file); listen.c binds the sockets; loop.c runs the one event loop
+ * (connections, signals, timers, reloads), peers.c counts its connections
+ * per client address; proto.c splits the byte stream into bounded
  * requests; session.c turns one request into one reply.
  */
 #ifndef PG_POLICYD_H
@@ -39,6 +40,21 @@ struct pd_listener {
 int listen_open(const char *spec, const struct pg_config *cfg, const struct daemon_creds *creds,
                 struct pd_listener *out);
 void listen_close(struct pd_listener *l, bool unlink_path);
+
+/* ---- connections per inet client address (peers.c) ---- */
+struct peer;
+struct sockaddr_storage;
+
+bool peers_init(void);
+void peers_free(void);
+/* The key of an inet peer's address; false for a unix peer. */
+bool peer_key(const struct sockaddr_storage *ss, unsigned char key[16]);
+/* Connections held by key's address now. */
+unsigned peer_count(const unsigned char key[16]);
+/* One more for key's address: its entry (NULL if out of memory); give it
+ * back with peer_release() (NULL is ignored). */
+struct peer *peer_hold(const unsigned char key[16]);
+void peer_release(struct peer *p);
 
 /* ---- protocol (proto.c) ---- */
 enum pd_attr {

@@ -5,16 +5,18 @@
 #   policy - protocol tests against the running daemon (tests/policy/run.sh)
 #   milter - the real portguard-milter driven by miltertest (tests/milter/run.sh)
 #   e2e    - real Postfix on loopback, driven by swaks (tests/e2e/run.sh)
+#   slots  - real Postfix still answered while policy slots are held (tests/slots/run.sh)
 #   pfmilter - real Postfix with smtpd_milters and portguard-milter (tests/pfmilter/run.sh)
 #   sendmail - real Sendmail 8.17 from Debian package files, with the milter (tests/sendmail/run.sh)
 #   crash  - kill -9 portguard-policyd behind a real Postfix: no count lost (tests/crash/run.sh)
+#   ipv6   - both daemons behind a real Postfix on [::1], in a private netns (tests/ipv6/run.sh)
 # Layer scripts print "PASS: name" or "FAIL: name" per test case. The MTA
 # layers (e2e, pfmilter, sendmail) share tests/lib/: common.sh (start, wait,
 # stop by PID, sandbox), case.sh and cases.tsv (SPEC's decision cases).
 # Select layers with LAYERS="unit policy e2e" (default: all).
 set -u
 B=${1:-build/san}
-LAYERS=${LAYERS:-"unit fuzz policy milter e2e pfmilter sendmail crash"}
+LAYERS=${LAYERS:-"unit fuzz policy milter e2e slots pfmilter sendmail crash ipv6"}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
 passed=0

@@ -18,9 +18,10 @@ esac
 tmp=$(mktemp -d /tmp/pg-milter.XXXXXX)
 pids=""
 
+# shellcheck disable=SC2317 # called from the EXIT trap
 cleanup() {
 	for p in $pids; do
-		kill "$p" 2>/dev/null
+		t_stop_pid "$p" 50
 	done
 	rm -rf "$tmp"
 }
@@ -60,15 +61,7 @@ has() { grep -qF -- "$2" "$1"; }
 count() { grep -cF -- "$2" "$1"; }
 
 # wait_for FILE STRING [TENTHS]: poll until STRING appears in FILE.
-wait_for() {
-	n=0
-	while [ "$n" -lt "${3:-100}" ]; do
-		grep -qF -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-		n=$((n + 1))
-	done
-	return 1
-}
+wait_for() { t_wait "${3:-100}" grep -qF -- "$2" "$1"; }
 
 # write_config FILE MODE [EXTRA_TOP_LEVEL_LINES]
 write_config() {
@@ -117,20 +110,12 @@ start() {
 	return 1
 }
 
-# stop PID: SIGTERM, wait (bounded) and return the exit status.
+# stop PID: SIGTERM, wait (bounded, then SIGKILL: t_stop_pid) and return
+# the exit status (99 when SIGKILL was needed).
 stop() {
-	kill -TERM "$1" 2>/dev/null
-	n=0
-	while kill -0 "$1" 2>/dev/null && [ "$n" -lt 200 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	if kill -0 "$1" 2>/dev/null; then
-		kill -KILL "$1" 2>/dev/null
-		wait "$1" 2>/dev/null
-		return 99
-	fi
-	wait "$1"
+	t_stop_pid "$1" 200
+	[ "$T_RC" = kill ] && return 99
+	return "${T_RC:-0}"
 }
 
 # mt SCRIPT [-D name=value ...]: run one Lua script against $sock.
@@ -333,6 +318,13 @@ else
 	fail $t "exit $rc"
 fi
 
+t=socket_removed_at_stop
+if [ ! -e "$tmp/main.sock" ] && ! has "$mainlog" "left behind"; then
+	pass $t
+else
+	fail $t "$(ls -l "$tmp/main.sock" 2>&1)"
+fi
+
 # ---- monitor mode from the start, and the stats timer ------------------------
 
 mconf=$tmp/monitor.conf
@@ -424,12 +416,7 @@ done
 if [ "$rc" = 0 ] && [ -S "$dsock" ] && [ -n "$dpid" ]; then
 	pids="$pids $dpid"
 	sid=$(awk '{print $6}' "/proc/$dpid/stat")
-	kill -TERM "$dpid"
-	n=0
-	while kill -0 "$dpid" 2>/dev/null && [ "$n" -lt 200 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
+	t_stop_pid "$dpid" 200
 	if [ "$sid" = "$dpid" ] && ! kill -0 "$dpid" 2>/dev/null &&
 		has "$tmp/daemon.log" "stopping: daemon=portguard-milter"; then
 		pass $t
@@ -481,6 +468,47 @@ if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null; then
 		stop "$pid" >/dev/null
 	else
 		fail $t "did not start"
+	fi
+
+	# The socket's directory ($tmp, root's) is not writable by nobody: one
+	# warning at start says the socket will be left behind, and why.
+	t=socket_not_removable_warned_once
+	if [ "$(count "$log" "warning: unix:$tmp/privs.sock will be left behind at stop: its directory $tmp is not writable by uid $(id -u nobody): Permission denied")" = 1 ]; then
+		pass $t
+	else
+		fail $t
+	fi
+
+	# Under umask 000, the socket is never connectable by another user nor
+	# wider than its mode (0640 here) while the milter starts: 20 starts
+	# (each ended by SIGKILL, the next one replaces the stale socket) while
+	# user daemon tries to connect in a loop and the mode is polled.
+	t=socket_mode_from_the_first_instant
+	if getent passwd daemon >/dev/null; then
+		chmod 711 "$tmp"
+		mkdir -m 755 "$tmp/probe"
+		python3 "$here/sockprobe.py" "$tmp/probe/m.sock" daemon "$tmp/probe.done" 0640 >"$tmp/probe.out" 2>&1 &
+		probe=$!
+		i=0
+		while [ $i -lt 20 ]; do
+			(umask 000 && exec "$bin" -f -e -c "$pconf" -p "unix:$tmp/probe/m.sock") 2>"$tmp/probe.log" &
+			pid=$!
+			pids="$pids $pid"
+			wait_for "$tmp/probe.log" "listening on" 50 || break
+			kill -KILL "$pid"
+			wait "$pid" 2>/dev/null
+			i=$((i + 1))
+		done
+		touch "$tmp/probe.done"
+		wait "$probe"
+		if [ $i = 20 ] && grep -q '^connects=0 wider=0 modes=' "$tmp/probe.out"; then
+			pass "$t ($(cat "$tmp/probe.out"))"
+		else
+			fail $t "$i starts; $(cat "$tmp/probe.out")"
+		fi
+		chmod 700 "$tmp"
+	else
+		echo "SKIP: milter/$t (no user daemon)"
 	fi
 
 	t=unknown_user_ex_nouser

@@ -17,9 +17,27 @@ between the pieces of a deliberately split request.
                                       closed, and a connection opened before
                                       still gets answers
   pclient.py SOCK bad FILE            like "limit ... over" for a request file
-  pclient.py SOCK cap N FILE          N connections get answers, connection
-                                      N+1 is closed unanswered, the first N
-                                      still get answers
+  pclient.py SOCK cap N FILE          N connections get answers, then each
+                                      begins a request (none is idle);
+                                      connection N+1 is closed unanswered,
+                                      the first N finish and get answers
+  pclient.py SOCK evict N FILE        N idle connections after an answer;
+                                      connection N+1 is answered, the first
+                                      (idle the longest) is closed, the
+                                      others still get answers
+  pclient.py SOCK refuse N LOG M... FILE
+                                      N connections each begin a request;
+                                      M more are each closed unanswered,
+                                      batch after batch, each once LOG shows
+                                      the previous batch's count; the N are
+                                      left open (for the caller's stop)
+  pclient.py SOCK deadline FILE       one byte of FILE every 0.5 s: the
+                                      daemon must close the connection
+                                      unanswered; prints the seconds it took
+  pclient.py SOCK slots N FILE        N connections, half trickling a byte
+                                      every 0.5 s, half idle after an answer:
+                                      a new connection is answered at once;
+                                      prints the seconds it took
   pclient.py SOCK nofile N FILE       N connections kept open, a request on
                                       each: served until the daemon is out of
                                       descriptors, then closed unanswered;
@@ -241,24 +259,154 @@ def mode_bad(path, args):
         check_over(path, f.read())
 
 
-def mode_cap(path, args):
-    n = int(args[0])
-    with open(args[1], "rb") as f:
-        data = f.read()
+def answered_conns(path, n, data, then=b""):
+    """n connections, opened in turn, each answered once, then sent `then`."""
     conns = []
     for _ in range(n):
         s = connect(path)
         send_all(s, data)
         read_replies(s, 1)
+        if then:
+            send_all(s, then)
         conns.append(s)
+        time.sleep(0.01)
+    return conns
+
+
+def mode_cap(path, args):
+    n = int(args[0])
+    with open(args[1], "rb") as f:
+        data = f.read()
+    conns = answered_conns(path, n, data, data[:10])  # a request begun: not idle
+    time.sleep(0.2)  # let the daemon see every begun request
     extra = connect(path)
     send_all(extra, data)
     expect_closed(extra)
     for s in conns:
-        send_all(s, data)
+        send_all(s, data[10:])
         read_replies(s, 1)
         s.close()
     print("%d connections served, connection %d closed unanswered" % (n, n + 1))
+
+
+def mode_evict(path, args):
+    n = int(args[0])
+    with open(args[1], "rb") as f:
+        data = f.read()
+    conns = answered_conns(path, n, data)
+    extra = connect(path)
+    send_all(extra, data)
+    read_replies(extra, 1)
+    expect_closed(conns[0])
+    for s in conns[1:] + [extra]:
+        send_all(s, data)
+        read_replies(s, 1)
+        s.close()
+    print("connection %d served, the one idle the longest closed, %d others served"
+          % (n + 1, n - 1))
+
+
+def mode_refuse(path, args):
+    n, log, batches = int(args[0]), args[1], [int(a) for a in args[2:-1]]
+    with open(args[-1], "rb") as f:
+        data = f.read()
+    conns = []
+    for _ in range(n):
+        s = connect(path)
+        send_all(s, data[:10])
+        conns.append(s)
+    time.sleep(0.2)
+    for b, m in enumerate(batches):
+        if b > 0:  # the previous batch's count is logged before this one
+            want = ("refused %d connection(s)" % batches[b - 1]).encode()
+            deadline = time.monotonic() + TIMEOUT
+            while True:
+                with open(log, "rb") as f:
+                    if want in f.read():
+                        break
+                if time.monotonic() > deadline:
+                    fail("log never showed %r" % want)
+                time.sleep(0.05)
+        for _ in range(m):
+            s = connect(path)
+            send_all(s, data)
+            expect_closed(s)
+            s.close()
+    print("%d busy connections, %s more closed unanswered" % (n, "+".join(args[2:-1])))
+    sys.stdout.flush()
+    # Keep the busy ones open until the caller stops the daemon.
+    for s in conns:
+        recv_until(s, time.monotonic() + TIMEOUT * 3, "busy connection kept open", b"")
+
+
+class Trickler:
+    """Sockets that each get one more byte of data every 0.5 s."""
+
+    def __init__(self, data):
+        import threading
+        self.data, self.socks, self.closed = data, [], {}
+        self.lock = threading.Lock()
+        self.stop = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def add(self, s):
+        with self.lock:
+            self.socks.append([s, 0])
+
+    def run(self):
+        while not self.stop:
+            with self.lock:
+                for e in self.socks:
+                    s, i = e
+                    if s in self.closed or i >= len(self.data) - 1:
+                        continue
+                    try:
+                        s.send(self.data[i:i + 1])
+                        e[1] = i + 1
+                    except OSError:
+                        self.closed[s] = time.monotonic()
+            time.sleep(0.5)
+
+
+def mode_deadline(path, args):
+    with open(args[0], "rb") as f:
+        data = f.read()
+    s = connect(path)
+    t = Trickler(data)
+    start = time.monotonic()
+    t.add(s)
+    t.thread.start()
+    expect_closed(s)
+    took = time.monotonic() - start
+    t.stop = True
+    print("%.1f" % took)
+
+
+def mode_slots(path, args):
+    n = int(args[0])
+    with open(args[1], "rb") as f:
+        data = f.read()
+    t = Trickler(data)
+    t.thread.start()
+    idle = []
+    for i in range(n):
+        s = connect(path)
+        if i % 2:
+            send_all(s, data)
+            read_replies(s, 1)
+            idle.append(s)
+        else:
+            t.add(s)
+    time.sleep(1.0)  # every trickler has begun its request
+    start = time.monotonic()
+    s = connect(path)
+    send_all(s, data)
+    got = read_replies(s, 1)
+    took = time.monotonic() - start
+    t.stop = True
+    if got != BASE_REPLY and not got.startswith(b"action="):
+        fail("unexpected reply %r" % got)
+    print("%.2f" % took)
 
 
 def reply_or_closed(s):
@@ -311,11 +459,12 @@ def mode_nofile(path, args):
         s.close()
         if ok:
             break
+        refused += 1
         if time.monotonic() > deadline:
             fail("still refused after every connection closed")
         time.sleep(0.05)
-    print("%d connections served, %d closed unanswered when out of descriptors, "
-          "served again once they closed" % (len(served), refused))
+    print("%d connections served, %d closed unanswered when out of descriptors (refused=%d), "
+          "served again once they closed" % (len(served), refused, refused))
 
 
 def mode_idle(path, args):
@@ -432,7 +581,8 @@ def main():
         fail(__doc__)
     path, mode, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     modes = {"send": mode_send, "limit": mode_limit, "bad": mode_bad,
-             "cap": mode_cap, "nofile": mode_nofile, "idle": mode_idle, "flood": mode_flood, "script": mode_script}
+             "cap": mode_cap, "evict": mode_evict, "refuse": mode_refuse,
+             "deadline": mode_deadline, "slots": mode_slots, "nofile": mode_nofile, "idle": mode_idle, "flood": mode_flood, "script": mode_script}
     if mode not in modes:
         fail("unknown mode " + mode)
     modes[mode](path, args)

@@ -120,6 +120,8 @@ static void assert_defaults(const struct pg_config *cfg)
 	ck_assert_uint_eq(cfg->policyd_socket_mode, 0660);
 	ck_assert_uint_eq(cfg->policyd_idle_timeout, 600);
 	ck_assert_uint_eq(cfg->policyd_max_connections, 1024);
+	ck_assert_uint_eq(cfg->policyd_request_timeout, 10);
+	ck_assert_uint_eq(cfg->policyd_max_connections_per_peer, 0);
 	ck_assert_str_eq(cfg->milter_listen, "unix:/var/spool/postfix/portguard/milter");
 	ck_assert_uint_eq(cfg->milter_socket_mode, 0660);
 	ck_assert_uint_eq(cfg->milter_timeout, 30);
@@ -314,6 +316,8 @@ START_TEST(test_schema_defaults)
 	    {"policyd.socket_mode", "\"0660\"", NULL, NULL},
 	    {"policyd.idle_timeout", "600", NULL, NULL},
 	    {"policyd.max_connections", "1024", NULL, NULL},
+	    {"policyd.request_timeout", "10", NULL, NULL},
+	    {"policyd.max_connections_per_peer", "0", NULL, NULL},
 	    {"milter", "{ }", NULL, NULL},
 	    {"milter.listen", "\"unix:/var/spool/postfix/portguard/milter\"", NULL, NULL},
 	    {"milter.socket_mode", "\"0660\"", NULL, NULL},
@@ -566,7 +570,7 @@ START_TEST(test_bounds_integers)
 			free(t.s);
 		}
 	}
-	ck_assert_uint_eq(nrows, 6);
+	ck_assert_uint_eq(nrows, 8);
 }
 END_TEST
 
@@ -709,6 +713,12 @@ static const struct {
     {"idle 300", "policyd = {\n  idle_timeout = 300;\n};\n", 2,
      "policyd.idle_timeout: 300 is out of range: use 301..86400"},
     {"max conn 0", "policyd = { max_connections = 0; };\n", 1, "policyd.max_connections: 0"},
+    {"request timeout 0", "policyd = { request_timeout = 0; };\n", 1,
+     "policyd.request_timeout: 0 is out of range: use 1..300 (seconds from a request's first byte"},
+    {"request timeout 301", "policyd = { request_timeout = 301; };\n", 1,
+     "policyd.request_timeout: 301 is out of range: use 1..300"},
+    {"per peer 65537", "policyd = { max_connections_per_peer = 65537; };\n", 1,
+     "policyd.max_connections_per_peer: 65537 is out of range: use 0..65536 (from one inet"},
     {"bad mode", "mode = \"enfroce\";\n", 1,
      "mode: \"enfroce\" is not allowed: use one of \"enforce\", \"monitor\""},
     {"bad on_error", "on_error = \"reject\";\n", 1, "\"tempfail\", \"accept\""},
