@@ -416,7 +416,10 @@ done
 if [ "$rc" = 0 ] && [ -S "$dsock" ] && [ -n "$dpid" ]; then
 	pids="$pids $dpid"
 	sid=$(awk '{print $6}' "/proc/$dpid/stat")
-	t_stop_pid "$dpid" 200
+	# Not our child: gone means reaped by its new parent, not only a zombie,
+	# so poll kill -0 rather than t_stop_pid's t_gone.
+	kill -TERM "$dpid"
+	t_wait 200 sh -c '! kill -0 "$1" 2>/dev/null' sh "$dpid"
 	if [ "$sid" = "$dpid" ] && ! kill -0 "$dpid" 2>/dev/null &&
 		has "$tmp/daemon.log" "stopping: daemon=portguard-milter"; then
 		pass $t
