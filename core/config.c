@@ -68,7 +68,7 @@ static const struct pg_reply default_replies[PG_RULE_COUNT] = {
     [PG_RULE_TLS_VERSION] = {530, "5.7.0", "%m or later required"},
     [PG_RULE_CIPHER] = {530, "5.7.0", "Cipher not accepted"},
     [PG_RULE_AUTH_REQUIRED] = {530, "5.7.0", "Authentication required"},
-    [PG_RULE_RELAY] = {554, "5.7.1", "<%r>: Relay access denied"},
+    [PG_RULE_RELAY] = {554, "5.7.1", "Relay access denied"},
 };
 
 #define Q(s)    "\"" s "\""
@@ -113,6 +113,8 @@ const struct config_key config_schema[] = {
      .check = mtafacts_set_path},
     {"relay.sendmail_cf", K_STRING, Q("/etc/mail/sendmail.cf"), CFG(relay.sendmail_cf),
      .check = mtafacts_set_path},
+    {"relay.origin_domain", K_STRING, NULL, CFG(relay.origin_domain), .heap = true,
+     .check = config_set_origin},
     {"user", K_STRING, Q("portguard"), .min = 1, .max = 63, CFG(user), .check = config_set_account,
      .start_only = true},
     {"group", K_STRING, Q(""), .min = 0, .max = 63, CFG(group), .check = config_set_account,
@@ -643,7 +645,6 @@ void config_free(struct pg_config *cfg)
 	strset_free(&cfg->relay.parents);
 	strset_free(&cfg->relay.certs);
 	free(cfg->relay.nets);
-	mtafacts_free(cfg);
 	for (size_t i = 0; i < cfg->nports; i++)
 		strset_free(&cfg->ports[i].ciphers);
 	strset_free(&cfg->default_port.ciphers);

@@ -103,9 +103,14 @@ struct pg_relay {
 	struct pg_net *nets;
 	size_t nnets;
 	struct pg_strset certs; /* normalised fingerprints: lower-case hex, no separators */
+	/* The domain the MTA appends to an unqualified recipient (Postfix
+	 * myorigin, Sendmail $j); NULL when unknown (then only postmaster is a
+	 * local unqualified recipient). Heap, owned by the relay.origin_domain
+	 * row: config_free() frees it. */
+	const char *origin_domain;
 	bool authenticated_may_relay;
-	/* Facts from the MTA (core/mtafacts.c), merged into the lists above. */
-	const char *origin_domain; /* appended to unqualified recipients; NULL/"" unknown */
+	/* Facts from the MTA (core/mtafacts.c), merged into the lists above
+	 * (origin_domain too: the MTA's value replaces a hand-set one). */
 	int from_mta;              /* enum pg_from_mta */
 	char postfix_dir[256];     /* postconf -c */
 	char sendmail_cf[256];

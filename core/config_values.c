@@ -346,6 +346,23 @@ bool config_add_domain(struct config_loader *ld, const struct config_key *k,
 	return config_fail(ld, k, v, "%s", why);
 }
 
+/* relay.origin_domain: one domain, normalised like a local domain. */
+bool config_set_origin(struct config_loader *ld, const struct config_key *k,
+                       const config_setting_t *v, const char *s, void *obj)
+{
+	char d[RELAY_DOMAIN_BUF], why[384];
+	bool parent;
+	const char **slot = (const char **)(void *)((char *)obj + k->off);
+
+	if (!relay_domain_normalise(s, d, &parent, why, sizeof why))
+		return config_fail(ld, k, v, "%s", why);
+	if (parent)
+		return config_fail(ld, k, v, "\"%s\": one domain, without a leading dot", s);
+	if ((*slot = strdup(d)) == NULL)
+		return config_fail(ld, NULL, v, "out of memory");
+	return true;
+}
+
 #define DOMAINS_UNREADABLE                                                                         \
 	"cannot read \"%s\": %s; create the file (one domain per line) or remove the key"
 

@@ -984,12 +984,6 @@ bool mtafacts_check_domains(const struct pg_config *cfg, char *err, size_t errle
 	return true;
 }
 
-void mtafacts_free(struct pg_config *cfg)
-{
-	free((char *)cfg->relay.origin_domain);
-	cfg->relay.origin_domain = NULL;
-}
-
 bool mtafacts_set_path(struct config_loader *ld, const struct config_key *k,
                        const config_setting_t *v, const char *s, void *obj)
 {

@@ -101,9 +101,6 @@ bool mtafacts_apply(struct pg_config *cfg, const config_setting_t *root, char *e
  * The daemons check it at start, reload and -n (daemon.c). */
 bool mtafacts_check_domains(const struct pg_config *cfg, char *err, size_t errlen);
 
-/* Free what mtafacts_apply() added to cfg (config_free() calls it). */
-void mtafacts_free(struct pg_config *cfg);
-
 /* On reload: one line saying what changed in the local domains and trusted
  * networks (counts and a few added and removed entries); nothing when
  * nothing changed. */

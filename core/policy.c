@@ -157,8 +157,12 @@ static bool policy_relay_denied(const struct pg_config *cfg, const struct pg_fac
                                 bool authed)
 {
 	const struct pg_relay *relay = &cfg->relay;
-	bool remote = !relay_rcpt_is_local(relay, facts->recipient) ||
-	              relay_resolved_is_remote(relay, facts->rcpt_mailer, facts->rcpt_addr);
+	enum relay_form form = facts->rcpt_quoted ? RELAY_FORM_QUOTED : RELAY_FORM_INTERNAL;
+	/* The milter's MTA-resolved address is judged by the same rules: remote
+	 * when either is. No transport name can make a recipient local. */
+	bool remote =
+	    !relay_rcpt_is_local(relay, facts->recipient, form) ||
+	    (facts->rcpt_addr[0] != '\0' && !relay_rcpt_is_local(relay, facts->rcpt_addr, form));
 
 	if (!remote)
 		return false;

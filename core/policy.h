@@ -31,9 +31,9 @@ struct pg_facts {
 	unsigned server_port;      /* the MTA's port this session came in on; 0 when not sent */
 	const char *service_label; /* policy_context or {daemon_name}: names a port entry */
 	const char *mta_auth_fix;  /* the MTA setting that refuses AUTH without TLS */
-	const char *queue_id;    /* "" -> logged as NOQUEUE */
-	const char *client_name; /* "unknown" when unverified */
-	const char *client_addr; /* textual, without an "IPv6:" prefix */
+	const char *queue_id;      /* "" -> logged as NOQUEUE */
+	const char *client_name;   /* "unknown" when unverified */
+	const char *client_addr;   /* textual, without an "IPv6:" prefix */
 	unsigned client_port;
 	const char *tls_version; /* "" on plaintext */
 	const char *cipher;      /* "" on plaintext */
@@ -42,7 +42,9 @@ struct pg_facts {
 	const char *sasl_username;
 	const char *ccert_fingerprint; /* as the MTA prints it, "" when none */
 	const char *recipient;         /* RCPT stage; "" otherwise */
-	const char *rcpt_mailer;       /* milter only: resolved transport, "" unknown */
+	bool rcpt_quoted;              /* recipient and rcpt_addr as the client wrote them
+	                                  (milter); false: Postfix's dequoted form (policyd) */
+	const char *rcpt_mailer;       /* milter only: resolved transport, "" unknown; unused */
 	const char *rcpt_host;         /* milter only */
 	const char *rcpt_addr;         /* milter only: the MTA's resolved address, "" unknown */
 };

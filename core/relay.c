@@ -2,15 +2,19 @@
  * relay.c - SPEC's relay check ("safe, not clever") and the trust lookups.
  *
  * relay_rcpt_is_local() proves a recipient local from its string alone or
- * calls it remote: one pair of <> is stripped; no '@' at all is an
- * unqualified (local) recipient unless it carries '%' or '!'; otherwise there
- * must be exactly one '@', no '@', '%' or '!' in the local part (quoted or
- * not), no source route (leading '@', or ':' / ',' outside quotes), and the
- * domain, case-folded with one trailing dot removed, must be listed exactly,
- * or be a strict subdomain of a listed parent; an IP literal counts only when
- * listed. Anything longer than PG_MAX_ADDRESS, malformed, or unterminated is
- * remote. relay_client_trusted() matches textual IPv4/IPv6 addresses (an
- * "IPv6:" prefix tolerated, IPv4-mapped addresses as IPv4) against CIDR nets.
+ * calls it remote, in either of SPEC's two forms: Postfix's internal,
+ * dequoted form (policy delegation: the domain follows the last '@', the
+ * local part may hold spaces, quotes, commas and colons but never '@', '%'
+ * or '!') and the quoted form the client wrote (the milter: exactly one '@'
+ * outside quotes, no '@', '%' or '!' in the local part, quoted or not, no
+ * source route). One pair of <> is stripped. The domain, case-folded with
+ * one trailing dot removed, must be listed exactly, or be a strict subdomain
+ * of a listed parent; an IP literal counts only when listed. An unqualified
+ * recipient (no '@') is local when it is postmaster or when the origin
+ * domain the MTA appends is local. Anything longer than PG_MAX_ADDRESS,
+ * malformed, or unterminated is remote. relay_client_trusted() matches
+ * textual IPv4/IPv6 addresses (an "IPv6:" prefix tolerated, IPv4-mapped
+ * addresses as IPv4) against CIDR nets.
  * The config lists local domains, networks and fingerprints in the spellings
  * read here (relay_domain_normalise, relay_net_parse,
  * relay_fingerprint_normalise), so what is listed and what is compared are
@@ -131,24 +135,47 @@ bool relay_domain_normalise(const char *in, char out[RELAY_DOMAIN_BUF], bool *pa
 	return true;
 }
 
-bool relay_rcpt_is_local(const struct pg_relay *relay, const char *rcpt)
+/* d (len bytes, as written) case-folded and without one trailing dot, then
+ * looked up. */
+static bool relay_domain_lookup(const struct pg_relay *relay, const char *d, size_t len)
 {
 	char dom[PG_MAX_ADDRESS + 1];
-	size_t len, at = 0, nat = 0;
+
+	if (len > PG_MAX_ADDRESS)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		dom[i] = (char)tolower((unsigned char)d[i]);
+	dom[len] = '\0';
+	if (len > 0 && dom[len - 1] == '.')
+		dom[--len] = '\0';
+	return relay_domain_is_local(relay, dom, len);
+}
+
+/* No '@' at all: the MTA appends its origin domain, so the recipient is as
+ * local as that domain; postmaster is always here (RFC 5321 4.5.1). The
+ * caller has refused '%' and '!' already. */
+static bool relay_unqualified_is_local(const struct pg_relay *relay, const char *rcpt, size_t len)
+{
+	const char *origin = relay->origin_domain;
+
+	if (len == 10 && strncasecmp(rcpt, "postmaster", 10) == 0)
+		return true;
+	return origin != NULL && relay_domain_lookup(relay, origin, strlen(origin));
+}
+
+/* The quoted form: '@' position into *at, or len when unqualified; false
+ * when it is no single address without routing characters. */
+static bool relay_split_quoted(const char *rcpt, size_t len, size_t *at)
+{
+	size_t nat = 0;
 	bool quoted = false;
 
-	if (relay == NULL || rcpt == NULL)
-		return false;
-	len = strlen(rcpt);
-	if (len >= 2 && rcpt[0] == '<' && rcpt[len - 1] == '>') {
-		rcpt++;
-		len -= 2;
-	}
-	if (len == 0 || len > PG_MAX_ADDRESS || rcpt[0] == '@')
-		return false;
+	*at = len;
+	if (rcpt[0] == '@')
+		return false; /* source route */
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)rcpt[i];
-		if (c == '\0' || c == '<' || c == '>' || c < 0x20 || c == 0x7f)
+		if (c == '<' || c == '>' || c < 0x20 || c == 0x7f)
 			return false;
 		if (quoted) {
 			if (c == '\\') {
@@ -169,7 +196,7 @@ bool relay_rcpt_is_local(const struct pg_relay *relay, const char *rcpt)
 			break;
 		case '@':
 			nat++;
-			at = i;
+			*at = i;
 			break;
 		case '%':
 		case '!':
@@ -187,31 +214,49 @@ bool relay_rcpt_is_local(const struct pg_relay *relay, const char *rcpt)
 			break;
 		}
 	}
-	if (quoted || nat > 1)
-		return false;
-	if (nat == 0)
-		return true; /* unqualified: the MTA appends its own domain */
-	size_t dlen = len - at - 1;
-	for (size_t i = 0; i < dlen; i++)
-		dom[i] = (char)tolower((unsigned char)rcpt[at + 1 + i]);
-	dom[dlen] = '\0';
-	if (dlen > 0 && dom[dlen - 1] == '.')
-		dom[--dlen] = '\0';
-	return relay_domain_is_local(relay, dom, dlen);
+	return !quoted && nat <= 1;
 }
 
-bool relay_resolved_is_remote(const struct pg_relay *relay, const char *rcpt_mailer,
-                              const char *rcpt_addr)
+/* Postfix's internal form: the domain follows the last '@'; the local part
+ * is plain characters, but never '@', '%' or '!' (so one '@' at most). */
+static bool relay_split_internal(const char *rcpt, size_t len, size_t *at)
 {
-	static const char *const leaving[] = {"smtp", "relay", "esmtp", "dsmtp", "smtp8"};
-	bool leaves = false;
+	size_t nat = 0;
 
-	if (rcpt_mailer == NULL || rcpt_addr == NULL || rcpt_addr[0] == '\0')
+	*at = len;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)rcpt[i];
+		if (c < 0x20 || c == 0x7f)
+			return false;
+		if (c == '@') {
+			nat++;
+			*at = i;
+		} else if ((c == '%' || c == '!') && nat == 0) {
+			return false;
+		}
+	}
+	return nat <= 1 && *at != 0;
+}
+
+bool relay_rcpt_is_local(const struct pg_relay *relay, const char *rcpt, enum relay_form form)
+{
+	size_t len, at;
+
+	if (relay == NULL || rcpt == NULL)
 		return false;
-	for (size_t i = 0; i < sizeof leaving / sizeof leaving[0]; i++)
-		if (strcasecmp(rcpt_mailer, leaving[i]) == 0)
-			leaves = true;
-	return leaves && !relay_rcpt_is_local(relay, rcpt_addr);
+	len = strlen(rcpt);
+	if (len >= 2 && rcpt[0] == '<' && rcpt[len - 1] == '>') {
+		rcpt++;
+		len -= 2;
+	}
+	if (len == 0 || len > PG_MAX_ADDRESS)
+		return false;
+	if (!(form == RELAY_FORM_QUOTED ? relay_split_quoted(rcpt, len, &at)
+	                                : relay_split_internal(rcpt, len, &at)))
+		return false;
+	if (at == len)
+		return relay_unqualified_is_local(relay, rcpt, len);
+	return relay_domain_lookup(relay, rcpt + at + 1, len - at - 1);
 }
 
 /* Parse an address (no prefix) into family/bytes; IPv4-mapped IPv6 becomes

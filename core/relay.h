@@ -14,16 +14,22 @@
 
 #include "config.h"
 
-bool relay_rcpt_is_local(const struct pg_relay *relay, const char *rcpt);
+/* The two spellings of a recipient (SPEC, "Relay check: safe, not clever"). */
+enum relay_form {
+	/* Postfix's internal, dequoted form, as policy delegation sends it
+	 * ("first last@local"): the domain follows the last '@'; the local part
+	 * holds anything printable but '@', '%' and '!'. */
+	RELAY_FORM_INTERNAL = 0,
+	/* As the client wrote it (the milter): exactly one '@' outside quotes,
+	 * no '@', '%' or '!' in the local part, quoted or not; no source route. */
+	RELAY_FORM_QUOTED
+};
 
-/* The milter's resolved facts may only confirm "remote": true when the MTA
- * sends the recipient off this host (rcpt_mailer smtp, esmtp, relay, ...) AND
- * the address it resolved to (rcpt_addr) is itself not local by
- * relay_rcpt_is_local(). A listed domain that the MTA forwards (a gateway or
- * backup MX: mailertable, relay_domains) therefore stays local, while an
- * address the MTA rewrote to a remote one is remote. NULL or "" facts: false. */
-bool relay_resolved_is_remote(const struct pg_relay *relay, const char *rcpt_mailer,
-                              const char *rcpt_addr);
+/* True only when rcpt is proven local: its domain (case-folded, one
+ * trailing dot removed) is listed, or a strict subdomain of a parent; an
+ * unqualified recipient (no '@') is local when it is "postmaster" (any case)
+ * or when relay->origin_domain, which the MTA appends, is itself local. */
+bool relay_rcpt_is_local(const struct pg_relay *relay, const char *rcpt, enum relay_form form);
 
 bool relay_client_trusted(const struct pg_relay *relay, const char *addr);
 bool relay_cert_trusted(const struct pg_relay *relay, const char *fingerprint);

@@ -245,6 +245,7 @@ void session_rcpt(struct milter_conn *c, milter_getter get, void *arg, const cha
 	/* An address too long to copy is judged as sent: the relay check calls
 	 * anything it cannot prove local remote. */
 	f.recipient = session_rcpt_address(addr, sizeof addr, rcpt) ? addr : (rcpt ? rcpt : "");
+	f.rcpt_quoted = true;
 	f.rcpt_mailer = getm(get, arg, "{rcpt_mailer}");
 	f.rcpt_host = getm(get, arg, "{rcpt_host}");
 	f.rcpt_addr = getm(get, arg, "{rcpt_addr}");

@@ -86,6 +86,8 @@ if [ "$what" = check ]; then
 	need "miltertest" miltertest command -v miltertest
 	need "python3 (the policy protocol client)" python3 command -v python3
 	need "rsyslogd (the syslog path test)" rsyslog command -v rsyslogd
+	need "fail2ban-regex and Debian's stock postfix filter (the relay reply test)" fail2ban \
+		sh -c 'command -v fail2ban-regex && test -f /etc/fail2ban/filter.d/postfix.conf'
 	need "m4 (building sendmail.cf)" m4 command -v m4
 	need "libwrap.so.0 (Sendmail's daemon links it)" libwrap0 has_lib libwrap.so.0
 	need "unshare (Sendmail under its own host name)" util-linux command -v unshare

@@ -50,7 +50,9 @@ P_CIPHER=10589 # STARTTLS submission that accepts only CHACHA20 (TLS <= 1.2)
 P_LABEL=12525  # matched by policy_context "noauth" (relay role, AUTH forbidden)
 P_UNKNOWN=12526 # in no portguard port entry: default_role applies
 P_SHIPPED=10026 # relay, hooked up exactly as main.cf.snippet (DEFER_IF_PERMIT)
-E2E_PORTS="$P_RELAY $P_SUB $P_SMTPS $P_BARE $P_TLS13 $P_CIPHER $P_LABEL $P_UNKNOWN $P_SHIPPED"
+P_FAR=10027     # relay whose smtpd and cleanup append myorigin = $FAR_ORIGIN (not local)
+E2E_PORTS="$P_RELAY $P_SUB $P_SMTPS $P_BARE $P_TLS13 $P_CIPHER $P_LABEL $P_UNKNOWN $P_SHIPPED $P_FAR"
+FAR_ORIGIN=far-origin.example
 
 E2E_USER=alice
 E2E_PASS=wonderland-e2e
@@ -175,6 +177,10 @@ pf_relay_restrictions() {
 # pf_main_cf_base: the main.cf lines every private Postfix of the tests
 # shares (paths under the test directory, names, loopback only, discard
 # delivery, no alias or local-recipient lookups). Callers add the rest.
+# Mail that leaves the host goes through a transport with a name of its own,
+# "outbound" (a discard service logging as postfix/outbound), local mail
+# through "discard" (postfix/discard): the delivery line tells where Postfix
+# routed a message, and no check may depend on the transport's name.
 pf_main_cf_base() {
 	cat <<EOF
 compatibility_level = 3.6
@@ -189,8 +195,8 @@ inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 smtpd_peername_lookup = no
 biff = no
-default_transport = discard
-relay_transport = discard
+default_transport = outbound
+relay_transport = outbound
 local_transport = discard
 alias_maps =
 alias_database =
@@ -273,7 +279,10 @@ pf_smtpd() {
 
 # pf_case_smtpds LABEL_PARAM=VALUE: the smtpd services for the case table's
 # port kinds (the Postfix layers share them); LABEL_PARAM=VALUE gives the
-# label port its service label.
+# label port its service label. Port $P_FAR (the "far" kind): an smtpd whose
+# address rewriting (its own and its cleanup's) appends myorigin =
+# $FAR_ORIGIN, a domain that is not local: there Postfix sends <user> off the
+# host.
 pf_case_smtpds() {
 	echo "# service type  private unpriv  chroot  wakeup  maxproc command + args"
 	pf_smtpd "$P_RELAY" relay
@@ -283,6 +292,13 @@ pf_case_smtpds() {
 	pf_smtpd "$P_TLS13" tls13
 	pf_smtpd "$P_CIPHER" cipher
 	pf_smtpd "$P_LABEL" label "$1"
+	pf_smtpd "$P_FAR" far rewrite_service_name=rewrite_far cleanup_service_name=cleanup_far
+	cat <<EOF
+rewrite_far unix - - n - - trivial-rewrite
+  -o myorigin=$FAR_ORIGIN
+cleanup_far unix n - n - 0 cleanup
+  -o rewrite_service_name=rewrite_far
+EOF
 }
 
 pf_all_listening() {
@@ -339,6 +355,8 @@ showq     unix  n       -       n       -       -       showq
 error     unix  -       -       n       -       -       error
 retry     unix  -       -       n       -       -       error
 discard   unix  -       -       n       -       -       discard
+outbound  unix  -       -       n       -       -       discard
+  -o syslog_name=postfix/outbound
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
@@ -365,6 +383,7 @@ relay = {
   local_domains = [ "$E2E_DOMAIN", ".$E2E_DOMAIN" ];
   trusted_networks = [ "127.0.0.1/32" ];
   authenticated_may_relay = true;
+  origin_domain = "${PG_ORIGIN:-mx.$E2E_DOMAIN}";
 };
 EOF
 }
@@ -389,6 +408,7 @@ pg_case_ports() {
 	echo "ports = ("
 	echo "  { port = $P_RELAY;  role = \"relay\"; },"
 	[ -z "${P_SHIPPED:-}" ] || echo "  { port = $P_SHIPPED; role = \"relay\"; },"
+	echo "  { port = $P_FAR;    role = \"relay\"; },"
 	cat <<EOF
   { port = $P_SUB;    role = "submission"; tls = "starttls"; min_tls_version = "TLSv1.2"; },
   { port = $P_SMTPS;  role = "submission"; tls = "implicit"; },
@@ -408,7 +428,8 @@ EOF
 # port kinds map to the P_* ports above (a layer without $P_SHIPPED leaves
 # those rows out); $MODE is the mode every port is in; the label port's log
 # lines carry the port ERE $DRV_LABEL_PORT (default: its number) and its stats
-# are keyed by the label, noauth. Recipients are unique per mode and case.
+# are keyed by the label, noauth. Recipients are unique per mode and case
+# (and $RCPT_TAG, which a layer sets to run rows again in the same mode).
 drv_at() {
 	T_MODE=$MODE
 	T_ROLE=submission
@@ -421,8 +442,12 @@ drv_at() {
 	relay) T_CPORT=$P_RELAY T_ROLE=relay ;;
 	shipped) T_CPORT=${P_SHIPPED:-} T_ROLE=relay ;;
 	label) T_CPORT=$P_LABEL T_ROLE=relay ;;
+	far) T_CPORT=$P_FAR T_ROLE=relay ;;
 	*) T_CPORT= ;;
 	esac
+	# the domain Postfix appends to an unqualified recipient on this port
+	T_ORIGIN=mx.$E2E_DOMAIN
+	[ "$1" = far ] && T_ORIGIN=$FAR_ORIGIN
 	[ -n "$T_CPORT" ] || return 1
 	T_PORT=$T_CPORT
 	T_KEY=$T_CPORT
@@ -435,16 +460,112 @@ drv_at() {
 
 drv_rcpt() {
 	case $1 in
-	remote) echo "u-$MODE-$2@remote.example" ;;
-	local) echo "u-$MODE-$2@$E2E_DOMAIN" ;;
-	sub) echo "u-$MODE-$2@mail.$E2E_DOMAIN" ;;
-	srcroute) echo "\"u-$MODE-$2@remote.example\"@$E2E_DOMAIN" ;;
-	percent) echo "u-$MODE-$2%remote.example@$E2E_DOMAIN" ;;
+	remote) echo "u-$MODE${RCPT_TAG:-}-$2@remote.example" ;;
+	local) echo "u-$MODE${RCPT_TAG:-}-$2@$E2E_DOMAIN" ;;
+	sub) echo "u-$MODE${RCPT_TAG:-}-$2@mail.$E2E_DOMAIN" ;;
+	srcroute) echo "\"u-$MODE${RCPT_TAG:-}-$2@remote.example\"@$E2E_DOMAIN" ;;
+	percent) echo "u-$MODE${RCPT_TAG:-}-$2%remote.example@$E2E_DOMAIN" ;;
+	unq) echo "u-$MODE${RCPT_TAG:-}-$2" ;;
+	unqdot) echo "u-$MODE${RCPT_TAG:-}-$2." ;;
+	unqcmt) echo "u-$MODE${RCPT_TAG:-}-$2(comment)" ;;
+	unqq) echo "\"u-$MODE${RCPT_TAG:-}-$2 test\"" ;;
+	postmaster) echo postmaster ;;
+	qspace) echo "\"u-$MODE${RCPT_TAG:-}-$2 first\"@$E2E_DOMAIN" ;;
+	qbs) echo "\"u-$MODE${RCPT_TAG:-}-$2-q\\\"x\"@$E2E_DOMAIN" ;;
+	qpunct) echo "\"u-$MODE${RCPT_TAG:-}-$2-a(b)c,d:e;f\"@$E2E_DOMAIN" ;;
 	esac
 }
 
+# drv_logged KIND ID: an ERE for the recipient as Postfix's maillog names it
+# (an unqualified one with the port's origin $T_ORIGIN appended, which a
+# NOQUEUE reject line may lack; quotes Postfix adds or keeps optional).
+drv_logged() {
+	_dl_u="u-$MODE${RCPT_TAG:-}-$2"
+	_dl_o="(@$(t_ere "$T_ORIGIN"))?"
+	case $1 in
+	unq) echo "$_dl_u$_dl_o" ;;
+	unqdot) echo "\"?$_dl_u\\.?\"?$_dl_o" ;;
+	unqcmt) echo "$_dl_u(\\(comment\\))?$_dl_o" ;;
+	unqq) echo "\"$_dl_u test\"$_dl_o" ;;
+	postmaster) echo "postmaster$_dl_o" ;;
+	qbs) echo "\"$_dl_u-q..x\"@$(t_ere "$E2E_DOMAIN")" ;;
+	*) t_ere "$(drv_rcpt "$1" "$2")" ;;
+	esac
+}
+
+# drv_route WHERE KIND ID: where Postfix put the row's recipient (the
+# table's route column): "here" (the local transport, logged as
+# postfix/discard), "out" (the transport named outbound, logged as
+# postfix/outbound/discard) or "refused" (a NOQUEUE reject at RCPT,
+# nothing delivered).
+drv_route() {
+	_dr_ere=$(drv_logged "$2" "$3")
+	case $1 in
+	here) pf_routed "$_dr_ere" postfix/discard ;;
+	out) pf_routed "$_dr_ere" postfix/outbound/discard ;;
+	refused) pf_refused "$_dr_ere" '554 5\.7\.1' ;;
+	*) t_fail "cases.tsv: unknown route '$1'" ;;
+	esac
+}
+
+# The maillog since t_begin (T_MTA_OFF, taken from $DRV_MTA_LOG).
+pf_log_since() {
+	tail -c "+$((T_MTA_OFF + 1))" "$PF_LOG" 2>/dev/null
+}
+
+pf_log_has() {
+	pf_log_since | grep -q -E -- "$1"
+}
+
+# pf_routed RCPT_ERE SERVICE: SERVICE delivered the recipient (status=sent).
+pf_routed() {
+	t_wait 100 pf_log_has "$2\[[0-9]+\]: [0-9A-F]+: to=<$1>, .*status=sent" ||
+		t_fail "no maillog line: $2 delivered to=<$1> ($(pf_log_since | grep -E ' to=<' | grep -v NOQUEUE | tail -n 2 | tr '\n' ' '))"
+}
+
+# pf_refused RCPT_ERE REPLY_ERE: Postfix refused the recipient at RCPT with
+# that reply (to=<...> as Postfix quotes it); nothing was delivered to it.
+pf_refused() {
+	t_wait 100 pf_log_has "NOQUEUE: (milter-)?reject: RCPT from [^ ]+: $2.* to=<\"?$1\"?>" ||
+		t_fail "no maillog line: NOQUEUE reject of to=<$1> with /$2/"
+	pf_log_since | grep -E ": to=<\"?$1\"?>, .*status=sent" | grep -q . && t_fail "to=<$1> was delivered"
+}
+
+# pf_fail2ban N: Debian's stock fail2ban "postfix" filter, on this run's
+# maillog, matches each of the N relay refusals the run caused (the MTA's
+# own and portguard's alike, reject or milter-reject; T_RELAY_N counts the
+# table's) and none of portguard's TLS/AUTH refusals (a client without TLS
+# is no attacker).
+pf_f2b() { # pf_f2b FILE: how many lines the filter matched
+	fail2ban-regex "$1" /etc/fail2ban/filter.d/postfix.conf 2>&1 |
+		sed -n -E 's/^Lines: [0-9]+ lines, [0-9]+ ignored, ([0-9]+) matched.*/\1/p'
+}
+
+pf_fail2ban() {
+	t_begin "fail2ban-regex, stock postfix filter: matches every relay refusal of the run ($1)"
+	grep -E 'reject: RCPT from [^ ]+: 554 5\.7\.1 .*Relay access denied' "$PF_LOG" >"$E2E_D/relay-refusals.log"
+	grep -E 'reject: (MAIL|RCPT) from [^ ]+: 5[0-9][0-9] [0-9.]+ .*(Encryption required|Authentication (required|is not accepted)|Must issue a STARTTLS|or later required|Cipher not accepted)' \
+		"$PF_LOG" >"$E2E_D/other-refusals.log"
+	_f_lines=$(wc -l <"$E2E_D/relay-refusals.log")
+	_f_pg=$(grep -c -E ': 554 5\.7\.1 (<[^>]*>: Recipient address rejected: )?Relay access denied;' "$E2E_D/relay-refusals.log")
+	[ "$_f_lines" = "$1" ] || t_fail "$_f_lines relay refusals in the maillog, the cases caused $1"
+	[ "$_f_pg" -gt 0 ] || t_fail "no relay refusal in portguard's words in the maillog"
+	grep -q 'Recipient address rejected: <' "$E2E_D/relay-refusals.log" &&
+		t_fail "a relay refusal repeats the recipient: $(grep -m1 'Recipient address rejected: <' "$E2E_D/relay-refusals.log")"
+	_f_m=$(pf_f2b "$E2E_D/relay-refusals.log")
+	[ "$_f_m" = "$_f_lines" ] || t_fail "the filter matched ${_f_m:-no} of $_f_lines relay refusals"
+	_f_all=$(pf_f2b "$PF_LOG")
+	[ "${_f_all:-0}" -ge "$_f_lines" ] ||
+		t_fail "on the whole maillog the filter matched ${_f_all:-no} lines, fewer than $_f_lines"
+	[ -s "$E2E_D/other-refusals.log" ] || t_fail "no refusal by portguard's TLS/AUTH rules in the maillog"
+	_f_o=$(pf_f2b "$E2E_D/other-refusals.log")
+	[ "$_f_o" = 0 ] || t_fail "the filter matched $_f_o refusals of the TLS/AUTH rules"
+	echo "fail2ban: the stock postfix filter matched ${_f_m:-no} of $_f_lines relay refusals"
+	t_end
+}
+
 drv_name() {
-	echo "$MODE $2"
+	echo "$MODE${RCPT_TAG:+ ($RCPT_TAG)} $2"
 }
 
 pg_sock_ready() {

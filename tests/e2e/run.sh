@@ -8,9 +8,14 @@
 # implicit-TLS port and the relay port (plus ports that exist only to reach
 # one rule), first with mode = "enforce", then, after a SIGHUP reload, with
 # mode = "monitor". Each case asserts the SMTP
-# reply the client saw and the line portguard logged. The stats lines printed
+# reply the client saw, the line portguard logged and, where the row says,
+# where Postfix routed the message (its maillog's delivery or reject line).
+# In each mode the rows marked "P" run after a reload with origin_domain = the
+# far port's origin (not local). The stats lines printed
 # on SIGUSR2 are compared with what the cases sent. A real rsyslogd proves the
-# syslog path when /dev/log is free. Prints "PASS: name" / "FAIL: name".
+# syslog path when /dev/log is free. Last, Debian's stock fail2ban postfix
+# filter must match every relay refusal of the run in the maillog.
+# Prints "PASS: name" / "FAIL: name".
 #
 # Needs root (Postfix's master runs as root), postfix, swaks, sasl2-bin,
 # openssl, ss and rsyslogd. The harness is tests/e2e/lib.sh; it describes
@@ -22,7 +27,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 2
 . tests/e2e/lib.sh
 
-t_needs e2e "Postfix's master process runs as root" postfix postconf swaks saslpasswd2 openssl ss
+t_needs e2e "Postfix's master process runs as root" postfix postconf swaks saslpasswd2 openssl ss \
+	python3 fail2ban-regex
 
 e2e_init "$top" "${1:-build/san}"
 pf_create || e2e_setup_fail "could not create the Postfix test instance"
@@ -47,6 +53,7 @@ DRV_CLIENT_NAME=unknown
 DRV_ALARM_HINT=
 DRV_QUEUED='^250 2\.0\.0 Ok: queued as '
 DRV_LABEL_PORT='[^ ]+'
+DRV_MTA_LOG=$PF_LOG
 TALLY=$E2E_D/tally
 : >"$TALLY"
 
@@ -59,6 +66,21 @@ drv_wrap() {
 STATS_FIELDS="transactions recipients tls plaintext TLSv1.3 TLSv1.2 TLSv1.1 TLSv1.0 auth \
 auth_plaintext rejected would_reject reject_plaintext_auth reject_auth_forbidden \
 reject_tls_required reject_tls_version reject_cipher reject_auth_required reject_relay"
+
+# far_rows: the rows marked "P" (port $P_FAR, where Postfix appends
+# $FAR_ORIGIN, not local, to <user>), with portguard reloaded with that
+# origin_domain (as read from the MTA), then restored.
+far_rows() {
+	t_begin "$MODE: SIGHUP reload with origin_domain = $FAR_ORIGIN (not local)"
+	PG_ORIGIN=$FAR_ORIGIN pg_write_conf "$MODE"
+	pg_signal HUP 'reloaded: ' || t_fail "no 'reloaded:' line after SIGHUP"
+	t_end
+	DRV_LAYER=P t_rows
+	t_begin "$MODE: SIGHUP reload back to origin_domain = mx.$E2E_DOMAIN"
+	pg_write_conf "$MODE"
+	pg_signal HUP 'reloaded: ' || t_fail "no 'reloaded:' line after SIGHUP"
+	t_end
+}
 
 # ------------------------------------------------------------------ run
 
@@ -99,6 +121,7 @@ t_begin "shipped hookup, portguard down: open-relay attempt -> 554 Relay access 
 t_swaks --port "$P_SHIPPED" --local-interface 127.0.0.2 --to "down@remote.example"
 t_reply '^554 5\.7\.1 <down@remote\.example>: Relay access denied'
 t_end
+RELAY_DOWN=1 # a relay refusal in the maillog besides the rows'
 
 if [ ! -x "$PG_BIN" ]; then
 	echo "FAIL: e2e: $PG_BIN is not built"
@@ -116,6 +139,7 @@ t_end
 PF_LOG_OFF=$(wc -c <"$PF_LOG")
 
 t_rows
+far_rows
 stats_check "enforce: stats on SIGUSR2 equal what the test sent" transactions 0
 
 t_begin "SIGHUP reload switches to mode=monitor"
@@ -126,6 +150,7 @@ t_end
 
 MODE=monitor
 t_rows
+far_rows
 stats_check "monitor: stats on SIGUSR2 equal what the test sent" transactions 0
 
 # A port in no entry: default_role (relay) and one warning per port, not per
@@ -200,6 +225,8 @@ _bad=$(tail -c "+$((PF_LOG_OFF + 1))" "$PF_LOG" |
 	grep -E 'problem talking to server|unknown smtpd restriction|Server configuration (error|problem)|premature end-of-input')
 [ -z "$_bad" ] || t_fail "$_bad"
 t_end
+
+pf_fail2ban "$((T_RELAY_N + RELAY_DOWN))"
 
 echo "e2e: $T_PASSED passed, $T_FAILED failed"
 [ "$T_FAILED" = 0 ]

@@ -1,8 +1,9 @@
 /*
  * fuzz_relay.c - libFuzzer target for the relay check and the trust lookups.
  *
- * The recipient, the resolved address and the client address come straight
- * from SMTP clients; the check must answer local/remote (or trusted/not)
+ * The recipient (in both of SPEC's forms, the origin domain unknown and
+ * local), the resolved address and the client address come straight from
+ * SMTP clients; the check must answer local/remote (or trusted/not)
  * for any bytes, without reading past the string or allocating.
  */
 #include <stddef.h>
@@ -54,8 +55,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size = sizeof s - 1;
 	memcpy(s, data, size);
 	s[size] = '\0';
-	(void)relay_rcpt_is_local(&relay, s);
-	(void)relay_resolved_is_remote(&relay, "esmtp", s);
+	relay.origin_domain = NULL;
+	(void)relay_rcpt_is_local(&relay, s, RELAY_FORM_INTERNAL);
+	(void)relay_rcpt_is_local(&relay, s, RELAY_FORM_QUOTED);
+	relay.origin_domain = "example.org";
+	(void)relay_rcpt_is_local(&relay, s, RELAY_FORM_INTERNAL);
+	(void)relay_rcpt_is_local(&relay, s, RELAY_FORM_QUOTED);
 	(void)relay_client_trusted(&relay, s);
 	(void)relay_net_parse(s, &net);
 	(void)relay_fingerprint_normalise(s, fp, sizeof fp);

@@ -8,6 +8,8 @@
 # One case:
 #   t_begin NAME        remember where portguard's log ends
 #   t_swaks ARG...      one SMTP session; T_REPLY = the client's final reply
+#   t_pysmtp PORT SRC RCPT  one plaintext session through python's smtplib,
+#                       for a recipient swaks cannot send; T_REPLY likewise
 #   t_reply ERE         the final reply matches ERE
 #   t_seen ERE          some server line matches ERE
 #   t_log ERE           a portguard log line written since t_begin matches ERE
@@ -37,6 +39,13 @@
 #   drv_name ID TITLE   print the case's name
 #   drv_wrap CODE TEXT  print the ERE of the client's reply when portguard
 #                       rejects with CODE (an ERE) and TEXT
+#   drv_route WHERE KIND ID  (optional) check where the MTA put the row's
+#                       recipient (the table's route column); a layer without
+#                       it leaves that column unchecked
+#   DRV_MTA_LOG         (optional) the MTA's log; t_begin notes its size in
+#                       T_MTA_OFF for drv_route
+# T_RELAY_N counts the relay refusals the rows caused (portguard's in enforce
+# mode, the MTA's own in monitor mode where the layer keeps one).
 # Each row appends "KEY FIELD" lines to $TALLY for what the session should
 # count; stats_check compares them with the stats lines.
 #
@@ -49,6 +58,7 @@
 T_PASSED=0
 T_FAILED=0
 T_SESSIONS=0 # SMTP sessions t_row has made
+T_RELAY_N=0  # relay refusals the rows caused
 T_FROM=sender@example.net
 T_HELO=client.example.net
 T_QID='(NOQUEUE|[A-Za-z0-9]+)' # what precedes ": reject:" and the like
@@ -57,6 +67,8 @@ t_begin() {
 	T_NAME=$1
 	T_WHY=
 	T_OFF=$(wc -c <"$PG_LOG")
+	T_MTA_OFF=0
+	[ -z "${DRV_MTA_LOG:-}" ] || T_MTA_OFF=$(wc -c <"$DRV_MTA_LOG" 2>/dev/null || echo 0)
 	T_OUT=$T_DIR/$(printf '%s' "$1" | tr -c 'A-Za-z0-9_.-' '_').txt
 	T_REPLY=
 }
@@ -76,6 +88,31 @@ t_swaks() {
 	# Server replies are the transcript lines starting "<-", "<~" (over TLS)
 	# or "<**" / "<~*" (error replies). The final reply is the last one that is
 	# not the answer to QUIT.
+	T_REPLY=$(sed -n -E 's/^<(-|~|\*\*|~\*) +//p' "$T_OUT" | grep -v '^221 ' |
+		grep -E '^[0-9]{3} ' | tail -n 1)
+}
+
+# t_pysmtp PORT SOURCE RCPT: one plaintext session through python's smtplib,
+# for a recipient swaks cannot send (it splits --to at commas). RCPT goes out
+# exactly as given; the transcript reads like swaks's, T_REPLY likewise.
+t_pysmtp() {
+	timeout 30 python3 - "$@" "$T_HELO" "$T_FROM" >"$T_OUT" 2>&1 <<'PY'
+import smtplib, sys
+port, src, rcpt, helo, sender = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+s = smtplib.SMTP("127.0.0.1", port, local_hostname=helo, timeout=10, source_address=(src, 0))
+def show(sent, reply):
+    if sent:
+        print(" -> " + sent)
+    lines = reply[1].decode(errors="replace").split("\n")
+    for i, line in enumerate(lines):
+        print("<-  %d%s%s" % (reply[0], "-" if i < len(lines) - 1 else " ", line))
+    return reply[0]
+show("EHLO " + helo, s.ehlo())
+if show("MAIL FROM:<%s>" % sender, s.docmd("MAIL FROM:<%s>" % sender)) == 250:
+    if show("RCPT TO:<%s>" % rcpt, s.docmd("RCPT TO:<%s>" % rcpt)) == 250:
+        show("DATA", s.data(b"Subject: portguard e2e\r\n\r\nportguard e2e\r\n"))
+show("QUIT", s.docmd("QUIT"))
+PY
 	T_REPLY=$(sed -n -E 's/^<(-|~|\*\*|~\*) +//p' "$T_OUT" | grep -v '^221 ' |
 		grep -E '^[0-9]{3} ' | tail -n 1)
 }
@@ -201,7 +238,7 @@ t_row() {
 		T_FAILED=$((T_FAILED + 1))
 		return 0
 	fi
-	IFS='|' read -r _r_id _r_title _r_layers _r_kind _r_client _r_rk _r_rule _r_reply _r_mon _r_log <<EOF
+	IFS='|' read -r _r_id _r_title _r_layers _r_kind _r_client _r_rk _r_rule _r_reply _r_mon _r_log _r_route <<EOF
 $_r_line
 EOF
 	drv_at "$_r_kind" || return 0
@@ -224,11 +261,18 @@ EOF
 		*) t_fail "cases.tsv: row $_r_id: unknown client word '$_r_w'" ;;
 		esac
 	done
-	t_swaks "$@" --to "$_r_rcpt"
+	case $_r_rk in
+	qpunct) t_pysmtp "$T_CPORT" "127.0.0.$_r_ip" "$_r_rcpt" ;;
+	*) t_swaks "$@" --to "$_r_rcpt" ;;
+	esac
 	_r_client_ere="client=$DRV_CLIENT_NAME\\[127\\.0\\.0\\.$_r_ip\\]:[0-9]+"
 	_r_stage=mail
 	[ "$_r_rule" = relay ] && _r_stage=rcpt
-	if [ "$_r_rule" = none ]; then
+	if [ "$_r_rule" = - ]; then
+		# the MTA accepts without asking portguard
+		t_reply "$DRV_QUEUED"
+		t_nolog "rcpt=<?$_r_rcpt_ere"
+	elif [ "$_r_rule" = none ]; then
 		t_reply "$DRV_QUEUED"
 		t_log "$T_QID: pass: port=$T_PORT role=$T_ROLE mode=$T_MODE $_r_client_ere .*rule=none( |\$)"
 		t_nolog "reject: "
@@ -240,10 +284,13 @@ EOF
 		if [ "$T_MODE" = enforce ]; then
 			t_reply "$(drv_wrap "$_r_code" "$_r_text")"
 			[ "$DRV_MILTER" = 1 ] && t_stage "$_r_stage"
+			[ "$_r_rule" = relay ] && T_RELAY_N=$((T_RELAY_N + 1))
 			_r_kw=reject
 		else
 			if [ "$_r_mon" = mta-relay ] && [ "$DRV_MTA_RELAY" = 1 ]; then
-				t_reply "^$_r_code $_r_text"
+				# the MTA's own refusal names the recipient
+				t_reply "^$_r_code <[^>]*>: $_r_text"
+				T_RELAY_N=$((T_RELAY_N + 1))
 			else
 				t_reply "$DRV_QUEUED"
 			fi
@@ -276,7 +323,12 @@ EOF
 			case $_r_log in *";;"*) _r_log=${_r_log#*;;} ;; *) _r_log= ;; esac
 		done
 	fi
-	t_tally "$T_KEY" "$_r_rule" "$_r_stage" "$T_MODE"
+	if [ -n "$_r_route" ] && [ "$_r_route" != - ] && command -v drv_route >/dev/null 2>&1; then
+		# where the MTA alone guards relaying, a monitored refusal goes out
+		[ "$_r_route" = refused ] && [ "$T_MODE" = monitor ] && [ "$DRV_MTA_RELAY" = 0 ] && _r_route=out
+		drv_route "$_r_route" "$_r_rk" "$_r_id"
+	fi
+	[ "$_r_rule" = - ] || t_tally "$T_KEY" "$_r_rule" "$_r_stage" "$T_MODE"
 	t_end
 }
 

@@ -12,10 +12,15 @@
 # implicit-TLS port Postfix does not wrap), first with mode = "enforce", then,
 # after a SIGUSR1 reload, with mode = "monitor". Each case asserts the reply
 # the client saw (the milter's session rules reject at MAIL FROM, the relay
-# rule at RCPT TO) and the line portguard logged. The stats lines printed on
+# rule at RCPT TO), the line portguard logged and, where the row says, where
+# Postfix routed the message. On the far port Postfix appends an origin that
+# is not local while portguard's origin_domain is local: {rcpt_addr} decides.
+# Then, reloaded with mode = "enforce" and origin_domain = that origin, the
+# rows marked "M". The stats lines printed on
 # SIGUSR2 are compared with what the cases sent (the milter counts sessions,
-# TLS, versions and AUTH per session, at close). Last, with the milter
-# stopped, the shipped milter_default_action makes Postfix defer.
+# TLS, versions and AUTH per session, at close). Then, with the milter
+# stopped, the shipped milter_default_action makes Postfix defer. Last,
+# Debian's stock fail2ban postfix filter must match every relay refusal.
 # Prints "PASS: name" / "FAIL: name".
 #
 # The Postfix harness (config dir, queue, TLS key, sasldb, start/stop, the
@@ -43,7 +48,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 2
 . tests/e2e/lib.sh
 
-t_needs pfmilter "Postfix's master process runs as root" postfix postconf swaks saslpasswd2 openssl ss
+t_needs pfmilter "Postfix's master process runs as root" postfix postconf swaks saslpasswd2 openssl ss \
+	python3 fail2ban-regex
 
 # Ports of this layer (127.0.0.1 only), clear of the e2e and sendmail layers.
 P_RELAY=11025  # relay (MX role), TLS optional
@@ -54,7 +60,8 @@ P_TLS13=11588  # STARTTLS submission with min_tls_version = TLSv1.3
 P_CIPHER=11589 # STARTTLS submission that accepts only CHACHA20 (TLS <= 1.2)
 P_LABEL=11526  # milter_macro_daemon_name=noauth (relay role, AUTH forbidden)
 P_SHIPPED=     # no policy service, so no shipped policy hookup
-E2E_PORTS="$P_RELAY $P_SUB $P_SMTPS $P_BARE $P_TLS13 $P_CIPHER $P_LABEL"
+P_FAR=11027    # relay whose rewriting appends myorigin = $FAR_ORIGIN (not local)
+E2E_PORTS="$P_RELAY $P_SUB $P_SMTPS $P_BARE $P_TLS13 $P_CIPHER $P_LABEL $P_FAR"
 
 e2e_init "$top" "${1:-build/san}"
 # The harness's portguard variables now name the milter: pg_start starts it
@@ -139,6 +146,7 @@ DRV_USER_RE="$E2E_USER@$(t_ere "$E2E_DOMAIN")"
 DRV_CLIENT_NAME='[^ ]*'
 DRV_ALARM_HINT='.*smtpd_tls_auth_only'
 DRV_QUEUED='^250 2\.0\.0 Ok: queued as '
+DRV_MTA_LOG=$PF_LOG
 TALLY=$E2E_D/tally
 : >"$TALLY"
 
@@ -219,6 +227,18 @@ MODE=monitor
 t_rows
 stats_check "monitor: stats on SIGUSR2 equal what the test sent through Postfix" sessions 1
 
+# portguard told the truth: origin_domain = $FAR_ORIGIN (not local), as read
+# from the MTA; the raw recipient alone is now remote. Recipients and names
+# carry "far".
+t_begin "SIGUSR1 reload: mode=enforce, origin_domain = $FAR_ORIGIN"
+PG_ORIGIN=$FAR_ORIGIN mg_write_conf enforce
+pg_signal USR1 'reloaded: .*mode=enforce' || t_fail "no 'reloaded: ... mode=enforce' line after SIGUSR1"
+t_end
+MODE=enforce
+RCPT_TAG=far
+DRV_LAYER=M t_rows
+stats_check "origin not local: stats on SIGUSR2 equal what the test sent through Postfix" sessions 1
+
 t_begin "SIGTERM: clean exit (status 0, no sanitizer report)"
 T_OFF=$(wc -c <"$PG_LOG")
 PF_LOG_END=$(wc -c <"$PF_LOG")
@@ -245,6 +265,8 @@ _bad=$(tail -c "+$((PF_LOG_OFF + 1))" "$PF_LOG" | head -c "$((PF_LOG_END - PF_LO
 	grep -i -E 'milter.*(unexpected|error|timeout|can.t|fatal)|warning: .*milter')
 [ -z "$_bad" ] || t_fail "$_bad"
 t_end
+
+pf_fail2ban "$T_RELAY_N"
 
 echo "pfmilter: $T_PASSED passed, $T_FAILED failed"
 [ "$T_FAILED" = 0 ]

@@ -258,6 +258,7 @@ static const struct config_key *row(const char *name)
 /* Rows without a default text, and what they start from. */
 static const char *const unset_keys[] = {
     "relay.local_domains_file", /* no file */
+    "relay.origin_domain",      /* unknown: only postmaster is a local unqualified rcpt */
     "ports.port",               /* 0: matches by name only */
     "ports.name",               /* "": matches by number only */
     "ports.role",               /* default_role */
@@ -337,6 +338,7 @@ START_TEST(test_schema_defaults)
 	    {"relay.trusted_networks", "[ \"127.0.0.0/8\", \"::1/128\" ]", NULL, NULL},
 	    {"relay.trusted_client_certs", "[ ]", NULL, NULL},
 	    {"relay.authenticated_may_relay", "true", NULL, NULL},
+	    {"relay.origin_domain", NULL, NULL, NULL},
 	    {"relay.from_mta", "\"none\"", NULL, NULL},
 	    {"relay.postfix_config_directory", "\"/etc/postfix\"", NULL, NULL},
 	    {"relay.sendmail_cf", "\"/etc/mail/sendmail.cf\"", NULL, NULL},
@@ -992,6 +994,28 @@ END_TEST
 
 /* ---- local domains ---- */
 
+/* relay.origin_domain: unset by default, normalised like a local domain. */
+START_TEST(test_origin_domain)
+{
+	char err[1024] = "";
+	struct pg_config *cfg = load_text("", err, sizeof err);
+
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_ptr_null(cfg->relay.origin_domain);
+	config_free(cfg);
+	cfg = load_text("relay = { origin_domain = \"MX.Example.ORG.\"; };\n", err, sizeof err);
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_str_eq(cfg->relay.origin_domain, "mx.example.org");
+	config_free(cfg);
+	cfg = load_text("relay = { origin_domain = \".example.org\"; };\n", err, sizeof err);
+	ck_assert_ptr_null(cfg);
+	ck_assert_msg(strstr(err, "relay.origin_domain") && strstr(err, "leading dot"), "%s", err);
+	cfg = load_text("relay = { origin_domain = \"exa mple.org\"; };\n", err, sizeof err);
+	ck_assert_ptr_null(cfg);
+	ck_assert_msg(strstr(err, "bad character"), "%s", err);
+}
+END_TEST
+
 START_TEST(test_local_domains)
 {
 	char err[2048] = "";
@@ -1283,7 +1307,7 @@ START_TEST(test_port_inheritance)
 	ck_assert_uint_eq(mx->replies[PG_RULE_CIPHER].code, 554);
 	ck_assert_str_eq(mx->replies[PG_RULE_CIPHER].text, "Weak cipher on 25");
 	ck_assert_str_eq(mx->replies[PG_RULE_TLS_VERSION].text, "Need %m");
-	ck_assert_str_eq(mx->replies[PG_RULE_RELAY].text, "<%r>: Relay access denied");
+	ck_assert_str_eq(mx->replies[PG_RULE_RELAY].text, "Relay access denied");
 	ck_assert_uint_eq(mx->line, 5);
 	/* no role: default_role; no mode: the global mode */
 	ck_assert_int_eq(sub->role, PG_ROLE_SUBMISSION);
@@ -1554,6 +1578,7 @@ static Suite *config_suite(void)
 	tcase_add_loop_test(tc, test_good_values, 0, (int)PG_ARRAY_LEN(good_cases));
 	tcase_add_test(tc, test_listen_kept);
 	tcase_add_test(tc, test_local_domains);
+	tcase_add_test(tc, test_origin_domain);
 	tcase_add_test(tc, test_local_domains_file_error_line);
 	tcase_add_test(tc, test_local_domains_file_lines);
 	tcase_add_test(tc, test_limit_ports);

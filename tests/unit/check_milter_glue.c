@@ -428,8 +428,8 @@ START_TEST(test_rcpt_stage_and_monitor)
 	session_rcpt(&c, table_get, &t, "<user@remote.example>", &v);
 	ck_assert_int_eq(v.rule, PG_RULE_RELAY);
 	ck_assert_uint_eq(v.code, 554);
-	ck_assert_str_eq(v.text, "<user@remote.example>: Relay access denied");
-	/* the resolved mailer and address may confirm "remote" ... */
+	ck_assert_str_eq(v.text, "Relay access denied");
+	/* the resolved address may make it remote ... */
 	table_set(&t, "{rcpt_mailer}", "smtp");
 	table_set(&t, "{rcpt_host}", "mx.remote.example");
 	table_set(&t, "{rcpt_addr}", "user@remote.example");
@@ -439,6 +439,18 @@ START_TEST(test_rcpt_stage_and_monitor)
 	table_set(&t, "{rcpt_addr}", "user@example.org");
 	session_rcpt(&c, table_get, &t, "<user@example.org>", &v);
 	ck_assert_int_eq(v.rule, PG_RULE_NONE);
+	/* the recipient is judged as the client wrote it (quoted form) */
+	session_rcpt(&c, table_get, &t, "<\"first last\"@example.org>", &v);
+	ck_assert_int_eq(v.rule, PG_RULE_NONE);
+	session_rcpt(&c, table_get, &t, "<first last@example.org>", &v);
+	ck_assert_int_eq(v.rule, PG_RULE_RELAY);
+	/* an unqualified recipient the MTA resolved to its (not local) origin
+	 * leaves, whatever its transport is called */
+	table_set(&t, "{rcpt_mailer}", "outbound");
+	table_set(&t, "{rcpt_addr}", "relaytest@mx.remote.example");
+	session_rcpt(&c, table_get, &t, "<relaytest>", &v);
+	ck_assert_int_eq(v.rule, PG_RULE_RELAY);
+	table_set(&t, "{rcpt_addr}", "user@example.org");
 
 	/* trusted network: relays */
 	conn_start(&c, &t, "25", NULL, "10.1.2.3");

@@ -261,19 +261,41 @@ static struct pg_verdict decide_row(const char *name, enum pg_stage stage, struc
 	return v;
 }
 
-/* The milter's resolved facts: remote only when the MTA sends the recipient
- * off the host AND the address it resolved to is remote; never the reverse. */
-START_TEST(test_resolved_recipient)
+/* Rule 7's recipient, in the form each daemon gets it. The milter's
+ * (quoted form, Q): {rcpt_addr} is judged like the recipient (remote when
+ * either is); no transport name makes a recipient local or remote, so an
+ * unqualified recipient resolved to a domain that is not local is remote
+ * whatever the transport is called. The policy daemon's (Postfix's dequoted
+ * form, D): issue 10's three local forms pass, the classic tricks do not. */
+START_TEST(test_relay_recipient)
 {
 	static const struct {
-		const char *rcpt, *mailer, *rcpt_addr;
+		const char *rcpt;
+		char form;
+		const char *mailer, *rcpt_addr;
 		enum pg_rule want_rule;
 	} cases[] = {
-	    {"a@example.org", "esmtp", "a@remote.net", PG_RULE_RELAY},  /* rewritten away */
-	    {"a@example.org", "esmtp", "a@example.org", PG_RULE_NONE},  /* gateway */
-	    {"a@example.org", "local", "a@remote.net", PG_RULE_NONE},   /* delivered here */
-	    {"a@remote.net", "local", "a@example.org", PG_RULE_RELAY},  /* never made local */
-	    {"a@remote.net", "", "", PG_RULE_RELAY},
+	    {"a@example.org", 'Q', "esmtp", "a@remote.net", PG_RULE_RELAY}, /* rewritten away */
+	    {"a@example.org", 'Q', "esmtp", "a@example.org", PG_RULE_NONE}, /* gateway */
+	    {"a@example.org", 'Q', "local", "a@remote.net", PG_RULE_RELAY}, /* either is remote */
+	    {"a@example.org", 'Q', "local", "a", PG_RULE_RELAY},            /* origin unknown */
+	    {"a@remote.net", 'Q', "local", "a@example.org", PG_RULE_RELAY}, /* never made local */
+	    {"a@remote.net", 'Q', "", "", PG_RULE_RELAY},
+	    {"a@example.org", 'Q', "", "", PG_RULE_NONE}, /* nothing resolved */
+	    {"relaytest", 'Q', "outbound", "relaytest@mx.remote.net", PG_RULE_RELAY},
+	    {"relaytest", 'Q', "local", "relaytest@example.org", PG_RULE_RELAY},
+	    {"\"relay test\"", 'Q', "outbound", "\"relay test\"@mx.remote.net", PG_RULE_RELAY},
+	    {"postmaster", 'Q', "local", "postmaster@example.org", PG_RULE_NONE},
+	    {"\"first last\"@example.org", 'Q', "local", "\"first last\"@example.org", PG_RULE_NONE},
+	    {"first last@example.org", 'Q', "local", "", PG_RULE_RELAY},
+	    {"first last@example.org", 'D', "", "", PG_RULE_NONE},
+	    {"user\"x@example.org", 'D', "", "", PG_RULE_NONE},
+	    {"a(b)c,d:e;f@example.org", 'D', "", "", PG_RULE_NONE},
+	    {"u@remote.net@example.org", 'D', "", "", PG_RULE_RELAY},
+	    {"u%remote.net@example.org", 'D', "", "", PG_RULE_RELAY},
+	    {"remote.net!u@example.org", 'D', "", "", PG_RULE_RELAY},
+	    {"relaytest", 'D', "", "", PG_RULE_RELAY},
+	    {"Postmaster", 'D', "", "", PG_RULE_NONE},
 	};
 
 	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++) {
@@ -283,14 +305,15 @@ START_TEST(test_resolved_recipient)
 		    .stage = PG_STAGE_RCPT, .queue_id = "", .client_name = "unknown",
 		    .client_addr = "203.0.113.5", .tls_version = "", .cipher = "",
 		    .sasl_method = "", .sasl_username = "", .ccert_fingerprint = "",
-		    .recipient = cases[i].rcpt, .rcpt_mailer = cases[i].mailer,
-		    .rcpt_host = "", .rcpt_addr = cases[i].rcpt_addr,
+		    .recipient = cases[i].rcpt, .rcpt_quoted = cases[i].form == 'Q',
+		    .rcpt_mailer = cases[i].mailer, .rcpt_host = "", .rcpt_addr = cases[i].rcpt_addr,
 		};
 
 		config_port_defaults(&port, PG_ROLE_RELAY);
 		policy_decide(cfg, &port, &f, &got);
-		ck_assert_msg(got.rule == cases[i].want_rule, "case %zu: got_rule %s want_rule %s", i,
-		              config_rule_name(got.rule), config_rule_name(cases[i].want_rule));
+		ck_assert_msg(got.rule == cases[i].want_rule, "'%s' (%c): got_rule %s want_rule %s",
+		              cases[i].rcpt, cases[i].form, config_rule_name(got.rule),
+		              config_rule_name(cases[i].want_rule));
 	}
 }
 END_TEST
@@ -312,7 +335,7 @@ START_TEST(test_default_texts)
 	ck_assert_str_eq(v.text, "TLSv1.3 or later required");
 	v = decide_row("relay plaintext remote rcpt", PG_STAGE_RCPT, &p);
 	ck_assert_uint_eq(v.code, 554);
-	ck_assert_str_eq(v.text, "<a@remote.net>: Relay access denied");
+	ck_assert_str_eq(v.text, "Relay access denied");
 	v = decide_row("relay auth forbidden", PG_STAGE_RCPT, &p);
 	ck_assert_str_eq(v.text, "Authentication is not accepted on this port");
 }
@@ -345,7 +368,7 @@ START_TEST(test_default_replies_pinned)
 	    {"sub TLS anonymous", PG_STAGE_MAIL, PG_RULE_AUTH_REQUIRED, 530, "5.7.0",
 	     "Authentication required", "Authentication required"},
 	    {"relay plaintext remote rcpt", PG_STAGE_RCPT, PG_RULE_RELAY, 554, "5.7.1",
-	     "<a@remote.net>: Relay access denied", "<%r>: Relay access denied"},
+	     "Relay access denied", "Relay access denied"},
 	};
 	bool seen[PG_RULE_COUNT] = {false};
 
@@ -390,12 +413,15 @@ START_TEST(test_expansion)
 {
 	struct pg_verdict v;
 
+	/* The default names no recipient: the MTA's own line does (SPEC rule 7). */
 	v = relay_reject("<a@remote.net>", NULL);
+	ck_assert_str_eq(v.text, "Relay access denied");
+	v = relay_reject("<a@remote.net>", "<%r>: Relay access denied");
 	ck_assert_str_eq(v.text, "<a@remote.net>: Relay access denied");
 	v = relay_reject("a@remote.net", "100%% sure: %r, again %r; min %m; odd %x %");
 	ck_assert_str_eq(v.text, "100% sure: a@remote.net, again a@remote.net; min none; odd %x %");
 	/* Hostile recipient: CR/LF, spaces, angle brackets and 8-bit bytes. */
-	v = relay_reject("a\r\nb c<d>\xff@remote.net", NULL);
+	v = relay_reject("a\r\nb c<d>\xff@remote.net", "<%r>: Relay access denied");
 	ck_assert_str_eq(v.text, "<a??b?c?d??@remote.net>: Relay access denied");
 }
 END_TEST
@@ -408,7 +434,7 @@ START_TEST(test_long_recipient_fits_reply)
 	memset(rcpt, 'x', 988);
 	memcpy(rcpt + 988, "@remote.net", 12);
 	ck_assert_uint_eq(strlen(rcpt), 999);
-	v = relay_reject(rcpt, NULL);
+	v = relay_reject(rcpt, "<%r>: Relay access denied");
 	char line[PG_MAX_REPLY * 2];
 	snprintf(line, sizeof line, "%u %s %s", v.code, v.esc, v.text);
 	ck_assert_uint_eq(strlen(line), PG_MAX_REPLY - 1);
@@ -484,7 +510,7 @@ static Suite *policy_suite(void)
 
 	tcase_add_checked_fixture(tc, policy_setup, policy_teardown);
 	tcase_add_test(tc, test_decision_table);
-	tcase_add_test(tc, test_resolved_recipient);
+	tcase_add_test(tc, test_relay_recipient);
 	tcase_add_test(tc, test_default_texts);
 	tcase_add_test(tc, test_default_replies_pinned);
 	tcase_add_test(tc, test_expansion);

@@ -47,76 +47,158 @@ static void relay_teardown(void)
 	free(relay.nets);
 }
 
+/* One address, judged in both of SPEC's forms: Postfix's dequoted internal
+ * form (policy delegation) and the quoted form the client wrote (milter).
+ * 'L' local, 'R' remote; the origin domain is unknown here. */
 START_TEST(test_tricky_addresses)
 {
 	static const struct {
 		const char *rcpt;
-		bool want_local;
+		char internal, quoted;
 	} cases[] = {
-	    {"user@example.org", true},
-	    {"<user@example.org>", true},
-	    {"user@LOCAL.Example.ORG", true},
-	    {"user@example.org.", true},
-	    {"user@example.org..", false},
-	    {"user@.example.org", false},
-	    {"user@remote.net", false},
-	    {"postmaster", true},
-	    {"<postmaster>", true},
-	    {"user", true},
-	    {"", false},
-	    {"<>", false},
-	    {"user@", false},
-	    {"@example.org", false},
+	    {"user@example.org", 'L', 'L'},
+	    {"<user@example.org>", 'L', 'L'},
+	    {"user@LOCAL.Example.ORG", 'L', 'L'},
+	    {"USER@EXAMPLE.ORG", 'L', 'L'},
+	    {"user@example.org.", 'L', 'L'},
+	    {"user@example.org..", 'R', 'R'},
+	    {"user@.example.org", 'R', 'R'},
+	    {"user@remote.net", 'R', 'R'},
+	    {"user@remote.net.", 'R', 'R'},
+	    {"postmaster", 'L', 'L'},
+	    {"<postmaster>", 'L', 'L'},
+	    {"", 'R', 'R'},
+	    {"<>", 'R', 'R'},
+	    {"user@", 'R', 'R'},
+	    {"@example.org", 'R', 'R'},
 	    /* source routes */
-	    {"<@example.org:user@remote.net>", false},
-	    {"@example.org,@x.test:user@example.org", false},
-	    {"user:x@example.org", false},
-	    /* several @, quoted or not */
-	    {"user@remote.net@example.org", false},
-	    {"\"user@remote.net\"@example.org", false},
-	    {"<\"user@remote.net\"@example.org>", false},
+	    {"<@example.org:user@remote.net>", 'R', 'R'},
+	    {"@example.org,@x.test:user@example.org", 'R', 'R'},
+	    {"@remote.net:user@example.org", 'R', 'R'},
+	    /* a colon is a plain character of a dequoted local part */
+	    {"user:x@example.org", 'L', 'R'},
+	    /* several @, quoted or not; "u@remote"@local dequoted */
+	    {"user@remote.net@example.org", 'R', 'R'},
+	    {"\"user@remote.net\"@example.org", 'R', 'R'},
+	    {"<\"user@remote.net\"@example.org>", 'R', 'R'},
+	    {"user@example.org@remote.net", 'R', 'R'},
 	    /* percent hack and bang paths */
-	    {"user%remote.net@example.org", false},
-	    {"\"user%remote.net\"@example.org", false},
-	    {"remote.net!user@example.org", false},
-	    {"\"remote.net!user\"@example.org", false},
-	    {"user%remote.net", false},
-	    {"remote!user", false},
-	    /* quoted local part without routing characters is fine */
-	    {"\"a b\"@example.org", true},
-	    {"\"a\\\"b\"@example.org", true},
-	    {"\"unterminated@example.org", false},
-	    {"a b@example.org", false},
+	    {"user%remote.net@example.org", 'R', 'R'},
+	    {"\"user%remote.net\"@example.org", 'R', 'R'},
+	    {"remote.net!user@example.org", 'R', 'R'},
+	    {"\"remote.net!user\"@example.org", 'R', 'R'},
+	    {"user@remote.net%example.org", 'R', 'R'},
+	    {"user@example.org!remote", 'R', 'R'},
+	    /* quoted local parts without routing characters are fine; their
+	     * dequoted spellings (issue 10's three) too, in the internal form */
+	    {"\"a b\"@example.org", 'L', 'L'},
+	    {"\"a\\\"b\"@example.org", 'L', 'L'},
+	    {"\"first last\"@example.org", 'L', 'L'},
+	    {"first last@example.org", 'L', 'R'},
+	    {"\"user\\\"x\"@example.org", 'L', 'L'},
+	    {"user\"x@example.org", 'L', 'R'},
+	    {"\"a(b)c,d:e;f\"@example.org", 'L', 'L'},
+	    {"a(b)c,d:e;f@example.org", 'L', 'R'},
+	    {"\"unterminated@example.org", 'L', 'R'},
+	    {"a b@example.org", 'L', 'R'},
+	    {"<user@example.org", 'L', 'R'},
+	    /* comments */
+	    {"user(comment)@example.org", 'L', 'L'},
+	    {"user@example.org(comment)", 'R', 'R'},
+	    {"user@(comment)example.org", 'R', 'R'},
+	    {"user@remote.net(@example.org)", 'R', 'R'},
+	    {"user(@remote.net)@example.org", 'R', 'R'},
 	    /* IP literals */
-	    {"user@[192.0.2.1]", true},
-	    {"user@[192.0.2.2]", false},
-	    {"user@[IPv6:2001:db8::1]", true},
-	    {"user@[IPv6:2001:db8::2]", false},
-	    {"user@192.0.2.1", false},
-	    {"user@[192.0.2.1", false},
+	    {"user@[192.0.2.1]", 'L', 'L'},
+	    {"user@[192.0.2.2]", 'R', 'R'},
+	    {"user@[IPv6:2001:db8::1]", 'L', 'L'},
+	    {"user@[IPv6:2001:db8::2]", 'R', 'R'},
+	    {"user@[127.0.0.1]", 'R', 'R'},
+	    {"user@192.0.2.1", 'R', 'R'},
+	    {"user@[192.0.2.1", 'R', 'R'},
 	    /* parents: strict subdomains only */
-	    {"user@a.sub.test", true},
-	    {"user@a.b.sub.test", true},
-	    {"user@A.SUB.TEST.", true},
-	    {"user@sub.test", false},
-	    {"user@xsub.test", false},
-	    {"user@www.example.org", true}, /* example.org is a parent too */
-	    {"user@mail.test", true},
-	    {"user@x.mail.test", false},
-	    /* odd domains */
-	    {"user@exa%mple.org", false},
-	    {"user@example.org\r\n", false},
-	    {"user@\"example.org\"", false},
-	    {"<user@example.org", false},
-	    {"user@example.org>", false},
+	    {"user@a.sub.test", 'L', 'L'},
+	    {"user@a.b.sub.test", 'L', 'L'},
+	    {"user@A.SUB.TEST.", 'L', 'L'},
+	    {"user@sub.test", 'R', 'R'},
+	    {"user@xsub.test", 'R', 'R'},
+	    {"user@www.example.org", 'L', 'L'}, /* example.org is a parent too */
+	    {"user@mail.test", 'L', 'L'},
+	    {"user@x.mail.test", 'R', 'R'},
+	    /* 8-bit bytes: fine in a local part, never in a domain */
+	    {"us\xc3\xa9r@example.org", 'L', 'L'},
+	    {"user@ex\xc3\xa4mple.org", 'R', 'R'},
+	    {"user@example.org\xff", 'R', 'R'},
+	    /* odd domains and control characters */
+	    {"user@exa%mple.org", 'R', 'R'},
+	    {"user@example.org\r\n", 'R', 'R'},
+	    {"user\t@example.org", 'R', 'R'},
+	    {"user@example.org ", 'R', 'R'},
+	    {"user@\"example.org\"", 'R', 'R'},
+	    {"user@example.org>", 'R', 'R'},
 	};
+	static const enum relay_form forms[] = {RELAY_FORM_INTERNAL, RELAY_FORM_QUOTED};
 
 	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++) {
-		bool got = relay_rcpt_is_local(&relay, cases[i].rcpt);
-		ck_assert_msg(got == cases[i].want_local, "rcpt '%s': want %s, got %s",
-		              cases[i].rcpt, cases[i].want_local ? "local" : "remote",
-		              got ? "local" : "remote");
+		for (size_t f = 0; f < PG_ARRAY_LEN(forms); f++) {
+			char want = f == 0 ? cases[i].internal : cases[i].quoted;
+			bool got = relay_rcpt_is_local(&relay, cases[i].rcpt, forms[f]);
+			ck_assert_msg(got == (want == 'L'), "rcpt '%s' (%s form): want %s, got %s",
+			              cases[i].rcpt, f == 0 ? "internal" : "quoted",
+			              want == 'L' ? "local" : "remote", got ? "local" : "remote");
+		}
 	}
+}
+END_TEST
+
+/* Unqualified recipients: the MTA appends its origin domain, so they are as
+ * local as that domain; postmaster always; '%' and '!' never. Columns: the
+ * origin unknown, local, local as spelled by hand, a subdomain of a parent,
+ * not local; 'L' local, 'R' remote, for the internal then the quoted form. */
+START_TEST(test_unqualified)
+{
+	static const char *const origins[] = {NULL, "example.org", "EXAMPLE.org.", "mx.sub.test",
+	                                      "remote.net"};
+	static const struct {
+		const char *rcpt;
+		const char *internal, *quoted;
+	} cases[] = {
+	    {"relaytest", "RLLLR", "RLLLR"},
+	    {"<relaytest>", "RLLLR", "RLLLR"},
+	    {"relaytest.", "RLLLR", "RLLLR"},
+	    {"relaytest(comment)", "RLLLR", "RLLLR"},
+	    {"\"relay test\"", "RLLLR", "RLLLR"},
+	    {"relay test", "RLLLR", "RRRRR"}, /* dequoted "relay test" */
+	    {"user", "RLLLR", "RLLLR"},
+	    {"postmaster", "LLLLL", "LLLLL"},
+	    {"PostMaster", "LLLLL", "LLLLL"},
+	    {"<POSTMASTER>", "LLLLL", "LLLLL"},
+	    {"postmaster.", "RLLLR", "RLLLR"},
+	    {"user%remote.net", "RRRRR", "RRRRR"},
+	    {"\"user%remote.net\"", "RRRRR", "RRRRR"},
+	    {"remote!user", "RRRRR", "RRRRR"},
+	    {"postmaster%remote.net", "RRRRR", "RRRRR"},
+	    {"relay\ttest", "RRRRR", "RRRRR"},
+	};
+
+	for (size_t o = 0; o < PG_ARRAY_LEN(origins); o++) {
+		relay.origin_domain = origins[o];
+		for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++) {
+			bool in = relay_rcpt_is_local(&relay, cases[i].rcpt, RELAY_FORM_INTERNAL);
+			bool qu = relay_rcpt_is_local(&relay, cases[i].rcpt, RELAY_FORM_QUOTED);
+			ck_assert_msg(in == (cases[i].internal[o] == 'L'),
+			              "'%s' internal form, origin %s: got %s", cases[i].rcpt,
+			              origins[o] ? origins[o] : "unknown", in ? "local" : "remote");
+			ck_assert_msg(qu == (cases[i].quoted[o] == 'L'),
+			              "'%s' quoted form, origin %s: got %s", cases[i].rcpt,
+			              origins[o] ? origins[o] : "unknown", qu ? "local" : "remote");
+		}
+	}
+	/* A qualified recipient does not care about the origin. */
+	relay.origin_domain = "example.org";
+	ck_assert(!relay_rcpt_is_local(&relay, "user@remote.net", RELAY_FORM_INTERNAL));
+	ck_assert(!relay_rcpt_is_local(&relay, "postmaster@remote.net", RELAY_FORM_QUOTED));
+	relay.origin_domain = NULL;
 }
 END_TEST
 
@@ -126,65 +208,28 @@ START_TEST(test_rcpt_length_limit)
 	const char *dom = "@example.org";
 	size_t dl = strlen(dom);
 
-	/* Just fits: PG_MAX_ADDRESS bytes. */
-	memset(buf, 'a', PG_MAX_ADDRESS - dl);
-	memcpy(buf + PG_MAX_ADDRESS - dl, dom, dl + 1);
-	ck_assert_uint_eq(strlen(buf), PG_MAX_ADDRESS);
-	ck_assert(relay_rcpt_is_local(&relay, buf));
-	/* One over: remote. */
-	memset(buf, 'a', PG_MAX_ADDRESS - dl + 1);
-	memcpy(buf + PG_MAX_ADDRESS - dl + 1, dom, dl + 1);
-	ck_assert_uint_eq(strlen(buf), PG_MAX_ADDRESS + 1);
-	ck_assert(!relay_rcpt_is_local(&relay, buf));
-	ck_assert(!relay_rcpt_is_local(&relay, NULL));
-	ck_assert(!relay_rcpt_is_local(NULL, "user@example.org"));
-}
-END_TEST
-
-START_TEST(test_resolved_mailer)
-{
-	static const struct {
-		const char *mailer;
-		bool want_remote;
-	} cases[] = {
-	    {"smtp", true},  {"relay", true},    {"esmtp", true},  {"dsmtp", true},
-	    {"smtp8", true}, {"SMTP", true},     {"local", false}, {"virtual", false},
-	    {"lmtp", false}, {"discard", false}, {"error", false}, {" ", false},
-	    {"", false},     {"smtpx", false},
-	};
-
-	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++)
-		ck_assert_msg(relay_resolved_is_remote(&relay, cases[i].mailer, "u@remote.net") ==
-		                  cases[i].want_remote,
-		              "mailer '%s'", cases[i].mailer);
-	ck_assert(!relay_resolved_is_remote(&relay, NULL, NULL));
-	ck_assert(!relay_resolved_is_remote(&relay, "esmtp", NULL));
-	ck_assert(!relay_resolved_is_remote(&relay, "esmtp", ""));
-}
-END_TEST
-
-/* A listed domain the MTA forwards (gateway, backup MX) stays local; an
- * address the MTA resolved to a remote one is remote; a remote string is
- * never made local by the resolved facts (that is policy.c's job to keep). */
-START_TEST(test_resolved_address)
-{
-	static const struct {
-		const char *mailer;
-		const char *rcpt_addr;
-		bool want_remote;
-	} cases[] = {
-	    {"esmtp", "user@example.org", false},      /* gateway for a listed domain */
-	    {"esmtp", "user@sub.example.org", false},  /* listed with a leading dot */
-	    {"esmtp", "user@remote.net", true},        /* the MTA resolved it elsewhere */
-	    {"smtp", "user%remote.net@example.org", true},
-	    {"esmtp", "<user@remote.net>", true},
-	    {"local", "user@remote.net", false},       /* delivered here */
-	};
-
-	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++)
-		ck_assert_msg(relay_resolved_is_remote(&relay, cases[i].mailer, cases[i].rcpt_addr) ==
-		                  cases[i].want_remote,
-		              "mailer '%s' rcpt_addr '%s'", cases[i].mailer, cases[i].rcpt_addr);
+	for (int f = RELAY_FORM_INTERNAL; f <= RELAY_FORM_QUOTED; f++) {
+		/* Just fits: PG_MAX_ADDRESS bytes. */
+		memset(buf, 'a', PG_MAX_ADDRESS - dl);
+		memcpy(buf + PG_MAX_ADDRESS - dl, dom, dl + 1);
+		ck_assert_uint_eq(strlen(buf), PG_MAX_ADDRESS);
+		ck_assert(relay_rcpt_is_local(&relay, buf, (enum relay_form)f));
+		/* One over: remote. */
+		memset(buf, 'a', PG_MAX_ADDRESS - dl + 1);
+		memcpy(buf + PG_MAX_ADDRESS - dl + 1, dom, dl + 1);
+		ck_assert_uint_eq(strlen(buf), PG_MAX_ADDRESS + 1);
+		ck_assert(!relay_rcpt_is_local(&relay, buf, (enum relay_form)f));
+		/* A long unqualified one, the origin local: still bounded. */
+		relay.origin_domain = "example.org";
+		memset(buf, 'a', PG_MAX_ADDRESS + 1);
+		buf[PG_MAX_ADDRESS + 1] = '\0';
+		ck_assert(!relay_rcpt_is_local(&relay, buf, (enum relay_form)f));
+		buf[PG_MAX_ADDRESS] = '\0';
+		ck_assert(relay_rcpt_is_local(&relay, buf, (enum relay_form)f));
+		relay.origin_domain = NULL;
+		ck_assert(!relay_rcpt_is_local(&relay, NULL, (enum relay_form)f));
+		ck_assert(!relay_rcpt_is_local(NULL, "user@example.org", (enum relay_form)f));
+	}
 }
 END_TEST
 
@@ -449,8 +494,7 @@ static Suite *relay_suite(void)
 	tcase_add_checked_fixture(tc, relay_setup, relay_teardown);
 	tcase_add_test(tc, test_tricky_addresses);
 	tcase_add_test(tc, test_rcpt_length_limit);
-	tcase_add_test(tc, test_resolved_mailer);
-	tcase_add_test(tc, test_resolved_address);
+	tcase_add_test(tc, test_unqualified);
 	tcase_add_test(tc, test_net_parse);
 	tcase_add_test(tc, test_client_trusted);
 	tcase_add_test(tc, test_net_edges);
