@@ -26,13 +26,6 @@
 #include "config_schema.h"
 #include "mtafacts.h"
 
-_Static_assert(sizeof(enum pg_mode) == sizeof(int) && sizeof(enum pg_role) == sizeof(int) &&
-                   sizeof(enum pg_tls_mode) == sizeof(int) &&
-                   sizeof(enum pg_auth_mode) == sizeof(int) &&
-                   sizeof(enum pg_on_error) == sizeof(int) &&
-                   sizeof(enum pg_tls_version) == sizeof(int),
-               "enum fields are stored as int");
-
 static const struct config_word onerr_words[] = {
     {"tempfail", PG_ONERR_TEMPFAIL}, {"accept", PG_ONERR_ACCEPT}, {NULL, 0}};
 static const struct config_word facility_words[] = {
@@ -126,7 +119,8 @@ const struct config_key config_schema[] = {
     {"policyd.listen", K_STRINGS, "[ " Q("unix:/var/spool/postfix/portguard/policy") " ]", .min = 1,
      .max = PG_MAX_LISTEN, CFG(policyd_listen), .heap = true, .check = config_add_socket,
      .start_only = true, .hint = "socket"},
-    {"policyd.socket_mode", K_OCTAL, Q("0660"), CFG(policyd_socket_mode), .start_only = true},
+    {"policyd.socket_mode", K_OCTAL, Q("0660"), .max = 0777, CFG(policyd_socket_mode),
+     .start_only = true},
     {"policyd.idle_timeout", K_UINT, "600", .min = 301, .max = 86400, CFG(policyd_idle_timeout),
      .hint = "seconds; must exceed Postfix's max_idle (300 s) or Postfix sees closed connections"},
     {"policyd.max_connections", K_UINT, "1024", .min = 1, .max = 65536,
@@ -138,7 +132,8 @@ const struct config_key config_schema[] = {
     {"milter", GROUP},
     {"milter.listen", K_STRING, Q("unix:/var/spool/postfix/portguard/milter"), CFG(milter_listen),
      .heap = true, .check = config_add_socket, .start_only = true},
-    {"milter.socket_mode", K_OCTAL, Q("0660"), CFG(milter_socket_mode), .start_only = true},
+    {"milter.socket_mode", K_OCTAL, Q("0660"), .max = 0777, CFG(milter_socket_mode),
+     .start_only = true},
     {"milter.timeout", K_UINT, "30", .min = 1, .max = 3600, CFG(milter_timeout), .start_only = true,
      .hint = "seconds"},
     {"ports", K_ENTRIES, DEFAULT_PORTS, .max = PG_MAX_PORTS},
@@ -191,20 +186,19 @@ bool config_fail(struct config_loader *ld, const struct config_key *k, const con
 {
 	const char *file = s != NULL ? config_setting_source_file(s) : NULL;
 	unsigned line = s != NULL ? config_setting_source_line(s) : 0;
-	const char *key = k != NULL ? k->name : "", *sep = k != NULL ? ": " : "";
-	int n;
+	char at[16] = "";
+	size_t n;
 	va_list ap;
 
 	if (file == NULL)
 		file = ld->cfg != NULL ? ld->cfg->path : "built-in defaults";
 	if (line > 0)
-		n = snprintf(ld->err, ld->errlen, "%s:%u: %s%s", file, line, key, sep);
-	else
-		n = snprintf(ld->err, ld->errlen, "%s: %s%s", file, key, sep);
-	if (n < 0 || (size_t)n >= ld->errlen)
-		return false;
+		snprintf(at, sizeof at, "%u:", line);
+	snprintf(ld->err, ld->errlen, "%s:%s %s%s", file, at, k != NULL ? k->name : "",
+	         k != NULL ? ": " : "");
+	n = strlen(ld->err);
 	va_start(ap, fmt);
-	vsnprintf(ld->err + n, ld->errlen - (size_t)n, fmt, ap);
+	vsnprintf(ld->err + n, ld->errlen - n, fmt, ap);
 	va_end(ap);
 	return false;
 }
@@ -252,15 +246,43 @@ static bool in_group(const struct config_key *k, const struct config_key *g)
 /* The row of group g with the check fn or, fn NULL, the field at off. */
 static const struct config_key *row_of(const struct config_key *g, config_check *fn, size_t off)
 {
-	for (size_t i = 0; i < NKEYS; i++) {
-		const struct config_key *k = &config_schema[i];
+	for (const struct config_key *k = config_schema; k < config_schema + NKEYS; k++)
 		if (in_group(k, g) && (fn != NULL ? k->check == fn : k->size > 0 && k->off == off))
 			return k;
-	}
 	return NULL;
 }
 
-/* Every key of grp must be a row of group g (of a replies group: a rule word). */
+/* Edit distance, for "did you mean" (capped: >= 3 when far apart). */
+static unsigned edit_distance(const char *a, const char *b)
+{
+	enum { MAXLEN = 64 };
+	unsigned row[MAXLEN + 1];
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > MAXLEN || lb > MAXLEN)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		unsigned diag = row[0];
+		row[0] = (unsigned)i;
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned up = row[j];
+			unsigned cost = a[i - 1] == b[j - 1] ? 0 : 1;
+			unsigned best = diag + cost;
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* Every key of grp must be a row of group g (of a replies group: a rule
+ * word); else a suggestion within two edits, or the list of the keys. */
 static bool check_unknown(struct config_loader *ld, const struct config_key *g,
                           const config_setting_t *grp)
 {
@@ -272,39 +294,34 @@ static bool check_unknown(struct config_loader *ld, const struct config_key *g,
 		for (const struct config_word *w = config_rule_words; w->word != NULL; w++)
 			names[n++] = w->word;
 	else
-		for (size_t i = 0; i < NKEYS; i++)
-			if (in_group(&config_schema[i], g))
-				names[n++] = leaf(&config_schema[i]);
-	if (g == NULL)
-		snprintf(where, sizeof where, "at the top level");
-	else if (g->kind == K_ENTRIES)
-		snprintf(where, sizeof where, "in a %s entry", g->name);
-	else
-		snprintf(where, sizeof where, "in %s", g->name);
+		for (const struct config_key *k = config_schema; k < config_schema + NKEYS; k++)
+			if (in_group(k, g))
+				names[n++] = leaf(k);
+	for (size_t j = 0; j < n; j++)
+		list_add(allowed, sizeof allowed, names[j]);
+	snprintf(where, sizeof where,
+	         g == NULL              ? "at the top level"
+	         : g->kind == K_ENTRIES ? "in a %s entry"
+	                                : "in %s",
+	         g != NULL ? g->name : "");
 	for (int i = 0; i < config_setting_length(grp); i++) {
 		const config_setting_t *c = config_setting_get_elem(grp, (unsigned)i);
-		const char *name = config_setting_name(c);
-		const char *best = NULL;
+		const char *name = config_setting_name(c), *best = NULL;
 		unsigned best_d = 3;
-		size_t j;
 
-		for (j = 0; j < n && strcmp(names[j], name) != 0; j++)
-			;
-		if (j < n)
-			continue;
-		for (j = 0; j < n; j++) {
-			unsigned d = config_edit_distance(name, names[j]);
+		for (size_t j = 0; j < n && best_d > 0; j++) {
+			unsigned d = edit_distance(name, names[j]);
 			if (d < best_d) {
 				best_d = d;
 				best = names[j];
 			}
 		}
+		if (best_d == 0)
+			continue;
 		if (best != NULL)
 			return config_fail(ld, NULL, c,
 			                   "unknown key \"%s\" %s; did you mean \"%s\"?", name,
 			                   where, best);
-		for (j = 0; j < n; j++)
-			list_add(allowed, sizeof allowed, names[j]);
 		return config_fail(ld, NULL, c,
 		                   "unknown key \"%s\" %s; the keys allowed here are %s", name,
 		                   where, allowed);
@@ -341,9 +358,8 @@ static bool read_replies(struct config_loader *ld, const struct config_key *k,
 static bool read_port(struct config_loader *ld, const struct config_key *g,
                       const config_setting_t *e, struct pg_port *p, size_t index)
 {
-	const struct config_key *number = row_of(g, NULL, offsetof(struct pg_port, port));
-	const struct config_key *label = row_of(g, NULL, offsetof(struct pg_port, name));
-	const char *num = leaf(number), *lab = leaf(label);
+	const char *num = leaf(row_of(g, NULL, offsetof(struct pg_port, port)));
+	const char *lab = leaf(row_of(g, NULL, offsetof(struct pg_port, name)));
 	const struct config_key *rk = row_of(g, NULL, offsetof(struct pg_port, role));
 	const config_setting_t *rs = config_setting_get_member(e, leaf(rk));
 
@@ -356,15 +372,15 @@ static bool read_port(struct config_loader *ld, const struct config_key *g,
 	if (!check_unknown(ld, g, e) || (rs != NULL && !read_value(ld, rk, rs, p)) ||
 	    !walk(ld, g, e, p))
 		return false;
-	p->line = ld->defaults ? 0 : config_setting_source_line(e);
+	/* 0 for the built-in entries, read from no file */
+	p->line = config_setting_source_file(e) != NULL ? config_setting_source_line(e) : 0;
 	if (p->port == 0 && p->name[0] == '\0')
 		return config_fail(
 		    ld, NULL, e,
 		    "this ports entry has neither %s nor %s: add %s = NUMBER; and/or "
 		    "%s = \"service-label\";",
 		    num, lab, num, lab);
-	for (size_t i = 0; i < index; i++) {
-		const struct pg_port *q = &ld->cfg->ports[i];
+	for (const struct pg_port *q = ld->cfg->ports; q < ld->cfg->ports + index; q++) {
 		if (p->port != 0 && q->port == p->port)
 			return config_fail(
 			    ld, NULL, config_setting_get_member(e, num),
@@ -382,20 +398,17 @@ static bool read_port(struct config_loader *ld, const struct config_key *g,
 	                             row_of(g, config_keep_suites, 0), e, p);
 }
 
-/* Element i of list k: its type, and the limit on the count (ports: the
- * limit first, as each entry is read in turn). */
+/* Element i of list k: the limit on the count and its type (the limit
+ * first for ports, as each entry is read in turn). */
 static bool elem_ok(struct config_loader *ld, const struct config_key *k, const config_setting_t *e,
                     int i)
 {
 	bool entries = k->kind == K_ENTRIES;
+	bool typed = config_setting_type(e) == (entries ? CONFIG_TYPE_GROUP : CONFIG_TYPE_STRING);
 
-	if (i >= k->max && entries)
+	if (i >= k->max && (entries || typed))
 		return config_fail(ld, k, e, "more than %lld entries (the limit)", k->max);
-	if (config_setting_type(e) != (entries ? CONFIG_TYPE_GROUP : CONFIG_TYPE_STRING))
-		return fail_type(ld, k, e);
-	if (i >= k->max)
-		return config_fail(ld, k, e, "more than %lld entries (the limit)", k->max);
-	return true;
+	return typed || fail_type(ld, k, e);
 }
 
 /* K_STRINGS (every element's type and the count first) and K_ENTRIES. */
@@ -428,10 +441,9 @@ static bool read_list(struct config_loader *ld, const struct config_key *k,
 static bool read_value(struct config_loader *ld, const struct config_key *k,
                        const config_setting_t *s, void *obj)
 {
-	char *field = (char *)obj + k->off;
+	char *field = (char *)obj + k->off, words[512] = "";
+	const char *text = config_setting_get_string(s); /* NULL: not a string */
 	int t = config_setting_type(s);
-	char words[512] = "";
-	const char *text;
 	long long v;
 
 	if (t == CONFIG_TYPE_INT64)
@@ -448,7 +460,15 @@ static bool read_value(struct config_loader *ld, const struct config_key *k,
 	case K_REPLIES:
 		return read_replies(ld, k, s, (struct pg_reply *)(void *)field);
 	case K_UINT:
-		v = config_setting_get_int64(s);
+	case K_OCTAL: /* "0660" or "660" */
+		v = k->kind == K_OCTAL ? strtol(text, NULL, 8) : config_setting_get_int64(s);
+		if (k->kind == K_OCTAL && (strlen(text) < 3 || strlen(text) > 4 ||
+		                           text[strspn(text, "01234567")] != '\0' || v > k->max))
+			return config_fail(
+			    ld, k, s,
+			    "\"%s\" must be an octal file mode of 3 or 4 digits up to "
+			    "0777, such as \"0660\"",
+			    text);
 		if (v < k->min || v > k->max)
 			return config_fail(ld, k, s, "%lld is out of range: use %lld..%lld%s%s%s",
 			                   v, k->min, k->max, k->hint ? " (" : "",
@@ -460,28 +480,15 @@ static bool read_value(struct config_loader *ld, const struct config_key *k,
 		return true;
 	case K_WORD:
 		for (const struct config_word *w = k->words; w->word != NULL; w++) {
-			if (strcmp(w->word, config_setting_get_string(s)) == 0) {
+			if (strcmp(w->word, text) == 0) {
 				memcpy(field, &w->value, sizeof w->value);
 				return true;
 			}
 			list_add(words, sizeof words, w->word);
 		}
-		return config_fail(ld, k, s, "\"%s\" is not allowed: use one of %s",
-		                   config_setting_get_string(s), words);
-	case K_OCTAL: /* "0660" or "660", at most 0777 */
-		text = config_setting_get_string(s);
-		v = (long long)strtoul(text, NULL, 8);
-		if (strlen(text) < 3 || strlen(text) > 4 ||
-		    text[strspn(text, "01234567")] != '\0' || v > 0777)
-			return config_fail(
-			    ld, k, s,
-			    "\"%s\" must be an octal file mode of 3 or 4 digits up to "
-			    "0777, such as \"0660\"",
-			    text);
-		*(unsigned *)(void *)field = (unsigned)v;
-		return true;
+		return config_fail(ld, k, s, "\"%s\" is not allowed: use one of %s", text, words);
 	case K_STRING:
-		return k->check(ld, k, s, config_setting_get_string(s), obj);
+		return k->check(ld, k, s, text, obj);
 	default:
 		return read_list(ld, k, s, obj);
 	}
@@ -492,8 +499,8 @@ static bool read_default(struct config_loader *ld, const struct config_key *k, v
 {
 	const char *def = k->def;
 	char text[512];
-	bool ok, was = ld->defaults;
 	config_t tmp;
+	bool ok;
 
 	if (def == NULL && k->role_def[0] != NULL)
 		def = k->role_def[((struct pg_port *)obj)->role];
@@ -501,14 +508,11 @@ static bool read_default(struct config_loader *ld, const struct config_key *k, v
 		return true;
 	snprintf(text, sizeof text, "v = %s;", def);
 	config_init(&tmp);
-	if (config_read_string(&tmp, text) != CONFIG_TRUE) {
-		config_destroy(&tmp);
-		return config_fail(ld, NULL, NULL, "built-in default of %s does not parse (a bug)",
-		                   k->name);
-	}
-	ld->defaults = true;
-	ok = read_value(ld, k, config_lookup(&tmp, "v"), obj);
-	ld->defaults = was;
+	if (config_read_string(&tmp, text) == CONFIG_TRUE)
+		ok = read_value(ld, k, config_lookup(&tmp, "v"), obj);
+	else
+		ok = config_fail(ld, NULL, NULL, "built-in default of %s does not parse (a bug)",
+		                 k->name);
 	config_destroy(&tmp);
 	return ok;
 }
@@ -521,8 +525,7 @@ static bool walk(struct config_loader *ld, const struct config_key *g, const con
 	if (grp != NULL && !check_unknown(ld, g, grp))
 		return false;
 	for (int pass = 0; pass < 3; pass++) {
-		for (size_t i = 0; i < NKEYS; i++) {
-			const struct config_key *k = &config_schema[i];
+		for (const struct config_key *k = config_schema; k < config_schema + NKEYS; k++) {
 			const config_setting_t *s;
 			if (!in_group(k, g))
 				continue;
@@ -551,18 +554,18 @@ void config_port_defaults(struct pg_port *p, enum pg_role role)
 	memset(p, 0, sizeof *p);
 	p->role = role;
 	memcpy(p->replies, default_replies, sizeof p->replies);
-	for (size_t i = 0; i < NKEYS; i++)
-		if (config_schema[i].kind == K_ENTRIES)
-			walk(&ld, &config_schema[i], NULL, p);
+	for (const struct config_key *k = config_schema; k < config_schema + NKEYS; k++)
+		if (k->kind == K_ENTRIES)
+			walk(&ld, k, NULL, p);
 }
 
 struct pg_config *config_load(const char *path, char *err, size_t errlen)
 {
-	char scratch[512];
+	char scratch[512], *dir = NULL;
 	struct config_loader ld;
 	struct pg_config *cfg;
 	config_t lc;
-	bool read, ok;
+	bool ok;
 	FILE *fp;
 
 	if (err == NULL || errlen == 0) {
@@ -577,42 +580,33 @@ struct pg_config *config_load(const char *path, char *err, size_t errlen)
 	}
 	fclose(fp);
 	cfg = calloc(1, sizeof *cfg);
-	if (cfg == NULL || (cfg->path = strdup(path)) == NULL) {
+	if (cfg == NULL || (cfg->path = strdup(path)) == NULL || (dir = strdup(path)) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
-		free(cfg);
+		config_free(cfg);
 		return NULL;
 	}
 	cfg->refs = 1;
 	memcpy(cfg->default_port.replies, default_replies, sizeof default_replies);
 	ld = (struct config_loader){.cfg = cfg, .err = err, .errlen = errlen};
-
 	config_init(&lc);
-	{
-		char *dir = strdup(path);
-		if (dir != NULL)
-			config_set_include_dir(&lc, dirname(dir));
-		free(dir);
-	}
-	read = config_read_file(&lc, path) == CONFIG_TRUE;
-	if (!read && config_error_type(&lc) == CONFIG_ERR_FILE_IO) {
+	config_set_include_dir(&lc, dirname(dir)); /* libconfig keeps a copy */
+	free(dir);
+	ok = config_read_file(&lc, path) == CONFIG_TRUE;
+	if (!ok && config_error_type(&lc) == CONFIG_ERR_FILE_IO)
 		snprintf(err, errlen, "%s: cannot read %s: %s", path,
 		         config_error_file(&lc) != NULL ? config_error_file(&lc) : "the file",
 		         config_error_text(&lc));
-		ok = false;
-	} else if (!read) {
-		const char *text = config_error_text(&lc);
+	else if (!ok)
 		snprintf(err, errlen, "%s:%d: %s%s",
 		         config_error_file(&lc) != NULL ? config_error_file(&lc) : path,
-		         config_error_line(&lc), text,
-		         strstr(text, "syntax") != NULL
+		         config_error_line(&lc), config_error_text(&lc),
+		         strstr(config_error_text(&lc), "syntax") != NULL
 		             ? " (libconfig syntax: key = value; with groups { }, lists ( ) and "
 		               "arrays [ ])"
 		             : "");
-		ok = false;
-	} else {
+	else
 		ok = walk(&ld, NULL, config_root_setting(&lc), cfg) &&
 		     mtafacts_apply(cfg, config_root_setting(&lc), err, errlen);
-	}
 	config_destroy(&lc);
 	if (!ok) {
 		config_free(cfg);
@@ -636,10 +630,9 @@ void config_free(struct pg_config *cfg)
 {
 	if (cfg == NULL)
 		return;
-	for (size_t i = 0; i < NKEYS; i++)
-		for (size_t j = 0;
-		     config_schema[i].heap && j < config_schema[i].size / sizeof(char *); j++)
-			free(((char **)(void *)((char *)cfg + config_schema[i].off))[j]);
+	for (const struct config_key *k = config_schema; k < config_schema + NKEYS; k++)
+		for (size_t j = 0; k->heap && j < k->size / sizeof(char *); j++)
+			free(((char **)(void *)((char *)cfg + k->off))[j]);
 	free(cfg->path);
 	strset_free(&cfg->relay.domains);
 	strset_free(&cfg->relay.parents);
@@ -647,7 +640,6 @@ void config_free(struct pg_config *cfg)
 	free(cfg->relay.nets);
 	for (size_t i = 0; i < cfg->nports; i++)
 		strset_free(&cfg->ports[i].ciphers);
-	strset_free(&cfg->default_port.ciphers);
 	free(cfg);
 }
 
@@ -676,15 +668,13 @@ static bool same_value(const struct config_key *k, const struct pg_config *a,
 {
 	const char *pa = (const char *)a + k->off, *pb = (const char *)b + k->off;
 
-	if (!k->heap)
-		return memcmp(pa, pb, k->size) == 0;
-	for (size_t i = 0; i < k->size / sizeof(char *); i++) {
+	for (size_t i = 0; k->heap && i < k->size / sizeof(char *); i++) {
 		const char *sa = ((char *const *)(const void *)pa)[i];
 		const char *sb = ((char *const *)(const void *)pb)[i];
 		if (sa != sb && (sa == NULL || sb == NULL || strcmp(sa, sb) != 0))
 			return false;
 	}
-	return true;
+	return k->heap || memcmp(pa, pb, k->size) == 0;
 }
 
 size_t config_restart_needed(const struct pg_config *old, const struct pg_config *new,
@@ -696,13 +686,11 @@ size_t config_restart_needed(const struct pg_config *old, const struct pg_config
 	if (buflen == 0)
 		return 0;
 	buf[0] = '\0';
-	for (size_t i = 0; i < NKEYS; i++) {
-		const char *key = config_schema[i].name;
-		if (!config_schema[i].start_only || same_value(&config_schema[i], old, new) ||
-		    (ignore != NULL && ignore(key, arg)))
+	for (const struct config_key *k = config_schema; k < config_schema + NKEYS; k++) {
+		if (!k->start_only || same_value(k, old, new) ||
+		    (ignore != NULL && ignore(k->name, arg)))
 			continue;
-		int w = snprintf(buf + len, buflen - len, "%s%s", n > 0 ? ", " : "", key);
-		n++;
+		int w = snprintf(buf + len, buflen - len, "%s%s", n++ > 0 ? ", " : "", k->name);
 		if (w < 0 || (size_t)w >= buflen - len) {
 			if (buflen >= 4)
 				memcpy(buf + buflen - 4, "...", 4);

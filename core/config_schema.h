@@ -71,7 +71,6 @@ struct config_loader {
 	char *err;
 	size_t errlen;
 	const config_setting_t *ciphers, *suites; /* of the ports entry being read */
-	bool defaults;                            /* reading a built-in default */
 };
 
 /* Write "file:line: key: message" (without "key: " when k is NULL; "file:
@@ -98,8 +97,5 @@ bool config_parse_reply(const char *s, enum pg_rule rule, struct pg_reply *out, 
 bool config_expand_ciphers(struct config_loader *ld, const struct config_key *ck,
                            const struct config_key *sk, const config_setting_t *e,
                            struct pg_port *p);
-
-/* Edit distance, for "did you mean" (capped: returns >= 3 when far apart). */
-unsigned config_edit_distance(const char *a, const char *b);
 
 #endif

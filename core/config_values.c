@@ -2,10 +2,9 @@
  * config_values.c - the values of portguard.conf that are more than a number,
  * a flag or a word: the checks named on the rows of config.c (accounts,
  * labels, sockets, local domains and their file, networks, fingerprints,
- * cipher strings), reply strings, cipher expansion and the "did you mean"
- * distance. Sockets are read by daemon.c's parser and local domains,
- * networks and fingerprints by relay.c's, so that each spelling is
- * understood in one place.
+ * cipher strings, a directory), reply strings and cipher expansion. Sockets
+ * are read by daemon.c's parser and local domains, networks and fingerprints
+ * by relay.c's, so that each spelling is understood in one place.
  *
  * Inputs are strings from the config file (or the local domains file); every
  * check is bounded. A check stores its value into the config (allocations
@@ -29,106 +28,68 @@
 /* A line of the local domains file: a domain plus room for a comment. */
 enum { DOMAIN_FILE_LINE_MAX = 4 * (PG_MAX_DOMAIN + 1) };
 
-static bool all_digits(const char *s, size_t n)
-{
-	if (n == 0)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isdigit((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
 /* ---- replies ---- */
-
-static bool reply_text_ok(const char *t, enum pg_rule rule, char *why, size_t whylen)
-{
-	if (*t == '\0')
-		return why_set(why, whylen,
-		               "the reply text after the enhanced status code is empty");
-	for (const char *p = t; *p != '\0'; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c < ' ' || c > '~')
-			return why_set(
-			    why, whylen,
-			    "the reply text may contain only printable ASCII (no CR, LF, tabs "
-			    "or 8-bit characters)");
-		if (c != '%')
-			continue;
-		p++;
-		if (*p == 'm' || *p == '%')
-			continue;
-		if (*p == 'r' && rule == PG_RULE_RELAY)
-			continue;
-		if (*p == 'r')
-			return why_set(why, whylen,
-			               "%%r (the recipient) is available only in the relay reply");
-		return why_set(
-		    why, whylen,
-		    "unknown %%-sequence in the reply text: use %%m (minimum TLS version), "
-		    "%%r (recipient, relay reply only) or %%%% (a percent sign)");
-	}
-	return true;
-}
-
-/* The length of an enhanced status code "d.ddd.ddd" at p; 0 if there is none. */
-static size_t esc_len(const char *p)
-{
-	size_t subject, detail;
-
-	if (!all_digits(p, 1) || p[1] != '.')
-		return 0;
-	subject = strspn(p + 2, "0123456789");
-	if (subject < 1 || subject > 3 || p[2 + subject] != '.')
-		return 0;
-	detail = strspn(p + 3 + subject, "0123456789");
-	return detail >= 1 && detail <= 3 ? 3 + subject + detail : 0;
-}
 
 bool config_parse_reply(const char *s, enum pg_rule rule, struct pg_reply *out, char *why,
                         size_t whylen)
 {
 	static const char form[] =
 	    "write \"CODE ESC text\", e.g. \"530 5.7.0 Must issue a STARTTLS command first\"";
-	struct pg_reply r;
-	const char *p = s;
-	size_t n;
+	const char *esc = s + 4, *text;
+	char d[4];
+	unsigned code;
+	int n = 0;
 
-	memset(&r, 0, sizeof r);
-	if (!all_digits(p, 3) || p[3] != ' ')
+	if (strspn(s, "0123456789") != 3 || s[3] != ' ')
 		return why_set(why, whylen, "must start with a 3-digit reply code and a space: %s",
 		               form);
-	r.code = (unsigned)((p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0'));
-	if (r.code < 400 || r.code > 599)
+	code = (unsigned)strtoul(s, NULL, 10);
+	if (code < 400 || code > 599)
 		return why_set(why, whylen,
 		               "the reply code %u must be 4xx (temporary) or 5xx (permanent): %s",
-		               r.code, form);
-	p += 4;
-	n = esc_len(p);
-	if (n == 0 || p[n] != ' ')
+		               code, form);
+	/* d.ddd.ddd: a class digit, then a subject and a detail of 1 to 3 digits */
+	sscanf(esc, "%1[0-9].%3[0-9].%3[0-9]%n", d, d, d, &n);
+	if (n == 0 || esc[n] != ' ')
 		return why_set(why, whylen,
 		               "the enhanced status code must look like 5.7.1 (d.ddd.ddd) and be "
 		               "followed by a space and text: %s",
 		               form);
-	if (p[0] != s[0])
+	if (esc[0] != s[0])
 		return why_set(
 		    why, whylen,
 		    "the enhanced status code %.*s must start with the reply code's first digit %c",
-		    (int)n, p, s[0]);
-	memcpy(r.esc, p, n);
-	r.esc[n] = '\0';
-	p += n + 1;
-	if (strlen(p) >= sizeof r.text)
+		    n, esc, s[0]);
+	text = esc + n + 1;
+	if (strlen(text) >= sizeof out->text)
 		return why_set(why, whylen,
-		               "the reply text is %zu characters long; the limit is %zu", strlen(p),
-		               sizeof r.text - 1);
-	if (!reply_text_ok(p, rule, why, whylen))
-		return false;
-	memcpy(r.text, p, strlen(p) + 1);
-	*out = r;
+		               "the reply text is %zu characters long; the limit is %zu",
+		               strlen(text), sizeof out->text - 1);
+	if (*text == '\0')
+		return why_set(why, whylen,
+		               "the reply text after the enhanced status code is empty");
+	for (const char *p = text; *p != '\0'; p++) {
+		if ((unsigned char)*p < ' ' || (unsigned char)*p > '~')
+			return why_set(
+			    why, whylen,
+			    "the reply text may contain only printable ASCII (no CR, LF, tabs "
+			    "or 8-bit characters)");
+		if (*p != '%')
+			continue;
+		if (*++p == 'r' && rule != PG_RULE_RELAY)
+			return why_set(why, whylen,
+			               "%%r (the recipient) is available only in the relay reply");
+		if (*p != 'm' && *p != 'r' && *p != '%')
+			return why_set(
+			    why, whylen,
+			    "unknown %%-sequence in the reply text: use %%m (minimum TLS version), "
+			    "%%r (recipient, relay reply only) or %%%% (a percent sign)");
+	}
+	out->code = code;
+	snprintf(out->esc, sizeof out->esc, "%.*s", n, esc);
+	memcpy(out->text, text, strlen(text) + 1);
 	return true;
 }
-
 /* ---- local domains ---- */
 
 /* Room for entry n of *v (entries of size bytes), growing by doubling. */
@@ -244,35 +205,17 @@ bool config_expand_ciphers(struct config_loader *ld, const struct config_key *ck
 	return ok;
 }
 
-unsigned config_edit_distance(const char *a, const char *b)
-{
-	enum { MAXLEN = 64 };
-	unsigned row[MAXLEN + 1];
-	size_t la = strlen(a), lb = strlen(b);
-
-	if (la > MAXLEN || lb > MAXLEN)
-		return 99;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = (unsigned)j;
-	for (size_t i = 1; i <= la; i++) {
-		unsigned diag = row[0];
-		row[0] = (unsigned)i;
-		for (size_t j = 1; j <= lb; j++) {
-			unsigned up = row[j];
-			unsigned cost = a[i - 1] == b[j - 1] ? 0 : 1;
-			unsigned best = diag + cost;
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
 /* ---- the checks named on the rows of config.c ---- */
+
+/* Is s at most the row's max characters long? */
+static bool fits(struct config_loader *ld, const struct config_key *k, const config_setting_t *v,
+                 const char *s)
+{
+	if ((long long)strlen(s) > k->max)
+		return config_fail(ld, k, v, "\"%s\": is %zu characters long; the limit is %lld", s,
+		                   strlen(s), k->max);
+	return true;
+}
 
 bool config_set_account(struct config_loader *ld, const struct config_key *k,
                         const config_setting_t *v, const char *s, void *obj)
@@ -293,24 +236,35 @@ bool config_set_account(struct config_loader *ld, const struct config_key *k,
 bool config_set_label(struct config_loader *ld, const struct config_key *k,
                       const config_setting_t *v, const char *s, void *obj)
 {
-	size_t n = strlen(s);
-
-	if (n == 0)
+	if (*s == '\0')
 		return config_fail(ld, k, v, "\"\": must not be empty (leave the key out instead)");
-	if ((long long)n > k->max)
-		return config_fail(ld, k, v, "\"%s\": is %zu characters long; the limit is %lld", s,
-		                   n, k->max);
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] > '~')
+	if (!fits(ld, k, v, s))
+		return false;
+	for (const char *p = s; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p > '~')
 			return config_fail(
 			    ld, k, v,
 			    "\"%s\": may contain only printable ASCII characters without "
 			    "spaces",
 			    s);
-	memcpy((char *)obj + k->off, s, n + 1);
+	memcpy((char *)obj + k->off, s, strlen(s) + 1);
 	return true;
 }
 
+/* An absolute directory, or "" for none. */
+bool config_set_directory(struct config_loader *ld, const struct config_key *k,
+                          const config_setting_t *v, const char *s, void *obj)
+{
+	if (!fits(ld, k, v, s))
+		return false;
+	if (*s != '\0' && *s != '/')
+		return config_fail(ld, k, v, "\"%s\": must be an absolute path, or \"\"", s);
+	for (const char *p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < ' ' || (unsigned char)*p == 0x7f)
+			return config_fail(ld, k, v, "must not contain control characters");
+	memcpy((char *)obj + k->off, s, strlen(s) + 1);
+	return true;
+}
 /* Sockets, read by daemon.c's parser (the one -p uses); a list names each
  * socket once, however spelled. */
 bool config_add_socket(struct config_loader *ld, const struct config_key *k,
@@ -452,23 +406,5 @@ bool config_keep_suites(struct config_loader *ld, const struct config_key *k,
 {
 	(void)k, (void)s, (void)obj;
 	ld->suites = v;
-	return true;
-}
-
-/* An absolute directory, or "" for none. */
-bool config_set_directory(struct config_loader *ld, const struct config_key *k,
-                          const config_setting_t *v, const char *s, void *obj)
-{
-	size_t n = strlen(s);
-
-	if ((long long)n > k->max)
-		return config_fail(ld, k, v, "\"%s\": is %zu characters long; the limit is %lld", s,
-		                   n, k->max);
-	if (n > 0 && s[0] != '/')
-		return config_fail(ld, k, v, "\"%s\": must be an absolute path, or \"\"", s);
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < ' ' || (unsigned char)s[i] == 0x7f)
-			return config_fail(ld, k, v, "must not contain control characters");
-	memcpy((char *)obj + k->off, s, n + 1);
 	return true;
 }
