@@ -26,6 +26,28 @@
 #include "config_schema.h"
 #include "mtafacts.h"
 
+/* The words of each enum, for the config and the logs alike: a name can
+ * never differ between what is read and what is logged. */
+const struct config_word config_mode_words[] = {
+    {"enforce", PG_MODE_ENFORCE}, {"monitor", PG_MODE_MONITOR}, {NULL, 0}};
+const struct config_word config_role_words[] = {
+    {"relay", PG_ROLE_RELAY}, {"submission", PG_ROLE_SUBMISSION}, {NULL, 0}};
+const struct config_word config_tls_words[] = {{"optional", PG_TLS_OPTIONAL},
+                                               {"starttls", PG_TLS_STARTTLS},
+                                               {"implicit", PG_TLS_IMPLICIT},
+                                               {NULL, 0}};
+const struct config_word config_auth_words[] = {{"optional", PG_AUTH_OPTIONAL},
+                                                {"required", PG_AUTH_REQUIRED},
+                                                {"forbidden", PG_AUTH_FORBIDDEN},
+                                                {NULL, 0}};
+#define RULE_WORD(rule, word) {word, rule},
+const struct config_word config_rule_words[] = {PG_RULE_WORDS(RULE_WORD){NULL, 0}};
+const struct config_word config_tls_version_words[] = {
+    {"none", PG_TLS_NONE},       {"SSLv3", PG_TLS_SSLV3},
+    {"TLSv1", PG_TLS_V1_0},      {"TLSv1.1", PG_TLS_V1_1},
+    {"TLSv1.2", PG_TLS_V1_2},    {"TLSv1.3", PG_TLS_V1_3},
+    {"unknown", PG_TLS_UNKNOWN}, {NULL, 0},
+};
 static const struct config_word onerr_words[] = {
     {"tempfail", PG_ONERR_TEMPFAIL}, {"accept", PG_ONERR_ACCEPT}, {NULL, 0}};
 static const struct config_word facility_words[] = {
@@ -540,6 +562,19 @@ static bool walk(struct config_loader *ld, const struct config_key *g, const con
 }
 
 /* ---- public ---- */
+
+const char *config_word_name(const struct config_word *w, int value)
+{
+	for (; w->word != NULL; w++)
+		if (w->value == value)
+			return w->word;
+	return "?";
+}
+
+const char *config_rule_name(enum pg_rule rule)
+{
+	return rule == PG_RULE_NONE ? "none" : config_word_name(config_rule_words, (int)rule);
+}
 
 const struct pg_reply *config_default_reply(enum pg_rule rule)
 {

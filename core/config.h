@@ -25,33 +25,23 @@ enum pg_role { PG_ROLE_RELAY = 0, PG_ROLE_SUBMISSION };
 enum pg_tls_mode { PG_TLS_OPTIONAL = 0, PG_TLS_STARTTLS, PG_TLS_IMPLICIT };
 enum pg_auth_mode { PG_AUTH_OPTIONAL = 0, PG_AUTH_REQUIRED, PG_AUTH_FORBIDDEN };
 
-/* TLS protocol versions, ordered so that comparison is "<". */
+/* TLS protocol versions, ordered so that comparison is "<". PG_TLS_NONE:
+ * plaintext, or no minimum configured; PG_TLS_UNKNOWN: a version string we
+ * do not know, newer than all. */
 enum pg_tls_version {
-	PG_TLS_NONE = 0, /* plaintext, or no minimum configured */
+	PG_TLS_NONE = 0,
 	PG_TLS_SSLV3,
 	PG_TLS_V1_0,
 	PG_TLS_V1_1,
 	PG_TLS_V1_2,
 	PG_TLS_V1_3,
-	PG_TLS_UNKNOWN /* a version string we do not know: newer than all */
+	PG_TLS_UNKNOWN
 };
 
-/* Decision rules, numbered as in SPEC's table; PG_RULE_NONE means "no objection". */
-enum pg_rule {
-	PG_RULE_NONE = 0,
-	PG_RULE_PLAINTEXT_AUTH = 1,
-	PG_RULE_AUTH_FORBIDDEN = 2,
-	PG_RULE_TLS_REQUIRED = 3,
-	PG_RULE_TLS_VERSION = 4,
-	PG_RULE_CIPHER = 5,
-	PG_RULE_AUTH_REQUIRED = 6,
-	PG_RULE_RELAY = 7,
-	PG_RULE_COUNT
-};
-
-/* The word of each rule 1..7, the one spelling of it: the config's reply key
- * (replies.WORD), the log's rule=WORD and the stats line's reject_WORD=.
- * X(rule, "word") for each, in rule order. */
+/* Decision rules, numbered 1..7 in the order of SPEC's table, each with its
+ * one spelling: the config's reply key (replies.WORD), the log's rule=WORD
+ * and the stats line's reject_WORD=. X(rule, "word") for each, in rule order;
+ * PG_RULE_NONE (0) means "no objection". */
 #define PG_RULE_WORDS(X)                                                                           \
 	X(PG_RULE_PLAINTEXT_AUTH, "plaintext_auth")                                                \
 	X(PG_RULE_AUTH_FORBIDDEN, "auth_forbidden")                                                \
@@ -60,6 +50,8 @@ enum pg_rule {
 	X(PG_RULE_CIPHER, "cipher")                                                                \
 	X(PG_RULE_AUTH_REQUIRED, "auth_required")                                                  \
 	X(PG_RULE_RELAY, "relay")
+#define PG_RULE_ENUM(rule, word) rule,
+enum pg_rule { PG_RULE_NONE = 0, PG_RULE_WORDS(PG_RULE_ENUM) PG_RULE_COUNT };
 
 /* One SMTP reply: "538 5.7.11 text". Text may contain "%m" (configured minimum
  * TLS version) and, for the relay rule, "%r" (the sanitised recipient). */
@@ -111,8 +103,8 @@ struct pg_relay {
 	bool authenticated_may_relay;
 	/* Facts from the MTA (core/mtafacts.c), merged into the lists above
 	 * (origin_domain too: the MTA's value replaces a hand-set one). */
-	int from_mta;              /* enum pg_from_mta */
-	char postfix_dir[256];     /* postconf -c */
+	int from_mta;          /* enum pg_from_mta */
+	char postfix_dir[256]; /* postconf -c */
 	char sendmail_cf[256];
 };
 
@@ -138,7 +130,7 @@ struct pg_config {
 	unsigned policyd_socket_mode;
 	unsigned policyd_idle_timeout; /* seconds */
 	unsigned policyd_max_connections;
-	unsigned policyd_request_timeout; /* seconds from a request's first byte */
+	unsigned policyd_request_timeout;          /* seconds from a request's first byte */
 	unsigned policyd_max_connections_per_peer; /* inet; 0: no limit */
 	/* milter */
 	char *milter_listen;
@@ -181,12 +173,25 @@ void config_release(struct pg_config *cfg);
 const struct pg_port *config_port_lookup(const struct pg_config *cfg, unsigned port,
                                          const char *label, bool *known);
 
-/* Names used in logs and stats ("submission", "starttls", "TLSv1.2", ...). */
-const char *config_role_name(enum pg_role role);
-const char *config_mode_name(enum pg_mode mode);
-const char *config_tls_mode_name(enum pg_tls_mode tls);
-const char *config_auth_mode_name(enum pg_auth_mode auth);
-const char *config_rule_name(enum pg_rule rule); /* "plaintext_auth", ..., "relay" */
+/* A word of the config (and of the logs) and the value it stands for. Every
+ * list ends with {NULL, 0}; nothing counts a list by hand. */
+struct config_word {
+	const char *word;
+	int value;
+};
+
+extern const struct config_word config_mode_words[], config_role_words[], config_tls_words[],
+    config_auth_words[], config_rule_words[], config_tls_version_words[];
+
+/* The word of value in list w; "?" when it has none. The names in logs and
+ * stats ("submission", "starttls", "TLSv1.2", ...) are the config's words. */
+const char *config_word_name(const struct config_word *w, int value);
+#define config_role_name(role)      config_word_name(config_role_words, (int)(role))
+#define config_mode_name(mode)      config_word_name(config_mode_words, (int)(mode))
+#define config_tls_mode_name(tls)   config_word_name(config_tls_words, (int)(tls))
+#define config_auth_mode_name(auth) config_word_name(config_auth_words, (int)(auth))
+#define tls_version_name(v)         config_word_name(config_tls_version_words, (int)(v))
+const char *config_rule_name(enum pg_rule rule); /* "none", "plaintext_auth", ..., "relay" */
 
 /* SPEC's default reply for a rule (code, enhanced code, text with %m/%r). */
 const struct pg_reply *config_default_reply(enum pg_rule rule);
@@ -194,10 +199,6 @@ const struct pg_reply *config_default_reply(enum pg_rule rule);
 /* Fill a port entry with the defaults of its role (the schema table in
  * config.c), mode enforce and SPEC's replies; port/name/line are 0/"". */
 void config_port_defaults(struct pg_port *p, enum pg_role role);
-
-/* "TLSv1.2" -> PG_TLS_V1_2; "" or NULL -> PG_TLS_NONE; other -> PG_TLS_UNKNOWN. */
-enum pg_tls_version tls_version_parse(const char *s);
-const char *tls_version_name(enum pg_tls_version v);
 
 /* Sorted string set helpers (used by config and relay). strset_build takes
  * ownership of items (malloc'd array of malloc'd strings), sorts them and

@@ -1,8 +1,8 @@
 /*
  * config_schema.h - the inside of the config module: the schema table
- * (config.c), the word lists (names.c) and the checks of single values
- * (config_values.c). Nothing outside core/config*.c and names.c includes it,
- * except the config unit test.
+ * and the word lists (config.c) and the checks of single values
+ * (config_values.c). Nothing outside core/config*.c includes it, except
+ * mtafacts.c (a check of its own) and the config unit test.
  */
 #ifndef PG_CONFIG_SCHEMA_H
 #define PG_CONFIG_SCHEMA_H
@@ -13,19 +13,6 @@
 #include <libconfig.h>
 
 #include "config.h"
-
-/* A word of the config (and of the logs) and the value it stands for. Every
- * list ends with {NULL, 0}; nothing counts a list by hand. */
-struct config_word {
-	const char *word;
-	int value;
-};
-
-extern const struct config_word config_mode_words[], config_role_words[], config_tls_words[],
-    config_auth_words[], config_rule_words[];
-
-/* The word of value in list w; "?" when it has none. */
-const char *config_word_name(const struct config_word *w, int value);
 
 /* The generic kinds of value. A row's limits (min, max) bound the integer,
  * the string's length or the list's entries. */

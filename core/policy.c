@@ -27,6 +27,25 @@ bool policy_is_tls(const struct pg_facts *facts)
 	return facts->tls_version[0] != '\0' || facts->cipher[0] != '\0';
 }
 
+/* OpenSSL's SSL_get_version() words; Sendmail and Postfix pass them through.
+ * "TLSv1" is TLS 1.0; "TLSv1.0" is accepted too. */
+enum pg_tls_version tls_version_parse(const char *s)
+{
+	/* Read directly (twice per decision, so no strcmp loop): "SSLv3",
+	 * "TLSv1", "TLSv1.0" .. "TLSv1.3". */
+	if (s == NULL || *s == '\0')
+		return PG_TLS_NONE;
+	if (strcmp(s, "SSLv3") == 0)
+		return PG_TLS_SSLV3;
+	if (strncmp(s, "TLSv1", 5) != 0)
+		return PG_TLS_UNKNOWN;
+	if (s[5] == '\0')
+		return PG_TLS_V1_0;
+	if (s[5] != '.' || s[6] < '0' || s[6] > '3' || s[7] != '\0')
+		return PG_TLS_UNKNOWN;
+	return (enum pg_tls_version)(PG_TLS_V1_0 + (s[6] - '0'));
+}
+
 /* Output cursor that never writes past its limit and remembers overflow. */
 struct policy_buf {
 	char *p;

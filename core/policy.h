@@ -74,6 +74,11 @@ void policy_decide(const struct pg_config *cfg, const struct pg_port *port,
  */
 void policy_internal_error(const struct pg_config *cfg, const char *reason, struct pg_verdict *out);
 
+/* A session's TLS version as the MTA names it (OpenSSL's words: "TLSv1.2";
+ * "TLSv1.0" too): "" or NULL -> PG_TLS_NONE; a word we do not know ->
+ * PG_TLS_UNKNOWN. */
+enum pg_tls_version tls_version_parse(const char *s);
+
 /* True when the session authenticated (sasl_username or sasl_method set). */
 bool policy_is_authenticated(const struct pg_facts *facts);
 bool policy_is_tls(const struct pg_facts *facts);
