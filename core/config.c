@@ -1,18 +1,17 @@
 /*
- * config.c - portguard.conf: the one table of every key, the walk that reads
- * a file with it, and the life cycle of the immutable result (free,
- * retain/release, port lookup, what a reload cannot apply).
+ * config.c - portguard.conf: the one table of every key and the words of
+ * each enum, the walk that reads a file with it, and the life cycle of the
+ * result (free, retain/release, port lookup, what a reload cannot apply).
  *
- * A row holds a key's dotted name, its kind (one of a few generic kinds, see
- * config_schema.h), its default as libconfig value text (read by the same
- * code as the file; a ports row may have one per role), its limits, its field
- * or check, and whether only a restart applies it. Key names appear as string
- * literals nowhere else. Reading a group first rejects keys that are no row
- * of it (with a suggestion), then reads the rows present, then the defaults
- * of the others, then its lists of entries (ports), which start from mode,
+ * A row holds a key's dotted name, its kind (see config_schema.h), its
+ * default as libconfig value text (read by the same code as the file; a
+ * ports row may have one per role), its limits, its field or check, and
+ * whether only a restart applies it. Key names appear as string literals
+ * nowhere else. Reading a group first rejects keys that are no row of it
+ * (with a suggestion), then reads the rows present, then the defaults of the
+ * others, then its lists of entries (ports), which start from mode,
  * default_role and replies: no result depends on the order of the rows. The
- * first error stops the load as "file:line: message"; nothing global
- * changes, so a failed reload leaves the caller's config in use.
+ * first error stops the load; nothing global changes.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -277,26 +276,19 @@ static const struct config_key *row_of(const struct config_key *g, config_check 
 /* Edit distance, for "did you mean" (capped: >= 3 when far apart). */
 static unsigned edit_distance(const char *a, const char *b)
 {
-	enum { MAXLEN = 64 };
-	unsigned row[MAXLEN + 1];
 	size_t la = strlen(a), lb = strlen(b);
+	unsigned row[65];
 
-	if (la > MAXLEN || lb > MAXLEN)
+	if (la >= sizeof row / sizeof row[0] || lb >= sizeof row / sizeof row[0])
 		return 99;
 	for (size_t j = 0; j <= lb; j++)
 		row[j] = (unsigned)j;
 	for (size_t i = 1; i <= la; i++) {
-		unsigned diag = row[0];
-		row[0] = (unsigned)i;
+		unsigned diag = row[0]++; /* row[0] = i */
 		for (size_t j = 1; j <= lb; j++) {
-			unsigned up = row[j];
-			unsigned cost = a[i - 1] == b[j - 1] ? 0 : 1;
-			unsigned best = diag + cost;
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
+			unsigned up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+			best = up + 1 < best ? up + 1 : best;
+			row[j] = row[j - 1] + 1 < best ? row[j - 1] + 1 : best;
 			diag = up;
 		}
 	}
@@ -600,8 +592,8 @@ struct pg_config *config_load(const char *path, char *err, size_t errlen)
 	struct config_loader ld;
 	struct pg_config *cfg;
 	config_t lc;
-	bool ok;
 	FILE *fp;
+	bool ok;
 
 	if (err == NULL || errlen == 0) {
 		err = scratch;

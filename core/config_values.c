@@ -90,6 +90,7 @@ bool config_parse_reply(const char *s, enum pg_rule rule, struct pg_reply *out, 
 	memcpy(out->text, text, strlen(text) + 1);
 	return true;
 }
+
 /* ---- local domains ---- */
 
 /* Room for entry n of *v (entries of size bytes), growing by doubling. */

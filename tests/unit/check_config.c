@@ -892,6 +892,49 @@ static const struct {
      4, "ports.tls13_ciphersuites: \"TLS_NOSUCH\" matches no TLS 1.3 cipher suite"},
     {"ciphers int", "ports = (\n  { port = 587; ciphers = 1; }\n);\n", 2, "must be a string"},
     {"cipher bits", "ports = (\n  { port = 587; min_cipher_bits = 2048; }\n);\n", 2, "0..1024"},
+    /* the whole wording of messages pinned above only in part */
+    {"syntax hint", "log = {\n  level = ;\n};\n", 2,
+     "syntax error (libconfig syntax: key = value; with groups { }, lists ( ) and arrays [ ])"},
+    {"group as string", "log = \"mail\";\n", 1,
+     "log: must be a group { key = value; ... }, not a string"},
+    {"label empty whole", "ports = (\n  { name = \"\"; }\n);\n", 2,
+     "ports.name: \"\": must not be empty (leave the key out instead)"},
+    {"label space whole", "ports = ( { name = \"my msa\"; } );\n", 1,
+     "ports.name: \"my msa\": may contain only printable ASCII characters without spaces"},
+    {"reply empty text whole", "replies = { cipher = \"530 5.7.0 \"; };\n", 1,
+     "replies.cipher: the reply text after the enhanced status code is empty"},
+    {"reply esc form whole", "replies = { cipher = \"530 5.7 Weak\"; };\n", 1,
+     "replies.cipher: the enhanced status code must look like 5.7.1 (d.ddd.ddd) and be "
+     "followed by a space and text: write \"CODE ESC text\", e.g. \"530 5.7.0 Must issue a "
+     "STARTTLS command first\""},
+    {"reply esc class whole", "replies = { cipher = \"530 4.7.10 Weak\"; };\n", 1,
+     "replies.cipher: the enhanced status code 4.7.10 must start with the reply code's first "
+     "digit 5"},
+    {"reply code whole", "replies = { cipher = \"53x 5.7.0 Weak\"; };\n", 1,
+     "replies.cipher: must start with a 3-digit reply code and a space: write"},
+    {"reply esc 4 digits", "replies = { cipher = \"530 5.7.1000 Weak\"; };\n", 1, "d.ddd.ddd"},
+    {"reply esc no detail", "replies = { cipher = \"530 5.7. Weak\"; };\n", 1, "d.ddd.ddd"},
+    {"reply esc 2-digit class", "replies = { cipher = \"530 55.7.0 Weak\"; };\n", 1, "d.ddd.ddd"},
+    {"reply crlf whole", "replies = { cipher = \"530 5.7.0 a\\tb\"; };\n", 1,
+     "replies.cipher: the reply text may contain only printable ASCII (no CR, LF, tabs or "
+     "8-bit characters)"},
+    {"reply %r whole", "replies = { cipher = \"530 5.7.0 <%r>\"; };\n", 1,
+     "replies.cipher: %r (the recipient) is available only in the relay reply"},
+    {"reply % at end", "replies = { relay = \"554 5.7.1 100%\"; };\n", 1,
+     "replies.relay: unknown %-sequence in the reply text: use %m (minimum TLS version), %r "
+     "(recipient, relay reply only) or %% (a percent sign)"},
+    {"state_directory relative", "state_directory = \"run/pg\";\n", 1,
+     "state_directory: \"run/pg\": must be an absolute path, or \"\""},
+    {"state_directory control", "state_directory = \"/run/p\\tg\";\n", 1,
+     "state_directory: must not contain control characters"},
+    {"state_directory 161",
+     "state_directory = \"/ddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+     "ddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+     "dddd\";\n",
+     1, "characters long; the limit is 160"},
+    {"user dash whole", "user = \"-x\";\n", 1, "user: \"-x\": must not start with '-'"},
+    {"user chars whole", "user = \"a b\";\n", 1,
+     "user: \"a b\": may contain only letters, digits, '.', '_' and '-'"},
     /* two mistakes: the role is read first; entries are read in turn */
     {"role first", "ports = (\n  { port = 0;\n    role = \"mx\"; }\n);\n", 3,
      "ports.role: \"mx\" is not allowed"},
@@ -961,6 +1004,10 @@ static const struct {
                    "\"abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789\" ]; };"},
     {"facility local7", "log = { facility = \"local7\"; level = \"debug\"; };"},
     {"group", "group = \"postfix\"; user = \"pg_user-1.x\";"},
+    {"state_directory 160",
+     "state_directory = \"/ddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+     "ddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+     "ddd\";"},
 };
 
 START_TEST(test_good_values)
