@@ -92,6 +92,11 @@ static const struct pg_reply default_replies[PG_RULE_COUNT] = {
 #define ROLE(relay, submission)                                                                    \
 	.role_def = {[PG_ROLE_RELAY] = Q(relay), [PG_ROLE_SUBMISSION] = Q(submission)}
 
+/* A reply row for each rule word: the top-level ones start from SPEC's
+ * replies, a ports entry's from the top-level ones. */
+#define TOP_REPLY(rule, word)  {"replies." word, K_REPLY, CFG(default_port.replies[rule])},
+#define PORT_REPLY(rule, word) {"ports.replies." word, K_REPLY, PORT(replies[rule])},
+
 /* SPEC's four entries: the ports when the file has none. */
 #define DEFAULT_PORTS                                                                              \
 	"( { port = 25; role = \"relay\"; }, { port = 587; role = \"submission\"; },"              \
@@ -107,8 +112,8 @@ const struct config_key config_schema[] = {
     {"mode", K_WORD, Q("enforce"), .words = config_mode_words, CFG(mode)},
     {"on_error", K_WORD, Q("tempfail"), .words = onerr_words, CFG(on_error)},
     {"default_role", K_WORD, Q("relay"), .words = config_role_words, CFG(default_role)},
-    {"replies", K_REPLIES, "{ }", CFG(default_port.replies)},
-    {"log", GROUP},
+    {"replies", K_REPLIES, .def = "{ }"},
+    PG_RULE_WORDS(TOP_REPLY){"log", GROUP},
     {"log.facility", K_WORD, Q("mail"), .words = facility_words, CFG(log_facility)},
     {"log.level", K_WORD, Q("notice"), .words = level_words, CFG(log_level)},
     {"log.stats_interval", K_UINT, "3600", .min = 0, .max = 604800, CFG(stats_interval),
@@ -172,8 +177,8 @@ const struct config_key config_schema[] = {
     {"ports.min_cipher_bits", K_UINT, "0", .min = 0, .max = 1024, PORT(min_cipher_bits),
      .hint = "0 means no minimum"},
     {"ports.allow_plaintext_auth", K_BOOL, "false", PORT(allow_plaintext_auth)},
-    {"ports.replies", K_REPLIES, "{ }", PORT(replies)},
-};
+    {"ports.replies", K_REPLIES, .def = "{ }"},
+    PG_RULE_WORDS(PORT_REPLY)};
 #define NKEYS (sizeof config_schema / sizeof config_schema[0])
 const size_t config_schema_count = NKEYS;
 
@@ -185,6 +190,7 @@ static const struct {
     [K_GROUP] = {CONFIG_TYPE_GROUP, "a group { key = value; ... }"},
     [K_ENTRIES] = {CONFIG_TYPE_LIST, "a list of groups ( { ... }, { ... } )"},
     [K_REPLIES] = {CONFIG_TYPE_GROUP, "a group { rule = \"CODE ESC text\"; ... }"},
+    [K_REPLY] = {CONFIG_TYPE_STRING, "a string \"CODE ESC text\""},
     [K_UINT] = {CONFIG_TYPE_INT, "an integer"},
     [K_BOOL] = {CONFIG_TYPE_BOOL, "true or false (without quotes)"},
     [K_WORD] = {CONFIG_TYPE_STRING, "a string"},
@@ -295,8 +301,8 @@ static unsigned edit_distance(const char *a, const char *b)
 	return row[lb];
 }
 
-/* Every key of grp must be a row of group g (of a replies group: a rule
- * word); else a suggestion within two edits, or the list of the keys. */
+/* Every key of grp must be a row of group g; else a suggestion within two
+ * edits, or the list of the keys. */
 static bool check_unknown(struct config_loader *ld, const struct config_key *g,
                           const config_setting_t *grp)
 {
@@ -304,13 +310,9 @@ static bool check_unknown(struct config_loader *ld, const struct config_key *g,
 	char where[96], allowed[512] = "";
 	size_t n = 0;
 
-	if (g != NULL && g->kind == K_REPLIES)
-		for (const struct config_word *w = config_rule_words; w->word != NULL; w++)
-			names[n++] = w->word;
-	else
-		for (const struct config_key *k = config_schema; k < config_schema + NKEYS; k++)
-			if (in_group(k, g))
-				names[n++] = leaf(k);
+	for (const struct config_key *k = config_schema; k < config_schema + NKEYS; k++)
+		if (in_group(k, g))
+			names[n++] = leaf(k);
 	for (size_t j = 0; j < n; j++)
 		list_add(allowed, sizeof allowed, names[j]);
 	snprintf(where, sizeof where,
@@ -344,28 +346,6 @@ static bool check_unknown(struct config_loader *ld, const struct config_key *g,
 }
 
 /* ---- the kinds ---- */
-
-static bool read_replies(struct config_loader *ld, const struct config_key *k,
-                         const config_setting_t *s, struct pg_reply *replies)
-{
-	char why[384];
-
-	if (!check_unknown(ld, k, s))
-		return false;
-	for (const struct config_word *w = config_rule_words; w->word != NULL; w++) {
-		const config_setting_t *e = config_setting_get_member(s, w->word);
-		if (e == NULL)
-			continue;
-		if (config_setting_type(e) != CONFIG_TYPE_STRING)
-			return config_fail(ld, NULL, e,
-			                   "%s.%s: must be a string \"CODE ESC text\", not %s",
-			                   k->name, w->word, type_phrase[config_setting_type(e)]);
-		if (!config_parse_reply(config_setting_get_string(e), (enum pg_rule)w->value,
-		                        &replies[w->value], why, sizeof why))
-			return config_fail(ld, NULL, e, "%s.%s: %s", k->name, w->word, why);
-	}
-	return true;
-}
 
 /* One ports entry e into p: it starts from default_role, mode and replies;
  * then its own keys; then identity and cipher checks. */
@@ -455,7 +435,8 @@ static bool read_list(struct config_loader *ld, const struct config_key *k,
 static bool read_value(struct config_loader *ld, const struct config_key *k,
                        const config_setting_t *s, void *obj)
 {
-	char *field = (char *)obj + k->off, words[512] = "";
+	char *field = (char *)obj + k->off, words[512] = "", why[384];
+	const struct config_word *w;
 	const char *text = config_setting_get_string(s); /* NULL: not a string */
 	int t = config_setting_type(s);
 	long long v;
@@ -470,9 +451,15 @@ static bool read_value(struct config_loader *ld, const struct config_key *k,
 		return fail_type(ld, k, s);
 	switch (k->kind) {
 	case K_GROUP:
-		return walk(ld, k, s, obj);
 	case K_REPLIES:
-		return read_replies(ld, k, s, (struct pg_reply *)(void *)field);
+		return walk(ld, k, s, obj);
+	case K_REPLY: /* for the rule its key names */
+		for (w = config_rule_words; strcmp(w->word, leaf(k)) != 0; w++)
+			;
+		if (!config_parse_reply(text, (enum pg_rule)w->value,
+		                        (struct pg_reply *)(void *)field, why, sizeof why))
+			return config_fail(ld, k, s, "%s", why);
+		return true;
 	case K_UINT:
 	case K_OCTAL: /* "0660" or "660" */
 		v = k->kind == K_OCTAL ? strtol(text, NULL, 8) : config_setting_get_int64(s);
@@ -493,7 +480,7 @@ static bool read_value(struct config_loader *ld, const struct config_key *k,
 		*(bool *)field = config_setting_get_bool(s) != 0;
 		return true;
 	case K_WORD:
-		for (const struct config_word *w = k->words; w->word != NULL; w++) {
+		for (w = k->words; w->word != NULL; w++) {
 			if (strcmp(w->word, text) == 0) {
 				memcpy(field, &w->value, sizeof w->value);
 				return true;

@@ -19,7 +19,8 @@
 enum config_kind {
 	K_GROUP,   /* { ... } holding the rows named "<this row>.<key>" */
 	K_ENTRIES, /* ( { ... }, ... ): at most max entries of those rows (ports) */
-	K_REPLIES, /* { <rule word> = "CODE ESC text"; ... } */
+	K_REPLIES, /* a group of K_REPLY rows, one per rule word */
+	K_REPLY,   /* "CODE ESC text" for the rule the key names */
 	K_UINT,    /* integer min..max */
 	K_BOOL,    /* true / false */
 	K_WORD,    /* a word of `words`, stored as int */

@@ -279,6 +279,8 @@ START_TEST(test_schema_rows)
 			              k->name);
 		for (size_t j = 0; j < PG_ARRAY_LEN(unset_keys); j++)
 			unset |= strcmp(unset_keys[j], k->name) == 0;
+		/* a reply starts from SPEC's (top level) or the top level's (ports) */
+		unset |= k->kind == K_REPLY;
 		/* a default: one text, or one per role, or a listed start */
 		ck_assert_msg((k->def != NULL) + (k->role_def[0] != NULL) + unset == 1,
 		              "%s: def, role_def or unset, exactly one", k->name);
@@ -288,7 +290,8 @@ START_TEST(test_schema_rows)
 			char parent[64];
 			snprintf(parent, sizeof parent, "%.*s", (int)(dot - k->name), k->name);
 			ck_assert_msg(row(parent)->kind == K_GROUP ||
-			                  row(parent)->kind == K_ENTRIES,
+			                  row(parent)->kind == K_ENTRIES ||
+			                  (row(parent)->kind == K_REPLIES && k->kind == K_REPLY),
 			              "%s", k->name);
 		}
 		/* the field fits the kind */
@@ -300,6 +303,9 @@ START_TEST(test_schema_rows)
 			break;
 		case K_BOOL:
 			ck_assert_msg(k->size == sizeof(bool), "%s", k->name);
+			break;
+		case K_REPLY:
+			ck_assert_msg(k->size == sizeof(struct pg_reply), "%s", k->name);
 			break;
 		case K_STRING:
 		case K_STRINGS:
@@ -376,7 +382,22 @@ START_TEST(test_schema_defaults)
 	    {"ports.replies", "{ }", NULL, NULL},
 	};
 
-	ck_assert_uint_eq(PG_ARRAY_LEN(cases), config_schema_count);
+	/* and a reply row for each rule, in each replies group, on its rule's field */
+	ck_assert_uint_eq(PG_ARRAY_LEN(cases) + 2 * (PG_RULE_COUNT - 1), config_schema_count);
+	for (unsigned r = 1; r < PG_RULE_COUNT; r++) {
+		char key[64];
+		const struct config_key *k;
+		snprintf(key, sizeof key, "replies.%s", config_rule_name((enum pg_rule)r));
+		k = row(key);
+		ck_assert_msg(k->kind == K_REPLY && k->def == NULL && k->role_def[0] == NULL, "%s",
+		              key);
+		ck_assert_uint_eq(k->off, offsetof(struct pg_config, default_port.replies[r]));
+		snprintf(key, sizeof key, "ports.replies.%s", config_rule_name((enum pg_rule)r));
+		k = row(key);
+		ck_assert_msg(k->kind == K_REPLY && k->def == NULL && k->role_def[0] == NULL, "%s",
+		              key);
+		ck_assert_uint_eq(k->off, offsetof(struct pg_port, replies[r]));
+	}
 	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++) {
 		const struct config_key *k = row(cases[i].key);
 		const char *got[] = {k->def, k->role_def[PG_ROLE_RELAY],
