@@ -103,8 +103,8 @@ struct pg_relay {
 	bool authenticated_may_relay;
 	/* Facts from the MTA (core/mtafacts.c), merged into the lists above
 	 * (origin_domain too: the MTA's value replaces a hand-set one). */
-	int from_mta;          /* enum pg_from_mta */
-	char postfix_dir[256]; /* postconf -c */
+	int from_mta;              /* enum pg_from_mta */
+	char postfix_dir[256];     /* postconf -c */
 	char sendmail_cf[256];
 };
 
@@ -130,7 +130,7 @@ struct pg_config {
 	unsigned policyd_socket_mode;
 	unsigned policyd_idle_timeout; /* seconds */
 	unsigned policyd_max_connections;
-	unsigned policyd_request_timeout;          /* seconds from a request's first byte */
+	unsigned policyd_request_timeout; /* seconds from a request's first byte */
 	unsigned policyd_max_connections_per_peer; /* inet; 0: no limit */
 	/* milter */
 	char *milter_listen;
