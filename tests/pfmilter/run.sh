@@ -22,7 +22,8 @@
 # before MAIL (EHLO then QUIT, STARTTLS then QUIT): sessions= must equal
 # Postfix's "connect from" lines. Then, with the milter
 # stopped, the shipped milter_default_action makes Postfix defer. Last,
-# Debian's stock fail2ban postfix filter must match every relay refusal.
+# Debian's stock fail2ban postfix filter must match every relay refusal, and
+# portguard's own filter and logcheck rules (conf/) work on its log.
 # Prints "PASS: name" / "FAIL: name".
 #
 # The Postfix harness (config dir, queue, TLS key, sasldb, start/stop, the
@@ -49,6 +50,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 2
 . tests/e2e/lib.sh
+. tests/lib/logfilters.sh
 
 t_needs pfmilter "Postfix's master process runs as root" postfix postconf swaks saslpasswd2 openssl ss \
 	python3 fail2ban-regex
@@ -312,6 +314,17 @@ _bad=$(tail -c "+$((PF_LOG_OFF + 1))" "$PF_LOG" | head -c "$((PF_LOG_END - PF_LO
 t_end
 
 pf_fail2ban "$T_RELAY_N"
+
+# The shipped fail2ban filter (conf/fail2ban) and logcheck rules
+# (conf/logcheck) on portguard's own log of this run, as rsyslog would have
+# written it (both timestamp styles): tests/lib/logfilters.sh.
+t_begin "conf/fail2ban and conf/logcheck: exactly the relay refusals and alarms banned, routine lines ignored"
+for _st in traditional rfc3339; do
+	logfilters_syslog "$PG_LOG" "$E2E_D/pg-$_st.log" "$_st"
+	_lf=$(logfilters_check "$E2E_D/pg-$_st.log" "$E2E_D/lf-$_st")
+	[ -z "$_lf" ] || t_fail "$_st timestamps: $_lf"
+done
+t_end
 
 echo "pfmilter: $T_PASSED passed, $T_FAILED failed"
 [ "$T_FAILED" = 0 ]
