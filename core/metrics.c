@@ -41,7 +41,7 @@ static struct {
 	pthread_cond_t cond;
 	pthread_t thread;
 	bool thread_running, stopping, milter;
-	char path[sizeof ((struct pg_config *)0)->metrics_file];
+	char path[sizeof((struct pg_config *)0)->metrics_file];
 	unsigned interval;    /* seconds */
 	struct timespec next; /* CLOCK_MONOTONIC: the next write is due */
 	const char *daemon;
@@ -64,8 +64,7 @@ static const struct {
      offsetof(struct stats_total, transactions), false},
     {"portguard_recipients_total", "Recipients (RCPT TO) portguard decided on.",
      offsetof(struct stats_total, recipients), false},
-    {"portguard_plaintext_total",
-     "Sessions (milter) or transactions (policyd) without TLS.",
+    {"portguard_plaintext_total", "Sessions (milter) or transactions (policyd) without TLS.",
      offsetof(struct stats_total, plaintext), false},
     {"portguard_auth_total",
      "Sessions (milter) or transactions (policyd) that authenticated with SASL.",
@@ -133,10 +132,10 @@ bool metrics_print(FILE *f)
 	fprintf(f, "portguard_start_time_seconds{daemon=\"%s\"} %lld\n", M.daemon,
 	        (long long)M.started);
 	family(f, "portguard_config_reloads_total", "counter", "Configuration reloads, by result.");
-	fprintf(f, "portguard_config_reloads_total{daemon=\"%s\",result=\"success\"} %lu\n", M.daemon,
-	        atomic_load(&M.reloads_ok));
-	fprintf(f, "portguard_config_reloads_total{daemon=\"%s\",result=\"failure\"} %lu\n", M.daemon,
-	        atomic_load(&M.reloads_failed));
+	fprintf(f, "portguard_config_reloads_total{daemon=\"%s\",result=\"success\"} %lu\n",
+	        M.daemon, atomic_load(&M.reloads_ok));
+	fprintf(f, "portguard_config_reloads_total{daemon=\"%s\",result=\"failure\"} %lu\n",
+	        M.daemon, atomic_load(&M.reloads_failed));
 	for (size_t k = 0; k < sizeof metrics_simple / sizeof metrics_simple[0]; k++) {
 		if (metrics_simple[k].milter_only && !M.milter)
 			continue;
@@ -323,7 +322,8 @@ void metrics_reloaded(const struct pg_config *fresh)
 {
 	atomic_fetch_add(&M.reloads_ok, 1);
 	pthread_mutex_lock(&M.lock);
-	take_config(fresh, (long)(fresh->metrics_interval > 0 ? fresh->metrics_interval : 1) * 1000);
+	take_config(fresh,
+	            (long)(fresh->metrics_interval > 0 ? fresh->metrics_interval : 1) * 1000);
 	if (M.thread_running)
 		pthread_cond_signal(&M.cond);
 	pthread_mutex_unlock(&M.lock);

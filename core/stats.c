@@ -246,9 +246,9 @@ void stats_add_verdict(struct pg_stats_slot *s, const struct pg_verdict *v)
 	stats_inc(s, (enum stats_counter)(STATS_REJECT_FIRST + v->rule - 1));
 	if (v->would_reject) {
 		stats_inc(s, STATS_WOULD_REJECT);
-		atomic_fetch_add_explicit(&stats_cum_of(s)->would[v->rule], 1, memory_order_relaxed);
-	}
-	else if (v->action == PG_ACT_REJECT)
+		atomic_fetch_add_explicit(&stats_cum_of(s)->would[v->rule], 1,
+		                          memory_order_relaxed);
+	} else if (v->action == PG_ACT_REJECT)
 		stats_inc(s, STATS_REJECTED);
 }
 
@@ -267,8 +267,8 @@ static void stats_port_word(const struct pg_stats_slot *s, char *port, size_t le
 static const char *stats_role_word(const struct pg_stats_slot *s)
 {
 	return s->other ? "-"
-	                : config_role_name((enum pg_role)atomic_load_explicit(
-	                      &s->role, memory_order_relaxed));
+	                : config_role_name(
+	                      (enum pg_role)atomic_load_explicit(&s->role, memory_order_relaxed));
 }
 
 /* Take this slot's counts (zeroing them) and log its line if it saw traffic;
@@ -388,8 +388,9 @@ static void stats_total_of(const struct pg_stats_slot *s, struct stats_total *t)
 	t->auth = c[STATS_AUTH];
 	t->auth_plaintext = c[STATS_AUTH_PLAINTEXT];
 	for (int r = 0; r < PG_RULE_COUNT; r++) {
-		t->would[r] =
-		    r == PG_RULE_NONE ? 0 : atomic_load_explicit(&cum->would[r], memory_order_relaxed);
+		t->would[r] = r == PG_RULE_NONE
+		                  ? 0
+		                  : atomic_load_explicit(&cum->would[r], memory_order_relaxed);
 		t->refused[r] =
 		    r == PG_RULE_NONE ? 0 : stats_minus(c[STATS_REJECT_FIRST + r - 1], t->would[r]);
 	}

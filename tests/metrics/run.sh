@@ -285,7 +285,7 @@ _p=
 for f in "$PFILE" "$MFILE"; do
 	grep -v '^#' "$f" | grep -v -E '^portguard_[a-z_]+(_total|_seconds|_info)\{' | sed 's/^/not a portguard_ counter, gauge or info: /'
 	grep -E '^portguard_[a-z_]+\{' "$f" | grep -v -E '\{daemon="(policyd|milter)"' | sed 's/^/no daemon label first: /'
-	ls "$f.tmp" 2>/dev/null | sed 's/^/temporary file left: /'
+	[ ! -e "$f.tmp" ] || echo "temporary file left: $f.tmp"
 done >"$tmp/names.out"
 _p=$(cat "$tmp/names.out")
 check names_and_labels "$_p"

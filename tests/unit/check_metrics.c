@@ -68,7 +68,8 @@ START_TEST(test_families_and_values)
 	struct pg_stats_slot *s = stats_slot(587, "", PG_ROLE_SUBMISSION);
 	struct pg_facts t13 = facts("TLSv1.3", "bob"), plain = facts("", "eve");
 	struct pg_verdict rej = {.action = PG_ACT_REJECT, .rule = PG_RULE_PLAINTEXT_AUTH};
-	struct pg_verdict would = {.action = PG_ACT_DUNNO, .rule = PG_RULE_RELAY, .would_reject = true};
+	struct pg_verdict would = {
+	    .action = PG_ACT_DUNNO, .rule = PG_RULE_RELAY, .would_reject = true};
 
 	stats_add_transaction(s, &t13, true);
 	stats_add_transaction(s, &plain, true);
@@ -91,7 +92,8 @@ START_TEST(test_families_and_values)
 	    "\"TLSv1.2\"} 0");
 	has("portguard_plaintext_total{daemon=\"policyd\",port=\"587\",role=\"submission\"} 1");
 	has("portguard_auth_total{daemon=\"policyd\",port=\"587\",role=\"submission\"} 2");
-	has("portguard_auth_plaintext_total{daemon=\"policyd\",port=\"587\",role=\"submission\"} 1");
+	has("portguard_auth_plaintext_total{daemon=\"policyd\",port=\"587\",role=\"submission\"} "
+	    "1");
 	has("portguard_refusals_total{daemon=\"policyd\",port=\"587\",role=\"submission\",rule="
 	    "\"plaintext_auth\"} 1");
 	has("portguard_refusals_total{daemon=\"policyd\",port=\"587\",role=\"submission\",rule="
