@@ -124,6 +124,8 @@ struct pg_config {
 	char group[64]; /* socket group, "" = user's primary group */
 	bool allow_root;
 	char state_directory[192]; /* the counters' state files; "" = none */
+	char metrics_file[192];    /* Prometheus textfile (core/metrics.c); "" = none */
+	unsigned metrics_interval; /* seconds between its writes */
 	/* policyd */
 	char *policyd_listen[PG_MAX_LISTEN];
 	size_t policyd_nlisten;

@@ -34,6 +34,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "mtafacts.h"
 #include "report.h"
 #include "stats.h"
@@ -764,6 +765,7 @@ struct pg_config *daemon_reload(const struct daemon_info *d, const struct daemon
 	}
 	if (fresh == NULL) {
 		log_err("reload failed: %s; keeping the running configuration", err);
+		metrics_reload_failed();
 		return NULL;
 	}
 	if (config_restart_needed(running, fresh, restart_key_ignored, &x, keys, sizeof keys) > 0)
@@ -775,5 +777,6 @@ struct pg_config *daemon_reload(const struct daemon_info *d, const struct daemon
 	mtafacts_log_changes(running, fresh);
 	report_config(fresh, d->name, "reloaded");
 	stats_config(fresh);
+	metrics_reloaded(fresh);
 	return fresh;
 }

@@ -97,7 +97,17 @@ struct stats_store {
 
 #define STATS_FILE_VERSION 1
 
+/* Cumulative counts of this process, for the metrics file (stats_totals):
+ * in memory only, beside the slots (index i: S->slots[i]; PG_STATS_SLOTS:
+ * the other slot). emitted[] grows by what each emit took, under
+ * stats_lock; would[] counts monitor-mode objections by rule, atomically. */
+struct stats_cumulative {
+	unsigned long emitted[STATS_COUNT];
+	_Atomic unsigned long would[PG_RULE_COUNT];
+};
+
 static struct stats_store stats_mem = {.other = {.other = true}};
+static struct stats_cumulative stats_cum[PG_STATS_SLOTS + 1];
 static struct stats_store *S = &stats_mem;
 static struct statefile stats_file = {.fd = -1};
 static bool stats_with_sessions;
@@ -222,16 +232,43 @@ void stats_add_recipient(struct pg_stats_slot *s)
 	stats_inc(s, STATS_RECIPIENTS);
 }
 
+/* The slot's cumulative counts. */
+static struct stats_cumulative *stats_cum_of(const struct pg_stats_slot *s)
+{
+	return &stats_cum[s->other ? PG_STATS_SLOTS : (size_t)(s - S->slots)];
+}
+
 void stats_add_verdict(struct pg_stats_slot *s, const struct pg_verdict *v)
 {
 	if (v->rule <= PG_RULE_NONE || v->rule >= PG_RULE_COUNT)
 		return;
 	stats_touch();
 	stats_inc(s, (enum stats_counter)(STATS_REJECT_FIRST + v->rule - 1));
-	if (v->would_reject)
+	if (v->would_reject) {
 		stats_inc(s, STATS_WOULD_REJECT);
-	else if (v->action == PG_ACT_REJECT)
+		atomic_fetch_add_explicit(&stats_cum_of(s)->would[v->rule], 1,
+		                          memory_order_relaxed);
+	} else if (v->action == PG_ACT_REJECT)
 		stats_inc(s, STATS_REJECTED);
+}
+
+/* The slot's port as the stats line names it: the number, the label, "-"
+ * (no port, no label) or "other". */
+static void stats_port_word(const struct pg_stats_slot *s, char *port, size_t len)
+{
+	if (s->other)
+		snprintf(port, len, "other");
+	else if (s->port != 0)
+		snprintf(port, len, "%u", s->port);
+	else
+		log_sanitise(port, len, s->label[0] != '\0' ? s->label : "-");
+}
+
+static const char *stats_role_word(const struct pg_stats_slot *s)
+{
+	return s->other ? "-"
+	                : config_role_name(
+	                      (enum pg_role)atomic_load_explicit(&s->role, memory_order_relaxed));
 }
 
 /* Take this slot's counts (zeroing them) and log its line if it saw traffic;
@@ -247,19 +284,13 @@ static bool stats_emit_slot(struct pg_stats_slot *s, long period, bool with_sess
 
 	for (int i = 0; i < STATS_COUNT; i++) {
 		v[i] = atomic_exchange_explicit(&s->c[i], 0, memory_order_relaxed);
+		stats_cum_of(s)->emitted[i] += v[i];
 		any |= v[i] != 0;
 	}
 	if (!any)
 		return false;
-	if (s->other)
-		snprintf(port, sizeof port, "other");
-	else if (s->port != 0)
-		snprintf(port, sizeof port, "%u", s->port);
-	else
-		log_sanitise(port, sizeof port, s->label[0] != '\0' ? s->label : "-");
-	const char *role = s->other ? "-"
-	                            : config_role_name((enum pg_role)atomic_load_explicit(
-	                                  &s->role, memory_order_relaxed));
+	stats_port_word(s, port, sizeof port);
+	const char *role = stats_role_word(s);
 	unsigned long tls = v[STATS_TLS], all = v[STATS_TLS] + v[STATS_PLAINTEXT];
 	/* One decimal, rounded, in integers: tenths of a percent. */
 	unsigned long tenths = all == 0 ? 0 : (tls * 2000 / all + 1) / 2;
@@ -327,9 +358,66 @@ long stats_peek(unsigned port, const char *label, const char *counter)
 	return (long)atomic_load_explicit(&s->c[c], memory_order_relaxed);
 }
 
+/* a - b, or 0: the counters are read one by one while threads add, so a
+ * part may be ahead of its whole for an instant. */
+static unsigned long stats_minus(unsigned long a, unsigned long b)
+{
+	return a > b ? a - b : 0;
+}
+
+/* One slot's cumulative counts: what its emits took plus what waits. */
+static void stats_total_of(const struct pg_stats_slot *s, struct stats_total *t)
+{
+	const struct stats_cumulative *cum = stats_cum_of(s);
+	unsigned long c[STATS_COUNT];
+
+	for (int i = 0; i < STATS_COUNT; i++)
+		c[i] = cum->emitted[i] + atomic_load_explicit(&s->c[i], memory_order_relaxed);
+	stats_port_word(s, t->port, sizeof t->port);
+	t->role = stats_role_word(s);
+	t->sessions = c[STATS_SESSIONS];
+	t->transactions = c[STATS_TRANSACTIONS];
+	t->recipients = c[STATS_RECIPIENTS];
+	t->plaintext = c[STATS_PLAINTEXT];
+	t->tls[0] = c[STATS_TLS13];
+	t->tls[1] = c[STATS_TLS12];
+	t->tls[2] = c[STATS_TLS11];
+	t->tls[3] = c[STATS_TLS10];
+	t->tls[4] = stats_minus(c[STATS_TLS],
+	                        c[STATS_TLS13] + c[STATS_TLS12] + c[STATS_TLS11] + c[STATS_TLS10]);
+	t->auth = c[STATS_AUTH];
+	t->auth_plaintext = c[STATS_AUTH_PLAINTEXT];
+	for (int r = 0; r < PG_RULE_COUNT; r++) {
+		t->would[r] = r == PG_RULE_NONE
+		                  ? 0
+		                  : atomic_load_explicit(&cum->would[r], memory_order_relaxed);
+		t->refused[r] =
+		    r == PG_RULE_NONE ? 0 : stats_minus(c[STATS_REJECT_FIRST + r - 1], t->would[r]);
+	}
+}
+
+size_t stats_totals(struct stats_total *out, size_t max)
+{
+	size_t n, k = 0;
+
+	pthread_mutex_lock(&stats_lock);
+	n = atomic_load_explicit(&S->nslots, memory_order_acquire);
+	for (size_t i = 0; i < n && k < max; i++)
+		stats_total_of(&S->slots[i], &out[k++]);
+	if (k < max) {
+		stats_total_of(&S->other, &out[k]);
+		/* the other slot only once it counted something */
+		if (out[k].transactions + out[k].sessions + out[k].recipients != 0)
+			k++;
+	}
+	pthread_mutex_unlock(&stats_lock);
+	return k;
+}
+
 /* Zero every slot of S (the caller holds stats_lock or is alone). */
 static void stats_clear(void)
 {
+	memset(stats_cum, 0, sizeof stats_cum);
 	for (size_t i = 0; i < PG_STATS_SLOTS; i++) {
 		S->slots[i].port = 0;
 		S->slots[i].label[0] = '\0';

@@ -49,6 +49,25 @@ int stats_emit(time_t now, bool with_sessions);
  * "TLSv1.3", "reject_relay", ...). Returns -1 if unknown. */
 long stats_peek(unsigned port, const char *label, const char *counter);
 
+/* A slot's counts since the process started (or stats_reset_all), for the
+ * metrics file: counts already in stats lines plus those waiting for the
+ * next. Taken under the lock stats_emit() holds, so a total never goes
+ * down. Index of tls[]: TLSv1.3, TLSv1.2, TLSv1.1, TLSv1.0, another or
+ * unknown version. refused[] (enforced, or on_error's) and would[]
+ * (monitor mode) by enum pg_rule; [PG_RULE_NONE] is 0. */
+#define STATS_TLS_BUCKETS 5
+struct stats_total {
+	char port[PG_MAX_LABEL * 4 + 1]; /* as in the stats line */
+	const char *role;                /* "relay", "submission", "-" */
+	unsigned long sessions, transactions, recipients, plaintext, auth, auth_plaintext;
+	unsigned long tls[STATS_TLS_BUCKETS];
+	unsigned long refused[PG_RULE_COUNT], would[PG_RULE_COUNT];
+};
+
+/* Fill out[] with up to max slots (ports, then "other" once it counted);
+ * returns how many. */
+size_t stats_totals(struct stats_total *out, size_t max);
+
 /* Forget all slots, and the state file if one is open (tests; policyd at
  * exit). */
 void stats_reset_all(void);

@@ -4,10 +4,18 @@
  * xxfi_negotiate asks for every macro SPEC's "Port identity" lists, per
  * stage (smfi_setsymlist replaces the MTA's list for that stage), and turns
  * off the stages portguard does not need (DATA, headers, body, unknown
- * commands) and the replies to CONNECT and HELO, where it never objects:
- * under Postfix a reject there would stick to the whole session and refuse
- * STARTTLS too. SMFIP_RCPT_REJ stays off. Macros the MTA will not send on
+ * commands). SMFIP_RCPT_REJ stays off. Macros the MTA will not send on
  * request still arrive from its own lists, so the default MTA settings work.
+ *
+ * CONNECT and HELO are answered (SMFIS_CONTINUE, never an objection: under
+ * Postfix a reject there would stick to the whole session and refuse
+ * STARTTLS too), although portguard has nothing to say there: the reply
+ * makes the MTA wait until the milter has read the event. Without it
+ * (SMFIP_NR_CONN/SMFIP_NR_HELO) Postfix writes CONNECT, HELO and QUIT of a
+ * session that ends before MAIL without waiting and closes the socket, and
+ * libmilter, which treats a hung-up socket as an error before reading what
+ * is still buffered, drops the whole session unseen: xxfi_close only, no
+ * xxfi_connect, so the session was never counted.
  *
  * State: a struct milter_conn from xxfi_connect to xxfi_close (which may be
  * the only callback called), per-message parts reset at MAIL, abort and the
@@ -84,9 +92,8 @@ static sfsistat pg_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
                              unsigned long f3, unsigned long *pf0, unsigned long *pf1,
                              unsigned long *pf2, unsigned long *pf3)
 {
-	const unsigned long wanted_steps = SMFIP_NOHDRS | SMFIP_NOBODY | SMFIP_NOEOH |
-	                                   SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_CONN |
-	                                   SMFIP_NR_HELO;
+	const unsigned long wanted_steps =
+	    SMFIP_NOHDRS | SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA;
 
 	(void)f2;
 	(void)f3;
@@ -111,17 +118,17 @@ static sfsistat pg_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	struct milter_conn *c = conn_of(ctx);
 
 	if (c != NULL) /* a second CONNECT on one milter connection: start afresh */
-		return SMFIS_NOREPLY;
+		return SMFIS_CONTINUE;
 	c = calloc(1, sizeof *c);
 	if (c == NULL) {
 		log_err("out of memory at CONNECT; on_error applies at MAIL");
-		return SMFIS_NOREPLY;
+		return SMFIS_CONTINUE;
 	}
 	c->cfg = snapshot_get();
 	if (c->cfg == NULL) {
 		free(c);
 		log_err("no configuration at CONNECT; on_error applies at MAIL");
-		return SMFIS_NOREPLY;
+		return SMFIS_CONTINUE;
 	}
 	session_connect(c, ctx_getter, ctx, hostname, hostaddr);
 	if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
@@ -129,7 +136,7 @@ static sfsistat pg_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		free(c);
 		log_err("smfi_setpriv failed at CONNECT; on_error applies at MAIL");
 	}
-	return SMFIS_NOREPLY;
+	return SMFIS_CONTINUE;
 }
 
 static sfsistat pg_helo(SMFICTX *ctx, char *helohost)
@@ -138,9 +145,9 @@ static sfsistat pg_helo(SMFICTX *ctx, char *helohost)
 
 	(void)helohost;
 	if (c == NULL)
-		return SMFIS_NOREPLY; /* never object at HELO; MAIL applies on_error */
+		return SMFIS_CONTINUE; /* never object at HELO; MAIL applies on_error */
 	session_helo(c, ctx_getter, ctx);
-	return SMFIS_NOREPLY;
+	return SMFIS_CONTINUE;
 }
 
 static sfsistat pg_envfrom(SMFICTX *ctx, char **argv)

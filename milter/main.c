@@ -26,6 +26,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "milter.h"
 #include "report.h"
 
@@ -148,13 +149,16 @@ int main(int argc, char **argv)
 	stats_init(time(NULL));
 	snapshot_init(cfg, &milter_info, &o);
 	report_config(cfg, MILTER_NAME, "starting");
+	(void)metrics_start(cfg, milter_info.section, true);
 	if (!service_start()) {
+		metrics_stop();
 		snapshot_shutdown();
 		return daemon_end(&o, EX_OSERR);
 	}
 	rc = smfi_main();
 	service_stop(); /* writes the last stats lines */
 	stats_stop(time(NULL));
+	metrics_stop();
 	cfg = snapshot_get();
 	if (cfg != NULL) {
 		report_config(cfg, MILTER_NAME, "stopping");

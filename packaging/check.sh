@@ -131,6 +131,10 @@ deb_contents() {
 			deb_has "$deb_common" -rw-r--r-- usr/share/doc/portguard-common/README.Debian.gz; } &&
 		deb_has "$deb_common" -rw-r--r-- usr/share/doc/portguard-common/examples/postfix/main.cf.snippet &&
 		deb_has "$deb_common" -rw-r--r-- usr/share/doc/portguard-common/examples/sendmail/portguard.mc &&
+		deb_has "$deb_common" -rw-r--r-- usr/share/doc/portguard-common/examples/fail2ban/filter.d/portguard.conf &&
+		deb_has "$deb_common" -rw-r--r-- usr/share/doc/portguard-common/examples/fail2ban/jail.d/portguard.conf &&
+		deb_has "$deb_common" -rw-r--r-- usr/share/doc/portguard-common/examples/logcheck/ignore.d.server/portguard &&
+		dpkg-deb -c "$deb_common" | grep -q -E ' \./usr/share/doc/portguard-common/examples/grafana/portguard-dashboard\.json(\.gz)?$' &&
 		deb_has "$deb_policyd" -rwxr-xr-x usr/sbin/portguard-policyd &&
 		deb_has "$deb_policyd" -rw-r--r-- lib/systemd/system/portguard-policyd.service &&
 		deb_has "$deb_policyd" -rw-r--r-- usr/share/man/man8/portguard-policyd.8.gz &&
@@ -201,7 +205,10 @@ if [ -n "$rpm_common" ] && [ -n "$rpm_policyd" ] && [ -n "$rpm_milter" ]; then
 			rpm_has "$rpm_policyd" -rw-r--r-- root root /usr/share/man/man8/portguard-policyd.8.gz &&
 			rpm_has "$rpm_milter" -rwxr-xr-x root root /usr/sbin/portguard-milter &&
 			rpm_has "$rpm_milter" -rw-r--r-- root root /usr/lib/systemd/system/portguard-milter.service &&
-			rpm_has "$rpm_milter" -rw-r--r-- root root /usr/share/man/man8/portguard-milter.8.gz
+			rpm_has "$rpm_milter" -rw-r--r-- root root /usr/share/man/man8/portguard-milter.8.gz &&
+			rpm -qlp "$rpm_common" | grep -q -E '/examples/fail2ban/filter\.d/portguard\.conf$' &&
+			rpm -qlp "$rpm_common" | grep -q -E '/examples/logcheck/ignore\.d\.server/portguard$' &&
+			rpm -qlp "$rpm_common" | grep -q -E '/examples/grafana/portguard-dashboard\.json$'
 	}
 	check rpm-files-and-modes rpm_files
 

@@ -44,6 +44,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "policyd.h"
 #include "report.h"
 #include "stats.h"
@@ -607,6 +608,9 @@ static int wait_timeout_ms(void)
 	for (int k = TALLY_EVICTED; k <= TALLY_PEER; k++)
 		if (tally_due((enum tally_kind)k) < next)
 			next = tally_due((enum tally_kind)k);
+	long metrics_ms = metrics_tick(); /* writes the metrics file when due */
+	if (metrics_ms >= 0 && L.now + metrics_ms < next)
+		next = L.now + metrics_ms;
 	if (next <= L.now)
 		return 0;
 	if (next - L.now > 3600 * 1000)

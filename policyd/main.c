@@ -16,6 +16,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "policyd.h"
 #include "stats.h"
 
@@ -84,8 +85,10 @@ int main(int argc, char **argv)
 		return daemon_end(&o, rc);
 	}
 	stats_init(time(NULL));
+	(void)metrics_start(cfg, pd_info.section, false);
 	rc = loop_run(cfg, &pd_info, &o, listeners, nopen);
 	stats_stop(time(NULL));
+	metrics_stop();
 	stats_reset_all();
 	return daemon_end(&o, rc);
 }

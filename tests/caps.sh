@@ -88,6 +88,11 @@ if [ "$what" = check ]; then
 	need "rsyslogd (the syslog path test)" rsyslog command -v rsyslogd
 	need "fail2ban-regex and Debian's stock postfix filter (the relay reply test)" fail2ban \
 		sh -c 'command -v fail2ban-regex && test -f /etc/fail2ban/filter.d/postfix.conf'
+	need "promtool check metrics (the metrics layer)" prometheus \
+		sh -c 'printf "# HELP a_total A.\\n# TYPE a_total counter\\na_total 1\\n" | promtool check metrics'
+	need "prometheus-node-exporter with the textfile collector (the metrics layer)" \
+		prometheus-node-exporter sh -c 'prometheus-node-exporter --help 2>&1 | grep -q collector.textfile.directory'
+	need "curl (one HTTP GET of node_exporter)" curl command -v curl
 	need "m4 (building sendmail.cf)" m4 command -v m4
 	need "libwrap.so.0 (Sendmail's daemon links it)" libwrap0 has_lib libwrap.so.0
 	need "unshare (Sendmail under its own host name)" util-linux command -v unshare

@@ -18,9 +18,12 @@
 # Then, reloaded with mode = "enforce" and origin_domain = that origin, the
 # rows marked "M". The stats lines printed on
 # SIGUSR2 are compared with what the cases sent (the milter counts sessions,
-# TLS, versions and AUTH per session, at close). Then, with the milter
+# TLS, versions and AUTH per session, at close). Then sessions that end
+# before MAIL (EHLO then QUIT, STARTTLS then QUIT): sessions= must equal
+# Postfix's "connect from" lines. Then, with the milter
 # stopped, the shipped milter_default_action makes Postfix defer. Last,
-# Debian's stock fail2ban postfix filter must match every relay refusal.
+# Debian's stock fail2ban postfix filter must match every relay refusal, and
+# portguard's own filter and logcheck rules (conf/) work on its log.
 # Prints "PASS: name" / "FAIL: name".
 #
 # The Postfix harness (config dir, queue, TLS key, sasldb, start/stop, the
@@ -47,6 +50,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 2
 . tests/e2e/lib.sh
+. tests/lib/logfilters.sh
 
 t_needs pfmilter "Postfix's master process runs as root" postfix postconf swaks saslpasswd2 openssl ss \
 	python3 fail2ban-regex
@@ -239,6 +243,49 @@ RCPT_TAG=far
 DRV_LAYER=M t_rows
 stats_check "origin not local: stats on SIGUSR2 equal what the test sent through Postfix" sessions 1
 
+# Sessions that end before MAIL. Postfix's smtpd reports CONNECT to every
+# milter before it sends its greeting (smtpd_proto -> milter_conn_event) and
+# QUIT when the client leaves (milter8_disc_event), for every session. The
+# milter answers CONNECT and HELO, so Postfix waits until it has read them
+# (with no reply asked for, libmilter dropped such sessions unread when
+# Postfix had hung up first: milter/callbacks.c), and counts each one:
+# sessions= equals Postfix's "connect from" lines. The one limit: a session
+# that ends right after STARTTLS, before its second EHLO, is counted as
+# plaintext, because Postfix sends the milter no event (and so no TLS macro)
+# between STARTTLS and the next command.
+# pre_mail N PORT TALLY... ARG...: N sessions, each tallied as the TALLY words.
+pre_mail() {
+	_pm_n=$1 _pm_port=$2
+	shift 2
+	_pm_words=
+	while [ "$1" != -- ]; do
+		_pm_words="$_pm_words $1"
+		shift
+	done
+	shift
+	_pm_i=0
+	while [ "$_pm_i" -lt "$_pm_n" ]; do
+		t_swaks --port "$_pm_port" "$@"
+		case $T_REPLY in 2*) ;; *) t_fail "port $_pm_port $*: last reply '$T_REPLY'" ;; esac
+		for _pm_w in $_pm_words; do echo "$_pm_port $_pm_w"; done >>"$TALLY"
+		T_SESSIONS=$((T_SESSIONS + 1))
+		_pm_i=$((_pm_i + 1))
+	done
+}
+t_begin "sessions before MAIL: EHLO-QUIT, STARTTLS-EHLO-QUIT, STARTTLS-QUIT, one message"
+_pm_off=$(wc -c <"$PF_LOG")
+_pm_s0=$T_SESSIONS
+pre_mail 5 "$P_SUB" sessions plaintext -- --quit-after first-helo --to "pm@$E2E_DOMAIN"
+pre_mail 2 "$P_SUB" sessions tls TLSv1.3 -- -tls --quit-after helo --to "pm@$E2E_DOMAIN"
+pre_mail 1 "$P_SUB" sessions plaintext -- -tls --quit-after tls --to "pm@$E2E_DOMAIN"
+pre_mail 3 "$P_RELAY" sessions plaintext -- --quit-after first-helo --local-interface 127.0.0.2 --to "pm@$E2E_DOMAIN"
+pre_mail 1 "$P_RELAY" sessions transactions recipients plaintext -- --to "pm-one@$E2E_DOMAIN"
+_pm_connects=$(tail -c "+$((_pm_off + 1))" "$PF_LOG" | grep -c -E 'postfix/[a-z]+/smtpd\[[0-9]+\]: connect from ')
+[ "$_pm_connects" = $((T_SESSIONS - _pm_s0)) ] ||
+	t_fail "Postfix logged $_pm_connects 'connect from' lines, the test made $((T_SESSIONS - _pm_s0)) sessions"
+t_end
+stats_check "sessions before MAIL: sessions= equals Postfix's connect from lines" sessions 1
+
 t_begin "SIGTERM: clean exit (status 0, no sanitizer report)"
 T_OFF=$(wc -c <"$PG_LOG")
 PF_LOG_END=$(wc -c <"$PF_LOG")
@@ -267,6 +314,17 @@ _bad=$(tail -c "+$((PF_LOG_OFF + 1))" "$PF_LOG" | head -c "$((PF_LOG_END - PF_LO
 t_end
 
 pf_fail2ban "$T_RELAY_N"
+
+# The shipped fail2ban filter (conf/fail2ban) and logcheck rules
+# (conf/logcheck) on portguard's own log of this run, as rsyslog would have
+# written it (both timestamp styles): tests/lib/logfilters.sh.
+t_begin "conf/fail2ban and conf/logcheck: exactly the relay refusals and alarms banned, routine lines ignored"
+for _st in traditional rfc3339; do
+	logfilters_syslog "$PG_LOG" "$E2E_D/pg-$_st.log" "$_st"
+	_lf=$(logfilters_check "$E2E_D/pg-$_st.log" "$E2E_D/lf-$_st")
+	[ -z "$_lf" ] || t_fail "$_st timestamps: $_lf"
+done
+t_end
 
 echo "pfmilter: $T_PASSED passed, $T_FAILED failed"
 [ "$T_FAILED" = 0 ]

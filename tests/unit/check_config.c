@@ -352,6 +352,8 @@ START_TEST(test_schema_defaults)
 	    {"group", "\"\"", NULL, NULL},
 	    {"allow_root", "false", NULL, NULL},
 	    {"state_directory", "\"/run/portguard\"", NULL, NULL},
+	    {"metrics_file", "\"\"", NULL, NULL},
+	    {"metrics_interval", "60", NULL, NULL},
 	    {"policyd", "{ }", NULL, NULL},
 	    {"policyd.listen", "[ \"unix:/var/spool/postfix/portguard/policy\" ]", NULL, NULL},
 	    {"policyd.socket_mode", "\"0660\"", NULL, NULL},
@@ -651,7 +653,7 @@ START_TEST(test_bounds_integers)
 			free(t.s);
 		}
 	}
-	ck_assert_uint_eq(nrows, 8);
+	ck_assert_uint_eq(nrows, 9);
 }
 END_TEST
 
