@@ -66,6 +66,7 @@ $(B)/%.o: %.c $(wildcard core/*.h) $(wildcard policyd/*.h) $(wildcard milter/*.h
 
 $(B)/libportguard.a: $(CORE_OBJ)
 	@mkdir -p $(dir $@)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(B)/portguard-policyd: $(POLICYD_OBJ) $(B)/libportguard.a
