@@ -378,8 +378,9 @@ static const char *sock_path(const char *spec)
 	return strncmp(spec, "unix:", 5) == 0 ? spec + 5 : spec;
 }
 
-/* Connect, retrying while the server is not there yet (bounded by wait_ns). */
-static int connect_unix(const char *path, uint64_t wait_ns)
+/* One connect to the unix socket at path: the descriptor (blocking), or -1
+ * with errno set. */
+static int connect_once(const char *path)
 {
 	struct sockaddr_un sun;
 	memset(&sun, 0, sizeof sun);
@@ -387,15 +388,26 @@ static int connect_unix(const char *path, uint64_t wait_ns)
 	if (strlen(path) >= sizeof sun.sun_path)
 		die("socket path too long: %s", path);
 	memcpy(sun.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		die("socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0)
+		return fd;
+	int e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+/* Connect, retrying while the server is not there yet (bounded by wait_ns). */
+static int connect_unix(const char *path, uint64_t wait_ns)
+{
 	uint64_t deadline = now_ns(CLOCK_MONOTONIC) + wait_ns;
 	for (;;) {
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			die("socket: %s", strerror(errno));
-		if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0)
+		int fd = connect_once(path);
+		if (fd >= 0)
 			return fd;
 		int e = errno;
-		close(fd);
 		if ((e != ENOENT && e != ECONNREFUSED && e != EAGAIN) ||
 		    now_ns(CLOCK_MONOTONIC) >= deadline)
 			die("connect %s: %s", path, strerror(e));
@@ -861,15 +873,8 @@ struct soak {
 
 static void soak_connect(struct soak *k, struct sconn *c, const char *path, uint64_t now)
 {
-	struct sockaddr_un sun;
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		die("socket: %s", strerror(errno));
-	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
-		close(fd);
+	int fd = connect_once(path);
+	if (fd < 0) {
 		if (k->in_window)
 			k->refused_in_window++;
 		else
@@ -1119,10 +1124,6 @@ static int mode_flood(const char *path, unsigned nconns, double secs)
 	} *fs = calloc(nconns, sizeof *fs);
 	if (fs == NULL)
 		die("out of memory");
-	struct sockaddr_un sun;
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
 	unsigned long connects = 0, connect_failed = 0, closed_trickling = 0, closed_idle = 0;
 	unsigned held = 0, held_max = 0;
 	uint64_t end = now_ns(CLOCK_MONOTONIC) + (uint64_t)(secs * 1e9);
@@ -1133,11 +1134,8 @@ static int mode_flood(const char *path, unsigned nconns, double secs)
 		for (unsigned i = 0; i < nconns; i++) {
 			struct fconn *f = &fs[i];
 			if (f->fd < 0 && now >= f->at) {
-				int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-				if (fd < 0)
-					die("socket: %s", strerror(errno));
-				if (connect(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
-					close(fd);
+				int fd = connect_once(path);
+				if (fd < 0) {
 					connect_failed++;
 					f->at = now + 200000000u;
 					continue;

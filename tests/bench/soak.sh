@@ -42,6 +42,8 @@ CAP=${SOAK_CAP:-64}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 2
 . tests/bench/conf.sh
+# shellcheck source=tests/lib/common.sh
+. tests/lib/common.sh
 
 PG=$B/portguard-policyd
 LOADGEN=$B/bench/loadgen
@@ -71,19 +73,9 @@ fi
 SOCK=$tmp/pg.sock
 
 pg_pid="" load_pid="" flood_pid=""
-stop_pid() {
-	kill "$1" 2>/dev/null || return 0
-	t=0
-	while kill -0 "$1" 2>/dev/null && [ "$t" -lt 50 ]; do
-		sleep 0.1
-		t=$((t + 1))
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
 cleanup() {
 	for p in $load_pid $flood_pid $pg_pid; do
-		stop_pid "$p"
+		t_stop_pid "$p" 50
 	done
 	if [ "${KEEP:-0}" = 1 ] || [ "${failed:-0}" = 1 ]; then
 		echo "soak: logs kept in $tmp"
