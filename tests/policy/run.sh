@@ -358,15 +358,20 @@ fi
 
 # --------------------------------------------- out of file descriptors
 # A hard open-file limit of 24 (below what max_connections=100 needs): a
-# warning at start; past the limit, connections are taken and closed with
-# a warning that names the limit, not the cap; nothing spins or crashes.
+# warning at start; past the limit, with no connection idle, connections are
+# taken and closed with a warning that names the limit, not the cap; nothing
+# spins or crashes.
 write_conf "$tmp/nofile.conf" enforce 100
-SOCK=$tmp/nofile.sock
-LOG=$tmp/nofile.log
-(ulimit -n 24 && exec "$PD" -f -e -c "$tmp/nofile.conf" -p "unix:$SOCK") 2>"$LOG" &
-PID=$!
-pids="$pids $PID"
-if wait_for test -S "$SOCK" && kill -0 "$PID" 2>/dev/null; then
+# nofile_start NAME: start() under that limit.
+nofile_start() {
+	SOCK=$tmp/$1.sock
+	LOG=$tmp/$1.log
+	(ulimit -n 24 && exec "$PD" -f -e -c "$tmp/nofile.conf" -p "unix:$SOCK") 2>"$LOG" &
+	PID=$!
+	pids="$pids $PID"
+	wait_for test -S "$SOCK" && kill -0 "$PID" 2>/dev/null
+}
+if nofile_start nofile; then
 	if grep -q 'warning: the open-file limit is 24, below the [0-9]* descriptors policyd.max_connections=100 needs' "$LOG"; then
 		pass "open-file limit below max_connections: a warning at start names both"
 	else
@@ -390,6 +395,27 @@ if wait_for test -S "$SOCK" && kill -0 "$PID" 2>/dev/null; then
 	fi
 else
 	fail "nofile: daemon did not start" "$LOG"
+fi
+# The same limit with idle connections: the one idle the longest is closed
+# to make room (as at the cap), so every newcomer is answered; the warnings
+# name the limit and count each one closed, exactly.
+if nofile_start nofile2; then
+	if $client "$SOCK" nofile_evict 30 "$base" >"$tmp/got" 2>"$tmp/err"; then
+		pass "out of descriptors, idle connections open: every new client answered, the oldest idle closed to make room ($(cat "$tmp/got"))"
+	else
+		cat "$tmp/err" >>"$LOG"
+		fail "out of descriptors: a new client not answered with idle connections to close" "$LOG"
+	fi
+	stop nofile2 "$PID" "$LOG"
+	want=$(sed -n 's/.*(evicted=\([0-9]*\)).*/\1/p' "$tmp/got")
+	got=$(sed -n 's/.*out of file descriptors (open-file limit 24) .*; closed \([0-9]*\) idle connection(s), the longest idle first, to make room since the last warning.*/\1/p' "$LOG" | awk '{ n += $1 } END { print n + 0 }')
+	if [ -n "$want" ] && [ "$got" = "$want" ] && ! grep -q 'refused [0-9]* connection(s)' "$LOG"; then
+		pass "out of descriptors: the warnings count the $want idle connections closed, exactly, and no refusal"
+	else
+		fail "out of descriptors: warnings count $got closed, the client saw ${want:-?}" "$LOG"
+	fi
+else
+	fail "nofile2: daemon did not start" "$LOG"
 fi
 
 # -------------------------------------------------------------- idle timeout
