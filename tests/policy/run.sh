@@ -280,11 +280,34 @@ if wait_for test -S "$tmp/rw/p.sock"; then
 else
 	fail "socket file: daemon did not start" "$tmp/rw.log"
 fi
+# A socket file another process put in its place while it ran is not the
+# daemon's to remove: still there after a clean stop (the daemon's own,
+# moved aside, is left alone too), with no warning.
+"$PD" -f -e -c "$conf" -p "unix:$tmp/rw/q.sock" 2>"$tmp/rq.log" &
+PID=$!
+pids="$pids $PID"
+if wait_for test -S "$tmp/rw/q.sock"; then
+	mv "$tmp/rw/q.sock" "$tmp/rw/q.old"
+	python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$tmp/rw/q.sock"
+	stop replaced "$PID" "$tmp/rq.log"
+	if [ -S "$tmp/rw/q.sock" ] && [ -S "$tmp/rw/q.old" ] && ! grep -q 'cannot remove' "$tmp/rq.log"; then
+		pass "socket file: one another process put in its place is kept at a clean stop"
+	else
+		fail "socket file: the replacement removed at stop, or a warning" "$tmp/rq.log"
+	fi
+else
+	fail "socket file: daemon did not start" "$tmp/rq.log"
+fi
 if [ "$(id -u)" = 0 ]; then
 	if [ "$(grep -c "warning: unix:$MSOCK will be left behind at stop: its directory $tmp is not writable by uid $(id -u nobody): Permission denied" "$MLOG")" = 1 ]; then
 		pass "socket file: in a directory its user cannot write to, one warning at start says it will be left behind, and why"
 	else
 		fail "socket file: no (single) start-up warning for a socket it cannot remove" "$MLOG"
+	fi
+	if [ -S "$MSOCK" ] && ! grep -q "cannot remove the socket at stop" "$MLOG"; then
+		pass "socket file: left behind as the start-up warning said, and not said again at stop"
+	else
+		fail "socket file: gone, or its failed removal warned about again at stop" "$MLOG"
 	fi
 fi
 
