@@ -481,14 +481,29 @@ bool daemon_socket_removable(const char *path, char *why, size_t whylen)
 	return true;
 }
 
-void daemon_socket_check_removable(const char *path)
+bool daemon_socket_check_removable(const char *path)
 {
 	char why[DAEMON_SOCK_PATH_MAX + 160];
 
-	if (!daemon_socket_removable(path, why, sizeof why))
-		log_warnx("unix:%s will be left behind at stop: %s; remove it after a stop, or "
-		          "let the daemon's user write to that directory",
-		          path, why);
+	if (daemon_socket_removable(path, why, sizeof why))
+		return true;
+	log_warnx("unix:%s will be left behind at stop: %s; remove it after a stop, or "
+	          "let the daemon's user write to that directory",
+	          path, why);
+	return false;
+}
+
+bool daemon_socket_remove(const char *path, dev_t dev, ino_t ino, bool warned)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0 || st.st_dev != dev || st.st_ino != ino)
+		return false; /* gone, or another process's now */
+	if (unlink(path) == 0)
+		return true;
+	if (!warned)
+		log_warnx("unix:%s: cannot remove the socket at stop: %s", path, strerror(errno));
+	return false;
 }
 
 static int drop_failed(const struct daemon_creds *c, const char *step)

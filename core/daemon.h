@@ -108,8 +108,13 @@ int daemon_socket_perms(const char *path, unsigned mode, const struct daemon_cre
 /* After the privilege drop: can this process remove the socket file at
  * path at stop? If not, why says so (its directory, and the reason). */
 bool daemon_socket_removable(const char *path, char *why, size_t whylen);
-/* daemon_socket_removable(), and a warning naming the socket when not. */
-void daemon_socket_check_removable(const char *path);
+/* daemon_socket_removable(), and a warning naming the socket when not
+ * (then false: the caller need not say so again at stop). */
+bool daemon_socket_check_removable(const char *path);
+/* At stop: unlink the socket at path if it is still the file (dev, ino)
+ * the daemon made, never one another process has put there since. A
+ * failure is logged unless warned (the start-up warning said so). */
+bool daemon_socket_remove(const char *path, dev_t dev, ino_t ino, bool warned);
 /* Become the user: initgroups, setresgid, setresuid, then check that all
  * ids changed and root cannot be regained. EX_OSERR on any failure. Staying
  * root (allow_root) is logged as a warning. */

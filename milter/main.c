@@ -37,6 +37,7 @@ static struct {
 	char path[DAEMON_SOCK_PATH_MAX];
 	dev_t dev;
 	ino_t ino;
+	bool warned; /* at start: it will be left behind */
 } sock;
 
 /* libmilter (8.17) binds and listens inside smfi_opensocket() and takes no
@@ -104,11 +105,8 @@ static int open_socket(const struct pg_config *cfg, const char *spec,
 /* At stop: remove the unix socket unless another process has replaced it. */
 static void remove_socket(void)
 {
-	struct stat st;
-
-	if (sock.path[0] != '\0' && lstat(sock.path, &st) == 0 && st.st_dev == sock.dev &&
-	    st.st_ino == sock.ino)
-		(void)unlink(sock.path);
+	if (sock.path[0] != '\0')
+		(void)daemon_socket_remove(sock.path, sock.dev, sock.ino, sock.warned);
 }
 
 /* Everything between the config and smfi_main. */
@@ -126,7 +124,7 @@ static int start(const struct pg_config *cfg, const struct daemon_options *o, co
 	if ((rc = daemon_settle(o, cfg, &creds)) != EX_OK)
 		return rc;
 	if (sock.path[0] != '\0')
-		daemon_socket_check_removable(sock.path);
+		sock.warned = !daemon_socket_check_removable(sock.path);
 	service_block_signals();
 	daemon_ready(&milter_info, o, cfg, &spec, 1);
 	return EX_OK;

@@ -8,6 +8,8 @@
  * replaced only if what is there is a socket nobody answers on, then gets
  * its mode and owner from daemon_socket_perms(); inet sockets get
  * SO_REUSEADDR (IPv6 ones IPV6_V6ONLY). The privilege drop is core's.
+ * listen_close() removes a unix socket only while it is still the file
+ * bound (its device and inode), never one another process put there.
  * Failure: every function logs why and returns a sysexits(3) code:
  * EX_USAGE for a bad spec, EX_CANTCREAT when a unix socket cannot be made
  * or given its mode and owner, EX_OSERR for other socket errors.
@@ -89,6 +91,13 @@ static int listen_unix(const char *path, const struct pg_config *cfg,
 		unlink(path);
 		return EX_OSERR;
 	}
+	if (lstat(path, &st) != 0) {
+		log_err("unix:%s: gone right after bind: %s", path, strerror(errno));
+		close(fd);
+		return EX_CANTCREAT;
+	}
+	out->dev = st.st_dev;
+	out->ino = st.st_ino;
 	out->fd = fd;
 	out->unix_path = strdup(path);
 	if (out->unix_path == NULL) {
@@ -170,7 +179,7 @@ void listen_close(struct pd_listener *l, bool unlink_path)
 		close(l->fd);
 	l->fd = -1;
 	if (l->unix_path != NULL && unlink_path)
-		(void)unlink(l->unix_path);
+		(void)daemon_socket_remove(l->unix_path, l->dev, l->ino, l->warned);
 	free(l->unix_path);
 	free(l->spec);
 	l->unix_path = NULL;

@@ -9,16 +9,17 @@
  * busy list in the order its current request began). A busy connection gets
  * request_timeout from the first byte of its request (a trickle of bytes
  * does not extend it), an idle one idle_timeout; both checks look at list
- * heads only. At max_connections the connection idle the longest is closed
- * to make room; only when none is idle is the newcomer refused. The clock
+ * heads only. At max_connections, and when accept() finds no descriptor
+ * left, the connection idle the longest is closed to make room; only when
+ * none is idle is the newcomer refused. The clock
  * is read once per pass of the loop. Each connection is one fixed-size
  * struct; its input buffer (PG_POLICY_MAX_REQUEST) and output buffer
  * (PD_OUT_SIZE) are one allocation made at its first read, so idle
  * connections cost little. Requests are answered in order; while a reply
  * cannot be written the connection is not read (backpressure).
  * Failure: bad peer input closes that connection only, with a warning that
- * names it; past max_connections with no idle connection, or out of
- * descriptors, a new connection is accepted and closed at once. Refusals and
+ * names it; past max_connections, or out of descriptors, with no idle
+ * connection, a new connection is accepted and closed at once. Refusals and
  * evictions are counted and logged with their exact count, at most once a
  * minute per kind, a second after the first of a burst, and at shutdown.
  * A failed reload keeps the running config. Only start-up problems end the
@@ -54,6 +55,16 @@
 #define LOOP_WARN_EVERY_MS    60000 /* and each kind's count line at most this often */
 
 enum handle_kind { HANDLE_LISTENER = 0, HANDLE_SIGNAL, HANDLE_CONN };
+
+/* Refusals and evictions, each counted and logged apart. */
+enum tally_kind {
+	TALLY_EVICTED = 0,    /* an idle connection closed at max_connections */
+	TALLY_CAP,            /* refused at max_connections, none idle */
+	TALLY_NOFILE,         /* refused out of descriptors, none idle */
+	TALLY_PEER,           /* refused at max_connections_per_peer */
+	TALLY_NOFILE_EVICTED, /* an idle connection closed out of descriptors */
+	TALLY_KINDS
+};
 
 struct handle {
 	enum handle_kind kind;
@@ -108,11 +119,9 @@ static struct {
 	struct {
 		unsigned long count;
 		int64_t logged, first;
-	} tally[4];
+	} tally[TALLY_KINDS];
 	char peer_refused[PD_PEER_MAX]; /* the last peer refused at its own cap */
 } L;
-
-enum tally_kind { TALLY_EVICTED = 0, TALLY_CAP, TALLY_NOFILE, TALLY_PEER };
 
 static int64_t mono_ms(void)
 {
@@ -376,8 +385,8 @@ static void nofile_check(void)
 		return;
 	log_warnx(
 	    "the open-file limit is %lu, below the %lu descriptors policyd.max_connections=%u "
-	    "needs: connections past it will be refused; raise LimitNOFILE= in the unit (or "
-	    "ulimit -n), or lower policyd.max_connections",
+	    "needs: past it, idle connections will be closed for new ones, or new ones refused; "
+	    "raise LimitNOFILE= in the unit (or ulimit -n), or lower policyd.max_connections",
 	    nofile_limit(), need, L.cfg->policyd_max_connections);
 }
 
@@ -406,7 +415,7 @@ static void tally_flush(bool final)
 {
 	unsigned max = L.cfg->policyd_max_connections;
 
-	for (int k = TALLY_EVICTED; k <= TALLY_PEER; k++) {
+	for (int k = TALLY_EVICTED; k < TALLY_KINDS; k++) {
 		unsigned long n = L.tally[k].count;
 
 		if (n == 0 || (!final && L.now < tally_due((enum tally_kind)k)))
@@ -425,6 +434,12 @@ static void tally_flush(bool final)
 			          "policyd.max_connections_per_peer=%u; refused %lu connection(s) "
 			          "since the last warning, the last from %s",
 			          L.cfg->policyd_max_connections_per_peer, n, L.peer_refused);
+		else if (k == TALLY_NOFILE_EVICTED)
+			log_warnx("out of file descriptors (open-file limit %lu) with %zu connections "
+			          "open; closed %lu idle connection(s), the longest idle first, to make "
+			          "room since the last warning; raise LimitNOFILE= in the unit (or "
+			          "ulimit -n), or lower policyd.max_connections=%u",
+			          nofile_limit(), L.nconns, n, max);
 		else
 			log_warnx("out of file descriptors (open-file limit %lu) with %zu connections "
 			          "open; refused %lu connection(s) since the last warning; raise "
@@ -434,6 +449,30 @@ static void tally_flush(bool final)
 		L.tally[k].count = 0;
 		L.tally[k].logged = L.now;
 	}
+}
+
+/* accept4() found no descriptor left: take the waiting connection with the
+ * spare one (which also tells whether one waits: accept fails so even with
+ * none), then make room for it by closing the connection idle the longest,
+ * as at the cap, whose descriptor becomes the spare; with none idle, close
+ * the newcomer at once. Its descriptor, -1 when none waited, or -2 when it
+ * was refused. */
+static int accept_nofile(struct listener_handle *lh, struct sockaddr_storage *ss, socklen_t *sl)
+{
+	int fd;
+
+	close(L.spare_fd);
+	fd = accept4(lh->l->fd, (struct sockaddr *)ss, sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0 && L.idle.head != NULL) {
+		conn_close(L.idle.head);
+		tally_add(TALLY_NOFILE_EVICTED);
+	} else if (fd >= 0) {
+		close(fd);
+		tally_add(TALLY_NOFILE);
+		fd = -2;
+	}
+	L.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return fd;
 }
 
 static void accept_ready(struct listener_handle *lh)
@@ -453,22 +492,18 @@ static void accept_ready(struct listener_handle *lh)
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			if ((errno == EMFILE || errno == ENFILE) && L.spare_fd >= 0) {
-				/* Out of descriptors: take the connection and close it,
-				 * so the listener does not stay readable forever. */
-				close(L.spare_fd);
-				fd = accept(lh->l->fd, NULL, NULL);
-				if (fd >= 0) {
-					close(fd);
-					tally_add(TALLY_NOFILE);
-				}
-				L.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-				if (fd < 0)
+				/* Out of descriptors: make room, or take the connection
+				 * and close it, so the listener does not stay readable. */
+				fd = accept_nofile(lh, &ss, &sl);
+				if (fd == -1)
 					return; /* nothing taken: wait for the next event */
-				continue;
+				if (fd == -2)
+					continue;
+			} else {
+				if (errno != EAGAIN && errno != EWOULDBLOCK)
+					log_warn("%s: accept", lh->l->spec);
+				return;
 			}
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				log_warn("%s: accept", lh->l->spec);
-			return;
 		}
 		inet = peer_key(&ss, key);
 		if (inet && L.cfg->policyd_max_connections_per_peer > 0 &&
@@ -605,7 +640,7 @@ static int wait_timeout_ms(void)
 		next = request_deadline(L.busy.head);
 	if (L.idle.head != NULL && idle_deadline(L.idle.head) < next)
 		next = idle_deadline(L.idle.head);
-	for (int k = TALLY_EVICTED; k <= TALLY_PEER; k++)
+	for (int k = TALLY_EVICTED; k < TALLY_KINDS; k++)
 		if (tally_due((enum tally_kind)k) < next)
 			next = tally_due((enum tally_kind)k);
 	long metrics_ms = metrics_tick(); /* writes the metrics file when due */

@@ -60,7 +60,7 @@ static int start(const struct pg_config *cfg, const struct daemon_options *o,
 		return rc;
 	for (size_t i = 0; i < nspecs; i++)
 		if (ls[i].unix_path != NULL)
-			daemon_socket_check_removable(ls[i].unix_path);
+			ls[i].warned = !daemon_socket_check_removable(ls[i].unix_path);
 	block_signals();
 	daemon_ready(&pd_info, o, cfg, specs, nspecs);
 	return EX_OK;

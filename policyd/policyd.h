@@ -34,6 +34,9 @@ struct pd_listener {
 	int fd;
 	char *unix_path; /* malloc'd, unlinked at exit; NULL for inet */
 	char *spec;      /* as given, for log lines */
+	dev_t dev;       /* the socket file bound, removed at exit only if */
+	ino_t ino;       /* still there (daemon_socket_remove) */
+	bool warned;     /* at start: it will be left behind */
 };
 
 /* Returns a sysexits code (EX_OK on success) and has logged why not. */

@@ -15,6 +15,16 @@
  *       reads every reply, lets them idle and reads VmRSS again.
  *   loadgen -s SOCKET -1
  *       Probe: one request, one well-formed reply, exit 0 (readiness check).
+ *   loadgen -s SOCKET -K [-c CONNS] [-r RATE] [-d SECS]
+ *       Soak (tests/bench/soak.sh): RATE requests a second in all over CONNS
+ *       connections, each request's right answer known (relay attempts and
+ *       submission without TLS must be refused), every reply checked;
+ *       connections the server closes are opened again; SIGUSR1/SIGUSR2 mark
+ *       a window in which the server is killed and restarted, so that what
+ *       fails in it is counted apart. Prints one line of counts.
+ *   loadgen -s SOCKET -F -c CONNS [-d SECS]
+ *       Flood: holds CONNS connections, half trickling a request that never
+ *       ends, half idle, reopening each one the server closes, until SIGTERM.
  *
  * Requests are realistic and varied (every attribute Postfix 3.7 sends at
  * RCPT, ports 25/587/465/2525, TLS 1.3/1.2/older/plaintext, SASL, client
@@ -53,7 +63,7 @@ enum {
 	LG_MAX_EVENTS = 1024,
 };
 
-enum lg_mode { LG_MODE_LOAD, LG_MODE_MEMORY, LG_MODE_PROBE };
+enum lg_mode { LG_MODE_LOAD, LG_MODE_MEMORY, LG_MODE_PROBE, LG_MODE_SOAK, LG_MODE_FLOOD };
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -111,6 +121,9 @@ struct pool {
 	size_t off[LG_POOL_REQUESTS];
 	size_t len[LG_POOL_REQUESTS];
 	size_t count;
+	/* Soak mode only: what each request must get, and its port. */
+	unsigned char expect[LG_POOL_REQUESTS];
+	unsigned short port[LG_POOL_REQUESTS];
 };
 
 static void pool_add(struct pool *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -365,8 +378,9 @@ static const char *sock_path(const char *spec)
 	return strncmp(spec, "unix:", 5) == 0 ? spec + 5 : spec;
 }
 
-/* Connect, retrying while the server is not there yet (bounded by wait_ns). */
-static int connect_unix(const char *path, uint64_t wait_ns)
+/* One connect to the unix socket at path: the descriptor (blocking), or -1
+ * with errno set. */
+static int connect_once(const char *path)
 {
 	struct sockaddr_un sun;
 	memset(&sun, 0, sizeof sun);
@@ -374,15 +388,26 @@ static int connect_unix(const char *path, uint64_t wait_ns)
 	if (strlen(path) >= sizeof sun.sun_path)
 		die("socket path too long: %s", path);
 	memcpy(sun.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		die("socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0)
+		return fd;
+	int e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+/* Connect, retrying while the server is not there yet (bounded by wait_ns). */
+static int connect_unix(const char *path, uint64_t wait_ns)
+{
 	uint64_t deadline = now_ns(CLOCK_MONOTONIC) + wait_ns;
 	for (;;) {
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			die("socket: %s", strerror(errno));
-		if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0)
+		int fd = connect_once(path);
+		if (fd >= 0)
 			return fd;
 		int e = errno;
-		close(fd);
 		if ((e != ENOENT && e != ECONNREFUSED && e != EAGAIN) ||
 		    now_ns(CLOCK_MONOTONIC) >= deadline)
 			die("connect %s: %s", path, strerror(e));
@@ -761,6 +786,410 @@ static int mode_probe(const char *path, uint64_t wait_ns)
 	return 0;
 }
 
+/* ---- soak: a steady rate of requests whose answer is known ------------- */
+
+enum soak_expect { SOAK_ALLOW = 0, SOAK_REFUSE_RELAY, SOAK_REFUSE_PLAINTEXT };
+
+/* Requests whose right answer follows from SPEC and tests/bench/conf.sh:
+ * 20% relay attempts (port 25, an untrusted client, no AUTH, a remote
+ * recipient: rule 7), 20% submission without TLS (port 587, AUTH, no TLS:
+ * rule 1), 60% allowed (port 25 to a local domain, with or without TLS;
+ * port 587 over TLS 1.3 with AUTH to anyone). */
+static void soak_pool_build(struct pool *p)
+{
+	p->cap = (size_t)LG_POOL_REQUESTS * 1200;
+	p->text = malloc(p->cap);
+	if (p->text == NULL)
+		die("out of memory");
+	p->used = 0;
+	p->count = 0;
+	while (p->count < LG_POOL_REQUESTS) {
+		struct session s;
+		char rcpt[160];
+		unsigned r = rnd(100);
+		enum soak_expect e = r < 20 ? SOAK_REFUSE_RELAY
+		                   : r < 40 ? SOAK_REFUSE_PLAINTEXT : SOAK_ALLOW;
+
+		session_new(&s);
+		/* TEST-NET ranges: never in trusted_networks. */
+		snprintf(s.client_addr, sizeof s.client_addr, "%s.%u",
+		    chance(50) ? "198.51.100" : "203.0.113", 1 + rnd(254));
+		s.server_addr = "192.0.2.25";
+		s.context = "";
+		s.ccert_fp[0] = s.ccert_subject[0] = s.ccert_issuer[0] = '\0';
+		if (e == SOAK_REFUSE_PLAINTEXT || (e == SOAK_ALLOW && chance(50))) {
+			s.port = 587;
+			session_tls(&s, e == SOAK_ALLOW ? 100 : 0, 0, 0);
+			s.sasl_method = "PLAIN";
+			snprintf(s.sasl_user, sizeof s.sasl_user, "%s", PICK(users));
+			snprintf(s.sender, sizeof s.sender, "%s@example.org", s.sasl_user);
+			snprintf(rcpt, sizeof rcpt, "%s@%s", PICK(users), PICK(remote_domains));
+		} else {
+			s.port = 25;
+			session_tls(&s, 50, 20, 0);
+			s.sasl_method = "";
+			s.sasl_user[0] = '\0';
+			snprintf(rcpt, sizeof rcpt, "%s@%s", PICK(users),
+			    e == SOAK_ALLOW ? "example.org" : PICK(remote_domains));
+		}
+		p->expect[p->count] = (unsigned char)e;
+		p->port[p->count] = (unsigned short)s.port;
+		pool_request(p, &s, rcpt);
+	}
+}
+
+/* SIGUSR1: a kill window opens (the server is about to die); SIGUSR2: it
+ * closes (the server answers again), after a grace period. */
+static volatile sig_atomic_t soak_win_open, soak_win_close;
+
+static void soak_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		soak_win_open = 1;
+	else
+		soak_win_close = 1;
+}
+
+struct sconn {
+	int fd;
+	bool busy, retry;   /* a request in flight; resend cur (it was not answered) */
+	size_t cur;         /* pool index of the request in flight or to resend */
+	size_t rlen;
+	uint64_t next_send; /* when this connection sends next */
+	uint64_t reconnect_at;
+	char rbuf[LG_REPLY_MAX];
+};
+
+struct soak {
+	struct pool *pool;
+	int ep;
+	bool in_window;
+	uint64_t window_end; /* 0: open until SIGUSR2 */
+	unsigned long sent, answered, accepted_ok, refused_ok, wrongly_accepted,
+	    wrongly_refused, tempfail, bad_reply, port25, port587, windows,
+	    refused_in_window, lost_in_window, closed_idle_in_window, evicted_idle,
+	    retried, connect_failed_other, unanswered_at_end;
+};
+
+static void soak_connect(struct soak *k, struct sconn *c, const char *path, uint64_t now)
+{
+	int fd = connect_once(path);
+	if (fd < 0) {
+		if (k->in_window)
+			k->refused_in_window++;
+		else
+			k->connect_failed_other++;
+		c->reconnect_at = now + 20000000u;
+		return;
+	}
+	set_nonblock(fd);
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+	if (epoll_ctl(k->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+		die("epoll_ctl: %s", strerror(errno));
+	c->fd = fd;
+	c->rlen = 0;
+	if (c->next_send < now)
+		c->next_send = now;
+}
+
+/* The server closed or reset c. In a kill window a request in flight is
+ * lost (the dead server may have counted it); outside one the server closed
+ * c while it was idle (made room at the cap) before reading the request, so
+ * it is sent again on a new connection, as Postfix's policy client does. */
+static void soak_dead(struct soak *k, struct sconn *c, uint64_t now)
+{
+	close(c->fd);
+	c->fd = -1;
+	c->reconnect_at = now;
+	if (!c->busy) {
+		if (k->in_window)
+			k->closed_idle_in_window++;
+		else
+			k->evicted_idle++;
+		return;
+	}
+	c->busy = false;
+	if (k->in_window) {
+		k->lost_in_window++;
+	} else {
+		k->retried++;
+		c->retry = true;
+	}
+}
+
+static void soak_send(struct soak *k, struct sconn *c, uint64_t now)
+{
+	if (!c->retry)
+		c->cur = (c->cur + 1) % k->pool->count;
+	c->retry = false;
+	const char *p = k->pool->text + k->pool->off[c->cur];
+	size_t left = k->pool->len[c->cur];
+	c->busy = true;
+	c->rlen = 0;
+	k->sent++;
+	while (left > 0) {
+		ssize_t w = write(c->fd, p, left);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) { /* EPIPE, ECONNRESET: gone; EAGAIN cannot happen with one in flight */
+			soak_dead(k, c, now);
+			return;
+		}
+		p += w;
+		left -= (size_t)w;
+	}
+}
+
+static void soak_reply(struct soak *k, struct sconn *c)
+{
+	unsigned char e = k->pool->expect[c->cur];
+	bool dunno = c->rlen == 14 && memcmp(c->rbuf, "action=DUNNO\n\n", 14) == 0;
+	bool refused = c->rlen > 10 && memcmp(c->rbuf, "action=5", 8) == 0;
+
+	c->busy = false;
+	k->answered++;
+	if (k->pool->port[c->cur] == 25)
+		k->port25++;
+	else
+		k->port587++;
+	if (dunno && e == SOAK_ALLOW)
+		k->accepted_ok++;
+	else if (dunno)
+		k->wrongly_accepted++;
+	else if (refused && e != SOAK_ALLOW)
+		k->refused_ok++;
+	else if (refused)
+		k->wrongly_refused++;
+	else if (c->rlen > 10 && (memcmp(c->rbuf, "action=4", 8) == 0 ||
+	                          memcmp(c->rbuf, "action=DEFER", 12) == 0))
+		k->tempfail++;
+	else
+		k->bad_reply++;
+}
+
+static void soak_readable(struct soak *k, struct sconn *c, uint64_t now)
+{
+	ssize_t n = read(c->fd, c->rbuf + c->rlen, sizeof c->rbuf - c->rlen);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0 || !c->busy) { /* closed, reset, or data nobody asked for */
+		if (n > 0)
+			k->bad_reply++;
+		soak_dead(k, c, now);
+		return;
+	}
+	c->rlen += (size_t)n;
+	if (c->rlen >= 2 && c->rbuf[c->rlen - 1] == '\n' && c->rbuf[c->rlen - 2] == '\n')
+		soak_reply(k, c);
+	else if (c->rlen == sizeof c->rbuf) {
+		k->bad_reply++;
+		c->busy = false;
+		soak_dead(k, c, now);
+	}
+}
+
+static void soak_window(struct soak *k, uint64_t now)
+{
+	if (soak_win_open) {
+		soak_win_open = 0;
+		k->in_window = true;
+		k->window_end = 0;
+		k->windows++;
+	}
+	if (soak_win_close) {
+		soak_win_close = 0;
+		k->window_end = now + 500000000u; /* the server is back: half a second's grace */
+	}
+	if (k->in_window && k->window_end != 0 && now >= k->window_end)
+		k->in_window = false;
+}
+
+/*
+ * CONNS connections send RATE requests a second in all (each waits for its
+ * reply, as smtpd does) for SECS seconds, reconnecting whenever the server
+ * closes one; then one line of counts (see tests/bench/soak.sh).
+ */
+static int mode_soak(const char *path, unsigned nconns, double rate, double secs)
+{
+	static struct pool pool;
+	struct soak k;
+	memset(&k, 0, sizeof k);
+	soak_pool_build(&pool);
+	k.pool = &pool;
+	k.ep = epoll_create1(EPOLL_CLOEXEC);
+	if (k.ep < 0)
+		die("epoll_create1: %s", strerror(errno));
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = soak_signal;
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+
+	struct sconn *cs = calloc(nconns, sizeof *cs);
+	if (cs == NULL)
+		die("out of memory");
+	uint64_t interval = (uint64_t)(1e9 * nconns / rate);
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC), end = t0 + (uint64_t)(secs * 1e9);
+	for (unsigned i = 0; i < nconns; i++) {
+		cs[i].fd = -1;
+		cs[i].cur = (size_t)i * pool.count / nconns;
+		cs[i].next_send = t0 + interval * i / nconns; /* spread evenly */
+	}
+	struct epoll_event ev[LG_MAX_EVENTS];
+	for (;;) {
+		uint64_t now = now_ns(CLOCK_MONOTONIC), wake = now + 50000000u;
+		bool ending = now >= end;
+		unsigned inflight = 0;
+		soak_window(&k, now);
+		for (unsigned i = 0; i < nconns; i++) {
+			struct sconn *c = &cs[i];
+			if (c->fd < 0 && !ending && now >= c->reconnect_at)
+				soak_connect(&k, c, path, now);
+			if (c->fd >= 0 && !c->busy && !ending && now >= c->next_send) {
+				/* Steady: the next slot, not a burst to catch up. */
+				c->next_send += interval;
+				if (c->next_send < now)
+					c->next_send = now + interval;
+				soak_send(&k, c, now);
+			}
+			inflight += c->busy;
+			uint64_t w = c->fd < 0 ? c->reconnect_at : c->busy ? wake : c->next_send;
+			if (w < wake)
+				wake = w;
+		}
+		if (ending && (inflight == 0 || now >= end + 2000000000u)) {
+			k.unanswered_at_end = inflight;
+			break;
+		}
+		int timeout = wake > now ? (int)((wake - now) / 1000000u) : 0;
+		int n = epoll_wait(k.ep, ev, LG_MAX_EVENTS, timeout);
+		if (n < 0 && errno != EINTR)
+			die("epoll_wait: %s", strerror(errno));
+		now = now_ns(CLOCK_MONOTONIC);
+		soak_window(&k, now);
+		for (int i = 0; i < n; i++)
+			soak_readable(&k, ev[i].data.ptr, now);
+	}
+	double el = (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
+	printf("conns=%u secs=%.1f sent=%lu answered=%lu rps=%.0f accepted_ok=%lu refused_ok=%lu "
+	       "wrongly_accepted=%lu wrongly_refused=%lu tempfail=%lu bad_reply=%lu port25=%lu "
+	       "port587=%lu windows=%lu refused_in_window=%lu lost_in_window=%lu "
+	       "closed_idle_in_window=%lu evicted_idle=%lu retried=%lu connect_failed_other=%lu "
+	       "unanswered_at_end=%lu\n",
+	    nconns, el, k.sent, k.answered, (double)k.answered / el, k.accepted_ok, k.refused_ok,
+	    k.wrongly_accepted, k.wrongly_refused, k.tempfail, k.bad_reply, k.port25, k.port587,
+	    k.windows, k.refused_in_window, k.lost_in_window, k.closed_idle_in_window,
+	    k.evicted_idle, k.retried, k.connect_failed_other, k.unanswered_at_end);
+	for (unsigned i = 0; i < nconns; i++)
+		if (cs[i].fd >= 0)
+			close(cs[i].fd);
+	free(cs);
+	free(pool.text);
+	close(k.ep);
+	return 0;
+}
+
+/* ---- flood: hold connections by trickling and by idling ---------------- */
+
+static volatile sig_atomic_t flood_stop;
+
+static void flood_signal(int sig)
+{
+	(void)sig;
+	flood_stop = 1;
+}
+
+/*
+ * Keep CONNS connections open for SECS seconds (or until SIGTERM): the
+ * even ones trickle a request one byte a second and never finish it (a
+ * slowloris), the odd ones send nothing. One the server closes is opened
+ * again after 200 ms. Prints what the server closed.
+ */
+static int mode_flood(const char *path, unsigned nconns, double secs)
+{
+	static struct pool pool;
+	pool_build(&pool);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = flood_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		die("epoll_create1: %s", strerror(errno));
+	struct fconn {
+		int fd;
+		size_t sent;
+		uint64_t at; /* next byte, or the reconnect */
+	} *fs = calloc(nconns, sizeof *fs);
+	if (fs == NULL)
+		die("out of memory");
+	unsigned long connects = 0, connect_failed = 0, closed_trickling = 0, closed_idle = 0;
+	unsigned held = 0, held_max = 0;
+	uint64_t end = now_ns(CLOCK_MONOTONIC) + (uint64_t)(secs * 1e9);
+	for (unsigned i = 0; i < nconns; i++)
+		fs[i].fd = -1;
+	while (!flood_stop && now_ns(CLOCK_MONOTONIC) < end) {
+		uint64_t now = now_ns(CLOCK_MONOTONIC);
+		for (unsigned i = 0; i < nconns; i++) {
+			struct fconn *f = &fs[i];
+			if (f->fd < 0 && now >= f->at) {
+				int fd = connect_once(path);
+				if (fd < 0) {
+					connect_failed++;
+					f->at = now + 200000000u;
+					continue;
+				}
+				set_nonblock(fd);
+				struct epoll_event e = {.events = EPOLLIN, .data.u32 = i};
+				if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) < 0)
+					die("epoll_ctl: %s", strerror(errno));
+				f->fd = fd;
+				f->sent = 0;
+				f->at = now;
+				connects++;
+				held++;
+			}
+			/* All but the blank line that would end the request. */
+			size_t len = pool.len[i % pool.count] - 1;
+			if (f->fd >= 0 && i % 2 == 0 && f->sent < len && now >= f->at) {
+				if (write(f->fd, pool.text + pool.off[i % pool.count] + f->sent, 1) == 1)
+					f->sent++;
+				f->at = now + 1000000000u;
+			}
+		}
+		if (held > held_max)
+			held_max = held;
+		struct epoll_event ev[LG_MAX_EVENTS];
+		int n = epoll_wait(ep, ev, LG_MAX_EVENTS, 100);
+		for (int i = 0; i < n; i++) {
+			struct fconn *f = &fs[ev[i].data.u32];
+			char junk[64];
+			ssize_t r = read(f->fd, junk, sizeof junk);
+			if (r < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			if (f->sent > 0)
+				closed_trickling++;
+			else
+				closed_idle++;
+			close(f->fd);
+			f->fd = -1;
+			f->at = now_ns(CLOCK_MONOTONIC) + 200000000u;
+			held--;
+		}
+	}
+	printf("conns=%u held_max=%u connects=%lu connect_failed=%lu closed_trickling=%lu "
+	       "closed_idle=%lu\n",
+	    nconns, held_max, connects, connect_failed, closed_trickling, closed_idle);
+	for (unsigned i = 0; i < nconns; i++)
+		if (fs[i].fd >= 0)
+			close(fs[i].fd);
+	free(fs);
+	free(pool.text);
+	close(ep);
+	return 0;
+}
+
 static void raise_nofile(unsigned need)
 {
 	struct rlimit rl;
@@ -781,7 +1210,9 @@ static void usage(void)
 	    "usage: loadgen -s SOCKET [-c CONNS] [-d SECS] [-w SECS] [-n MAXREQ] [-P PID] "
 	    "[-S SEED] [-T WAITSECS]\n"
 	    "       loadgen -s SOCKET -M -c CONNS -P PID\n"
-	    "       loadgen -s SOCKET -1\n");
+	    "       loadgen -s SOCKET -1\n"
+	    "       loadgen -s SOCKET -K [-c CONNS] [-r RATE] [-d SECS] [-S SEED]\n"
+	    "       loadgen -s SOCKET -F -c CONNS [-d SECS]\n");
 	exit(1);
 }
 
@@ -789,12 +1220,12 @@ int main(int argc, char **argv)
 {
 	const char *spec = NULL;
 	unsigned nconns = LG_DEFAULT_CONNS;
-	double secs = 2.0, warm = 0.3, waitsecs = 5.0;
+	double secs = 2.0, warm = 0.3, waitsecs = 5.0, rate = 500;
 	size_t maxreq = LG_DEFAULT_MAXREQ;
 	pid_t pid = 0;
 	enum lg_mode mode = LG_MODE_LOAD;
 	int opt;
-	while ((opt = getopt(argc, argv, "s:c:d:w:n:P:S:T:M1")) != -1) {
+	while ((opt = getopt(argc, argv, "s:c:d:w:n:P:S:T:r:M1KF")) != -1) {
 		switch (opt) {
 		case 's': spec = optarg; break;
 		case 'c': nconns = (unsigned)strtoul(optarg, NULL, 10); break;
@@ -806,11 +1237,14 @@ int main(int argc, char **argv)
 		case 'T': waitsecs = strtod(optarg, NULL); break;
 		case 'M': mode = LG_MODE_MEMORY; break;
 		case '1': mode = LG_MODE_PROBE; break;
+		case 'K': mode = LG_MODE_SOAK; break;
+		case 'F': mode = LG_MODE_FLOOD; break;
+		case 'r': rate = strtod(optarg, NULL); break;
 		default: usage();
 		}
 	}
 	if (spec == NULL || optind != argc || nconns == 0 || nconns > 100000 || secs <= 0 ||
-	    secs > 600 || warm < 0 || warm > 60 || maxreq == 0 || waitsecs < 0 || waitsecs > 600)
+	    secs > 86400 || warm < 0 || !(rate > 0) || rate > 1e6 || warm > 60 || maxreq == 0 || waitsecs < 0 || waitsecs > 600)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile(nconns);
@@ -819,6 +1253,8 @@ int main(int argc, char **argv)
 	switch (mode) {
 	case LG_MODE_MEMORY: return mode_memory(path, nconns, pid, wait_ns);
 	case LG_MODE_PROBE: return mode_probe(path, wait_ns);
+	case LG_MODE_SOAK: return mode_soak(path, nconns, rate, secs);
+	case LG_MODE_FLOOD: return mode_flood(path, nconns, secs);
 	case LG_MODE_LOAD: break;
 	}
 	return mode_load(path, nconns, secs, warm, maxreq, pid, wait_ns);

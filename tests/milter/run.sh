@@ -325,6 +325,24 @@ else
 	fail $t "$(ls -l "$tmp/main.sock" 2>&1)"
 fi
 
+# A socket file another process put in the milter's place while it ran is
+# not the milter's to remove: still there after a clean stop, no warning.
+t=replaced_socket_kept_at_stop
+if start replaced "$conf" "unix:$tmp/replaced.sock"; then
+	mv "$tmp/replaced.sock" "$tmp/replaced.old"
+	python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$tmp/replaced.sock"
+	stop "$pid"
+	rc=$?
+	if [ "$rc" = 0 ] && [ -S "$tmp/replaced.sock" ] && [ -S "$tmp/replaced.old" ] &&
+		! has "$log" "cannot remove"; then
+		pass $t
+	else
+		fail $t "exit $rc; $(ls -l "$tmp"/replaced.* 2>&1)"
+	fi
+else
+	fail $t "did not start"
+fi
+
 # ---- monitor mode from the start, and the stats timer ------------------------
 
 mconf=$tmp/monitor.conf

@@ -39,10 +39,15 @@ between the pieces of a deliberately split request.
                                       a new connection is answered at once;
                                       prints the seconds it took
   pclient.py SOCK nofile N FILE       N connections kept open, a request on
-                                      each: served until the daemon is out of
+                                      each and the next one begun (none
+                                      idle): served until the daemon is out of
                                       descriptors, then closed unanswered;
                                       the served ones still answer, and once
                                       they close a new one is served
+  pclient.py SOCK nofile_evict N FILE N connections, each idle after an
+                                      answer: out of descriptors, the oldest
+                                      are closed to make room, every new one
+                                      is served
   pclient.py SOCK idle CLOCKFILE SECONDS FILE
                                       connection A is answered; the daemon's
                                       clock (tests/policy/fakeclock.c) moves
@@ -424,10 +429,10 @@ def reply_or_closed(s):
 
 
 def mode_nofile(path, args):
-    """Open n connections, one request each, keeping them open: the daemon
-    serves them until it runs out of descriptors, then closes new ones
-    unanswered; the served ones keep working, and once they close a new
-    connection is served again."""
+    """Open n connections, one request each, keeping them open with the next
+    request begun (so none is idle): the daemon serves them until it runs out
+    of descriptors, then closes new ones unanswered; the served ones keep
+    working, and once they close a new connection is served again."""
     n = int(args[0])
     with open(args[1], "rb") as f:
         data = f.read()
@@ -438,6 +443,7 @@ def mode_nofile(path, args):
         if reply_or_closed(s):
             if refused:
                 fail("connection served after one was refused, with none closed")
+            send_all(s, data[:10])
             served.append(s)
         else:
             refused += 1
@@ -447,7 +453,7 @@ def mode_nofile(path, args):
     if not refused:
         fail("all %d connections served: the open-file limit was never reached" % n)
     for s in served:
-        send_all(s, data)
+        send_all(s, data[10:])
         read_replies(s, 1)
         s.close()
     # The daemon frees a descriptor when it sees our close: poll, bounded.
@@ -465,6 +471,41 @@ def mode_nofile(path, args):
         time.sleep(0.05)
     print("%d connections served, %d closed unanswered when out of descriptors (refused=%d), "
           "served again once they closed" % (len(served), refused, refused))
+
+
+def mode_nofile_evict(path, args):
+    """Open n connections in turn, each answered once and then idle: when the
+    daemon runs out of descriptors it closes the one idle the longest to make
+    room, so every newcomer is answered; the closed ones are the oldest, in
+    order, and the rest still serve."""
+    n = int(args[0])
+    with open(args[1], "rb") as f:
+        data = f.read()
+    conns = []
+    for i in range(n):
+        s = connect(path)
+        send_all(s, data)
+        if not reply_or_closed(s):
+            fail("connection %d closed unanswered with idle connections to close" % (i + 1))
+        conns.append(s)
+    closed = []
+    for s in conns:
+        try:
+            closed.append(s.recv(1, socket.MSG_DONTWAIT) == b"")
+        except (BlockingIOError, TimeoutError):  # open: nothing to read
+            closed.append(False)
+    k = sum(closed)
+    if k == 0:
+        fail("no connection closed: the open-file limit was never reached")
+    if closed != [True] * k + [False] * (n - k):
+        fail("the closed connections are not the oldest ones: %r" % closed)
+    for s in conns[k:]:
+        send_all(s, data)
+        read_replies(s, 1)
+    for s in conns:
+        s.close()
+    print("%d connections served, the %d idle the longest closed to make room (evicted=%d)"
+          % (n, k, k))
 
 
 def mode_idle(path, args):
@@ -581,7 +622,7 @@ def main():
         fail(__doc__)
     path, mode, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     modes = {"send": mode_send, "limit": mode_limit, "bad": mode_bad,
-             "cap": mode_cap, "evict": mode_evict, "refuse": mode_refuse,
+             "cap": mode_cap, "nofile_evict": mode_nofile_evict, "evict": mode_evict, "refuse": mode_refuse,
              "deadline": mode_deadline, "slots": mode_slots, "nofile": mode_nofile, "idle": mode_idle, "flood": mode_flood, "script": mode_script}
     if mode not in modes:
         fail("unknown mode " + mode)

@@ -280,11 +280,34 @@ if wait_for test -S "$tmp/rw/p.sock"; then
 else
 	fail "socket file: daemon did not start" "$tmp/rw.log"
 fi
+# A socket file another process put in its place while it ran is not the
+# daemon's to remove: still there after a clean stop (the daemon's own,
+# moved aside, is left alone too), with no warning.
+"$PD" -f -e -c "$conf" -p "unix:$tmp/rw/q.sock" 2>"$tmp/rq.log" &
+PID=$!
+pids="$pids $PID"
+if wait_for test -S "$tmp/rw/q.sock"; then
+	mv "$tmp/rw/q.sock" "$tmp/rw/q.old"
+	python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$tmp/rw/q.sock"
+	stop replaced "$PID" "$tmp/rq.log"
+	if [ -S "$tmp/rw/q.sock" ] && [ -S "$tmp/rw/q.old" ] && ! grep -q 'cannot remove' "$tmp/rq.log"; then
+		pass "socket file: one another process put in its place is kept at a clean stop"
+	else
+		fail "socket file: the replacement removed at stop, or a warning" "$tmp/rq.log"
+	fi
+else
+	fail "socket file: daemon did not start" "$tmp/rq.log"
+fi
 if [ "$(id -u)" = 0 ]; then
 	if [ "$(grep -c "warning: unix:$MSOCK will be left behind at stop: its directory $tmp is not writable by uid $(id -u nobody): Permission denied" "$MLOG")" = 1 ]; then
 		pass "socket file: in a directory its user cannot write to, one warning at start says it will be left behind, and why"
 	else
 		fail "socket file: no (single) start-up warning for a socket it cannot remove" "$MLOG"
+	fi
+	if [ -S "$MSOCK" ] && ! grep -q "cannot remove the socket at stop" "$MLOG"; then
+		pass "socket file: left behind as the start-up warning said, and not said again at stop"
+	else
+		fail "socket file: gone, or its failed removal warned about again at stop" "$MLOG"
 	fi
 fi
 
@@ -358,15 +381,20 @@ fi
 
 # --------------------------------------------- out of file descriptors
 # A hard open-file limit of 24 (below what max_connections=100 needs): a
-# warning at start; past the limit, connections are taken and closed with
-# a warning that names the limit, not the cap; nothing spins or crashes.
+# warning at start; past the limit, with no connection idle, connections are
+# taken and closed with a warning that names the limit, not the cap; nothing
+# spins or crashes.
 write_conf "$tmp/nofile.conf" enforce 100
-SOCK=$tmp/nofile.sock
-LOG=$tmp/nofile.log
-(ulimit -n 24 && exec "$PD" -f -e -c "$tmp/nofile.conf" -p "unix:$SOCK") 2>"$LOG" &
-PID=$!
-pids="$pids $PID"
-if wait_for test -S "$SOCK" && kill -0 "$PID" 2>/dev/null; then
+# nofile_start NAME: start() under that limit.
+nofile_start() {
+	SOCK=$tmp/$1.sock
+	LOG=$tmp/$1.log
+	(ulimit -n 24 && exec "$PD" -f -e -c "$tmp/nofile.conf" -p "unix:$SOCK") 2>"$LOG" &
+	PID=$!
+	pids="$pids $PID"
+	wait_for test -S "$SOCK" && kill -0 "$PID" 2>/dev/null
+}
+if nofile_start nofile; then
 	if grep -q 'warning: the open-file limit is 24, below the [0-9]* descriptors policyd.max_connections=100 needs' "$LOG"; then
 		pass "open-file limit below max_connections: a warning at start names both"
 	else
@@ -390,6 +418,27 @@ if wait_for test -S "$SOCK" && kill -0 "$PID" 2>/dev/null; then
 	fi
 else
 	fail "nofile: daemon did not start" "$LOG"
+fi
+# The same limit with idle connections: the one idle the longest is closed
+# to make room (as at the cap), so every newcomer is answered; the warnings
+# name the limit and count each one closed, exactly.
+if nofile_start nofile2; then
+	if $client "$SOCK" nofile_evict 30 "$base" >"$tmp/got" 2>"$tmp/err"; then
+		pass "out of descriptors, idle connections open: every new client answered, the oldest idle closed to make room ($(cat "$tmp/got"))"
+	else
+		cat "$tmp/err" >>"$LOG"
+		fail "out of descriptors: a new client not answered with idle connections to close" "$LOG"
+	fi
+	stop nofile2 "$PID" "$LOG"
+	want=$(sed -n 's/.*(evicted=\([0-9]*\)).*/\1/p' "$tmp/got")
+	got=$(sed -n 's/.*out of file descriptors (open-file limit 24) .*; closed \([0-9]*\) idle connection(s), the longest idle first, to make room since the last warning.*/\1/p' "$LOG" | awk '{ n += $1 } END { print n + 0 }')
+	if [ -n "$want" ] && [ "$got" = "$want" ] && ! grep -q 'refused [0-9]* connection(s)' "$LOG"; then
+		pass "out of descriptors: the warnings count the $want idle connections closed, exactly, and no refusal"
+	else
+		fail "out of descriptors: warnings count $got closed, the client saw ${want:-?}" "$LOG"
+	fi
+else
+	fail "nofile2: daemon did not start" "$LOG"
 fi
 
 # -------------------------------------------------------------- idle timeout
