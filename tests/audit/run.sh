@@ -1,0 +1,299 @@
+#!/bin/sh
+# tests/audit/run.sh - portguard-audit(8) end to end (issue "portguard-audit:
+# prove that each port keeps its promise"): a private Postfix set up with the
+# shipped snippets (conf/postfix) audits clean from its configuration and
+# from the wire; then a table of misconfigurations, one row each, gives
+# exactly its finding, severity and exit code, and the fix line the audit
+# prints, applied, turns the check back to OK; bad input (unreadable or
+# garbage configuration, an MTA that is not running, a port that does not
+# answer, a server sending endless or oversized lines) gives UNKNOWN in
+# bounded time. A private Sendmail with the shipped .mc lines likewise
+# (its rows at the end).
+#
+# Uses tests/e2e/lib.sh (the private Postfix) and tests/sendmail/lib.sh;
+# TCP ports 14000-14099 on loopback only. The probe's untrusted address is
+# 127.0.0.2 (Postfix mynetworks and portguard trust 127.0.0.1 alone). Run
+# as root under the shared lock (tests/run.sh does it for "make check").
+set -u
+B=${1:-build/san}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top" || exit 2
+. tests/e2e/lib.sh
+
+t_needs audit "Postfix's master process runs as root" postfix postconf openssl ss runuser python3
+
+P_MX=14025
+P_SUB=14587
+P_SMTPS=14465
+P_ALT=14526
+P_EXTRA=14599  # a service the rows add, in no portguard entry
+P_GHOST=14598  # a portguard entry no service listens on
+P_SILENT=14090 # the tiny servers of the bad-input rows
+P_ENDLESS=14091
+P_FLOOD=14092
+P_CLOSED=14093 # nothing listens
+E2E_PORTS="$P_MX $P_SUB $P_SMTPS $P_ALT"
+
+e2e_init "$top" "$B"
+AUDIT=$E2E_D/portguard-audit
+cp "$E2E_B/portguard-audit" "$AUDIT" || e2e_setup_fail "copy portguard-audit"
+chmod 0755 "$AUDIT"
+pf_create || e2e_setup_fail "pf_create"
+# A certificate good for a year (pf_create's lasts two days: a finding).
+openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=mx.$E2E_DOMAIN" \
+	-keyout "$E2E_D/key.pem" -out "$E2E_D/cert.pem" >"$E2E_D/openssl.out" 2>&1 ||
+	e2e_setup_fail "openssl"
+cp "$E2E_D/cert.pem" "$E2E_D/cert-good.pem"
+cp "$E2E_D/key.pem" "$E2E_D/key-good.pem"
+
+# main.cf: the test basics, TLS and SASL, then the shipped main.cf.snippet's
+# settings (its smtpd_relay_restrictions with the socket made absolute,
+# DEFER_IF_PERMIT kept; smtpd_tls_auth_only = yes).
+_rs=$(pf_relay_restrictions shipped) || e2e_setup_fail "main.cf.snippet"
+{
+	echo "# Private test instance (tests/audit/run.sh): the shipped snippets"
+	pf_main_cf_base
+	echo "mydestination = $E2E_DOMAIN, mx.$E2E_DOMAIN"
+	echo "mynetworks = 127.0.0.1/32"
+	pf_main_cf_clients | grep -v '^smtpd_tls_auth_only'
+	echo "smtpd_relay_restrictions = $_rs"
+	grep -E '^smtpd_tls_auth_only *=' conf/postfix/main.cf.snippet
+} >"$PF/main.cf"
+# master.cf: port 25's line, then the shipped master.cf.snippet's services
+# on the test ports, chroot off.
+{
+	printf '127.0.0.1:%s inet n - n - - smtpd\n  -o syslog_name=postfix/mx\n' "$P_MX"
+	sed -n -E '/^[a-z0-9]+ +inet/,$p' conf/postfix/master.cf.snippet | grep -v '^#' |
+		sed -E -e "s/^submission +inet +n +- +y/127.0.0.1:$P_SUB inet n - n/" \
+			-e "s/^submissions +inet +n +- +y/127.0.0.1:$P_SMTPS inet n - n/" \
+			-e "s/^2525 +inet +n +- +y/127.0.0.1:$P_ALT inet n - n/"
+	pf_internal_services
+} >"$PF/master.cf"
+grep -q "^127.0.0.1:$P_ALT inet" "$PF/master.cf" && grep -q "^127.0.0.1:$P_SMTPS inet" "$PF/master.cf" ||
+	e2e_setup_fail "master.cf.snippet: the submission services were not found"
+chmod -R go+rX "$PF"
+cp "$PF/main.cf" "$E2E_D/main.cf.good"
+cp "$PF/master.cf" "$E2E_D/master.cf.good"
+
+# portguard.conf: the shipped ports on the test ports, one entry a line.
+write_conf() { # write_conf [EXTRA-TOP-LEVEL-LINES]
+	cat >"$PG_CONF" <<EOF
+state_directory = "";
+user = "nobody";
+group = "postfix";
+log = { level = "info"; stats_interval = 0; };
+relay = {
+  from_mta = "postfix";
+  postfix_config_directory = "$PF";
+  trusted_networks = [ "127.0.0.1/32" ];
+};
+ports = (
+  { port = $P_MX;   role = "relay";      auth = "optional"; },
+  { port = $P_SUB;  role = "submission"; tls = "starttls"; min_tls_version = "TLSv1.2"; },
+  { port = $P_SMTPS; role = "submission"; tls = "implicit"; min_tls_version = "TLSv1.2"; },
+  { port = $P_ALT;  role = "submission"; tls = "starttls"; min_tls_version = "TLSv1.2"; }
+);
+policyd = { listen = [ "unix:$PG_SOCK" ]; socket_mode = "0660"; };
+milter = { listen = "unix:$E2E_D/milter"; };
+${1:-}
+EOF
+	chmod 0644 "$PG_CONF"
+}
+write_conf
+cp "$PG_CONF" "$E2E_D/portguard.conf.good"
+
+# ---------------------------------------------------------------- helpers
+
+# audit NAME [ARG...]: run portguard-audit on $PG_CONF (bounded: 120 s),
+# text to $T_DIR/NAME.txt, JSON to NAME.json; A_RC is its exit code and
+# A_SECS how long it took.
+audit() {
+	_an=$1
+	shift
+	_t0=$(date +%s)
+	timeout 120 "$AUDIT" -c "$PG_CONF" "$@" >"$T_DIR/$_an.txt" 2>"$T_DIR/$_an.err"
+	A_RC=$?
+	A_SECS=$(($(date +%s) - _t0))
+	timeout 120 "$AUDIT" -c "$PG_CONF" --json "$@" >"$T_DIR/$_an.json" 2>>"$T_DIR/$_an.err"
+	A_OUT=$T_DIR/$_an.txt
+	A_JSON=$T_DIR/$_an.json
+}
+
+# findings [STATUS-ERE]: "STATUS PORT CHECK" of each finding in $A_JSON
+# whose status matches (default: not OK, not SKIPPED), sorted, unique.
+findings() {
+	python3 - "$A_JSON" "${1:-^(WARNING|CRITICAL|UNKNOWN)$}" <<'PY'
+import json, re, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception as e:
+    print("JSON-BROKEN %s" % e)
+    sys.exit(0)
+out = set()
+for f in d["findings"]:
+    if re.search(sys.argv[2], f["status"]):
+        out.add("%s %s %s" % (f["status"], f["port"], f["check"]))
+for l in sorted(out):
+    print(l)
+PY
+}
+
+# fix_of PORT CHECK: the fix line of that finding.
+fix_of() {
+	python3 - "$A_JSON" "$1" "$2" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for f in d["findings"]:
+    if str(f["port"]) == sys.argv[2] and f["check"] == sys.argv[3] and f["fix"]:
+        print(f["fix"])
+        break
+PY
+}
+
+# apply_fix FIX: a postconf command runs as printed; "FILE: add to ports:
+# ENTRY" adds the entry to portguard.conf; "FILE:LINE: remove ..." deletes
+# that line; "FILE: LINE" (sendmail.cf) replaces the line of the same option
+# or filter, or adds it.
+apply_fix() {
+	case $1 in
+	postconf\ *) sh -c "$1" ;;
+	*": add to ports: "*)
+		_e=${1#*: add to ports: }
+		sed -i "s|^ports = (|ports = (\n  $_e|" "${1%%: add to ports: *}" ;;
+	*": remove this port entry"*)
+		_l=${1%%: remove this port entry*}
+		sed -i "${_l##*:}d" "${_l%:*}" ;;
+	*) sm_apply_fix "$1" ;;
+	esac
+}
+
+# row NAME WANT-RC WANT-FINDINGS [ARG...]: the audit (with ARGs) exits
+# WANT-RC and its non-OK findings are exactly WANT-FINDINGS ("STATUS PORT
+# CHECK" lines, sorted); then the fix of the first one, applied (and Postfix
+# reloaded when ARGs probe), gives exit 0 and the check OK.
+row() {
+	_name=$1 _want_rc=$2 _want=$3
+	shift 3
+	t_begin "$_name"
+	audit "$_name" "$@"
+	[ "$A_RC" = "$_want_rc" ] || t_fail "exit $A_RC, want $_want_rc: $(head -n 1 "$A_OUT")"
+	_got=$(findings | LC_ALL=C sort)
+	_want=$(printf '%s\n' "$_want" | LC_ALL=C sort)
+	[ "$_got" = "$_want" ] || t_fail "findings:
+$_got
+want:
+$_want
+($(head -n 1 "$A_OUT"))"
+	_first=$(printf '%s\n' "$_want" | head -n 1)
+	_port=$(echo "$_first" | awk '{ print $2 }')
+	_check=$(echo "$_first" | awk '{ print $3 }')
+	_fix=$(fix_of "$_port" "$_check")
+	if [ -z "$_fix" ]; then
+		t_fail "no fix printed for $_check on port $_port"
+	else
+		grep -q -F -- "fix: $_fix" "$A_OUT" || t_fail "the text table does not print the fix: $_fix"
+		apply_fix "$_fix" >"$T_DIR/$_name.fix.out" 2>&1 || t_fail "the fix failed: $_fix: $(cat "$T_DIR/$_name.fix.out")"
+		ROW_AFTER_FIX
+		audit "$_name.fixed" "$@"
+		[ "$A_RC" = 0 ] || t_fail "after the fix ($_fix): exit $A_RC: $(findings | tr '\n' ';')"
+		# (a removed portguard entry leaves no finding for its port at all)
+		findings | grep -q " $_port $_check\$" &&
+			t_fail "after the fix: $_check on port $_port is still not OK"
+	fi
+	t_end
+}
+ROW_AFTER_FIX() { :; }
+
+# restore: the good main.cf, master.cf, portguard.conf and certificate.
+restore() {
+	cp "$E2E_D/main.cf.good" "$PF/main.cf"
+	cp "$E2E_D/master.cf.good" "$PF/master.cf"
+	cp "$E2E_D/portguard.conf.good" "$PG_CONF"
+	cp "$E2E_D/cert-good.pem" "$E2E_D/cert.pem"
+	cp "$E2E_D/key-good.pem" "$E2E_D/key.pem"
+	chmod 0644 "$PF/main.cf" "$PF/master.cf" "$PG_CONF"
+}
+
+pcP() { postconf -c "$PF" -P "$@"; }
+pcE() { postconf -c "$PF" -e "$@"; }
+
+# ---------------------------------------------------------------- Postfix: configuration
+
+t_begin pf_config_clean_exit_0
+audit pf_config_clean
+[ "$A_RC" = 0 ] || t_fail "exit $A_RC, want 0: $(findings | tr '\n' ';')"
+head -n 1 "$A_OUT" | grep -q -E '^PORTGUARD-AUDIT OK - 0 critical, 0 warning, 0 unknown, [0-9]+ ok' ||
+	t_fail "summary line: $(head -n 1 "$A_OUT")"
+grep -q -E "^$P_SUB +127\.0\.0\.1:$P_SUB +submission +auth_plaintext +OK " "$A_OUT" ||
+	t_fail "no table row for port $P_SUB auth_plaintext"
+for _c in auth_plaintext tls_encrypt portguard_hooked fail_open port_listed; do
+	findings '^OK$' | grep -q "^OK $P_SUB $_c\$" || t_fail "no OK $_c for port $P_SUB"
+done
+findings '^OK$' | grep -q "^OK $P_SMTPS tls_wrapper\$" || t_fail "no OK tls_wrapper for port $P_SMTPS"
+findings '^OK$' | grep -q "^OK 0 mynetworks\$" || t_fail "no OK mynetworks"
+t_end
+
+# The table: each row breaks one thing (restored before the next).
+restore
+pcP "127.0.0.1:$P_MX/inet/smtpd_sasl_auth_enable=yes" "127.0.0.1:$P_MX/inet/smtpd_tls_auth_only=no"
+row pf_auth_without_tls 2 "CRITICAL $P_MX auth_plaintext"
+
+restore
+pcE "smtpd_tls_auth_only = no" && pcP "127.0.0.1:$P_MX/inet/smtpd_sasl_auth_enable=yes"
+row pf_auth_without_tls_main_cf 2 "CRITICAL $P_MX auth_plaintext"
+
+restore
+pcP "127.0.0.1:$P_ALT/inet/smtpd_tls_security_level=may"
+row pf_submission_without_encrypt 1 "WARNING $P_ALT tls_encrypt"
+
+restore
+pcP "127.0.0.1:$P_SMTPS/inet/smtpd_tls_wrappermode=no"
+row pf_465_without_wrappermode 2 "CRITICAL $P_SMTPS tls_wrapper"
+
+# Debian's stock submission block overrides the restrictions without portguard.
+restore
+pcP "127.0.0.1:$P_SUB/inet/smtpd_relay_restrictions=permit_sasl_authenticated,reject" \
+	"127.0.0.1:$P_SUB/inet/smtpd_recipient_restrictions=permit_sasl_authenticated,reject"
+row pf_portguard_missing_stock_submission 2 "CRITICAL $P_SUB portguard_hooked"
+
+restore
+pcE "smtpd_relay_restrictions = permit_mynetworks, $_rs"
+row pf_portguard_not_first 1 "WARNING $P_ALT portguard_hooked
+WARNING $P_MX portguard_hooked
+WARNING $P_SMTPS portguard_hooked
+WARNING $P_SUB portguard_hooked"
+
+restore
+pcE "smtpd_relay_restrictions = $(echo "$_rs" | sed 's/DEFER_IF_PERMIT/DUNNO/')"
+row pf_policy_fails_open 1 "WARNING $P_ALT fail_open
+WARNING $P_MX fail_open
+WARNING $P_SMTPS fail_open
+WARNING $P_SUB fail_open"
+
+restore
+pcE "smtpd_milters = unix:$E2E_D/milter" "milter_default_action = accept"
+row pf_milter_fails_open 1 "WARNING $P_ALT fail_open
+WARNING $P_MX fail_open
+WARNING $P_SMTPS fail_open
+WARNING $P_SUB fail_open"
+
+restore
+sed -i "s|{ port = $P_MX;   role = \"relay\";      auth = \"optional\"; }|{ port = $P_MX; role = \"relay\"; auth = \"forbidden\"; }|" "$PG_CONF"
+pcP "127.0.0.1:$P_MX/inet/smtpd_sasl_auth_enable=yes"
+row pf_auth_offered_where_forbidden 1 "WARNING $P_MX auth_offered"
+
+restore
+printf '127.0.0.1:%s inet n - n - - smtpd\n' "$P_EXTRA" >>"$PF/master.cf"
+row pf_service_not_in_portguard_conf 1 "WARNING $P_EXTRA port_listed"
+
+restore
+sed -i "s|^ports = (|ports = (\n  { port = $P_GHOST; role = \"relay\"; },|" "$PG_CONF"
+row pf_portguard_port_without_service 1 "WARNING $P_GHOST port_listed"
+
+restore
+pcE "mynetworks = 127.0.0.1/32 10.0.0.0/8"
+row pf_mynetworks_too_wide 1 "WARNING 0 mynetworks"
+restore
+
+echo "audit: $T_PASSED passed, $T_FAILED failed"
+[ "$T_FAILED" = 0 ]
