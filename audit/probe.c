@@ -455,18 +455,27 @@ static void old_tls(struct ctx *x, bool implicit)
 	         "O ServerSSLOptions=+SSL_OP_NO_SSLv2 +SSL_OP_NO_SSLv3 +SSL_OP_NO_TLSv1 "
 	         "+SSL_OP_NO_TLSv1_1",
 	         fix, sizeof fix);
+	/* TLSv1 alone first (the oldest the probe offers), then anything below
+	 * the minimum: the oldest version the MTA accepts is the one named */
 	int cap = ossl_version((enum pg_tls_version)(min - 1));
-	bool up;
-	if (implicit) {
-		up = conn_tls(&c, TLS1_VERSION, cap);
-	} else {
-		up = conn_reply(&c, &r) && r.code == 220 &&
-		     conn_cmd(&c, "EHLO portguard-audit.invalid", &r) && r.starttls &&
-		     conn_cmd(&c, "STARTTLS", &r) && r.code == 220 && conn_tls(&c, TLS1_VERSION, cap);
+	bool up = false;
+	for (int try = 0; try < 2 && !up; try++) {
+		int max = try == 0 ? TLS1_VERSION : cap;
+		if (try == 1 && (cap == TLS1_VERSION || !conn_open(&c, x->o, x->s->port)))
+			break;
+		if (implicit) {
+			up = conn_tls(&c, TLS1_VERSION, max);
+		} else {
+			up = conn_reply(&c, &r) && r.code == 220 &&
+			     conn_cmd(&c, "EHLO portguard-audit.invalid", &r) && r.starttls &&
+			     conn_cmd(&c, "STARTTLS", &r) && r.code == 220 &&
+			     conn_tls(&c, TLS1_VERSION, max);
+		}
+		if (!up)
+			conn_close(&c);
 	}
 	if (!up) {
 		ADD(x, "tls_version", AUDIT_OK, NULL, "a handshake below %s is refused", want);
-		conn_close(&c);
 		return;
 	}
 	bool refused = true;
@@ -474,7 +483,11 @@ static void old_tls(struct ctx *x, bool implicit)
 	if ((!implicit || (conn_reply(&c, &r) && r.code == 220)) &&
 	    conn_cmd(&c, "EHLO portguard-audit.invalid", &r) && conn_cmd(&c, "MAIL FROM:<>", &r)) {
 		snprintf(said, sizeof said, "MAIL: %u %s", r.code, r.text);
-		if (r.code / 100 == 2 && conn_cmd(&c, "RCPT TO:<postmaster>", &r)) {
+		/* not bare <postmaster>: Postfix accepts it before any restriction */
+		char rcpt[INET6_ADDRSTRLEN + 40];
+		snprintf(rcpt, sizeof rcpt, "RCPT TO:<postmaster@[%s%s]>",
+		         strchr(x->o->addr, ':') != NULL ? "IPv6:" : "", x->o->addr);
+		if (r.code / 100 == 2 && conn_cmd(&c, rcpt, &r)) {
 			snprintf(said, sizeof said, "RCPT: %u %s", r.code, r.text);
 			refused = r.code / 100 != 2;
 		}

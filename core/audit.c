@@ -379,8 +379,17 @@ static bool pf_run(struct pf *x, const char *flag, char **names, size_t nnames, 
 	argv[a] = NULL;
 	if (mtafacts_run(argv, x->o->timeout_ms, MTAFACTS_OUTPUT_MAX, out, why, sizeof why))
 		return true;
+	/* mtafacts_run's message starts with the whole command: name only the
+	 * flag, so that what postconf said fits the finding */
+	char cmd[768];
+	size_t u = 0;
+	const char *said = why;
+	for (size_t i = 0; argv[i] != NULL && u + 1 < sizeof cmd; i++)
+		u += (size_t)snprintf(cmd + u, sizeof cmd - u, "%s%s", i ? " " : "", argv[i]);
+	if (u < sizeof cmd && strncmp(why, cmd, u) == 0 && why[u] == ':')
+		said = why + u + 1;
 	audit_add(x->r, 0, "postfix", NULL, "config", AUDIT_UNKNOWN, AUDIT_FRONT_BOTH, NULL,
-	          "cannot read Postfix's configuration: %s", why);
+	          "cannot read Postfix's configuration: postconf -c %s %s:%s", x->dir, flag, said);
 	return false;
 }
 
@@ -519,24 +528,38 @@ static void pf_service(struct pf *x, struct pf_service *s)
 		a->sasl = sasl;
 		a->encrypt = encrypt;
 	}
-	/* what closes an open relay: no bare permit, reject_unauth_destination */
+	/* what closes an open relay: portguard and the permit_* entries for
+	 * trusted and authenticated clients, then reject_unauth_destination,
+	 * then the rest (a bare permit dropped) */
 	if (r->nsvc > 0 && r->svc[r->nsvc - 1].port == s->port) {
-		char *rl = r->svc[r->nsvc - 1].fix_relay, closed[AUDIT_FIX_MAX];
+		static const char *const trusted[] = {"permit_mynetworks", "permit_sasl_authenticated",
+		                                      "permit_tls_clientcerts",
+		                                      "permit_tls_all_clientcerts", NULL};
+		char closed[AUDIT_FIX_MAX];
 		size_t u = 0;
 		struct restr v[MAX_TOKENS];
 		char *buf = strdup(eff(x, s, P_RELAY));
 		int n = buf != NULL ? restr_split(buf, v, MAX_TOKENS, true) : -1;
-		for (int i = 0; i < n && u + 1 < sizeof closed; i++)
-			if (strcmp(v[i].name, "permit") != 0 &&
-			    strcmp(v[i].name, "reject_unauth_destination") != 0)
+		for (int pass = 0; pass < 3; pass++) {
+			if (pass == 2 && u + 1 < sizeof closed)
+				u += (size_t)snprintf(closed + u, sizeof closed - u,
+				                      "%sreject_unauth_destination", u ? ", " : "");
+			for (int i = 0; i < n && u + 1 < sizeof closed; i++) {
+				bool policy = strcmp(v[i].name, "check_policy_service") == 0, trust = false;
+				for (size_t t = 0; trusted[t] != NULL; t++)
+					trust = trust || strcmp(v[i].name, trusted[t]) == 0;
+				if ((pass == 0) != policy || (pass == 1) != (trust && !policy) ||
+				    strcmp(v[i].name, "permit") == 0 ||
+				    strcmp(v[i].name, "reject_unauth_destination") == 0)
+					continue;
 				u += (size_t)snprintf(closed + u, sizeof closed - u, "%s%s%s%s",
 				                      u ? ", " : "", v[i].name, v[i].arg ? " " : "",
 				                      v[i].arg ? v[i].arg : "");
-		if (u + 1 < sizeof closed)
-			snprintf(closed + u, sizeof closed - u, "%sreject_unauth_destination",
-			         u ? ", " : "");
+			}
+		}
 		free(buf);
-		fix_param(x, s, P_RELAY, closed, false, rl, sizeof r->svc[0].fix_relay);
+		fix_param(x, s, P_RELAY, closed, false, r->svc[r->nsvc - 1].fix_relay,
+		          sizeof r->svc[0].fix_relay);
 	}
 	/* portguard in the effective restrictions, or the milter */
 	for (size_t i = 0; pin < 0 && i < x->cfg->policyd_nlisten; i++) {

@@ -26,7 +26,7 @@ enum audit_status { AUDIT_OK = 0, AUDIT_WARNING, AUDIT_CRITICAL, AUDIT_UNKNOWN, 
 enum { AUDIT_FRONT_POLICYD = 1, AUDIT_FRONT_MILTER = 2, AUDIT_FRONT_BOTH = 3 };
 
 #define AUDIT_SERVICE_MAX 96
-#define AUDIT_DETAIL_MAX  320
+#define AUDIT_DETAIL_MAX  512
 #define AUDIT_FIX_MAX     1024
 #define AUDIT_SERVICES    PG_MAX_PORTS /* listening services audited */
 #define AUDIT_TIMEOUT_MS  5000         /* one postconf run */

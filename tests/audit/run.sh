@@ -35,6 +35,14 @@ P_CLOSED=14093 # nothing listens
 E2E_PORTS="$P_MX $P_SUB $P_SMTPS $P_ALT"
 
 e2e_init "$top" "$B"
+TINY_PID=
+audit_cleanup() {
+	_ac_rc=$?
+	[ -z "$TINY_PID" ] || t_stop_pid "$TINY_PID" 10
+	(exit "$_ac_rc")
+	e2e_cleanup
+}
+trap audit_cleanup EXIT
 AUDIT=$E2E_D/portguard-audit
 cp "$E2E_B/portguard-audit" "$AUDIT" || e2e_setup_fail "copy portguard-audit"
 chmod 0755 "$AUDIT"
@@ -160,6 +168,8 @@ apply_fix() {
 	*": add to ports: "*)
 		_e=${1#*: add to ports: }
 		sed -i "s|^ports = (|ports = (\n  $_e|" "${1%%: add to ports: *}" ;;
+	"renew the server certificate")
+		cp "$E2E_D/cert-good.pem" "$E2E_D/cert.pem" && cp "$E2E_D/key-good.pem" "$E2E_D/key.pem" ;;
 	*": remove this port entry"*)
 		_l=${1%%: remove this port entry*}
 		sed -i "${_l##*:}d" "${_l%:*}" ;;
@@ -177,6 +187,7 @@ row() {
 	t_begin "$_name"
 	audit "$_name" "$@"
 	[ "$A_RC" = "$_want_rc" ] || t_fail "exit $A_RC, want $_want_rc: $(head -n 1 "$A_OUT")"
+	_first=$(printf '%s\n' "$_want" | head -n 1)
 	_got=$(findings | LC_ALL=C sort)
 	_want=$(printf '%s\n' "$_want" | LC_ALL=C sort)
 	[ "$_got" = "$_want" ] || t_fail "findings:
@@ -184,22 +195,32 @@ $_got
 want:
 $_want
 ($(head -n 1 "$A_OUT"))"
-	_first=$(printf '%s\n' "$_want" | head -n 1)
-	_port=$(echo "$_first" | awk '{ print $2 }')
-	_check=$(echo "$_first" | awk '{ print $3 }')
-	_fix=$(fix_of "$_port" "$_check")
-	if [ -z "$_fix" ]; then
-		t_fail "no fix printed for $_check on port $_port"
-	else
+	# the fix of each finding (the first one's first), each line once
+	_fixes=$T_DIR/$_name.fixes
+	: >"$_fixes"
+	printf '%s\n%s\n' "$_first" "$_want" | while read -r _st _port _check; do
+		_fix=$(fix_of "$_port" "$_check")
+		if [ -z "$_fix" ]; then
+			echo "NOFIX $_check on port $_port"
+		elif ! grep -q -x -F -- "$_fix" "$_fixes"; then
+			printf '%s\n' "$_fix"
+		fi >>"$_fixes"
+	done
+	grep -q '^NOFIX ' "$_fixes" &&
+		t_fail "no fix printed: $(grep '^NOFIX ' "$_fixes" | tr '\n' ';')"
+	while read -r _fix; do
+		case $_fix in NOFIX\ *) continue ;; esac
 		grep -q -F -- "fix: $_fix" "$A_OUT" || t_fail "the text table does not print the fix: $_fix"
 		apply_fix "$_fix" >"$T_DIR/$_name.fix.out" 2>&1 || t_fail "the fix failed: $_fix: $(cat "$T_DIR/$_name.fix.out")"
-		ROW_AFTER_FIX
-		audit "$_name.fixed" "$@"
-		[ "$A_RC" = 0 ] || t_fail "after the fix ($_fix): exit $A_RC: $(findings | tr '\n' ';')"
-		# (a removed portguard entry leaves no finding for its port at all)
-		findings | grep -q " $_port $_check\$" &&
-			t_fail "after the fix: $_check on port $_port is still not OK"
-	fi
+	done <"$_fixes"
+	ROW_AFTER_FIX
+	audit "$_name.fixed" "$@"
+	[ "$A_RC" = 0 ] || t_fail "after the fix ($(tr '\n' ';' <"$_fixes")): exit $A_RC: $(findings | tr '\n' ';')"
+	# (a removed portguard entry leaves no finding for its port at all)
+	printf '%s\n' "$_want" | while read -r _st _port _check; do
+		findings | grep -q " $_port $_check\$" && echo "after the fix: $_check on port $_port is still not OK"
+	done >"$T_DIR/$_name.still"
+	[ -s "$T_DIR/$_name.still" ] && t_fail "$(cat "$T_DIR/$_name.still")"
 	t_end
 }
 ROW_AFTER_FIX() { :; }
@@ -294,6 +315,202 @@ restore
 pcE "mynetworks = 127.0.0.1/32 10.0.0.0/8"
 row pf_mynetworks_too_wide 1 "WARNING 0 mynetworks"
 restore
+
+# ---------------------------------------------------------------- Postfix: the wire
+
+# A restart, not a reload: no smtpd with the old settings may answer.
+pf_restart() {
+	pf_stop
+	pf_start || t_fail "Postfix did not start again"
+}
+ROW_AFTER_FIX() { [ "${ROW_WIRE:-0}" = 1 ] && pf_restart; }
+FROM2="--probe 127.0.0.1 --probe-from 127.0.0.2"
+
+restore
+pf_start || e2e_setup_fail "private Postfix did not start"
+pg_start || e2e_setup_fail "portguard-policyd did not start"
+ROW_WIRE=1
+
+t_begin pf_wire_clean_exit_0
+audit pf_wire_clean --probe
+[ "$A_RC" = 0 ] || t_fail "exit $A_RC, want 0: $(findings | tr '\n' ';')"
+_ok=$(findings '^OK$')
+for _want in "$P_SUB auth_before_tls" "$P_SUB starttls" "$P_SUB cert_expiry" "$P_SUB tls_version" \
+	"$P_SMTPS implicit_tls" "$P_SMTPS tls_version" "$P_ALT starttls" "$P_MX auth_before_tls"; do
+	printf '%s\n' "$_ok" | grep -q "^OK $_want\$" || t_fail "no OK $_want"
+done
+# from 127.0.0.1 (trusted): the relay attempt is skipped, never a pass
+findings '^SKIPPED$' | grep -q "^SKIPPED $P_MX open_relay\$" || t_fail "open_relay not SKIPPED from 127.0.0.1"
+printf '%s\n' "$_ok" | grep -q "open_relay" && t_fail "open_relay OK from a trusted address"
+grep -q -E "^$P_MX .*open_relay +SKIPPED +not tried: the probe's address 127\.0\.0\.1 is trusted" "$A_OUT" ||
+	t_fail "no SKIPPED row naming 127.0.0.1"
+t_end
+
+t_begin pf_wire_clean_untrusted_exit_0
+audit pf_wire_clean_untrusted $FROM2
+[ "$A_RC" = 0 ] || t_fail "exit $A_RC, want 0: $(findings | tr '\n' ';')"
+findings '^OK$' | grep -q "^OK $P_MX open_relay\$" || t_fail "no OK open_relay from 127.0.0.2"
+grep -q -E "^$P_MX .*open_relay +OK +relaying from 127\.0\.0\.2 refused: 554 " "$A_OUT" ||
+	t_fail "no refusal quoted: $(grep open_relay "$A_OUT")"
+# the probe sent no message: no DATA, Postfix queued nothing
+grep -q -E "postfix/cleanup" "$PF_LOG" && t_fail "Postfix queued a message: $(grep -E 'cleanup' "$PF_LOG" | head -n 2)"
+grep -q -E "disconnect from .* data=" "$PF_LOG" && t_fail "a session sent DATA: $(grep -E 'disconnect from .* data=' "$PF_LOG" | head -n 1)"
+t_end
+
+restore
+pcP "127.0.0.1:$P_SUB/inet/smtpd_tls_security_level=may" "127.0.0.1:$P_SUB/inet/smtpd_tls_auth_only=no"
+pf_restart
+row pf_wire_auth_before_starttls_587 2 "CRITICAL $P_SUB auth_before_tls
+CRITICAL $P_SUB auth_plaintext
+WARNING $P_SUB tls_encrypt" --probe
+restore
+
+# TLSv1 (OpenSSL's security level lowered so that it can be offered at all)
+# on a port whose minimum is TLSv1.2: the MTA accepts the handshake,
+# portguard refuses the mail.
+pcE "tls_medium_cipherlist = ALL:@SECLEVEL=0"
+cp "$PF/main.cf" "$E2E_D/main.cf.good"
+pcP "127.0.0.1:$P_SUB/inet/smtpd_tls_mandatory_protocols=>=TLSv1" \
+	"127.0.0.1:$P_SUB/inet/smtpd_tls_protocols=>=TLSv1"
+pf_restart
+row pf_wire_tls10_on_tls12_port 1 "WARNING $P_SUB tls_version" --probe
+t_begin pf_wire_tls10_detail
+grep -q -E "^$P_SUB .*tls_version +WARNING +the MTA accepts a TLSv1 handshake \(minimum TLSv1\.2\); the mail is then refused \(RCPT: 5[0-9][0-9] .*TLSv1\.2 or later required" \
+	"$T_DIR/pf_wire_tls10_on_tls12_port.txt" || t_fail "detail: $(grep tls_version "$T_DIR/pf_wire_tls10_on_tls12_port.txt")"
+t_end
+restore
+
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=mx.$E2E_DOMAIN" \
+	-keyout "$E2E_D/key.pem" -out "$E2E_D/cert.pem" >"$E2E_D/openssl.out" 2>&1 ||
+	e2e_setup_fail "openssl (tomorrow)"
+pf_restart
+row pf_wire_cert_expires_tomorrow 1 "WARNING $P_SUB cert_expiry
+WARNING $P_MX cert_expiry
+WARNING $P_SMTPS cert_expiry
+WARNING $P_ALT cert_expiry" --probe
+restore
+
+# An open relay for the untrusted probe address: portguard only monitors
+# port $P_MX, and an access table says OK for 127.0.0.2 before
+# reject_unauth_destination (Postfix refuses a list without the latter).
+sed -i "s|{ port = $P_MX;   role = \"relay\";      auth = \"optional\"; }|{ port = $P_MX; role = \"relay\"; mode = \"monitor\"; }|" "$PG_CONF"
+pg_signal HUP "reloaded: " || e2e_setup_fail "portguard did not reload"
+pcP "127.0.0.1:$P_MX/inet/smtpd_relay_restrictions=check_policy_service,{unix:$PG_SOCK,default_action=DEFER_IF_PERMIT},permit_mynetworks,check_client_access,inline:{127.0.0.2=OK},reject_unauth_destination"
+pf_restart
+t_begin pf_wire_open_relay_trusted_probe_skipped
+audit pf_wire_open_relay_trusted --probe
+[ "$A_RC" = 0 ] || t_fail "exit $A_RC, want 0: $(findings | tr '\n' ';')"
+findings '^SKIPPED$' | grep -q "^SKIPPED $P_MX open_relay\$" || t_fail "open_relay not SKIPPED from 127.0.0.1"
+t_end
+row pf_wire_open_relay_untrusted 2 "CRITICAL $P_MX open_relay" $FROM2
+restore
+pg_signal HUP "reloaded: " || e2e_setup_fail "portguard did not reload"
+
+pcP "127.0.0.1:$P_SMTPS/inet/smtpd_tls_wrappermode=no"
+pf_restart
+row pf_wire_465_not_wrapped 2 "CRITICAL $P_SMTPS implicit_tls
+CRITICAL $P_SMTPS tls_wrapper" --probe
+restore
+ROW_WIRE=0
+
+# ---------------------------------------------------------------- bad input
+
+bad_row() { # bad_row NAME WANT-RC STATUS-CHECK-ERE DETAIL-ERE MAX-SECONDS [ARG...]
+	_bn=$1 _brc=$2 _bf=$3 _bd=$4 _bs=$5
+	shift 5
+	t_begin "$_bn"
+	audit "$_bn" "$@"
+	[ "$A_RC" = "$_brc" ] || t_fail "exit $A_RC, want $_brc: $(head -n 1 "$A_OUT")"
+	findings | grep -q -E -- "$_bf" || t_fail "no finding /$_bf/: $(findings | tr '\n' ';')"
+	grep -q -E -- "$_bd" "$A_OUT" || t_fail "no line /$_bd/: $(sed -n 3,9p "$A_OUT")"
+	[ "$A_SECS" -le "$_bs" ] || t_fail "took $A_SECS s, the bound is $_bs s"
+	grep -q -i -E "sanitizer|runtime error" "$T_DIR/$_bn.err" && t_fail "$(head -n 5 "$T_DIR/$_bn.err")"
+	t_end
+}
+
+BAD=$E2E_D/bad-postfix
+mkdir -p "$BAD" && cp "$PF/master.cf" "$BAD/" && chmod 0755 "$BAD"
+printf 'this is = not\n=== a main.cf\n\001\002\n' >"$BAD/main.cf"
+bad_row bad_main_cf_garbage 3 "^UNKNOWN 0 config$" "cannot read Postfix's configuration: postconf .*missing '=' after attribute name" 30 --postfix "$BAD"
+cp "$PF/main.cf" "$BAD/main.cf" && chmod 0 "$BAD/main.cf"
+t_begin bad_main_cf_unreadable
+runuser -u nobody -- "$AUDIT" -c "$PG_CONF" --postfix "$BAD" >"$T_DIR/bad_main_cf_unreadable.txt" 2>&1
+_rc=$?
+[ "$_rc" = 3 ] || t_fail "exit $_rc, want 3"
+grep -q -E "^PORTGUARD-AUDIT UNKNOWN - " "$T_DIR/bad_main_cf_unreadable.txt" || t_fail "$(head -n 1 "$T_DIR/bad_main_cf_unreadable.txt")"
+grep -q -E "config +UNKNOWN +cannot read Postfix's configuration: .*Permission denied" "$T_DIR/bad_main_cf_unreadable.txt" ||
+	t_fail "$(sed -n 3p "$T_DIR/bad_main_cf_unreadable.txt")"
+t_end
+printf 'O DaemonPortOptions=Port=25\nnot a sendmail.cf at all\n' >"$E2E_D/garbage.cf"
+bad_row bad_sendmail_cf_garbage 3 "^UNKNOWN 0 config$" "is not a sendmail.cf \(no V line\)" 30 --sendmail "$E2E_D/garbage.cf"
+printf 'V10/Berkeley\n' >"$E2E_D/unreadable.cf" && chmod 0 "$E2E_D/unreadable.cf"
+t_begin bad_sendmail_cf_unreadable
+runuser -u nobody -- "$AUDIT" -c "$PG_CONF" --sendmail "$E2E_D/unreadable.cf" >"$T_DIR/bad_sm_unreadable.txt" 2>&1
+_rc=$?
+[ "$_rc" = 3 ] || t_fail "exit $_rc, want 3"
+grep -q -E "config +UNKNOWN +cannot read Sendmail's configuration: cannot read .*Permission denied" "$T_DIR/bad_sm_unreadable.txt" ||
+	t_fail "$(sed -n 1,3p "$T_DIR/bad_sm_unreadable.txt")"
+t_end
+printf 'V10/Berkeley\nO DaemonPortOptions=Port=%s, Name=MTA\n' "$(head -c 5000 /dev/zero | tr '\0' 9)" >"$E2E_D/long.cf"
+bad_row bad_sendmail_cf_long_line 3 "^UNKNOWN 0 config$" "line longer than 4096 bytes" 30 --sendmail "$E2E_D/long.cf"
+
+# The MTA not running: every port UNKNOWN, quickly.
+pf_stop
+bad_row bad_mta_not_running 3 "^UNKNOWN $P_SUB connect$" "^$P_SUB .*connect +UNKNOWN +connect to 127\.0\.0\.1 port $P_SUB: Connection refused" 30 --probe --timeout 2
+
+# Tiny servers: one accepts and never speaks, one sends an endless line, one
+# an endless reply of short lines; nothing listens on the fourth port.
+FAKE=$E2E_D/fake-postfix
+mkdir -p "$FAKE"
+cp "$PF/main.cf" "$FAKE/main.cf"
+for _p in $P_SILENT $P_ENDLESS $P_FLOOD $P_CLOSED; do
+	printf '127.0.0.1:%s inet n - n - - smtpd\n' "$_p"
+done >"$FAKE/master.cf"
+chmod -R go+rX "$FAKE"
+printf '%s\n' 'state_directory = "";' \
+	"relay = { from_mta = \"none\"; local_domains = [ \"$E2E_DOMAIN\" ]; trusted_networks = [ \"127.0.0.1/32\" ]; };" \
+	"ports = ( { port = $P_SILENT; role = \"relay\"; }, { port = $P_ENDLESS; role = \"relay\"; }," \
+	"  { port = $P_FLOOD; role = \"relay\"; }, { port = $P_CLOSED; role = \"relay\"; } );" \
+	"policyd = { listen = [ \"unix:$PG_SOCK\" ]; };" >"$E2E_D/fake.conf"
+python3 - "$P_SILENT" "$P_ENDLESS" "$P_FLOOD" >"$E2E_D/tiny.log" 2>&1 <<'PY' &
+import socket, sys, threading, time
+def serve(port, kind):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port))
+    s.listen(16)
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=talk, args=(c, kind), daemon=True).start()
+def talk(c, kind):
+    try:
+        if kind == "endless":
+            c.sendall(b"220-")
+            while True:
+                c.sendall(b"a" * 4096)
+        elif kind == "flood":
+            while True:
+                c.sendall(b"220-xx\r\n" * 512)
+        else:
+            time.sleep(600)
+    except OSError:
+        pass
+    c.close()
+for port, kind in zip(map(int, sys.argv[1:4]), ("silent", "endless", "flood")):
+    threading.Thread(target=serve, args=(port, kind), daemon=True).start()
+time.sleep(900)
+PY
+TINY_PID=$!
+t_wait 100 t_all_listening $P_SILENT $P_ENDLESS $P_FLOOD || e2e_setup_fail "the tiny servers did not listen"
+PG_CONF_SAVED=$PG_CONF
+PG_CONF=$E2E_D/fake.conf
+bad_row bad_port_silent 3 "^UNKNOWN $P_SILENT connect$" "^$P_SILENT .*connect +UNKNOWN +greeting: no complete reply within 2000 ms" 30 --postfix "$FAKE" --probe --timeout 2
+bad_row bad_port_endless_line 3 "^UNKNOWN $P_ENDLESS connect$" "^$P_ENDLESS .*connect +UNKNOWN +greeting: a reply line longer than 1000 bytes" 30 --postfix "$FAKE" --probe --timeout 2
+bad_row bad_port_endless_reply 3 "^UNKNOWN $P_FLOOD connect$" "^$P_FLOOD .*connect +UNKNOWN +greeting: a reply longer than 8192 bytes" 30 --postfix "$FAKE" --probe --timeout 2
+bad_row bad_port_closed 3 "^UNKNOWN $P_CLOSED connect$" "^$P_CLOSED .*connect +UNKNOWN +connect to 127\.0\.0\.1 port $P_CLOSED: Connection refused" 30 --postfix "$FAKE" --probe --timeout 2
+PG_CONF=$PG_CONF_SAVED
+t_stop_pid "$TINY_PID"
+TINY_PID=
 
 echo "audit: $T_PASSED passed, $T_FAILED failed"
 [ "$T_FAILED" = 0 ]
