@@ -24,7 +24,7 @@ static void usage(FILE *to)
 	fprintf(to,
 	        "usage: portguard-audit [-c portguard.conf] [--postfix DIR | --sendmail FILE]\n"
 	        "                       [--probe[=ADDR]] [--probe-from ADDR] [--timeout SECONDS]\n"
-	        "                       [--cert-days N] [--mynetworks-prefix4 N]\n"
+	        "                       [--cert-days N] [--mynetworks-prefix4 N] [--syslog]\n"
 	        "                       [--mynetworks-prefix6 N] [--relay-rcpt ADDRESS] [--json]\n"
 	        "                       [-h] [-V]\n");
 }
@@ -132,7 +132,7 @@ static void print_json(const struct audit_report *r, const char *line, int code)
 int main(int argc, char **argv)
 {
 	enum { O_POSTFIX = 256, O_SENDMAIL, O_PROBE, O_FROM, O_TIMEOUT, O_DAYS, O_NET4, O_NET6,
-	       O_RCPT, O_JSON };
+	       O_RCPT, O_JSON, O_SYSLOG };
 	static const struct option longs[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"postfix", required_argument, NULL, O_POSTFIX},
@@ -145,13 +145,14 @@ int main(int argc, char **argv)
 	    {"mynetworks-prefix6", required_argument, NULL, O_NET6},
 	    {"relay-rcpt", required_argument, NULL, O_RCPT},
 	    {"json", no_argument, NULL, O_JSON},
+	    {"syslog", no_argument, NULL, O_SYSLOG},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0}};
 	const char *conf = PG_SYSCONFDIR "/portguard/portguard.conf";
 	struct audit_options ao;
 	struct probe_options po = {"127.0.0.1", NULL, 10000, 14, "portguard-audit@relay-probe.invalid"};
-	bool probe = false, json = false;
+	bool probe = false, json = false, to_syslog = false;
 	unsigned secs = 10;
 	int ch;
 
@@ -181,6 +182,9 @@ int main(int argc, char **argv)
 			break;
 		case O_JSON:
 			json = true;
+			break;
+		case O_SYSLOG:
+			to_syslog = true;
 			break;
 		case O_RCPT:
 			po.rcpt = optarg;
@@ -245,6 +249,12 @@ int main(int argc, char **argv)
 		print_json(&r, line, code);
 	else
 		print_text(&r, line);
+	if (to_syslog) { /* the summary line, at the severity of the result */
+		static const int prio[] = {LOG_INFO, LOG_WARNING, LOG_CRIT, LOG_ERR};
+		log_init("portguard-audit", false, LOG_MAIL);
+		log_set_level(LOG_DEBUG);
+		log_line(prio[code], line);
+	}
 	audit_report_free(&r);
 	if (cfg != NULL)
 		config_free(cfg);

@@ -131,9 +131,14 @@ static void with_flags(const char *value, const char *flags, char *out, size_t l
 		snprintf(out + u, len - u, "%sM=%s", u ? ", " : "", flags);
 }
 
-static void add_flag(const char *flags, char f, char *out, size_t len)
+/* The fix of a port: its DaemonPortOptions line with flag f added to M=. */
+static void flag_fix(const char *cf, const struct sm_port *p, char f, char *fix, size_t len)
 {
-	snprintf(out, len, "%s%c", flags, f);
+	char flags[40], v[600];
+
+	snprintf(flags, sizeof flags, "%s%c", p->flags, f);
+	with_flags(p->value, flags, v, sizeof v);
+	snprintf(fix, len, "%s: O DaemonPortOptions=%s", cf, v);
 }
 
 struct sm {
@@ -226,7 +231,7 @@ bool audit_sendmail(const struct pg_config *cfg, const char *cf, struct audit_re
 {
 	struct sm *s = calloc(1, sizeof *s);
 	const struct sm_filter *pgf = NULL;
-	char why[512], fix[AUDIT_FIX_MAX], v[600];
+	char why[512], fix[AUDIT_FIX_MAX];
 
 	if (s == NULL)
 		return false;
@@ -247,7 +252,6 @@ bool audit_sendmail(const struct pg_config *cfg, const char *cf, struct audit_re
 		const struct pg_port *pg = audit_match(cfg, p->port, p->name, &listed);
 		const char *role = config_role_name(pg->role), *name = p->name[0] ? p->name : "-";
 		bool wrap = strchr(p->flags, 's') != NULL, noauth = strchr(p->flags, 'A') != NULL;
-		char flags[40];
 		const unsigned fr = AUDIT_FRONT_MILTER;
 		if (r->nsvc < AUDIT_SERVICES) {
 			struct audit_service *a = &r->svc[r->nsvc++];
@@ -271,9 +275,7 @@ bool audit_sendmail(const struct pg_config *cfg, const char *cf, struct audit_re
 			          noauth ? "AUTH not offered (M=A)" : "AUTH only with TLS");
 		}
 		if (pg->tls == PG_TLS_IMPLICIT && !wrap) {
-			add_flag(p->flags, 's', flags, sizeof flags);
-			with_flags(p->value, flags, v, sizeof v);
-			snprintf(fix, sizeof fix, "%s: O DaemonPortOptions=%s", cf, v);
+			flag_fix(cf, p, 's', fix, sizeof fix);
 			audit_add(r, p->port, name, role, "tls_wrapper", AUDIT_CRITICAL, fr, fix,
 			          "portguard says implicit TLS, but the port lacks M=s: clients talk "
 			          "in clear");
@@ -281,9 +283,7 @@ bool audit_sendmail(const struct pg_config *cfg, const char *cf, struct audit_re
 			audit_add(r, p->port, name, role, "tls_wrapper", AUDIT_OK, fr, NULL,
 			          "wrapped in TLS (M=s)");
 		} else if (pg->tls == PG_TLS_STARTTLS && !wrap && strchr(p->flags, 'a') == NULL) {
-			add_flag(p->flags, 'a', flags, sizeof flags);
-			with_flags(p->value, flags, v, sizeof v);
-			snprintf(fix, sizeof fix, "%s: O DaemonPortOptions=%s", cf, v);
+			flag_fix(cf, p, 'a', fix, sizeof fix);
 			audit_add(r, p->port, name, role, "tls_encrypt", AUDIT_WARNING, fr, fix,
 			          "portguard says STARTTLS is required, but the port takes mail "
 			          "without AUTH (no M=a), so without TLS");
@@ -292,9 +292,7 @@ bool audit_sendmail(const struct pg_config *cfg, const char *cf, struct audit_re
 			          "mail only after AUTH (M=a), AUTH only with TLS");
 		}
 		if (pg->auth == PG_AUTH_FORBIDDEN && !noauth) {
-			add_flag(p->flags, 'A', flags, sizeof flags);
-			with_flags(p->value, flags, v, sizeof v);
-			snprintf(fix, sizeof fix, "%s: O DaemonPortOptions=%s", cf, v);
+			flag_fix(cf, p, 'A', fix, sizeof fix);
 			audit_add(r, p->port, name, role, "auth_offered", AUDIT_WARNING, fr, fix,
 			          "portguard forbids AUTH on this port, but Sendmail offers it (no "
 			          "M=A)");
