@@ -1,7 +1,7 @@
 /*
  * audit.h - does the MTA keep the promise portguard is configured for?
  * Findings from the MTA's configuration: Postfix (postconf -xM, -xP and the
- * effective main.cf values, audit.c) and Sendmail (sendmail.cf's
+ * effective main.cf values, audit_pf.c) and Sendmail (sendmail.cf's
  * DaemonPortOptions, AuthOptions, InputMailFilters and X lines,
  * audit_sm.c), each with a severity and the exact line to change.
  *
@@ -128,6 +128,11 @@ bool audit_sm_daemon(const char *value, unsigned *port, char *name, size_t namel
  * S= and F= values. */
 bool audit_sm_filter(const char *line, char *name, size_t namelen, char *sock, size_t socklen,
                      char *flags, size_t flagslen);
+
+/* The configuration audit of Postfix's configuration directory dir
+ * (audit_pf.c). */
+bool audit_postfix(const struct pg_config *cfg, const struct audit_options *o, const char *dir,
+                   struct audit_report *r);
 
 /* The configuration audit of a sendmail.cf (audit_sm.c). */
 bool audit_sendmail(const struct pg_config *cfg, const char *cf, struct audit_report *r);
