@@ -34,6 +34,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "audit.h"
 #include "mtafacts.h"
 #include "report.h"
 #include "stats.h"
@@ -225,6 +226,7 @@ struct pg_config *daemon_config_load(const struct daemon_info *d, const struct d
 	}
 	startup_logging(d, o, cfg->log_facility);
 	log_set_level(cfg->log_level);
+	audit_log_own(cfg, d->section);
 	*rc = EX_OK;
 	return cfg;
 }
@@ -774,6 +776,7 @@ struct pg_config *daemon_reload(const struct daemon_info *d, const struct daemon
 	log_set_level(fresh->log_level);
 	mtafacts_log_changes(running, fresh);
 	report_config(fresh, d->name, "reloaded");
+	audit_log_own(fresh, d->section);
 	stats_config(fresh);
 	return fresh;
 }

@@ -39,6 +39,7 @@ TINY_PID=
 audit_cleanup() {
 	_ac_rc=$?
 	[ -z "$TINY_PID" ] || t_stop_pid "$TINY_PID" 10
+	[ "${SM_LOADED:-0}" = 0 ] || sm_cleanup
 	(exit "$_ac_rc")
 	e2e_cleanup
 }
@@ -413,6 +414,46 @@ CRITICAL $P_SMTPS tls_wrapper" --probe
 restore
 ROW_WIRE=0
 
+# ---------------------------------------------------------------- the daemons' hooks
+# At start and reload each daemon logs one warning per CRITICAL finding of
+# the configuration audit that concerns its own front end: AUTH without TLS
+# on port $P_MX, which portguard sees through the policy service, is
+# portguard-policyd's to report; portguard-milter (not in smtpd_milters
+# there) stays silent.
+t_begin hook_policyd_reload_warns
+pcP "127.0.0.1:$P_MX/inet/smtpd_sasl_auth_enable=yes" "127.0.0.1:$P_MX/inet/smtpd_tls_auth_only=no"
+pg_signal HUP "reloaded: " || t_fail "no reload line"
+t_log "warning: audit: port=$P_MX service=127\.0\.0\.1:$P_MX check=auth_plaintext: AUTH is offered and accepted without TLS .*; fix: postconf -c '$PF' -P '127\.0\.0\.1:$P_MX/inet/smtpd_tls_auth_only=yes'"
+[ "$(t_newlog | grep -c 'warning: audit: ')" = 1 ] || t_fail "not exactly one audit warning: $(t_newlog | grep 'audit: ')"
+t_end
+
+t_begin hook_policyd_start_warns_once
+pg_stop
+_t0=$(date +%s)
+pg_start || t_fail "portguard-policyd did not start"
+[ $(($(date +%s) - _t0)) -le 5 ] || t_fail "start took $(($(date +%s) - _t0)) s"
+t_log "warning: audit: port=$P_MX .*check=auth_plaintext"
+[ "$(t_newlog | grep -c 'warning: audit: ')" = 1 ] || t_fail "not exactly one audit warning: $(t_newlog | grep 'audit: ')"
+t_end
+
+t_begin hook_milter_silent_for_policyd_finding
+MG_LOG=$E2E_D/milter.log
+: >"$MG_LOG"
+mg_up() { [ -S "$E2E_D/milter" ] && grep -q 'listening on' "$MG_LOG"; }
+t_daemon "$MG_LOG" 100 mg_up "$E2E_B/portguard-milter" -f -e -c "$PG_CONF" -p "unix:$E2E_D/milter" ||
+	t_fail "portguard-milter did not start"
+MG_PID=$T_PID
+grep -q 'audit: ' "$MG_LOG" && t_fail "the milter warned about the policy service's port: $(grep 'audit: ' "$MG_LOG")"
+t_stop_pid "$MG_PID"
+t_end
+
+t_begin hook_policyd_reload_fixed_is_quiet
+restore
+pg_signal HUP "reloaded: " || t_fail "no reload line"
+t_nolog "warning: audit: "
+t_end
+
+
 # ---------------------------------------------------------------- bad input
 
 bad_row() { # bad_row NAME WANT-RC STATUS-CHECK-ERE DETAIL-ERE MAX-SECONDS [ARG...]
@@ -511,6 +552,167 @@ bad_row bad_port_closed 3 "^UNKNOWN $P_CLOSED connect$" "^$P_CLOSED .*connect +U
 PG_CONF=$PG_CONF_SAVED
 t_stop_pid "$TINY_PID"
 TINY_PID=
+
+# ---------------------------------------------------------------- Sendmail
+# A private Sendmail (tests/sendmail/lib.sh) built from the shipped
+# conf/sendmail/portguard.mc lines, with portguard-milter behind it.
+
+SM_TOP=$top
+# sendmail/lib.sh sources tests/lib/case.sh again, which zeroes the counts.
+_passed=$T_PASSED _failed=$T_FAILED
+. tests/sendmail/lib.sh
+T_PASSED=$_passed T_FAILED=$_failed
+SM_PORT_MTA=14050
+SM_PORT_MSA=14051
+SM_PORT_SMTPS=14052
+SM_PORT_ALT=14053
+SM_PORT_MX2=14054
+SM_PORT_MON=14055
+SM_PORT_UNK=14056
+SM_PORT_BAD=14057
+SM_LOADED=1
+t_needs audit "Sendmail binds and runs as root" m4 dpkg apt-get unshare saslpasswd2
+if command -v flock >/dev/null 2>&1; then
+	exec 9>"${TMPDIR:-/tmp}/portguard-sendmail-tests.lock"
+	flock -w 300 9 || e2e_setup_fail "another Sendmail test run holds the lock for 300 s"
+fi
+sm_init "$B" && sm_write_mc shipped && sm_build_cf || e2e_setup_fail "the private Sendmail"
+# a certificate good for a year (sm_init's lasts two days: a finding)
+openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=$SM_HOST" \
+	-keyout "$SM_DIR/certs/key.pem" -out "$SM_DIR/certs/cert.pem" >/dev/null 2>&1 ||
+	e2e_setup_fail "openssl (Sendmail)"
+chmod 0600 "$SM_DIR/certs/key.pem"
+PG_LOG=$SM_DIR/milter.log
+: >"$PG_LOG"
+T_DIR=$SM_DIR/t
+mkdir -p "$T_DIR"
+SMC=$SM_DIR/audit.conf
+cat >"$SMC" <<EOF
+state_directory = "";
+user = "nobody";
+log = { level = "info"; stats_interval = 0; };
+relay = {
+  from_mta = "sendmail";
+  sendmail_cf = "$SM_DIR/test.cf";
+  trusted_networks = [ "127.0.0.1/32" ];
+};
+ports = (
+  { port = $SM_PORT_MTA; name = "MTA"; role = "relay"; },
+  { port = $SM_PORT_MSA; name = "MSA"; role = "submission"; tls = "starttls"; min_tls_version = "TLSv1.2"; },
+  { port = $SM_PORT_SMTPS; name = "SMTPS"; role = "submission"; tls = "implicit"; min_tls_version = "TLSv1.2"; },
+  { port = $SM_PORT_ALT; name = "ALT"; role = "submission"; tls = "starttls"; min_tls_version = "TLSv1.2"; }
+);
+milter = { listen = "unix:$SM_DIR/milter"; socket_mode = "0660"; };
+EOF
+chmod 0644 "$SMC"
+cp "$SM_DIR/test.cf" "$SM_DIR/test.cf.good"
+PG_CONF=$SMC
+restore() { cp "$SM_DIR/test.cf.good" "$SM_DIR/test.cf"; }
+
+# sm_apply_fix "FILE: LINE": LINE replaces the sendmail.cf line of the same
+# option (a DaemonPortOptions line: the one with the same Name=), or of the
+# same X filter; added when there is none.
+sm_apply_fix() {
+	_f=${1%%: *}
+	_l=${1#*: }
+	case $_l in
+	"O DaemonPortOptions="*)
+		_n=$(printf '%s' "$_l" | sed -n -E 's/.*Name=([^, ]+).*/\1/p')
+		_k="^O DaemonPortOptions=.*Name=$_n(,|\$)" ;;
+	O\ *=*) _k="^$(printf '%s' "${_l%%=*}" | sed 's/[.[\*^$]/\\&/g')=" ;;
+	X*) _k="^${_l%%,*}," ;;
+	*) return 1 ;;
+	esac
+	python3 - "$_f" "$_k" "$_l" <<'PY'
+import re, sys
+path, key, line = sys.argv[1:4]
+lines = open(path).read().split("\n")
+for i, l in enumerate(lines):
+    if re.search(key, l):
+        lines[i] = line
+        break
+else:
+    lines.insert(len(lines) - 1, line)
+open(path, "w").write("\n".join(lines))
+PY
+}
+
+t_begin sm_config_clean_exit_0
+audit sm_config_clean
+[ "$A_RC" = 0 ] || t_fail "exit $A_RC, want 0: $(findings | tr '\n' ';')"
+for _c in "$SM_PORT_MSA auth_plaintext" "$SM_PORT_MSA tls_encrypt" "$SM_PORT_SMTPS tls_wrapper" \
+	"0 portguard_hooked" "0 fail_open" "$SM_PORT_MTA port_listed"; do
+	findings '^OK$' | grep -q "^OK $_c\$" || t_fail "no OK $_c"
+done
+t_end
+
+restore
+sed -i 's/^O AuthOptions=.*/O AuthOptions=y/' "$SM_DIR/test.cf"
+row sm_authoptions_without_p 2 "CRITICAL $SM_PORT_MSA auth_plaintext
+CRITICAL $SM_PORT_MTA auth_plaintext
+CRITICAL $SM_PORT_ALT auth_plaintext"
+
+restore
+sed -i 's/^\(Xportguard, .*\)F=T, /\1/' "$SM_DIR/test.cf"
+row sm_filter_without_f_t 1 "WARNING 0 fail_open"
+
+restore
+sed -i '/^O InputMailFilters=/d' "$SM_DIR/test.cf"
+row sm_filter_not_in_inputmailfilters 2 "CRITICAL 0 portguard_hooked"
+
+restore
+sed -i '/^Xportguard, /d' "$SM_DIR/test.cf"
+row sm_no_portguard_filter 2 "CRITICAL 0 portguard_hooked"
+
+restore
+sed -i 's/Name=SMTPS, M=Eas/Name=SMTPS, M=Ea/' "$SM_DIR/test.cf"
+row sm_465_without_m_s 2 "CRITICAL $SM_PORT_SMTPS tls_wrapper"
+
+restore
+sed -i 's/Name=MSA, M=Ea/Name=MSA, M=E/' "$SM_DIR/test.cf"
+row sm_submission_without_m_a 1 "WARNING $SM_PORT_MSA tls_encrypt"
+
+restore
+sed -i 's|^\(  { port = '"$SM_PORT_MTA"'; name = "MTA"; role = "relay";\) },|\1 auth = "forbidden"; },|' "$SMC"
+row sm_auth_offered_where_forbidden 1 "WARNING $SM_PORT_MTA auth_offered"
+sed -i 's/ auth = "forbidden"; },/ },/' "$SMC"
+
+restore
+cp "$SMC" "$SMC.good"
+# (the entry for ALT removed: Sendmail listens on a port portguard lacks)
+sed -i "/port = $SM_PORT_ALT;/d; /port = $SM_PORT_SMTPS;/s/},\$/}/" "$SMC"
+row sm_port_not_in_portguard_conf 1 "WARNING $SM_PORT_ALT port_listed"
+cp "$SMC.good" "$SMC"
+
+# The wire: Sendmail and portguard-milter running.
+restore
+cp "$E2E_B/portguard-milter" "$SM_DIR/portguard-milter" || e2e_setup_fail "copy portguard-milter"
+sm_start || e2e_setup_fail "the private Sendmail did not start"
+pg_milter_start "$SM_DIR/portguard-milter" "$SMC" || e2e_setup_fail "portguard-milter did not start"
+t_begin sm_wire_clean_exit_0
+audit sm_wire_clean $FROM2
+[ "$A_RC" = 0 ] || t_fail "exit $A_RC, want 0: $(findings | tr '\n' ';')"
+for _c in "$SM_PORT_MSA auth_before_tls" "$SM_PORT_MSA starttls" "$SM_PORT_SMTPS implicit_tls" \
+	"$SM_PORT_MTA open_relay" "$SM_PORT_MSA cert_expiry"; do
+	findings '^OK$' | grep -q "^OK $_c\$" || t_fail "no OK $_c"
+done
+t_end
+
+sm_restart() {
+	sm_stop
+	sm_start || t_fail "Sendmail did not start again"
+}
+ROW_AFTER_FIX() { sm_restart; }
+sed -i 's/^O AuthOptions=.*/O AuthOptions=y/' "$SM_DIR/test.cf"
+sm_restart
+row sm_wire_auth_before_tls 2 "CRITICAL $SM_PORT_MSA auth_before_tls
+CRITICAL $SM_PORT_MSA auth_plaintext
+CRITICAL $SM_PORT_MTA auth_before_tls
+CRITICAL $SM_PORT_MTA auth_plaintext
+CRITICAL $SM_PORT_ALT auth_before_tls
+CRITICAL $SM_PORT_ALT auth_plaintext" --probe
+ROW_AFTER_FIX() { :; }
+restore
 
 echo "audit: $T_PASSED passed, $T_FAILED failed"
 [ "$T_FAILED" = 0 ]
