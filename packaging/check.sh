@@ -186,7 +186,7 @@ for f in "$rpm_common" "$rpm_policyd" "$rpm_milter"; do
 done
 if [ -n "$rpm_common" ] && [ -n "$rpm_policyd" ] && [ -n "$rpm_milter" ]; then
 	rpmlint -c "$top/packaging/rpm/rpmlint.toml" "$R/SPECS/portguard.spec" \
-		"$rpm_common" "$rpm_policyd" "$rpm_milter" "$R"/SRPMS/*.rpm >"$logs/rpmlint.out" 2>&1
+		"$rpm_common" "$rpm_policyd" "$rpm_milter" "$rpm_audit" "$R"/SRPMS/*.rpm >"$logs/rpmlint.out" 2>&1
 	sed -n '/^portguard/p; /packages and .* specfiles checked/p' "$logs/rpmlint.out" | sed 's/^/    /'
 	if grep -q -E ' 0 errors, ' "$logs/rpmlint.out"; then ok rpmlint-no-errors; else ko rpmlint-no-errors; fi
 
