@@ -44,6 +44,8 @@ POLICYD_SRC = $(wildcard policyd/*.c)
 POLICYD_OBJ = $(POLICYD_SRC:%.c=$(B)/%.o)
 MILTER_SRC  = $(wildcard milter/*.c)
 MILTER_OBJ  = $(MILTER_SRC:%.c=$(B)/%.o)
+AUDIT_SRC   = $(wildcard audit/*.c)
+AUDIT_OBJ   = $(AUDIT_SRC:%.c=$(B)/%.o)
 UNIT_SRC    = $(wildcard tests/unit/check_*.c)
 UNIT_BIN    = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BENCH_SRC   = $(wildcard tests/bench/*.c)
@@ -55,12 +57,13 @@ PROGRAMS = $(B)/portguard-policyd
 ifneq ($(MILTER_SRC),)
 PROGRAMS += $(B)/portguard-milter
 endif
+PROGRAMS += $(B)/portguard-audit
 
 .PHONY: all check fresh-check unit-tests bench-tools bench demo install uninstall clean deps format fuzz fuzz-tools
 
 all: $(PROGRAMS)
 
-$(B)/%.o: %.c $(wildcard core/*.h) $(wildcard policyd/*.h) $(wildcard milter/*.h)
+$(B)/%.o: %.c $(wildcard core/*.h) $(wildcard policyd/*.h) $(wildcard milter/*.h) $(wildcard audit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -74,6 +77,9 @@ $(B)/portguard-policyd: $(POLICYD_OBJ) $(B)/libportguard.a
 
 $(B)/portguard-milter: $(MILTER_OBJ) $(B)/libportguard.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(MILTER_OBJ) $(B)/libportguard.a $(MILTER_LIBS) $(CORE_LIBS)
+
+$(B)/portguard-audit: $(AUDIT_OBJ) $(B)/libportguard.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(AUDIT_OBJ) $(B)/libportguard.a $(CORE_LIBS)
 
 # A unit test may #include a front end's .c file (milter/session.c, ...): the
 # compiler lists every file it read in $(B)/deps/, so editing one rebuilds the test.
@@ -175,13 +181,14 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/portguard-policyd $(DESTDIR)$(SBINDIR)/portguard-milter
+	rm -f $(DESTDIR)$(SBINDIR)/portguard-audit $(DESTDIR)$(MANDIR)/man8/portguard-audit.8
 	rm -f $(DESTDIR)$(MANDIR)/man5/portguard.conf.5 $(DESTDIR)$(MANDIR)/man8/portguard-policyd.8 \
 		$(DESTDIR)$(MANDIR)/man8/portguard-milter.8
 	rm -rf $(DESTDIR)$(DOCDIR)
 	@echo "left in place: $(DESTDIR)$(SYSCONFDIR)/portguard/portguard.conf (your configuration)"
 
 format:
-	clang-format -i core/*.[ch] policyd/*.[ch] $(wildcard milter/*.[ch]) tests/unit/*.[ch] tests/bench/*.c
+	clang-format -i core/*.[ch] policyd/*.[ch] $(wildcard milter/*.[ch]) $(wildcard audit/*.[ch]) tests/unit/*.[ch] tests/bench/*.c
 
 clean:
 	rm -rf build

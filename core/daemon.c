@@ -32,6 +32,7 @@
 
 #include <arpa/inet.h>
 
+#include "audit.h"
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
@@ -226,6 +227,7 @@ struct pg_config *daemon_config_load(const struct daemon_info *d, const struct d
 	}
 	startup_logging(d, o, cfg->log_facility);
 	log_set_level(cfg->log_level);
+	audit_log_own(cfg, d->section);
 	*rc = EX_OK;
 	return cfg;
 }
@@ -791,6 +793,7 @@ struct pg_config *daemon_reload(const struct daemon_info *d, const struct daemon
 	log_set_level(fresh->log_level);
 	mtafacts_log_changes(running, fresh);
 	report_config(fresh, d->name, "reloaded");
+	audit_log_own(fresh, d->section);
 	stats_config(fresh);
 	metrics_reloaded(fresh);
 	return fresh;

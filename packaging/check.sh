@@ -77,10 +77,12 @@ arch=$(dpkg --print-architecture)
 deb_common=$D/portguard-common_${ver}_all.deb
 deb_policyd=$D/portguard-policyd_${ver}_$arch.deb
 deb_milter=$D/portguard-milter_${ver}_$arch.deb
+deb_audit=$D/portguard-audit_${ver}_$arch.deb
 changes=$D/portguard_${ver}_$arch.changes
 rpm_common=$(ls "$R"/RPMS/noarch/portguard-common-"$ver"-*.rpm 2>/dev/null | head -n 1)
 rpm_policyd=$(ls "$R"/RPMS/*/portguard-policyd-"$ver"-*.rpm 2>/dev/null | head -n 1)
 rpm_milter=$(ls "$R"/RPMS/*/portguard-milter-"$ver"-*.rpm 2>/dev/null | head -n 1)
+rpm_audit=$(ls "$R"/RPMS/*/portguard-audit-"$ver"-*.rpm 2>/dev/null | head -n 1)
 
 # ---- 1. the test suite ran inside both package builds --------------------
 unit_ran() { # build.log: the runner's summary with >0 passed and 0 failed
@@ -127,6 +129,9 @@ deb_contents() {
 		deb_has "$deb_common" -rw-r--r-- usr/lib/sysusers.d/portguard.conf &&
 		deb_has "$deb_common" -rw-r--r-- usr/lib/tmpfiles.d/portguard.conf &&
 		deb_has "$deb_common" -rw-r--r-- usr/share/man/man5/portguard.conf.5.gz &&
+		deb_has "$deb_audit" -rwxr-xr-x usr/sbin/portguard-audit &&
+		deb_has "$deb_audit" -rw-r--r-- usr/share/man/man8/portguard-audit.8.gz &&
+		deb_has "$deb_audit" -rw-r--r-- lib/systemd/system/portguard-audit.timer &&
 		{ deb_has "$deb_common" -rw-r--r-- usr/share/doc/portguard-common/README.Debian ||
 			deb_has "$deb_common" -rw-r--r-- usr/share/doc/portguard-common/README.Debian.gz; } &&
 		deb_has "$deb_common" -rw-r--r-- usr/share/doc/portguard-common/examples/postfix/main.cf.snippet &&
@@ -185,7 +190,7 @@ for f in "$rpm_common" "$rpm_policyd" "$rpm_milter"; do
 done
 if [ -n "$rpm_common" ] && [ -n "$rpm_policyd" ] && [ -n "$rpm_milter" ]; then
 	rpmlint -c "$top/packaging/rpm/rpmlint.toml" "$R/SPECS/portguard.spec" \
-		"$rpm_common" "$rpm_policyd" "$rpm_milter" "$R"/SRPMS/*.rpm >"$logs/rpmlint.out" 2>&1
+		"$rpm_common" "$rpm_policyd" "$rpm_milter" "$rpm_audit" "$R"/SRPMS/*.rpm >"$logs/rpmlint.out" 2>&1
 	sed -n '/^portguard/p; /packages and .* specfiles checked/p' "$logs/rpmlint.out" | sed 's/^/    /'
 	if grep -q -E ' 0 errors, ' "$logs/rpmlint.out"; then ok rpmlint-no-errors; else ko rpmlint-no-errors; fi
 
@@ -200,6 +205,8 @@ if [ -n "$rpm_common" ] && [ -n "$rpm_policyd" ] && [ -n "$rpm_milter" ]; then
 			rpm_has "$rpm_common" -rw-r--r-- root root /usr/lib/sysusers.d/portguard.conf &&
 			rpm_has "$rpm_common" -rw-r--r-- root root /usr/lib/tmpfiles.d/portguard.conf &&
 			rpm_has "$rpm_common" -rw-r--r-- root root /usr/share/man/man5/portguard.conf.5.gz &&
+			rpm_has "$rpm_audit" -rwxr-xr-x root root /usr/sbin/portguard-audit &&
+			rpm_has "$rpm_audit" -rw-r--r-- root root /usr/lib/systemd/system/portguard-audit.timer &&
 			rpm_has "$rpm_policyd" -rwxr-xr-x root root /usr/sbin/portguard-policyd &&
 			rpm_has "$rpm_policyd" -rw-r--r-- root root /usr/lib/systemd/system/portguard-policyd.service &&
 			rpm_has "$rpm_policyd" -rw-r--r-- root root /usr/share/man/man8/portguard-policyd.8.gz &&
@@ -263,7 +270,7 @@ if [ -n "$rpm_common" ] && [ -n "$rpm_policyd" ] && [ -n "$rpm_milter" ]; then
 fi
 
 # ---- 4. systemd units: exposure ------------------------------------------
-for u in portguard-policyd portguard-milter; do
+for u in portguard-policyd portguard-milter portguard-audit; do
 	f=$top/packaging/systemd/$u.service
 	systemd-analyze security --offline=yes --threshold=30 "$f" >"$logs/security-$u.log" 2>&1
 	rc=$?
