@@ -48,6 +48,9 @@ UNIT_SRC    = $(wildcard tests/unit/check_*.c)
 UNIT_BIN    = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BENCH_SRC   = $(wildcard tests/bench/*.c)
 BENCH_BIN   = $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
+REPORT_SRC  = $(wildcard report/*.c)
+REPORT_OBJ  = $(REPORT_SRC:%.c=$(B)/%.o)
+REPORT_LIBS = $(shell $(PKG_CONFIG) --libs zlib libsystemd 2>/dev/null || echo -lz -lsystemd)
 MBENCH_SRC  = $(wildcard tests/bench/milter/*.c)
 MBENCH_BIN  = $(MBENCH_SRC:tests/bench/milter/%.c=$(B)/bench/%)
 
@@ -55,12 +58,13 @@ PROGRAMS = $(B)/portguard-policyd
 ifneq ($(MILTER_SRC),)
 PROGRAMS += $(B)/portguard-milter
 endif
+PROGRAMS += $(B)/portguard-report
 
 .PHONY: all check fresh-check unit-tests bench-tools bench demo install uninstall clean deps format fuzz fuzz-tools
 
 all: $(PROGRAMS)
 
-$(B)/%.o: %.c $(wildcard core/*.h) $(wildcard policyd/*.h) $(wildcard milter/*.h)
+$(B)/%.o: %.c $(wildcard core/*.h) $(wildcard policyd/*.h) $(wildcard milter/*.h) $(wildcard report/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -73,6 +77,9 @@ $(B)/portguard-policyd: $(POLICYD_OBJ) $(B)/libportguard.a
 
 $(B)/portguard-milter: $(MILTER_OBJ) $(B)/libportguard.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(MILTER_OBJ) $(B)/libportguard.a $(MILTER_LIBS) $(CORE_LIBS)
+
+$(B)/portguard-report: $(REPORT_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(REPORT_OBJ) $(REPORT_LIBS)
 
 # A unit test may #include a front end's .c file (milter/session.c, ...): the
 # compiler lists every file it read in $(B)/deps/, so editing one rebuilds the test.
@@ -173,6 +180,7 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/portguard-policyd $(DESTDIR)$(SBINDIR)/portguard-milter
+	rm -f $(DESTDIR)$(SBINDIR)/portguard-report $(DESTDIR)$(MANDIR)/man8/portguard-report.8
 	rm -f $(DESTDIR)$(MANDIR)/man5/portguard.conf.5 $(DESTDIR)$(MANDIR)/man8/portguard-policyd.8 \
 		$(DESTDIR)$(MANDIR)/man8/portguard-milter.8
 	rm -rf $(DESTDIR)$(DOCDIR)

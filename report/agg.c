@@ -1,0 +1,696 @@
+/*
+ * agg.c - portguard-report's tables (see agg.h): lines in, counts out.
+ *
+ * Sessions come from the MTA's own lines, because neither portguard daemon
+ * sees every session: Postfix's smtpd process (host, pid) holds one session
+ * from "connect from" to "disconnect from", whose counters (starttls=,
+ * auth=, mail=, rcpt=) say what happened; a Sendmail session (host, pid) is
+ * counted at its first "from=" line or at "did not issue MAIL" / "lost input
+ * channel", which name its daemon. Refusals, would-refusals and alarms come
+ * from portguard's lines; when both daemons report on the same session and
+ * rule (client address and port), only the first daemon to do so is counted,
+ * so running the policy daemon and the milter together never counts twice.
+ * portguard's stats lines are not summed (that would count twice too); they
+ * mark the windows whose counts were lost: a daemon that starts again
+ * without its "stopping:" line since its last start, and recovered lines.
+ *
+ * No allocation: every table is a fixed array; a full table counts what it
+ * dropped (agg.h).
+ */
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agg.h"
+
+const char *const agg_counter_names[C_N] = {
+    [C_SESSIONS] = "sessions",
+    [C_TLS] = "tls",
+    [C_TLS13] = "TLSv1.3",
+    [C_TLS12] = "TLSv1.2",
+    [C_TLS11] = "TLSv1.1",
+    [C_TLS10] = "TLSv1.0",
+    [C_TLS_OTHER] = "tls_other",
+    [C_AUTH] = "auth",
+    [C_AUTH_FAILED] = "auth_failed",
+    [C_AUTH_NOTLS] = "auth_without_tls",
+    [C_TRANSACTIONS] = "transactions",
+    [C_RECIPIENTS] = "recipients",
+    [C_REFUSED] = "refused",
+    [C_WOULD] = "would_refuse",
+    [C_ALARMS] = "alarms",
+    [C_REFUSED_RULE + 0] = "refused_none",
+    [C_REFUSED_RULE + 1] = "refused_plaintext_auth",
+    [C_REFUSED_RULE + 2] = "refused_auth_forbidden",
+    [C_REFUSED_RULE + 3] = "refused_tls_required",
+    [C_REFUSED_RULE + 4] = "refused_tls_version",
+    [C_REFUSED_RULE + 5] = "refused_cipher",
+    [C_REFUSED_RULE + 6] = "refused_auth_required",
+    [C_REFUSED_RULE + 7] = "refused_relay",
+    [C_WOULD_RULE + 0] = "would_none",
+    [C_WOULD_RULE + 1] = "would_plaintext_auth",
+    [C_WOULD_RULE + 2] = "would_auth_forbidden",
+    [C_WOULD_RULE + 3] = "would_tls_required",
+    [C_WOULD_RULE + 4] = "would_tls_version",
+    [C_WOULD_RULE + 5] = "would_cipher",
+    [C_WOULD_RULE + 6] = "would_auth_required",
+    [C_WOULD_RULE + 7] = "would_relay",
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static void copy(char *dst, struct rp_str s)
+{
+	size_t n = s.n < AGG_KEY_MAX - 1 ? s.n : AGG_KEY_MAX - 1;
+
+	if (s.p == NULL)
+		n = 0;
+	if (n > 0)
+		memcpy(dst, s.p, n);
+	dst[n] = '\0';
+}
+
+static bool key_eq(const char *key, struct rp_str s)
+{
+	size_t n = s.n < AGG_KEY_MAX - 1 ? s.n : AGG_KEY_MAX - 1;
+
+	return strncmp(key, s.p == NULL ? "" : s.p, n) == 0 && key[n] == '\0';
+}
+
+static unsigned long long mix(unsigned long long h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h;
+}
+
+/* ------------------------------------------------------------ port names */
+
+static struct {
+	char name[AGG_KEY_MAX];
+	char port[AGG_KEY_MAX];
+} portmap[AGG_PORTMAP];
+static unsigned nportmap;
+
+/* A service name or number as a port number, else the name itself. */
+static void port_word(char *dst, const char *svc)
+{
+	struct servent *se;
+	const char *p = svc;
+
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (*svc != '\0' && *p == '\0') {
+		snprintf(dst, AGG_KEY_MAX, "%s", svc);
+		return;
+	}
+	se = getservbyname(svc, "tcp");
+	if (se != NULL)
+		snprintf(dst, AGG_KEY_MAX, "%d", ntohs((unsigned short)se->s_port));
+	else
+		snprintf(dst, AGG_KEY_MAX, "%s", svc);
+}
+
+bool agg_portmap_add(const char *name, size_t n, const char *port)
+{
+	struct rp_str s = {name, n};
+
+	for (unsigned i = 0; i < nportmap; i++)
+		if (key_eq(portmap[i].name, s)) {
+			port_word(portmap[i].port, port);
+			return true;
+		}
+	if (nportmap == AGG_PORTMAP)
+		return false;
+	copy(portmap[nportmap].name, s);
+	port_word(portmap[nportmap].port, port);
+	nportmap++;
+	return true;
+}
+
+static const char *portmap_find(struct rp_str s)
+{
+	for (unsigned i = 0; i < nportmap; i++)
+		if (key_eq(portmap[i].name, s))
+			return portmap[i].port;
+	return NULL;
+}
+
+/* One master.cf entry (continuation lines joined): an inet smtpd service
+ * maps its syslog_name to its port. */
+static void master_entry(char *e)
+{
+	char *f[8], *save = NULL, *tok, *svc, *colon;
+	char name[AGG_KEY_MAX] = "postfix";
+	int nf = 0;
+
+	for (tok = strtok_r(e, " \t", &save); tok != NULL && nf < 8; tok = strtok_r(NULL, " \t", &save))
+		f[nf++] = tok;
+	if (nf < 8 || strcmp(f[1], "inet") != 0 || strcmp(f[7], "smtpd") != 0)
+		return;
+	svc = f[0];
+	colon = strrchr(svc, ':');
+	for (; tok != NULL; tok = strtok_r(NULL, " \t{}", &save)) {
+		const char *v = NULL;
+		if (strncmp(tok, "syslog_name=", 12) == 0)
+			v = tok + 12;
+		else if (strcmp(tok, "syslog_name") == 0) {
+			tok = strtok_r(NULL, " \t{}=", &save);
+			v = tok;
+		}
+		if (v != NULL) {
+			const char *d = strstr(v, "$service_name");
+			const char *b = strstr(v, "${service_name}");
+			if (b != NULL)
+				snprintf(name, sizeof name, "%.*s%s%s", (int)(b - v), v, svc, b + 15);
+			else if (d != NULL)
+				snprintf(name, sizeof name, "%.*s%s%s", (int)(d - v), v, svc, d + 13);
+			else
+				snprintf(name, sizeof name, "%s", v);
+		}
+		if (tok == NULL)
+			break;
+	}
+	agg_portmap_add(name, strlen(name), colon != NULL ? colon + 1 : svc);
+}
+
+bool agg_portmap_master_cf(const char *path, char *err, size_t errlen)
+{
+	FILE *fp = fopen(path, "r");
+	char line[1024], entry[4096] = "";
+
+	if (fp == NULL) {
+		snprintf(err, errlen, "%s: cannot open", path);
+		return false;
+	}
+	while (fgets(line, sizeof line, fp) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == '#')
+			continue;
+		if (line[0] == ' ' || line[0] == '\t') {
+			size_t used = strlen(entry);
+			snprintf(entry + used, sizeof entry - used, " %s", line);
+			continue;
+		}
+		if (entry[0] != '\0')
+			master_entry(entry);
+		snprintf(entry, sizeof entry, "%s", line);
+	}
+	if (entry[0] != '\0')
+		master_entry(entry);
+	fclose(fp);
+	return true;
+}
+
+/* Postfix's syslog name (postfix/submission) or a Sendmail daemon name as a
+ * port: the map, else its last part as a service name or number. */
+static void port_of(char *dst, struct rp_str name, bool postfix)
+{
+	const char *p = portmap_find(name);
+	char last[AGG_KEY_MAX];
+
+	if (p != NULL) {
+		snprintf(dst, AGG_KEY_MAX, "%s", p);
+		return;
+	}
+	if (name.p == NULL || name.n == 0) {
+		snprintf(dst, AGG_KEY_MAX, "-");
+		return;
+	}
+	if (postfix && rp_str_eq(name, "postfix")) {
+		snprintf(dst, AGG_KEY_MAX, "25");
+		return;
+	}
+	const char *slash = postfix ? memrchr(name.p, '/', name.n) : NULL;
+	struct rp_str tail = name;
+	if (slash != NULL) {
+		tail.p = slash + 1;
+		tail.n = name.n - (size_t)(tail.p - name.p);
+	}
+	copy(last, tail);
+	port_word(dst, last);
+}
+
+/* ------------------------------------------------------------ rows */
+
+static long long day_start, day_end; /* the local day of the last bucket */
+
+static long long bucket_of(const struct agg *a, long long t)
+{
+	if (a->o.by == AGG_BY_HOUR)
+		return t - (t % 3600 + 3600) % 3600;
+	if (a->o.by == AGG_BY_NONE)
+		return 0;
+	if (t < day_start || t >= day_end) {
+		time_t tt = (time_t)t;
+		struct tm tm;
+		localtime_r(&tt, &tm);
+		tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+		tm.tm_isdst = -1;
+		day_start = (long long)mktime(&tm);
+		tm.tm_mday++;
+		tm.tm_isdst = -1;
+		day_end = (long long)mktime(&tm);
+	}
+	return day_start;
+}
+
+static unsigned host_id(struct agg *a, struct rp_str h)
+{
+	for (unsigned i = 0; i < a->nhosts; i++)
+		if (key_eq(a->hosts[i], h))
+			return i;
+	if (a->nhosts == AGG_HOSTS) {
+		a->over_hosts++;
+		return AGG_HOSTS - 1;
+	}
+	copy(a->hosts[a->nhosts], h);
+	return a->nhosts++;
+}
+
+static struct agg_row *row(struct agg *a, unsigned host, const char *port, long long t)
+{
+	static struct agg_row spill; /* past the table: counted nowhere, said */
+	long long b = bucket_of(a, t);
+	unsigned long long h = mix(mix(mix(14695981039346656037ull, &host, sizeof host), port,
+	                               strlen(port)),
+	                           &b, sizeof b);
+
+	for (unsigned i = 0, k = (unsigned)h % AGG_ROWS; i < AGG_ROWS; i++, k = (k + 1) % AGG_ROWS) {
+		struct agg_row *r = &a->rows[k];
+		if (!r->used) {
+			if (a->nrows >= AGG_ROWS * 3 / 4)
+				break;
+			r->used = true;
+			r->host = host;
+			r->bucket = b;
+			snprintf(r->port, sizeof r->port, "%s", port);
+			a->nrows++;
+			return r;
+		}
+		if (r->host == host && r->bucket == b && strcmp(r->port, port) == 0)
+			return r;
+	}
+	a->over_rows++;
+	memset(&spill, 0, sizeof spill);
+	return &spill;
+}
+
+/* ------------------------------------------------------------ lists */
+
+static void user_add(struct agg *a, const char *user, const char *client, long long t)
+{
+	struct agg_user *u = NULL;
+
+	for (unsigned i = 0; i < a->nusers; i++)
+		if (strcmp(a->users[i].user, user) == 0)
+			u = &a->users[i];
+	if (u == NULL) {
+		if (a->nusers == AGG_USERS) {
+			a->over_users++;
+			return;
+		}
+		u = &a->users[a->nusers++];
+		snprintf(u->user, sizeof u->user, "%s", user);
+		u->first = t;
+	}
+	u->count++;
+	u->last = t;
+	for (unsigned i = 0; i < u->nclients; i++)
+		if (strcmp(u->clients[i], client) == 0)
+			return;
+	if (u->nclients < AGG_USER_CLIENTS)
+		snprintf(u->clients[u->nclients++], AGG_KEY_MAX, "%s", client);
+	else
+		u->more_clients = true;
+}
+
+static void relay_add(struct agg *a, unsigned host, const char *port, struct rp_str client)
+{
+	for (unsigned i = 0; i < a->nrelay; i++) {
+		struct agg_relay *r = &a->relay[i];
+		if (r->host == host && strcmp(r->port, port) == 0 && key_eq(r->client, client)) {
+			r->count++;
+			return;
+		}
+	}
+	if (a->nrelay == AGG_RELAY) {
+		a->over_relay++;
+		return;
+	}
+	struct agg_relay *r = &a->relay[a->nrelay++];
+	r->host = host;
+	snprintf(r->port, sizeof r->port, "%s", port);
+	copy(r->client, client);
+	r->count = 1;
+}
+
+static void lost_add(struct agg *a, unsigned host, enum rp_prog prog, enum agg_lost_kind kind,
+                     long long from, long long to)
+{
+	for (unsigned i = a->nlost; i-- > 0;) {
+		struct agg_lost *l = &a->lost[i];
+		if (l->host == host && l->prog == prog && l->kind == kind && l->from == from &&
+		    l->to == to)
+			return; /* one recovered line per port, one window */
+	}
+	if (a->nlost == AGG_LOST) {
+		a->over_lost++;
+		return;
+	}
+	a->lost[a->nlost++] = (struct agg_lost){host, prog, kind, from, to};
+}
+
+/* ------------------------------------------------------------ sessions */
+
+struct session {
+	bool used, counted, auth, auth_failed;
+	enum rp_prog prog;
+	enum rp_tls tls;
+	unsigned host;
+	long pid;
+	long long t;
+	char port[AGG_KEY_MAX];
+	char client[AGG_KEY_MAX];
+	char user[AGG_KEY_MAX];
+};
+
+#define SESSION_PROBE 8
+static struct session sessions[AGG_SESSIONS];
+
+static void session_count(struct agg *a, struct session *s, long long t)
+{
+	struct agg_row *r = row(a, s->host, s->port[0] != '\0' ? s->port : "-", t);
+
+	r->c[C_SESSIONS]++;
+	if (s->tls != RP_TLS_NONE) {
+		r->c[C_TLS]++;
+		r->c[C_TLS13 + s->tls - RP_TLS13]++;
+	}
+	if (s->auth) {
+		r->c[C_AUTH]++;
+		if (s->tls == RP_TLS_NONE) {
+			r->c[C_AUTH_NOTLS]++;
+			user_add(a, s->user[0] != '\0' ? s->user : "-", s->client, t);
+		}
+	} else if (s->auth_failed) {
+		r->c[C_AUTH_FAILED]++;
+	}
+	s->counted = true;
+}
+
+static struct session *session_get(struct agg *a, unsigned host, long pid, enum rp_prog prog,
+                                   long long t, bool create)
+{
+	unsigned long long h = mix(mix(14695981039346656037ull, &host, sizeof host), &pid, sizeof pid);
+	unsigned base = (unsigned)(h % AGG_SESSIONS);
+	struct session *free_slot = NULL, *oldest = NULL;
+
+	for (unsigned i = 0; i < SESSION_PROBE; i++) {
+		struct session *s = &sessions[(base + i) % AGG_SESSIONS];
+		if (!s->used) {
+			if (free_slot == NULL)
+				free_slot = s;
+			continue;
+		}
+		if (s->host == host && s->pid == pid && s->prog == prog)
+			return s;
+		if (oldest == NULL || s->t < oldest->t)
+			oldest = s;
+	}
+	if (!create)
+		return NULL;
+	if (free_slot == NULL) {
+		/* Evicted: counted as it stands. */
+		a->over_sessions++;
+		if (!oldest->counted)
+			session_count(a, oldest, oldest->t);
+		free_slot = oldest;
+	}
+	memset(free_slot, 0, sizeof *free_slot);
+	free_slot->used = true;
+	free_slot->host = host;
+	free_slot->pid = pid;
+	free_slot->prog = prog;
+	free_slot->t = t;
+	return free_slot;
+}
+
+static void postfix_line(struct agg *a, unsigned host, const struct rp_line *l,
+                         const struct rp_event *e)
+{
+	struct session *s;
+
+	switch (e->kind) {
+	case RP_EV_PF_CONNECT:
+		s = session_get(a, host, l->pid, RP_PROG_POSTFIX, l->t, true);
+		if (s->client[0] != '\0') { /* a stale one: its disconnect was lost */
+			if (!s->counted)
+				session_count(a, s, s->t);
+			memset(s, 0, sizeof *s);
+			s->used = true;
+			s->host = host;
+			s->pid = l->pid;
+			s->prog = RP_PROG_POSTFIX;
+		}
+		s->t = l->t;
+		copy(s->client, e->client);
+		port_of(s->port, l->service, true);
+		return;
+	case RP_EV_PF_TLS:
+	case RP_EV_PF_SASL_USER:
+	case RP_EV_PF_AUTH_FAIL:
+		s = session_get(a, host, l->pid, RP_PROG_POSTFIX, l->t, false);
+		if (s == NULL)
+			return;
+		if (e->kind == RP_EV_PF_TLS)
+			s->tls = e->tls;
+		else if (e->kind == RP_EV_PF_SASL_USER)
+			copy(s->user, e->user);
+		else
+			s->auth_failed = true;
+		return;
+	case RP_EV_PF_DISCONNECT: {
+		struct session tmp = {0};
+		s = session_get(a, host, l->pid, RP_PROG_POSTFIX, l->t, false);
+		if (s == NULL) { /* connected before the input began */
+			s = &tmp;
+			s->host = host;
+			copy(s->client, e->client);
+			port_of(s->port, l->service, true);
+		}
+		if (s->tls == RP_TLS_NONE && e->starttls.ok > 0)
+			s->tls = RP_TLS_OTHER;
+		s->auth = e->auth.ok > 0;
+		s->auth_failed = s->auth_failed || e->auth.tried > e->auth.ok;
+		session_count(a, s, l->t);
+		struct agg_row *r = row(a, host, s->port, l->t);
+		r->c[C_TRANSACTIONS] += e->mail.ok;
+		r->c[C_RECIPIENTS] += e->rcpt_n.ok;
+		s->used = false;
+		return;
+	}
+	default:
+		return;
+	}
+}
+
+static void sendmail_line(struct agg *a, unsigned host, const struct rp_line *l,
+                          const struct rp_event *e)
+{
+	struct session *s = session_get(a, host, l->pid, RP_PROG_SENDMAIL, l->t, true);
+
+	if (s->counted && (e->kind == RP_EV_SM_TLS || e->kind == RP_EV_SM_AUTH)) {
+		/* the pid serves a new session */
+		memset(s, 0, sizeof *s);
+		s->used = true;
+		s->host = host;
+		s->pid = l->pid;
+		s->prog = RP_PROG_SENDMAIL;
+		s->t = l->t;
+	}
+	if (s->client[0] == '\0')
+		copy(s->client, e->client);
+	switch (e->kind) {
+	case RP_EV_SM_TLS:
+		s->tls = e->tls;
+		break;
+	case RP_EV_SM_AUTH:
+		s->auth = true;
+		copy(s->user, e->user);
+		break;
+	case RP_EV_SM_AUTH_FAIL:
+		s->auth_failed = true;
+		break;
+	case RP_EV_SM_FROM:
+	case RP_EV_SM_END:
+		port_of(s->port, e->daemon, false);
+		if (!s->counted)
+			session_count(a, s, l->t);
+		if (e->kind == RP_EV_SM_FROM) {
+			struct agg_row *r = row(a, host, s->port, l->t);
+			r->c[C_TRANSACTIONS]++;
+			r->c[C_RECIPIENTS] += e->nrcpts;
+		} else {
+			s->used = false;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* ------------------------------------------------------------ portguard */
+
+static struct {
+	unsigned long long key;
+	enum rp_prog prog;
+} owners[AGG_OWNERS];
+
+/* The first portguard daemon to report on (session, rule) owns it. */
+static bool owned_by(unsigned host, const struct rp_event *e, enum rp_prog prog)
+{
+	unsigned long long k = mix(14695981039346656037ull, &host, sizeof host);
+
+	k = mix(k, e->client.p, e->client.n);
+	k = mix(k, &e->client_port, sizeof e->client_port);
+	k = mix(k, &e->rule, sizeof e->rule) | 1;
+	unsigned i = (unsigned)(k % AGG_OWNERS);
+	if (owners[i].key != k) {
+		owners[i].key = k;
+		owners[i].prog = prog;
+	}
+	return owners[i].prog == prog;
+}
+
+static struct {
+	unsigned host;
+	enum rp_prog prog;
+	bool running;
+	long long since; /* the last stats line, or the start */
+} daemons[AGG_DAEMONS];
+static unsigned ndaemons;
+
+static unsigned daemon_of(unsigned host, enum rp_prog prog)
+{
+	for (unsigned i = 0; i < ndaemons; i++)
+		if (daemons[i].host == host && daemons[i].prog == prog)
+			return i;
+	if (ndaemons == AGG_DAEMONS)
+		return AGG_DAEMONS - 1;
+	daemons[ndaemons].host = host;
+	daemons[ndaemons].prog = prog;
+	return ndaemons++;
+}
+
+static void portguard_line(struct agg *a, unsigned host, const struct rp_line *l,
+                           const struct rp_event *e)
+{
+	char port[AGG_KEY_MAX];
+	unsigned d;
+
+	switch (e->kind) {
+	case RP_EV_PG_DECISION:
+	case RP_EV_PG_ALARM: {
+		if (!owned_by(host, e, l->prog))
+			return;
+		copy(port, e->port);
+		struct agg_row *r = row(a, host, port[0] != '\0' ? port : "-", l->t);
+		if (e->kind == RP_EV_PG_ALARM) {
+			r->c[C_ALARMS]++;
+		} else if (e->would) {
+			r->c[C_WOULD]++;
+			r->c[C_WOULD_RULE + e->rule]++;
+		} else {
+			r->c[C_REFUSED]++;
+			r->c[C_REFUSED_RULE + e->rule]++;
+		}
+		if (e->rule == 7)
+			relay_add(a, host, port, e->client);
+		return;
+	}
+	case RP_EV_PG_STATS:
+		d = daemon_of(host, l->prog);
+		a->stats_lines++;
+		if (e->recovered) {
+			a->recovered_lines++;
+			lost_add(a, host, l->prog, LOST_RECOVERED, e->period_start, e->period_end);
+		} else {
+			daemons[d].since = l->t;
+		}
+		return;
+	case RP_EV_PG_START:
+		d = daemon_of(host, l->prog);
+		if (daemons[d].running)
+			lost_add(a, host, l->prog, LOST_RESTART, daemons[d].since, l->t);
+		daemons[d].running = true;
+		daemons[d].since = l->t;
+		return;
+	case RP_EV_PG_STOP:
+		d = daemon_of(host, l->prog);
+		daemons[d].running = false;
+		return;
+	default:
+		return;
+	}
+}
+
+/* ------------------------------------------------------------ entry */
+
+void agg_init(struct agg *a, const struct agg_opts *o)
+{
+	memset(a, 0, sizeof *a);
+	a->o = *o;
+	memset(sessions, 0, sizeof sessions);
+	memset(owners, 0, sizeof owners);
+	ndaemons = 0;
+	day_start = day_end = 0;
+}
+
+void agg_line(struct agg *a, const struct rp_line *l)
+{
+	struct rp_event e;
+	unsigned host;
+
+	a->lines++;
+	if (l->prog == RP_PROG_OTHER || (a->o.progs != 0 && !(a->o.progs & (1u << l->prog))))
+		return;
+	if ((a->o.since != 0 && l->t < a->o.since) || (a->o.until != 0 && l->t >= a->o.until))
+		return;
+	if (a->o.host != NULL && !rp_str_eq(l->host, a->o.host))
+		return;
+	rp_event_parse(l, &e);
+	if (e.kind == RP_EV_NONE)
+		return;
+	a->used++;
+	if (a->first_t == 0 || l->t < a->first_t)
+		a->first_t = l->t;
+	if (l->t > a->last_t)
+		a->last_t = l->t;
+	host = host_id(a, l->host);
+	switch (l->prog) {
+	case RP_PROG_POSTFIX:
+		postfix_line(a, host, l, &e);
+		break;
+	case RP_PROG_SENDMAIL:
+		sendmail_line(a, host, l, &e);
+		break;
+	default:
+		portguard_line(a, host, l, &e);
+		break;
+	}
+}
+
+void agg_finish(struct agg *a)
+{
+	for (unsigned i = 0; i < AGG_SESSIONS; i++) {
+		struct session *s = &sessions[i];
+		if (s->used && !s->counted)
+			session_count(a, s, s->t);
+		s->used = false;
+	}
+}
