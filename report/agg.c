@@ -76,7 +76,7 @@ static bool key_eq(const char *key, struct rp_str s)
 {
 	size_t n = s.n < AGG_KEY_MAX - 1 ? s.n : AGG_KEY_MAX - 1;
 
-	return strncmp(key, s.p == NULL ? "" : s.p, n) == 0 && key[n] == '\0';
+	return key[n] == '\0' && (n == 0 || memcmp(key, s.p, n) == 0);
 }
 
 static unsigned long long mix(unsigned long long h, const void *p, size_t n)
@@ -95,6 +95,16 @@ static struct {
 	char port[AGG_KEY_MAX];
 } portmap[AGG_PORTMAP];
 static unsigned nportmap;
+
+/* The names resolved so far (getservbyname reads a file): a small cache
+ * in front of port_resolve(), replaced round-robin when full. */
+#define PORT_CACHE 32
+static struct {
+	bool postfix;
+	char name[AGG_KEY_MAX];
+	char port[AGG_KEY_MAX];
+} port_cache[PORT_CACHE];
+static unsigned port_cache_n, port_cache_next;
 
 /* A service name or number as a port number, else the name itself. */
 static void port_word(char *dst, const char *svc)
@@ -118,6 +128,8 @@ static void port_word(char *dst, const char *svc)
 bool agg_portmap_add(const char *name, size_t n, const char *port)
 {
 	struct rp_str s = {name, n};
+
+	port_cache_n = 0;
 
 	for (unsigned i = 0; i < nportmap; i++)
 		if (key_eq(portmap[i].name, s)) {
@@ -206,9 +218,30 @@ bool agg_portmap_master_cf(const char *path, char *err, size_t errlen)
 	return true;
 }
 
+static void port_resolve(char *dst, struct rp_str name, bool postfix);
+
 /* Postfix's syslog name (postfix/submission) or a Sendmail daemon name as a
  * port: the map, else its last part as a service name or number. */
 static void port_of(char *dst, struct rp_str name, bool postfix)
+{
+	unsigned k;
+
+	for (k = 0; k < port_cache_n; k++)
+		if (port_cache[k].postfix == postfix && key_eq(port_cache[k].name, name)) {
+			memcpy(dst, port_cache[k].port, AGG_KEY_MAX);
+			return;
+		}
+	port_resolve(dst, name, postfix);
+	if (port_cache_n < PORT_CACHE)
+		k = port_cache_n++;
+	else
+		k = port_cache_next++ % PORT_CACHE;
+	port_cache[k].postfix = postfix;
+	copy(port_cache[k].name, name);
+	memcpy(port_cache[k].port, dst, AGG_KEY_MAX);
+}
+
+static void port_resolve(char *dst, struct rp_str name, bool postfix)
 {
 	const char *p = portmap_find(name);
 	char last[AGG_KEY_MAX];
@@ -261,9 +294,13 @@ static long long bucket_of(const struct agg *a, long long t)
 
 static unsigned host_id(struct agg *a, struct rp_str h)
 {
+	static unsigned last;
+
+	if (last < a->nhosts && key_eq(a->hosts[last], h))
+		return last; /* a log is mostly one host */
 	for (unsigned i = 0; i < a->nhosts; i++)
 		if (key_eq(a->hosts[i], h))
-			return i;
+			return last = i;
 	if (a->nhosts == AGG_HOSTS) {
 		a->over_hosts++;
 		return AGG_HOSTS - 1;
@@ -272,10 +309,25 @@ static unsigned host_id(struct agg *a, struct rp_str h)
 	return a->nhosts++;
 }
 
+/* Port words are short: a loop beats a call to strcmp() here. */
+static bool same_word(const char *x, const char *y)
+{
+	while (*x != '\0' && *x == *y) {
+		x++;
+		y++;
+	}
+	return *x == *y;
+}
+
 static struct agg_row *row(struct agg *a, unsigned host, const char *port, long long t)
 {
 	static struct agg_row spill; /* past the table: counted nowhere, said */
+	static struct agg_row *last; /* most lines hit the row of the line before */
 	long long b = bucket_of(a, t);
+
+	if (last != NULL && last->used && last->host == host && last->bucket == b &&
+	    same_word(last->port, port))
+		return last;
 	unsigned long long h = mix(mix(mix(14695981039346656037ull, &host, sizeof host), port,
 	                               strlen(port)),
 	                           &b, sizeof b);
@@ -290,10 +342,10 @@ static struct agg_row *row(struct agg *a, unsigned host, const char *port, long 
 			r->bucket = b;
 			snprintf(r->port, sizeof r->port, "%s", port);
 			a->nrows++;
-			return r;
+			return last = r;
 		}
-		if (r->host == host && r->bucket == b && strcmp(r->port, port) == 0)
-			return r;
+		if (r->host == host && r->bucket == b && same_word(r->port, port))
+			return last = r;
 	}
 	a->over_rows++;
 	memset(&spill, 0, sizeof spill);
@@ -302,19 +354,30 @@ static struct agg_row *row(struct agg *a, unsigned host, const char *port, long 
 
 /* ------------------------------------------------------------ lists */
 
+/* users[] in the order first seen; user_index finds one by name (open
+ * addressing, index + 1, 0 = empty; twice the table, so never full). */
+static unsigned short user_index[AGG_USERS * 2];
+static unsigned user_hash[AGG_USERS * 2]; /* the name's hash, compared first */
+
 static void user_add(struct agg *a, const char *user, const char *client, long long t)
 {
 	struct agg_user *u = NULL;
+	unsigned long long h = mix(14695981039346656037ull, user, strlen(user));
+	unsigned k = (unsigned)(h % (AGG_USERS * 2));
 
-	for (unsigned i = 0; i < a->nusers; i++)
-		if (strcmp(a->users[i].user, user) == 0)
-			u = &a->users[i];
+	for (; user_index[k] != 0; k = (k + 1) % (AGG_USERS * 2))
+		if (user_hash[k] == (unsigned)h && strcmp(a->users[user_index[k] - 1].user, user) == 0) {
+			u = &a->users[user_index[k] - 1];
+			break;
+		}
 	if (u == NULL) {
 		if (a->nusers == AGG_USERS) {
 			a->over_users++;
 			return;
 		}
 		u = &a->users[a->nusers++];
+		user_index[k] = (unsigned short)a->nusers;
+		user_hash[k] = (unsigned)h;
 		snprintf(u->user, sizeof u->user, "%s", user);
 		u->first = t;
 	}
@@ -381,6 +444,21 @@ struct session {
 
 #define SESSION_PROBE 8
 static struct session sessions[AGG_SESSIONS];
+/* Per slot, 0 when free, else a tag of its key: the probe reads these 8
+ * bytes a slot, not the slot, so a miss costs one or two cache lines. */
+static unsigned long long session_tags[AGG_SESSIONS];
+
+static unsigned long long session_tag(unsigned host, long pid, enum rp_prog prog)
+{
+	return (((unsigned long long)pid << 24) ^ ((unsigned long long)host << 4) ^ prog) | 1ull << 63;
+}
+
+static void session_free(struct session *s)
+{
+	s->used = false;
+	if (s >= sessions && s < sessions + AGG_SESSIONS)
+		session_tags[s - sessions] = 0;
+}
 
 static void session_count(struct agg *a, struct session *s, long long t)
 {
@@ -406,20 +484,23 @@ static void session_count(struct agg *a, struct session *s, long long t)
 static struct session *session_get(struct agg *a, unsigned host, long pid, enum rp_prog prog,
                                    long long t, bool create)
 {
-	unsigned long long h = mix(mix(14695981039346656037ull, &host, sizeof host), &pid, sizeof pid);
-	unsigned base = (unsigned)(h % AGG_SESSIONS);
+	unsigned long long h = ((unsigned long long)pid * 0x9e3779b97f4a7c15ull) ^ host;
+	unsigned base = (unsigned)((h >> 20) % AGG_SESSIONS);
 	struct session *free_slot = NULL, *oldest = NULL;
 
+	unsigned long long tag = session_tag(host, pid, prog);
+
 	for (unsigned i = 0; i < SESSION_PROBE; i++) {
-		struct session *s = &sessions[(base + i) % AGG_SESSIONS];
-		if (!s->used) {
+		unsigned k = (base + i) % AGG_SESSIONS;
+		if (session_tags[k] == 0) {
 			if (free_slot == NULL)
-				free_slot = s;
+				free_slot = &sessions[k];
 			continue;
 		}
-		if (s->host == host && s->pid == pid && s->prog == prog)
+		struct session *s = &sessions[k];
+		if (session_tags[k] == tag && s->host == host && s->pid == pid && s->prog == prog)
 			return s;
-		if (oldest == NULL || s->t < oldest->t)
+		if (create && (oldest == NULL || s->t < oldest->t))
 			oldest = s;
 	}
 	if (!create)
@@ -437,6 +518,7 @@ static struct session *session_get(struct agg *a, unsigned host, long pid, enum 
 	free_slot->pid = pid;
 	free_slot->prog = prog;
 	free_slot->t = t;
+	session_tags[free_slot - sessions] = tag;
 	return free_slot;
 }
 
@@ -491,7 +573,7 @@ static void postfix_line(struct agg *a, unsigned host, const struct rp_line *l,
 		struct agg_row *r = row(a, host, s->port, l->t);
 		r->c[C_TRANSACTIONS] += e->mail.ok;
 		r->c[C_RECIPIENTS] += e->rcpt_n.ok;
-		s->used = false;
+		session_free(s);
 		return;
 	}
 	default:
@@ -536,7 +618,7 @@ static void sendmail_line(struct agg *a, unsigned host, const struct rp_line *l,
 			r->c[C_TRANSACTIONS]++;
 			r->c[C_RECIPIENTS] += e->nrcpts;
 		} else {
-			s->used = false;
+			session_free(s);
 		}
 		break;
 	default:
@@ -646,7 +728,9 @@ void agg_init(struct agg *a, const struct agg_opts *o)
 	memset(a, 0, sizeof *a);
 	a->o = *o;
 	memset(sessions, 0, sizeof sessions);
+	memset(session_tags, 0, sizeof session_tags);
 	memset(owners, 0, sizeof owners);
+	memset(user_index, 0, sizeof user_index);
 	ndaemons = 0;
 	day_start = day_end = 0;
 }
@@ -691,6 +775,6 @@ void agg_finish(struct agg *a)
 		struct session *s = &sessions[i];
 		if (s->used && !s->counted)
 			session_count(a, s, s->t);
-		s->used = false;
+		session_free(s);
 	}
 }

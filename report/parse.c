@@ -32,6 +32,8 @@
 
 #include "parse.h"
 
+#define RP_TAG_MAX 64 /* a syslog tag ends within this many bytes */
+
 static const char *const rule_names[RP_RULES] = {"alarm",    "plaintext_auth", "auth_forbidden",
                                                  "tls_required", "tls_version", "cipher",
                                                  "auth_required", "relay"};
@@ -264,19 +266,19 @@ static enum rp_prog prog_of(struct rp_str tag, struct rp_str *service)
 
 	service->p = NULL;
 	service->n = 0;
-	if (PREFIX(p, n, "postfix")) {
-		if (n > 6 && memcmp(p + n - 6, "/smtpd", 6) == 0) {
-			service->p = p;
-			service->n = n - 6;
-			return RP_PROG_POSTFIX;
-		}
-		return RP_PROG_OTHER;
+	/* Fixed-size compares only: this runs for every line of the log. */
+	if (n >= 13 && memcmp(p, "postfix", 7) == 0) {
+		if (memcmp(p + n - 6, "/smtpd", 6) != 0)
+			return RP_PROG_OTHER;
+		service->p = p;
+		service->n = n - 6;
+		return RP_PROG_POSTFIX;
 	}
-	if (rp_str_eq(tag, "sm-mta") || rp_str_eq(tag, "sendmail"))
+	if ((n == 6 && memcmp(p, "sm-mta", 6) == 0) || (n == 8 && memcmp(p, "sendmail", 8) == 0))
 		return RP_PROG_SENDMAIL;
-	if (rp_str_eq(tag, "portguard-policyd"))
+	if (n == 17 && memcmp(p, "portguard-policyd", 17) == 0)
 		return RP_PROG_POLICYD;
-	if (rp_str_eq(tag, "portguard-milter"))
+	if (n == 16 && memcmp(p, "portguard-milter", 16) == 0)
 		return RP_PROG_MILTER;
 	return RP_PROG_OTHER;
 }
@@ -288,18 +290,29 @@ bool rp_line_parse(struct rp_clock *c, const char *s, size_t n, struct rp_line *
 	if (i == 0 || i >= n || s[i] != ' ')
 		return false;
 	i++;
-	for (j = i; j < n && s[j] != ' '; j++)
-		;
+	const char *sp = memchr(s + i, ' ', n - i);
+	if (sp == NULL)
+		return false;
+	j = (size_t)(sp - s);
 	l->host.p = s + i;
 	l->host.n = j - i;
-	if (j >= n)
-		return false;
 	i = j + 1;
-	for (j = i; j < n && s[j] != '[' && s[j] != ':' && s[j] != ' '; j++)
-		;
+	/* The tag ends at '[' (the pid) or ':'; two vector scans beat a byte loop. */
+	size_t lim = n - i < RP_TAG_MAX ? n - i : RP_TAG_MAX;
+	const char *br = memchr(s + i, '[', lim);
+	const char *co = memchr(s + i, ':', br != NULL ? (size_t)(br - s) - i : lim);
+	if (co == NULL && br == NULL)
+		return false;
+	j = (size_t)((co != NULL ? co : br) - s);
 	l->tag.p = s + i;
 	l->tag.n = j - i;
 	l->pid = 0;
+	l->prog = prog_of(l->tag, &l->service);
+	if (l->prog == RP_PROG_OTHER) { /* the report reads no more of it */
+		l->msg.p = s + n;
+		l->msg.n = 0;
+		return true;
+	}
 	if (j < n && s[j] == '[') {
 		for (j++; j < n && is_digit(s[j]); j++)
 			l->pid = l->pid * 10 + (s[j] - '0');
@@ -314,7 +327,6 @@ bool rp_line_parse(struct rp_clock *c, const char *s, size_t n, struct rp_line *
 		j++;
 	l->msg.p = s + j;
 	l->msg.n = n - j;
-	l->prog = prog_of(l->tag, &l->service);
 	return true;
 }
 
@@ -367,14 +379,6 @@ static struct rp_count count_at(const char *p, const char *end)
 	return c;
 }
 
-static struct rp_count count_field(const char *s, size_t n, const char *key)
-{
-	const char *k = find(s, n, key, strlen(key));
-	struct rp_count none = {0, 0};
-
-	return k == NULL ? none : count_at(k + strlen(key), s + n);
-}
-
 enum rp_tls rp_tls_parse(struct rp_str v)
 {
 	if (rp_str_eq(v, "TLSv1.3"))
@@ -414,6 +418,19 @@ static bool after_qid(const char *s, size_t n, const char **rest, size_t *rn)
 
 /* ------------------------------------------------------------ programs */
 
+/* "Anonymous TLS connection established from ..." (or Untrusted, Trusted,
+ * Verified): where "TLS" starts, else NULL. Checked at its place, not
+ * searched for: most smtpd lines are something else. */
+static const char *tls_established(const char *s, size_t n)
+{
+	const char *sp = memchr(s, ' ', n < 12 ? n : 12);
+
+	if (sp == NULL)
+		return NULL;
+	sp++;
+	return PREFIX(sp, (size_t)(s + n - sp), "TLS connection established from ") ? sp : NULL;
+}
+
 static void postfix_event(const char *s, size_t n, struct rp_event *e)
 {
 	const char *end = s + n, *r, *k;
@@ -425,13 +442,24 @@ static void postfix_event(const char *s, size_t n, struct rp_event *e)
 	} else if (PREFIX(s, n, "disconnect from ")) {
 		e->kind = RP_EV_PF_DISCONNECT;
 		e->client = bracketed(s + 16, end);
-		r = e->client.p == NULL ? s : e->client.p;
-		rn = (size_t)(end - r);
-		e->starttls = count_field(r, rn, " starttls=");
-		e->auth = count_field(r, rn, " auth=");
-		e->mail = count_field(r, rn, " mail=");
-		e->rcpt_n = count_field(r, rn, " rcpt=");
-	} else if ((k = FIND(s, n, "TLS connection established from ")) != NULL && k - s < 16) {
+		/* One pass over " name=ok[/tried]" after the client. */
+		for (r = e->client.p == NULL ? s : e->client.p; r < end; r++) {
+			if (*r != ' ')
+				continue;
+			const char *eq = memchr(r, '=', (size_t)(end - r));
+			if (eq == NULL)
+				break;
+			size_t kn = (size_t)(eq - r - 1);
+			struct rp_count *c = kn == 8 && memcmp(r + 1, "starttls", 8) == 0 ? &e->starttls
+			                     : kn == 4 && memcmp(r + 1, "auth", 4) == 0   ? &e->auth
+			                     : kn == 4 && memcmp(r + 1, "mail", 4) == 0   ? &e->mail
+			                     : kn == 4 && memcmp(r + 1, "rcpt", 4) == 0   ? &e->rcpt_n
+			                                                                   : NULL;
+			if (c != NULL)
+				*c = count_at(eq + 1, end);
+			r = eq;
+		}
+	} else if ((k = tls_established(s, n)) != NULL) {
 		e->kind = RP_EV_PF_TLS;
 		e->client = bracketed(k, end);
 		const char *v = e->client.p == NULL ? NULL : FIND(e->client.p, (size_t)(end - e->client.p), "]: ");
@@ -449,11 +477,14 @@ static void postfix_event(const char *s, size_t n, struct rp_event *e)
 			e->client = bracketed(s + 9, end);
 		}
 	} else if (after_qid(s, n, &r, &rn) && PREFIX(r, rn, "client=")) {
+		e->client = bracketed(r, r + rn);
+		if (e->client.p == NULL)
+			return;
+		r = e->client.p + e->client.n;
+		rn = (size_t)(end - r);
 		e->user = field(r, rn, ", sasl_username=", ",");
-		if (e->user.p != NULL) {
+		if (e->user.p != NULL)
 			e->kind = RP_EV_PF_SASL_USER;
-			e->client = bracketed(r, r + rn);
-		}
 	}
 }
 
