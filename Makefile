@@ -158,6 +158,7 @@ bench:
 	$(MAKE) B=build all bench-tools
 	@sh tests/bench/run.sh build
 	@if [ -f tests/bench/milter/run.sh ]; then sh tests/bench/milter/run.sh build; fi
+	@sh tests/bench/report.sh build
 
 demo:
 	@sh tests/deps.sh
