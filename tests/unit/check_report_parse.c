@@ -139,7 +139,11 @@ START_TEST(syslog_header)
 	ck_assert(parse("Dec  2 04:00:00 mx postfix/qmgr[9]: 4A: removed"));
 	ck_assert_int_eq(L.prog, RP_PROG_OTHER);
 	ck_assert(!parse("Dec  2 04:00:00 mx"));
-	ck_assert(!parse("Dec  2 04:00:00 mx tag[12 x"));
+	ck_assert(!parse("Dec  2 04:00:00 mx postfix/smtpd[12 x"));
+	/* A program the report does not read: its pid and message are not parsed. */
+	ck_assert(parse("Dec  2 04:00:00 mx tag[12 x"));
+	ck_assert_int_eq(L.prog, RP_PROG_OTHER);
+	ck_assert_uint_eq(L.msg.n, 0);
 	ck_assert(!parse("garbage"));
 }
 END_TEST
