@@ -392,11 +392,21 @@ static void user_add(struct agg *a, const char *user, const char *client, long l
 		u->more_clients = true;
 }
 
+/* relay[] found by (host, port, client): open addressing like user_index. */
+static unsigned short relay_index[AGG_RELAY * 2];
+static unsigned relay_hash[AGG_RELAY * 2];
+
 static void relay_add(struct agg *a, unsigned host, const char *port, struct rp_str client)
 {
-	for (unsigned i = 0; i < a->nrelay; i++) {
-		struct agg_relay *r = &a->relay[i];
-		if (r->host == host && strcmp(r->port, port) == 0 && key_eq(r->client, client)) {
+	unsigned long long h = mix(mix(mix(14695981039346656037ull, &host, sizeof host), port,
+	                               strlen(port)),
+	                           client.p, client.n);
+	unsigned k = (unsigned)(h % (AGG_RELAY * 2));
+
+	for (; relay_index[k] != 0; k = (k + 1) % (AGG_RELAY * 2)) {
+		struct agg_relay *r = &a->relay[relay_index[k] - 1];
+		if (relay_hash[k] == (unsigned)h && r->host == host && same_word(r->port, port) &&
+		    key_eq(r->client, client)) {
 			r->count++;
 			return;
 		}
@@ -406,6 +416,8 @@ static void relay_add(struct agg *a, unsigned host, const char *port, struct rp_
 		return;
 	}
 	struct agg_relay *r = &a->relay[a->nrelay++];
+	relay_index[k] = (unsigned short)a->nrelay;
+	relay_hash[k] = (unsigned)h;
 	r->host = host;
 	snprintf(r->port, sizeof r->port, "%s", port);
 	copy(r->client, client);
@@ -435,6 +447,7 @@ struct session {
 	enum rp_prog prog;
 	enum rp_tls tls;
 	unsigned host;
+	unsigned pos; /* its position in the table */
 	long pid;
 	long long t;
 	char port[AGG_KEY_MAX];
@@ -443,10 +456,17 @@ struct session {
 };
 
 #define SESSION_PROBE 8
-static struct session sessions[AGG_SESSIONS];
-/* Per slot, 0 when free, else a tag of its key: the probe reads these 8
- * bytes a slot, not the slot, so a miss costs one or two cache lines. */
+/* The table (by hash of host and pid) holds per position a tag of the key
+ * (0: free), the time the session began (for eviction) and the index of
+ * its slot in the pool. A probe reads only these compact arrays; a new
+ * session takes the slot freed last (a stack), which is still in the cache:
+ * a fresh slot per session was a cache miss per session. */
 static unsigned long long session_tags[AGG_SESSIONS];
+static long long session_since[AGG_SESSIONS];
+static unsigned short session_slot[AGG_SESSIONS];
+static struct session pool[AGG_SESSIONS];
+static unsigned short free_stack[AGG_SESSIONS];
+static unsigned nfree;
 
 static unsigned long long session_tag(unsigned host, long pid, enum rp_prog prog)
 {
@@ -456,8 +476,24 @@ static unsigned long long session_tag(unsigned host, long pid, enum rp_prog prog
 static void session_free(struct session *s)
 {
 	s->used = false;
-	if (s >= sessions && s < sessions + AGG_SESSIONS)
-		session_tags[s - sessions] = 0;
+	if (s >= pool && s < pool + AGG_SESSIONS) {
+		session_tags[s->pos] = 0;
+		free_stack[nfree++] = (unsigned short)(s - pool);
+	}
+}
+
+/* Empty the slot for a new session of the same key (its table position stays). */
+static void session_reset(struct session *s, long long t)
+{
+	struct session keep = *s;
+
+	memset(s, 0, sizeof *s);
+	s->used = true;
+	s->host = keep.host;
+	s->pid = keep.pid;
+	s->prog = keep.prog;
+	s->pos = keep.pos;
+	s->t = t;
 }
 
 static void session_count(struct agg *a, struct session *s, long long t)
@@ -485,41 +521,48 @@ static struct session *session_get(struct agg *a, unsigned host, long pid, enum 
                                    long long t, bool create)
 {
 	unsigned long long h = ((unsigned long long)pid * 0x9e3779b97f4a7c15ull) ^ host;
-	unsigned base = (unsigned)((h >> 20) % AGG_SESSIONS);
-	struct session *free_slot = NULL, *oldest = NULL;
-
+	unsigned base = (unsigned)((h >> 20) % AGG_SESSIONS), fpos = AGG_SESSIONS, opos = AGG_SESSIONS;
 	unsigned long long tag = session_tag(host, pid, prog);
 
 	for (unsigned i = 0; i < SESSION_PROBE; i++) {
 		unsigned k = (base + i) % AGG_SESSIONS;
 		if (session_tags[k] == 0) {
-			if (free_slot == NULL)
-				free_slot = &sessions[k];
+			if (fpos == AGG_SESSIONS)
+				fpos = k;
 			continue;
 		}
-		struct session *s = &sessions[k];
-		if (session_tags[k] == tag && s->host == host && s->pid == pid && s->prog == prog)
-			return s;
-		if (create && (oldest == NULL || s->t < oldest->t))
-			oldest = s;
+		if (session_tags[k] == tag) {
+			struct session *s = &pool[session_slot[k]];
+			if (s->host == host && s->pid == pid && s->prog == prog)
+				return s;
+		}
+		if (opos == AGG_SESSIONS || session_since[k] < session_since[opos])
+			opos = k;
 	}
 	if (!create)
 		return NULL;
-	if (free_slot == NULL) {
+	if (fpos == AGG_SESSIONS) {
 		/* Evicted: counted as it stands. */
+		struct session *old = &pool[session_slot[opos]];
 		a->over_sessions++;
-		if (!oldest->counted)
-			session_count(a, oldest, oldest->t);
-		free_slot = oldest;
+		if (!old->counted)
+			session_count(a, old, old->t);
+		session_free(old);
+		fpos = opos;
 	}
-	memset(free_slot, 0, sizeof *free_slot);
-	free_slot->used = true;
-	free_slot->host = host;
-	free_slot->pid = pid;
-	free_slot->prog = prog;
-	free_slot->t = t;
-	session_tags[free_slot - sessions] = tag;
-	return free_slot;
+	unsigned idx = free_stack[--nfree];
+	struct session *s = &pool[idx];
+	memset(s, 0, sizeof *s);
+	s->used = true;
+	s->host = host;
+	s->pid = pid;
+	s->prog = prog;
+	s->t = t;
+	s->pos = fpos;
+	session_tags[fpos] = tag;
+	session_since[fpos] = t;
+	session_slot[fpos] = (unsigned short)idx;
+	return s;
 }
 
 static void postfix_line(struct agg *a, unsigned host, const struct rp_line *l,
@@ -533,11 +576,7 @@ static void postfix_line(struct agg *a, unsigned host, const struct rp_line *l,
 		if (s->client[0] != '\0') { /* a stale one: its disconnect was lost */
 			if (!s->counted)
 				session_count(a, s, s->t);
-			memset(s, 0, sizeof *s);
-			s->used = true;
-			s->host = host;
-			s->pid = l->pid;
-			s->prog = RP_PROG_POSTFIX;
+			session_reset(s, l->t);
 		}
 		s->t = l->t;
 		copy(s->client, e->client);
@@ -588,12 +627,7 @@ static void sendmail_line(struct agg *a, unsigned host, const struct rp_line *l,
 
 	if (s->counted && (e->kind == RP_EV_SM_TLS || e->kind == RP_EV_SM_AUTH)) {
 		/* the pid serves a new session */
-		memset(s, 0, sizeof *s);
-		s->used = true;
-		s->host = host;
-		s->pid = l->pid;
-		s->prog = RP_PROG_SENDMAIL;
-		s->t = l->t;
+		session_reset(s, l->t);
 	}
 	if (s->client[0] == '\0')
 		copy(s->client, e->client);
@@ -727,10 +761,13 @@ void agg_init(struct agg *a, const struct agg_opts *o)
 {
 	memset(a, 0, sizeof *a);
 	a->o = *o;
-	memset(sessions, 0, sizeof sessions);
+	memset(pool, 0, sizeof pool);
 	memset(session_tags, 0, sizeof session_tags);
+	for (nfree = 0; nfree < AGG_SESSIONS; nfree++)
+		free_stack[nfree] = (unsigned short)(AGG_SESSIONS - 1 - nfree);
 	memset(owners, 0, sizeof owners);
 	memset(user_index, 0, sizeof user_index);
+	memset(relay_index, 0, sizeof relay_index);
 	ndaemons = 0;
 	day_start = day_end = 0;
 }
@@ -772,8 +809,10 @@ void agg_line(struct agg *a, const struct rp_line *l)
 void agg_finish(struct agg *a)
 {
 	for (unsigned i = 0; i < AGG_SESSIONS; i++) {
-		struct session *s = &sessions[i];
-		if (s->used && !s->counted)
+		struct session *s = &pool[i];
+		if (!s->used)
+			continue;
+		if (!s->counted)
 			session_count(a, s, s->t);
 		session_free(s);
 	}

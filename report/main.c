@@ -78,7 +78,7 @@ static void one_line(struct rp_clock *c, const char *s, size_t n)
 
 	if (n > LINE_MAX_BYTES)
 		n = LINE_MAX_BYTES;
-	if (rp_line_parse(c, s, n, &l))
+	if (rp_line_parse(c, s, n, &l) && l.prog != RP_PROG_OTHER)
 		agg_line(&the_agg, &l);
 	else
 		the_agg.lines++;

@@ -283,36 +283,64 @@ static enum rp_prog prog_of(struct rp_str tag, struct rp_str *service)
 	return RP_PROG_OTHER;
 }
 
+/* Where the stamp seems to end (its shape only; rp_time_parse() decides). */
+static size_t stamp_len(const char *s, size_t n)
+{
+	if (n > 20 && is_digit(s[0])) {
+		const char *sp = memchr(s, ' ', n < 40 ? n : 40);
+		return sp == NULL ? 0 : (size_t)(sp - s);
+	}
+	if (n > 15 && s[3] == ' ' && s[6] == ' ' && s[9] == ':' && s[12] == ':')
+		return 15 + fraction(s + 15, n - 15);
+	return 0;
+}
+
 bool rp_line_parse(struct rp_clock *c, const char *s, size_t n, struct rp_line *l)
 {
-	size_t i = rp_time_parse(c, s, n, &l->t), j;
+	size_t stamp = stamp_len(s, n), i = stamp, j;
 
 	if (i == 0 || i >= n || s[i] != ' ')
 		return false;
 	i++;
-	const char *sp = memchr(s + i, ' ', n - i);
-	if (sp == NULL)
+	for (j = i; j < n && s[j] != ' '; j++) /* host names are short */
+		;
+	if (j >= n)
 		return false;
-	j = (size_t)(sp - s);
 	l->host.p = s + i;
 	l->host.n = j - i;
 	i = j + 1;
-	/* The tag ends at '[' (the pid) or ':'; two vector scans beat a byte loop. */
-	size_t lim = n - i < RP_TAG_MAX ? n - i : RP_TAG_MAX;
-	const char *br = memchr(s + i, '[', lim);
-	const char *co = memchr(s + i, ':', br != NULL ? (size_t)(br - s) - i : lim);
-	if (co == NULL && br == NULL)
-		return false;
-	j = (size_t)((co != NULL ? co : br) - s);
-	l->tag.p = s + i;
-	l->tag.n = j - i;
 	l->pid = 0;
-	l->prog = prog_of(l->tag, &l->service);
-	if (l->prog == RP_PROG_OTHER) { /* the report reads no more of it */
+	if (i >= n || (s[i] != 'p' && s[i] != 's')) { /* no tag the report reads */
+		l->tag.p = s + i;
+		l->tag.n = 0;
+		l->prog = RP_PROG_OTHER;
+		l->service.p = NULL;
+		l->service.n = 0;
+		l->t = 0;
 		l->msg.p = s + n;
 		l->msg.n = 0;
 		return true;
 	}
+	/* The tag ends at '[' (the pid) or ':'; a vector scan beats a byte loop. */
+	size_t lim = n - i < RP_TAG_MAX ? n - i : RP_TAG_MAX;
+	const char *br = memchr(s + i, '[', lim);
+	const char *co = br != NULL && memchr(s + i, ':', (size_t)(br - s) - i) == NULL
+	                     ? NULL
+	                     : memchr(s + i, ':', lim);
+	if (co == NULL && br == NULL)
+		return false;
+	j = (size_t)((co != NULL && (br == NULL || co < br) ? co : br) - s);
+	l->tag.p = s + i;
+	l->tag.n = j - i;
+	l->prog = prog_of(l->tag, &l->service);
+	if (l->prog == RP_PROG_OTHER) { /* the report reads no more of it */
+		l->t = 0;
+		l->msg.p = s + n;
+		l->msg.n = 0;
+		return true;
+	}
+	if (rp_time_parse(c, s, stamp, &l->t) != stamp)
+		return false;
 	if (j < n && s[j] == '[') {
 		for (j++; j < n && is_digit(s[j]); j++)
 			l->pid = l->pid * 10 + (s[j] - '0');
@@ -332,6 +360,17 @@ bool rp_line_parse(struct rp_clock *c, const char *s, size_t n, struct rp_line *
 
 /* ------------------------------------------------------------ fields */
 
+/* How many bytes from p on are none of STOP's (one or two bytes). */
+static size_t span(const char *p, const char *end, const char *stop)
+{
+	const char *q = p;
+	char a = stop[0], b = stop[1] != '\0' ? stop[1] : stop[0];
+
+	while (q < end && *q != a && *q != b)
+		q++;
+	return (size_t)(q - p);
+}
+
 /* The value after KEY (which includes its '=') up to a byte of STOP. */
 static struct rp_str field(const char *s, size_t n, const char *key, const char *stop)
 {
@@ -341,11 +380,7 @@ static struct rp_str field(const char *s, size_t n, const char *key, const char 
 	if (k == NULL)
 		return v;
 	v.p = k + strlen(key);
-	const char *end = s + n;
-	const char *q = v.p;
-	while (q < end && strchr(stop, *q) == NULL)
-		q++;
-	v.n = (size_t)(q - v.p);
+	v.n = span(v.p, s + n, stop);
 	return v;
 }
 
@@ -480,7 +515,9 @@ static void postfix_event(const char *s, size_t n, struct rp_event *e)
 		e->client = bracketed(r, r + rn);
 		if (e->client.p == NULL)
 			return;
-		r = e->client.p + e->client.n;
+		r = e->client.p + e->client.n + 1;
+		if (!PREFIX(r, (size_t)(end - r), ", sasl_method="))
+			return; /* no AUTH in this session (the common case) */
 		rn = (size_t)(end - r);
 		e->user = field(r, rn, ", sasl_username=", ",");
 		if (e->user.p != NULL)

@@ -93,8 +93,8 @@ size_t rp_time_parse(struct rp_clock *c, const char *s, size_t n, long long *t);
 bool rp_time_arg(const char *s, long long now, long long *t);
 
 /* The header of one line (without its newline); false if it has none. For
- * a program the report does not read (prog RP_PROG_OTHER), pid and msg are
- * left empty. */
+ * a program the report does not read (prog RP_PROG_OTHER), time, pid and
+ * msg are left empty (and the clock does not see the line). */
 bool rp_line_parse(struct rp_clock *c, const char *s, size_t n, struct rp_line *l);
 
 /* The event of a line's message (RP_EV_NONE for lines the report ignores). */

@@ -320,6 +320,31 @@ START_TEST(sessions_from_the_mta_refusals_once)
 }
 END_TEST
 
+START_TEST(a_full_session_table_counts_what_it_evicts)
+{
+	/* More sessions open at once than the table holds: each evicted one is
+	 * counted as it stands, none is lost or counted twice. */
+	struct rp_clock c = {.ref = utc(2026, 12, 2, 5, 0, 0)};
+	struct agg_opts o = {0};
+	char line[160];
+	const unsigned n = AGG_SESSIONS + 4000;
+
+	agg_init(&A, &o);
+	for (unsigned i = 0; i < n; i++) {
+		struct rp_line l;
+		int len = snprintf(line, sizeof line,
+		                   "Dec  2 04:%02u:%02u mx postfix/smtpd[%u]: connect from a[10.0.%u.%u]",
+		                   i / 600 % 60, i / 10 % 60, 100000 + i, i / 250, i % 250);
+		ck_assert(rp_line_parse(&c, line, (size_t)len, &l));
+		agg_line(&A, &l);
+	}
+	agg_finish(&A);
+	ck_assert_uint_gt(A.over_sessions, 0);
+	ck_assert_uint_eq(row_of("25")->c[C_SESSIONS], n);
+	ck_assert_uint_eq(nfree, AGG_SESSIONS); /* every slot back on the stack */
+}
+END_TEST
+
 START_TEST(restart_without_final_stats_is_a_lost_window)
 {
 	static const char *const lines[] = {
@@ -392,6 +417,7 @@ static Suite *report_parse_suite(void)
 	tcase_add_test(tc, sendmail_lines);
 	tcase_add_test(tc, portguard_lines);
 	tcase_add_test(tc, sessions_from_the_mta_refusals_once);
+	tcase_add_test(tc, a_full_session_table_counts_what_it_evicts);
 	tcase_add_test(tc, restart_without_final_stats_is_a_lost_window);
 	tcase_add_test(tc, master_cf_maps_syslog_names);
 	suite_add_tcase(s, tc);
