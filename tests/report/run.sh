@@ -11,7 +11,9 @@
 # EHLO only; STARTTLS then QUIT; AUTH without TLS then QUIT; failed AUTH;
 # full transactions over TLS 1.3 and TLS 1.2 (STARTTLS) and over implicit
 # TLS; mail refused by portguard; relay probes from 127.0.0.2 and 127.0.0.3;
-# would-refusals on ports in monitor mode. Each session adds its expected
+# would-refusals on ports in monitor mode. Then a private Sendmail with
+# portguard-milter (tests/sendmail/lib.sh) gets the same kinds of session on
+# its daemons, logging to the same files. Each session adds its expected
 # counts to a tally ("PORT FIELD" lines), which must equal the report's
 # per-port CSV, field by field. Then the policy daemon is killed with -9
 # between two stats lines and started again (its state file recovers the
@@ -20,25 +22,39 @@
 # log gzip-compressed, on standard input and with RFC 3339 stamps gives the
 # same numbers; the JSON output is valid against tests/report/report.schema.json.
 #
-# Only /dev/log is touched outside the test directory: rsyslogd creates it
-# when it does not exist (the layer needs it absent, like tests/e2e's
-# syslog_start) and it is removed again at the end.
+# Outside the test directory only /dev/log is touched (rsyslogd creates it;
+# the layer needs it absent, like tests/e2e's syslog_start; removed at the
+# end), and what tests/sendmail/lib.sh touches (its Sendmail.conf).
+# TLS 1.0 and 1.1 are not sent: Debian 12's OpenSSL refuses them at its
+# default security level on both ends.
 # Prints "PASS: name" / "FAIL: name".
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 2
 # shellcheck source=tests/e2e/lib.sh
 . tests/e2e/lib.sh
+SM_TOP=$top
+# shellcheck source=tests/sendmail/lib.sh
+. tests/sendmail/lib.sh
 
 t_needs report "Postfix's master process and rsyslogd on /dev/log run as root" postfix swaks \
 	rsyslogd saslpasswd2 openssl ss python3 gzip
 
 P_RELAY=15025  # relay, enforce
 P_MON=15026    # relay, monitor
-P_SUB=15587    # STARTTLS submission, enforce, min TLSv1.2
-P_MONSUB=15588 # STARTTLS submission, monitor
-P_SMTPS=15465  # implicit TLS submission, enforce
+P_SUB=15087    # STARTTLS submission, enforce, min TLSv1.2
+P_MONSUB=15088 # STARTTLS submission, monitor
+P_SMTPS=15065  # implicit TLS submission, enforce
 E2E_PORTS="$P_RELAY $P_MON $P_SUB $P_MONSUB $P_SMTPS"
+# The private Sendmail's daemons (tests/sendmail/lib.sh's "milter" variant).
+SM_PORT_MTA=15035   # relay (Name=MTA)
+SM_PORT_MX2=15036   # relay, matched by its label
+SM_PORT_MON=15037   # submission, monitor
+SM_PORT_UNK=15038   # in no port entry
+SM_PORT_MSA=15097   # submission, STARTTLS
+SM_PORT_SMTPS=15067 # submission, implicit TLS
+SM_PORT_BAD=15068   # implicit TLS in portguard.conf, not wrapped
+SM_PORT_ALT=15095   # submission, STARTTLS
 
 e2e_init "$top" "${1:-build/san}"
 REPORT=$E2E_B/portguard-report
@@ -64,6 +80,7 @@ report_cleanup() {
 	_rrc=$?
 	t_stop_pid "$MG_PID"
 	rm -f "$MG_SOCK"
+	sm_cleanup >/dev/null 2>&1
 	(exit "$_rrc")
 	e2e_cleanup
 }
@@ -239,6 +256,90 @@ MG_PID=
 # the killed run wrote none: one for the restarted policy daemon, one for the milter
 t_wait 100 logged_n 2 'portguard-(policyd|milter)\[[0-9]+\]: stopping: ' || t_fail "no stopping: lines"
 pf_stop
+t_end
+
+# ------------------------------------------------------------------ Sendmail
+# The same log, a private Sendmail with portguard-milter (the "milter"
+# variant of tests/sendmail/lib.sh: plaintext AUTH let through,
+# FEATURE(promiscuous_relay)), logging to the same rsyslogd. Sendmail's
+# sessions are keyed by its daemon names, mapped to ports with --port-map.
+SM_MAP="MTA=$SM_PORT_MTA,MSA=$SM_PORT_MSA,SMTPS=$SM_PORT_SMTPS,MON=$SM_PORT_MON"
+
+sm_pg_conf() {
+	cat >"$SM_DIR/portguard.conf" <<EOF
+# tests/report portguard.conf for the Sendmail milter
+state_directory = "";
+mode = "enforce";
+default_role = "relay";
+user = "nobody";
+log = { facility = "mail"; level = "info"; stats_interval = 0; };
+relay = {
+  local_domains = [ "$SM_DOMAIN", ".$SM_DOMAIN" ];
+  trusted_networks = [ "127.0.0.1/32" ];
+  authenticated_may_relay = true;
+  origin_domain = "$SM_HOST";
+};
+ports = (
+  { port = $SM_PORT_MTA;   name = "MTA";   role = "relay"; },
+  { name = "MX2"; role = "relay"; auth = "forbidden"; },
+  { port = $SM_PORT_MSA;   name = "MSA";   role = "submission"; tls = "starttls"; },
+  { port = $SM_PORT_SMTPS; name = "SMTPS"; role = "submission"; tls = "implicit"; },
+  { port = $SM_PORT_BAD;   role = "submission"; tls = "implicit"; },
+  { port = $SM_PORT_ALT;   name = "ALT";   role = "submission"; tls = "starttls"; },
+  { port = $SM_PORT_MON;   name = "MON";   role = "submission"; tls = "starttls"; mode = "monitor"; }
+);
+milter = { listen = "unix:$SM_DIR/milter"; socket_mode = "0660"; };
+EOF
+	chmod 0644 "$SM_DIR/portguard.conf"
+}
+sm_milter_up() {
+	[ -S "$SM_DIR/milter" ] && logged_n 2 'portguard-milter\[[0-9]+\]: listening on'
+}
+
+# sm_send NAME PORT "FIELD..." SWAKS-ARGS...: like send, to Sendmail.
+SM_SENT=0
+sm_send() {
+	_name=$1
+	_port=$2
+	_fields=$3
+	shift 3
+	SM_SENT=$((SM_SENT + 1))
+	timeout 30 swaks --server 127.0.0.1 --port "$_port" --timeout 10 --helo client.example.net \
+		--from "alice@$SM_DOMAIN" "$@" >"$T_DIR/sm-$SM_SENT-$_name.txt" 2>&1
+	for _f in sessions $_fields; do
+		echo "$_port $_f" >>"$TALLY"
+	done
+}
+SM_AUTH="-a PLAIN -au $SM_USER -ap $SM_PASS"
+SM_LOCAL="--to root@$SM_DOMAIN"
+SM_FAR="--to x@far.example"
+
+t_begin "Sendmail with portguard-milter: the mix"
+if ! sm_init "$E2E_B" || ! sm_write_mc milter || ! sm_build_cf; then
+	t_fail "the Sendmail harness could not be set up"
+else
+	sm_pg_conf
+	t_daemon "$E2E_D/sm-milter.out" 100 sm_milter_up "$MG_BIN" -f -c "$SM_DIR/portguard.conf" ||
+		t_fail "portguard-milter for Sendmail did not start"
+	SM_MILTER_PID=$T_PID
+	sm_start || t_fail "Sendmail did not start"
+	# shellcheck disable=SC2086 # SM_AUTH, SM_LOCAL and SM_FAR are lists of words
+	{
+		sm_send ehlo-only "$SM_PORT_MSA" "" --quit-after EHLO
+		sm_send starttls-quit "$SM_PORT_MSA" "tls TLSv1.3" --tls --quit-after TLS
+		sm_send auth-plain-quit "$SM_PORT_MSA" "auth auth_without_tls" $SM_AUTH --quit-after AUTH
+		sm_send tls13-mail "$SM_PORT_MSA" "tls TLSv1.3 auth transactions recipients" --tls --tls-protocol tlsv1_3 $SM_AUTH $SM_LOCAL
+		sm_send tls12-mail "$SM_PORT_MSA" "tls TLSv1.2 auth transactions recipients" --tls --tls-protocol tlsv1_2 $SM_AUTH $SM_LOCAL
+		sm_send smtps-mail "$SM_PORT_SMTPS" "tls TLSv1.3 auth transactions recipients" --tlsc $SM_AUTH $SM_LOCAL
+		sm_send relay-local "$SM_PORT_MTA" "transactions recipients" $SM_LOCAL
+		sm_send relay-probe-2 "$SM_PORT_MTA" "transactions refused refused_relay" --local-interface 127.0.0.2 $SM_FAR
+		sm_send relay-probe-3 "$SM_PORT_MTA" "transactions refused refused_relay" --local-interface 127.0.0.3 $SM_FAR
+		sm_send mon-plain "$SM_PORT_MON" "transactions recipients would_refuse would_tls_required" $SM_LOCAL
+	}
+	sleep 1 # Sendmail's last lines
+	sm_stop
+	pg_milter_stop
+fi
 syslog_stop
 [ -s "$TRAD" ] && [ -s "$RFC" ] || t_fail "no log written"
 t_end
@@ -270,7 +371,7 @@ mismatches() {
 		END { for (p in ports) if (!(p in seen)) printf "port %s: no row\n", p }' "$TALLY" "$1"
 }
 
-MAP="--master-cf $PF/master.cf"
+MAP="--master-cf $PF/master.cf --port-map $SM_MAP"
 # shellcheck disable=SC2086
 "$REPORT" $MAP --csv "$TRAD" >"$E2E_D/trad.csv" 2>"$E2E_D/report.err"
 REPORT_RC=$?
@@ -298,7 +399,8 @@ t_end
 t_begin "--port-map instead of master.cf: the same numbers"
 "$REPORT" --master-cf '' --csv \
 	--port-map "postfix/relay=$P_RELAY,postfix/monitor=$P_MON,postfix/submission=$P_SUB" \
-	--port-map "postfix/monsub=$P_MONSUB,postfix/smtps=$P_SMTPS" "$TRAD" >"$E2E_D/map.csv"
+	--port-map "postfix/monsub=$P_MONSUB,postfix/smtps=$P_SMTPS" --port-map "$SM_MAP" \
+	"$TRAD" >"$E2E_D/map.csv"
 cmp -s "$E2E_D/trad.csv" "$E2E_D/map.csv" ||
 	t_fail "$(diff "$E2E_D/trad.csv" "$E2E_D/map.csv" | head -n 6 | tr '\n' ' ')"
 t_end
@@ -316,17 +418,20 @@ python3 tests/report/check_json.py tests/report/report.schema.json "$E2E_D/hour.
 t_end
 
 t_begin "lists: users without TLS, relay clients per port"
-python3 - "$E2E_D/report.json" "$E2E_USER@$E2E_DOMAIN" "$P_RELAY" "$P_MON" >"$E2E_D/lists.out" 2>&1 <<'PY' || t_fail "$(cat "$E2E_D/lists.out")"
+python3 - "$E2E_D/report.json" "$E2E_USER@$E2E_DOMAIN" "$P_RELAY" "$P_MON" "$SM_USER" "$SM_PORT_MTA" \
+	>"$E2E_D/lists.out" 2>&1 <<'PY' || t_fail "$(cat "$E2E_D/lists.out")"
 import json, sys
 r = json.load(open(sys.argv[1]))
-user, relay, mon = sys.argv[2], sys.argv[3], sys.argv[4]
+user, relay, mon, sm_user, sm_relay = sys.argv[2:7]
 users = {u["user"]: u for u in r["users_without_tls"]}
-# AUTH then QUIT: Postfix names no user ("-"); AUTH then mail: it does.
-assert set(users) == {"-", user}, users
-assert users["-"]["count"] == 1 and users[user]["count"] == 1, users
-assert users[user]["clients"] == ["127.0.0.1"], users[user]
+# AUTH then QUIT: Postfix names no user ("-"); AUTH then mail: it does;
+# Sendmail always does (AUTH=server, authid=).
+assert set(users) == {"-", user, sm_user}, users
+assert all(u["count"] == 1 and u["clients"] == ["127.0.0.1"] for u in users.values()), users
 rc = sorted((c["port"], c["client"], c["count"]) for c in r["relay_clients"])
-assert rc == [(relay, "127.0.0.2", 3), (relay, "127.0.0.3", 1), (mon, "127.0.0.3", 1)], rc
+want = sorted([(relay, "127.0.0.2", 3), (relay, "127.0.0.3", 1), (mon, "127.0.0.3", 1),
+               (sm_relay, "127.0.0.2", 1), (sm_relay, "127.0.0.3", 1)])
+assert rc == want, (rc, want)
 PY
 t_end
 
@@ -361,10 +466,10 @@ grep -q '^ports,' "$E2E_D/none.csv" && t_fail "--until the first line still has 
 # shellcheck disable=SC2086
 "$REPORT" $MAP --csv --since "$START2_AT" "$RFC" >"$E2E_D/since.csv"
 _s=$(awk -F, '$1 == "ports" { s += $5 } END { print s + 0 }' "$E2E_D/since.csv")
-[ "$_s" = 1 ] || t_fail "--since the restart: $_s sessions, want 1"
+[ "$_s" = $((1 + SM_SENT)) ] || t_fail "--since the restart: $_s sessions, want $((1 + SM_SENT))"
 # shellcheck disable=SC2086
 "$REPORT" $MAP --csv --host no-such-host "$TRAD" | grep -q '^ports,' && t_fail "--host no-such-host has rows"
-python3 - "$E2E_D/hour.json" "$SENT" >"$E2E_D/hour.out" 2>&1 <<'PY' || t_fail "$(cat "$E2E_D/hour.out")"
+python3 - "$E2E_D/hour.json" "$((SENT + SM_SENT))" >"$E2E_D/hour.out" 2>&1 <<'PY' || t_fail "$(cat "$E2E_D/hour.out")"
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert all(p["period"] for p in r["ports"]), r["ports"]
