@@ -17,7 +17,6 @@
  * No allocation: every table is a fixed array; a full table counts what it
  * dropped (agg.h).
  */
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,24 +60,6 @@ const char *const agg_counter_names[C_N] = {
 
 /* ------------------------------------------------------------ helpers */
 
-static void copy(char *dst, struct rp_str s)
-{
-	size_t n = s.n < AGG_KEY_MAX - 1 ? s.n : AGG_KEY_MAX - 1;
-
-	if (s.p == NULL)
-		n = 0;
-	if (n > 0)
-		memcpy(dst, s.p, n);
-	dst[n] = '\0';
-}
-
-static bool key_eq(const char *key, struct rp_str s)
-{
-	size_t n = s.n < AGG_KEY_MAX - 1 ? s.n : AGG_KEY_MAX - 1;
-
-	return key[n] == '\0' && (n == 0 || memcmp(key, s.p, n) == 0);
-}
-
 static unsigned long long mix(unsigned long long h, const void *p, size_t n)
 {
 	const unsigned char *b = p;
@@ -86,186 +67,6 @@ static unsigned long long mix(unsigned long long h, const void *p, size_t n)
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ b[i]) * 1099511628211ull;
 	return h;
-}
-
-/* ------------------------------------------------------------ port names */
-
-static struct {
-	char name[AGG_KEY_MAX];
-	char port[AGG_KEY_MAX];
-} portmap[AGG_PORTMAP];
-static unsigned nportmap;
-
-/* The names resolved so far (getservbyname reads a file): a small cache
- * in front of port_resolve(), replaced round-robin when full. */
-#define PORT_CACHE 32
-static struct {
-	bool postfix;
-	char name[AGG_KEY_MAX];
-	char port[AGG_KEY_MAX];
-} port_cache[PORT_CACHE];
-static unsigned port_cache_n, port_cache_next;
-
-/* A service name or number as a port number, else the name itself. */
-static void port_word(char *dst, const char *svc)
-{
-	struct servent *se;
-	const char *p = svc;
-
-	while (*p >= '0' && *p <= '9')
-		p++;
-	if (*svc != '\0' && *p == '\0') {
-		snprintf(dst, AGG_KEY_MAX, "%s", svc);
-		return;
-	}
-	se = getservbyname(svc, "tcp");
-	if (se != NULL)
-		snprintf(dst, AGG_KEY_MAX, "%d", ntohs((unsigned short)se->s_port));
-	else
-		snprintf(dst, AGG_KEY_MAX, "%s", svc);
-}
-
-bool agg_portmap_add(const char *name, size_t n, const char *port)
-{
-	struct rp_str s = {name, n};
-
-	port_cache_n = 0;
-
-	for (unsigned i = 0; i < nportmap; i++)
-		if (key_eq(portmap[i].name, s)) {
-			port_word(portmap[i].port, port);
-			return true;
-		}
-	if (nportmap == AGG_PORTMAP)
-		return false;
-	copy(portmap[nportmap].name, s);
-	port_word(portmap[nportmap].port, port);
-	nportmap++;
-	return true;
-}
-
-static const char *portmap_find(struct rp_str s)
-{
-	for (unsigned i = 0; i < nportmap; i++)
-		if (key_eq(portmap[i].name, s))
-			return portmap[i].port;
-	return NULL;
-}
-
-/* One master.cf entry (continuation lines joined): an inet smtpd service
- * maps its syslog_name to its port. */
-static void master_entry(char *e)
-{
-	char *f[8], *save = NULL, *tok, *svc, *colon;
-	char name[AGG_KEY_MAX] = "postfix";
-	int nf = 0;
-
-	for (tok = strtok_r(e, " \t", &save); tok != NULL && nf < 8; tok = strtok_r(NULL, " \t", &save))
-		f[nf++] = tok;
-	if (nf < 8 || strcmp(f[1], "inet") != 0 || strcmp(f[7], "smtpd") != 0)
-		return;
-	svc = f[0];
-	colon = strrchr(svc, ':');
-	for (; tok != NULL; tok = strtok_r(NULL, " \t{}", &save)) {
-		const char *v = NULL;
-		if (strncmp(tok, "syslog_name=", 12) == 0)
-			v = tok + 12;
-		else if (strcmp(tok, "syslog_name") == 0) {
-			tok = strtok_r(NULL, " \t{}=", &save);
-			v = tok;
-		}
-		if (v != NULL) {
-			const char *d = strstr(v, "$service_name");
-			const char *b = strstr(v, "${service_name}");
-			if (b != NULL)
-				snprintf(name, sizeof name, "%.*s%s%s", (int)(b - v), v, svc, b + 15);
-			else if (d != NULL)
-				snprintf(name, sizeof name, "%.*s%s%s", (int)(d - v), v, svc, d + 13);
-			else
-				snprintf(name, sizeof name, "%s", v);
-		}
-		if (tok == NULL)
-			break;
-	}
-	agg_portmap_add(name, strlen(name), colon != NULL ? colon + 1 : svc);
-}
-
-bool agg_portmap_master_cf(const char *path, char *err, size_t errlen)
-{
-	FILE *fp = fopen(path, "r");
-	char line[1024], entry[4096] = "";
-
-	if (fp == NULL) {
-		snprintf(err, errlen, "%s: cannot open", path);
-		return false;
-	}
-	while (fgets(line, sizeof line, fp) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
-		if (line[0] == '#')
-			continue;
-		if (line[0] == ' ' || line[0] == '\t') {
-			size_t used = strlen(entry);
-			snprintf(entry + used, sizeof entry - used, " %s", line);
-			continue;
-		}
-		if (entry[0] != '\0')
-			master_entry(entry);
-		snprintf(entry, sizeof entry, "%s", line);
-	}
-	if (entry[0] != '\0')
-		master_entry(entry);
-	fclose(fp);
-	return true;
-}
-
-static void port_resolve(char *dst, struct rp_str name, bool postfix);
-
-/* Postfix's syslog name (postfix/submission) or a Sendmail daemon name as a
- * port: the map, else its last part as a service name or number. */
-static void port_of(char *dst, struct rp_str name, bool postfix)
-{
-	unsigned k;
-
-	for (k = 0; k < port_cache_n; k++)
-		if (port_cache[k].postfix == postfix && key_eq(port_cache[k].name, name)) {
-			memcpy(dst, port_cache[k].port, AGG_KEY_MAX);
-			return;
-		}
-	port_resolve(dst, name, postfix);
-	if (port_cache_n < PORT_CACHE)
-		k = port_cache_n++;
-	else
-		k = port_cache_next++ % PORT_CACHE;
-	port_cache[k].postfix = postfix;
-	copy(port_cache[k].name, name);
-	memcpy(port_cache[k].port, dst, AGG_KEY_MAX);
-}
-
-static void port_resolve(char *dst, struct rp_str name, bool postfix)
-{
-	const char *p = portmap_find(name);
-	char last[AGG_KEY_MAX];
-
-	if (p != NULL) {
-		snprintf(dst, AGG_KEY_MAX, "%s", p);
-		return;
-	}
-	if (name.p == NULL || name.n == 0) {
-		snprintf(dst, AGG_KEY_MAX, "-");
-		return;
-	}
-	if (postfix && rp_str_eq(name, "postfix")) {
-		snprintf(dst, AGG_KEY_MAX, "25");
-		return;
-	}
-	const char *slash = postfix ? memrchr(name.p, '/', name.n) : NULL;
-	struct rp_str tail = name;
-	if (slash != NULL) {
-		tail.p = slash + 1;
-		tail.n = name.n - (size_t)(tail.p - name.p);
-	}
-	copy(last, tail);
-	port_word(dst, last);
 }
 
 /* ------------------------------------------------------------ rows */
@@ -305,7 +106,7 @@ static unsigned host_id(struct agg *a, struct rp_str h)
 		a->over_hosts++;
 		return AGG_HOSTS - 1;
 	}
-	copy(a->hosts[a->nhosts], h);
+	key_copy(a->hosts[a->nhosts], h);
 	return a->nhosts++;
 }
 
@@ -420,7 +221,7 @@ static void relay_add(struct agg *a, unsigned host, const char *port, struct rp_
 	relay_hash[k] = (unsigned)h;
 	r->host = host;
 	snprintf(r->port, sizeof r->port, "%s", port);
-	copy(r->client, client);
+	key_copy(r->client, client);
 	r->count = 1;
 }
 
@@ -579,8 +380,8 @@ static void postfix_line(struct agg *a, unsigned host, const struct rp_line *l,
 			session_reset(s, l->t);
 		}
 		s->t = l->t;
-		copy(s->client, e->client);
-		port_of(s->port, l->service, true);
+		key_copy(s->client, e->client);
+		ports_of(s->port, l->service, true);
 		return;
 	case RP_EV_PF_TLS:
 	case RP_EV_PF_SASL_USER:
@@ -591,7 +392,7 @@ static void postfix_line(struct agg *a, unsigned host, const struct rp_line *l,
 		if (e->kind == RP_EV_PF_TLS)
 			s->tls = e->tls;
 		else if (e->kind == RP_EV_PF_SASL_USER)
-			copy(s->user, e->user);
+			key_copy(s->user, e->user);
 		else
 			s->auth_failed = true;
 		return;
@@ -601,8 +402,8 @@ static void postfix_line(struct agg *a, unsigned host, const struct rp_line *l,
 		if (s == NULL) { /* connected before the input began */
 			s = &tmp;
 			s->host = host;
-			copy(s->client, e->client);
-			port_of(s->port, l->service, true);
+			key_copy(s->client, e->client);
+			ports_of(s->port, l->service, true);
 		}
 		if (s->tls == RP_TLS_NONE && e->starttls.ok > 0)
 			s->tls = RP_TLS_OTHER;
@@ -630,21 +431,21 @@ static void sendmail_line(struct agg *a, unsigned host, const struct rp_line *l,
 		session_reset(s, l->t);
 	}
 	if (s->client[0] == '\0')
-		copy(s->client, e->client);
+		key_copy(s->client, e->client);
 	switch (e->kind) {
 	case RP_EV_SM_TLS:
 		s->tls = e->tls;
 		break;
 	case RP_EV_SM_AUTH:
 		s->auth = true;
-		copy(s->user, e->user);
+		key_copy(s->user, e->user);
 		break;
 	case RP_EV_SM_AUTH_FAIL:
 		s->auth_failed = true;
 		break;
 	case RP_EV_SM_FROM:
 	case RP_EV_SM_END:
-		port_of(s->port, e->daemon, false);
+		ports_of(s->port, e->daemon, false);
 		if (!s->counted)
 			session_count(a, s, l->t);
 		if (e->kind == RP_EV_SM_FROM) {
@@ -714,7 +515,7 @@ static void portguard_line(struct agg *a, unsigned host, const struct rp_line *l
 	case RP_EV_PG_ALARM: {
 		if (!owned_by(host, e, l->prog))
 			return;
-		copy(port, e->port);
+		key_copy(port, e->port);
 		struct agg_row *r = row(a, host, port[0] != '\0' ? port : "-", l->t);
 		if (e->kind == RP_EV_PG_ALARM) {
 			r->c[C_ALARMS]++;

@@ -9,6 +9,8 @@
 #ifndef PG_REPORT_AGG_H
 #define PG_REPORT_AGG_H
 
+#include <string.h>
+
 #include "parse.h"
 
 #define AGG_KEY_MAX 48     /* a host, a port name, a user, an address */
@@ -106,9 +108,31 @@ struct agg {
 	unsigned long over_hosts, over_rows, over_sessions, over_users, over_relay, over_lost;
 };
 
-/* name -> port, from master.cf, the built-in names and --port-map. */
+/* name -> port (report/ports.c), from master.cf, the built-in names and
+ * --port-map; ports_of() names the port of Postfix's syslog name
+ * (postfix/submission) or of a Sendmail daemon name. */
 bool agg_portmap_add(const char *name, size_t n, const char *port);
 bool agg_portmap_master_cf(const char *path, char *err, size_t errlen);
+void ports_of(char *dst, struct rp_str name, bool postfix);
+
+/* A key of the tables: a copy cut at AGG_KEY_MAX - 1 bytes, and its compare. */
+static inline void key_copy(char *dst, struct rp_str s)
+{
+	size_t n = s.n < AGG_KEY_MAX - 1 ? s.n : AGG_KEY_MAX - 1;
+
+	if (s.p == NULL)
+		n = 0;
+	if (n > 0)
+		memcpy(dst, s.p, n);
+	dst[n] = '\0';
+}
+
+static inline bool key_eq(const char *key, struct rp_str s)
+{
+	size_t n = s.n < AGG_KEY_MAX - 1 ? s.n : AGG_KEY_MAX - 1;
+
+	return key[n] == '\0' && (n == 0 || memcmp(key, s.p, n) == 0);
+}
 
 void agg_init(struct agg *a, const struct agg_opts *o);
 void agg_line(struct agg *a, const struct rp_line *l);

@@ -13,6 +13,7 @@
 
 #include "../../report/agg.c"
 #include "../../report/parse.c"
+#include "../../report/ports.c"
 
 static struct agg A;
 
@@ -389,13 +390,13 @@ START_TEST(master_cf_maps_syslog_names)
 
 	nportmap = 0;
 	ck_assert(agg_portmap_master_cf(path, err, sizeof err));
-	port_of(port, pf, true);
+	ports_of(port, pf, true);
 	ck_assert_str_eq(port, "25");
-	port_of(port, sub, true);
+	ports_of(port, sub, true);
 	ck_assert_str_eq(port, "587");
-	port_of(port, relay, true);
+	ports_of(port, relay, true);
 	ck_assert_str_eq(port, "15025");
-	port_of(port, odd, true);
+	ports_of(port, odd, true);
 	ck_assert_str_eq(port, "2526");
 	unlink(path);
 	free(path);
