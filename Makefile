@@ -50,6 +50,9 @@ UNIT_SRC    = $(wildcard tests/unit/check_*.c)
 UNIT_BIN    = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BENCH_SRC   = $(wildcard tests/bench/*.c)
 BENCH_BIN   = $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
+REPORT_SRC  = $(wildcard report/*.c)
+REPORT_OBJ  = $(REPORT_SRC:%.c=$(B)/%.o)
+REPORT_LIBS = $(shell $(PKG_CONFIG) --libs zlib libsystemd 2>/dev/null || echo -lz -lsystemd)
 MBENCH_SRC  = $(wildcard tests/bench/milter/*.c)
 MBENCH_BIN  = $(MBENCH_SRC:tests/bench/milter/%.c=$(B)/bench/%)
 
@@ -58,12 +61,13 @@ ifneq ($(MILTER_SRC),)
 PROGRAMS += $(B)/portguard-milter
 endif
 PROGRAMS += $(B)/portguard-audit
+PROGRAMS += $(B)/portguard-report
 
 .PHONY: all check fresh-check unit-tests bench-tools bench demo install uninstall clean deps format fuzz fuzz-tools
 
 all: $(PROGRAMS)
 
-$(B)/%.o: %.c $(wildcard core/*.h) $(wildcard policyd/*.h) $(wildcard milter/*.h) $(wildcard audit/*.h)
+$(B)/%.o: %.c $(wildcard core/*.h) $(wildcard policyd/*.h) $(wildcard milter/*.h) $(wildcard audit/*.h) $(wildcard report/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -80,6 +84,8 @@ $(B)/portguard-milter: $(MILTER_OBJ) $(B)/libportguard.a
 
 $(B)/portguard-audit: $(AUDIT_OBJ) $(B)/libportguard.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(AUDIT_OBJ) $(B)/libportguard.a $(CORE_LIBS)
+$(B)/portguard-report: $(REPORT_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(REPORT_OBJ) $(REPORT_LIBS)
 
 # A unit test may #include a front end's .c file (milter/session.c, ...): the
 # compiler lists every file it read in $(B)/deps/, so editing one rebuilds the test.
@@ -159,6 +165,7 @@ bench:
 	@sh tests/bench/run.sh build
 	@if [ -f tests/bench/milter/run.sh ]; then sh tests/bench/milter/run.sh build; fi
 	@sh tests/bench/soak.sh build
+	@sh tests/bench/report.sh build
 
 demo:
 	@sh tests/deps.sh
@@ -182,6 +189,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/portguard-policyd $(DESTDIR)$(SBINDIR)/portguard-milter
 	rm -f $(DESTDIR)$(SBINDIR)/portguard-audit $(DESTDIR)$(MANDIR)/man8/portguard-audit.8
+	rm -f $(DESTDIR)$(SBINDIR)/portguard-report $(DESTDIR)$(MANDIR)/man8/portguard-report.8
 	rm -f $(DESTDIR)$(MANDIR)/man5/portguard.conf.5 $(DESTDIR)$(MANDIR)/man8/portguard-policyd.8 \
 		$(DESTDIR)$(MANDIR)/man8/portguard-milter.8
 	rm -rf $(DESTDIR)$(DOCDIR)

@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "log.h"
 #include "statefile.h"
@@ -306,7 +307,10 @@ static bool stats_emit_slot(struct pg_stats_slot *s, long period, bool with_sess
 			len += (size_t)snprintf(line + len, sizeof line - len, " tls_pct=%lu.%lu",
 			                        tenths / 10, tenths % 10);
 	}
-	log_notice("%s%s", line, tail);
+	/* A recovered line (tail set) is a warning: it is logged while the
+	 * daemon starts, when only warnings reach syslog as well as stderr, and
+	 * it is the count of a run that crashed. */
+	log_at(tail[0] != '\0' ? LOG_WARNING : LOG_NOTICE, "%s%s", line, tail);
 	return true;
 }
 

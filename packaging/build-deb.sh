@@ -1,6 +1,7 @@
 #!/bin/sh
 # Build the Debian packages (source + binary, unsigned) into $1/deb
-# (default build/pkg/deb): portguard-common, portguard-policyd, portguard-milter.
+# (default build/pkg/deb): portguard-common, portguard-policyd, portguard-milter,
+# portguard-report.
 # DEB_BUILD_OPTIONS (e.g. nocheck) passes through to dpkg-buildpackage.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)

@@ -151,6 +151,14 @@ deb_contents() {
 }
 check deb-contents-and-modes deb_contents
 
+deb_report=$D/portguard-report_${ver}_$arch.deb
+deb_report_contents() { # the program and its manual page, nothing under /etc
+	deb_has "$deb_report" -rwxr-xr-x usr/sbin/portguard-report &&
+		deb_has "$deb_report" -rw-r--r-- usr/share/man/man8/portguard-report.8.gz &&
+		! dpkg-deb -c "$deb_report" | grep -q ' ./etc/'
+}
+check deb-report-contents deb_report_contents
+
 deb_meta() {
 	x=$logs/deb-ctrl
 	rm -rf "$x" && mkdir -p "$x" && dpkg-deb -e "$deb_common" "$x" || return 1
@@ -218,6 +226,14 @@ if [ -n "$rpm_common" ] && [ -n "$rpm_policyd" ] && [ -n "$rpm_milter" ]; then
 			rpm -qlp "$rpm_common" | grep -q -E '/examples/grafana/portguard-dashboard\.json$'
 	}
 	check rpm-files-and-modes rpm_files
+
+	rpm_report=$(ls "$R"/RPMS/*/portguard-report-"$ver"-*.rpm 2>/dev/null | head -n 1)
+	rpm_report_files() {
+		[ -n "$rpm_report" ] && rpm -qlpv "$rpm_report" &&
+			rpm_has "$rpm_report" -rwxr-xr-x root root /usr/sbin/portguard-report &&
+			rpm_has "$rpm_report" -rw-r--r-- root root /usr/share/man/man8/portguard-report.8.gz
+	}
+	check rpm-report-files rpm_report_files
 
 	rpm_config() {
 		rpm -qpc "$rpm_common" "$rpm_policyd" "$rpm_milter"
