@@ -150,6 +150,7 @@ bench:
 	@sh tests/caps.sh demo
 	$(MAKE) B=build all bench-tools
 	@sh tests/bench/run.sh build
+	@sh tests/bench/large.sh build
 	@if [ -f tests/bench/milter/run.sh ]; then sh tests/bench/milter/run.sh build; fi
 
 demo:

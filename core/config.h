@@ -73,8 +73,9 @@ struct pg_reply {
 struct pg_strset {
 	char **items;
 	size_t count;
-	uint64_t *slots; /* the index: hash tag << 32 | (item + 1); 0 empty */
+	uint64_t *slots; /* the index: hash tag << 32 | (offset in arena + 1); 0 empty */
 	size_t mask;     /* slots - 1, a power of two less one */
+	char *arena;     /* the strings once indexed; items point into it */
 };
 
 struct pg_nettable;

@@ -7,7 +7,9 @@
  * numbers from its address to its address with the host bits set. Ranges
  * sorted by start merge when they overlap or touch, which leaves each family
  * a list of disjoint ranges in ascending order; a lookup finds the last range
- * starting at or below the address and checks its end.
+ * starting at or below the address and checks its end. The starts are kept
+ * apart from the ends, IPv4's as 32-bit numbers, so that the search walks a
+ * compact array (400 KB for 100,000 IPv4 networks) and reads one end.
  */
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -25,7 +27,8 @@ struct range {
 };
 
 struct pg_nettable {
-	struct range *v4, *v6;
+	uint32_t *first4, *last4;
+	struct u128 *first6, *last6;
 	size_t n4, n6;
 };
 
@@ -113,49 +116,78 @@ static size_t merge(struct range *v, size_t n)
 struct pg_nettable *nettable_build(const struct pg_net *nets, size_t n)
 {
 	struct pg_nettable *t = calloc(1, sizeof *t);
+	struct range *v4 = NULL, *v6 = NULL;
 	size_t n4 = 0, n6 = 0;
 
 	if (t == NULL)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
 		nets[i].family == AF_INET ? n4++ : n6++;
-	t->v4 = malloc((n4 > 0 ? n4 : 1) * sizeof *t->v4);
-	t->v6 = malloc((n6 > 0 ? n6 : 1) * sizeof *t->v6);
-	if (t->v4 == NULL || t->v6 == NULL) {
-		nettable_free(t);
-		return NULL;
-	}
+	v4 = malloc((n4 > 0 ? n4 : 1) * sizeof *v4);
+	v6 = malloc((n6 > 0 ? n6 : 1) * sizeof *v6);
+	if (v4 == NULL || v6 == NULL)
+		goto fail;
+	n4 = n6 = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (nets[i].family == AF_INET)
-			t->v4[t->n4++] = range_of(&nets[i]);
+			v4[n4++] = range_of(&nets[i]);
 		else if (nets[i].family == AF_INET6)
-			t->v6[t->n6++] = range_of(&nets[i]);
+			v6[n6++] = range_of(&nets[i]);
 	}
-	t->n4 = merge(t->v4, t->n4);
-	t->n6 = merge(t->v6, t->n6);
+	t->n4 = merge(v4, n4);
+	t->n6 = merge(v6, n6);
+	t->first4 = malloc((t->n4 + 1) * sizeof *t->first4);
+	t->last4 = malloc((t->n4 + 1) * sizeof *t->last4);
+	t->first6 = malloc((t->n6 + 1) * sizeof *t->first6);
+	t->last6 = malloc((t->n6 + 1) * sizeof *t->last6);
+	if (t->first4 == NULL || t->last4 == NULL || t->first6 == NULL || t->last6 == NULL)
+		goto fail;
+	for (size_t i = 0; i < t->n4; i++) {
+		t->first4[i] = (uint32_t)v4[i].first.lo;
+		t->last4[i] = (uint32_t)v4[i].last.lo;
+	}
+	for (size_t i = 0; i < t->n6; i++) {
+		t->first6[i] = v6[i].first;
+		t->last6[i] = v6[i].last;
+	}
+	free(v4);
+	free(v6);
 	return t;
+fail:
+	free(v4);
+	free(v6);
+	nettable_free(t);
+	return NULL;
 }
 
 bool nettable_contains(const struct pg_nettable *t, int family, const uint8_t *addr)
 {
-	const struct range *v;
-	size_t lo = 0, hi;
 	struct u128 a;
+	size_t lo = 0, hi;
 
 	if (t == NULL || (family != AF_INET && family != AF_INET6))
 		return false;
-	v = family == AF_INET ? t->v4 : t->v6;
-	hi = family == AF_INET ? t->n4 : t->n6;
 	a = u128_from(family, addr);
-	/* The first range starting above a is v[lo] when the search ends. */
-	while (lo < hi) {
+	/* The first range starting above a is [lo] when a search ends. */
+	if (family == AF_INET) {
+		uint32_t a4 = (uint32_t)a.lo;
+		for (hi = t->n4; lo < hi;) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (t->first4[mid] <= a4)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		return lo > 0 && a4 <= t->last4[lo - 1];
+	}
+	for (hi = t->n6; lo < hi;) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (u128_cmp(v[mid].first, a) <= 0)
+		if (u128_cmp(t->first6[mid], a) <= 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo > 0 && u128_cmp(a, v[lo - 1].last) <= 0;
+	return lo > 0 && u128_cmp(a, t->last6[lo - 1]) <= 0;
 }
 
 size_t nettable_ranges(const struct pg_nettable *t, int family)
@@ -169,7 +201,9 @@ void nettable_free(struct pg_nettable *t)
 {
 	if (t == NULL)
 		return;
-	free(t->v4);
-	free(t->v6);
+	free(t->first4);
+	free(t->last4);
+	free(t->first6);
+	free(t->last6);
 	free(t);
 }
