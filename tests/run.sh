@@ -11,13 +11,14 @@
 #   crash  - kill -9 portguard-policyd behind a real Postfix: no count lost (tests/crash/run.sh)
 #   ipv6   - both daemons behind a real Postfix on [::1], in a private netns (tests/ipv6/run.sh)
 #   mtafacts - facts from a private Postfix and Sendmail (tests/mtafacts/run.sh)
+#   scale  - 1,000,000 local domains through a real Postfix, reloaded under load (tests/scale/run.sh)
 # Layer scripts print "PASS: name" or "FAIL: name" per test case. The MTA
 # layers (e2e, pfmilter, sendmail) share tests/lib/: common.sh (start, wait,
 # stop by PID, sandbox), case.sh and cases.tsv (SPEC's decision cases).
 # Select layers with LAYERS="unit policy e2e" (default: all).
 set -u
 B=${1:-build/san}
-LAYERS=${LAYERS:-"unit fuzz policy milter e2e slots pfmilter sendmail crash ipv6 mtafacts"}
+LAYERS=${LAYERS:-"unit fuzz policy milter e2e slots pfmilter sendmail crash ipv6 mtafacts scale"}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
 passed=0

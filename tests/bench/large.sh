@@ -1,7 +1,7 @@
 #!/bin/sh
 # Benchmark portguard-policyd with a hosting provider's tables: 1,000,000
 # local domains and 100,000 trusted networks, against the same daemon with
-# one of each and against the null policy server, in one run.
+# four of each and against the null policy server, in one run.
 #
 #   sh tests/bench/large.sh BUILD_DIR
 #
@@ -10,7 +10,7 @@
 # -L DOMAINS:NETS mode sends relay requests (port 25, no SASL) for listed and
 # unlisted recipient domains, from clients inside and outside the trusted
 # networks, half and half, so every request consults the tables. The small
-# daemon gets -L 1:1 (the same mix over its one domain and network), the
+# daemon gets -L 4:4 (the same mix over its four domains and networks), the
 # large one and the null server -L 1000000:100000. For N = 16 and 256
 # connections, RUNS runs of SECS seconds each, alternating null, small,
 # large; medians printed. Then the large config's load time (policyd -n) and
@@ -107,8 +107,13 @@ awk -v n="$NETS" 'BEGIN {
 	}
 	print " ];"
 }' >"$tmp/nets"
-printf '  local_domains = [ "customer0.example" ];\n' >"$tmp/small_domains"
-printf '  trusted_networks = [ "10.0.0.0/32" ];\n' >"$tmp/small_nets"
+# the small tables: the first four of each (networks 0-2 IPv4, 3 IPv6), so
+# that loadgen -L 4:4 sends the same mix of families, hits and misses
+printf '  local_domains = [ %s ];\n' \
+	'"customer0.example", "customer1.example", "customer2.example", "customer3.example"' \
+	>"$tmp/small_domains"
+printf '  trusted_networks = [ %s ];\n' \
+	'"10.0.0.0/32", "10.0.0.1/32", "10.0.0.2/32", "2001:db8:0:3::/64"' >"$tmp/small_nets"
 printf '  local_domains_file = "%s";\n' "$tmp/domains" >"$tmp/large_domains"
 # conf.sh's config with its two relay lists replaced by the files' lines
 relay_conf() {
@@ -145,7 +150,7 @@ start_ms=$(($(ms_now) - t0))
 
 cpus=$(nproc 2>/dev/null || echo 1)
 echo
-echo "portguard bench, large tables: $DOMAINS local domains + $NETS trusted networks vs one of each"
+echo "portguard bench, large tables: $DOMAINS local domains + $NETS trusted networks vs four of each"
 echo "($cpus CPUs, load average $(cut -d' ' -f1 /proc/loadavg); $RUNS runs x ${SECS}s per point, alternated, medians)"
 printf '%5s | %9s %9s %9s | %7s %7s | %8s %8s\n' N null_dps small_dps large_dps small% large% small_p99 large_p99
 : >"$tmp/results"
@@ -157,7 +162,7 @@ for n in 16 256; do
 		for who in null small large; do
 			case $who in
 			null) sock=$tmp/null.sock pid=$null_pid mix=$DOMAINS:$NETS ;;
-			small) sock=$tmp/small.sock pid=$small_pid mix=1:1 ;;
+			small) sock=$tmp/small.sock pid=$small_pid mix=4:4 ;;
 			*) sock=$tmp/large.sock pid=$large_pid mix=$DOMAINS:$NETS ;;
 			esac
 			line=$("$LOADGEN" -s "$sock" -c "$n" -d "$SECS" -w 0.3 -P "$pid" -S "$i" -L "$mix") ||
