@@ -40,7 +40,9 @@ $(pf_main_cf_base)
 mydestination = $E2E_DOMAIN, localhost
 mynetworks = 127.0.0.1/32
 smtpd_banner = \$myhostname ESMTP portguard-scale
-smtpd_relay_restrictions = check_policy_service { unix:$PG_SOCK, default_action=DEFER }, permit
+# (reject_unauth_destination is never reached; Postfix wants it listed)
+smtpd_relay_restrictions = check_policy_service { unix:$PG_SOCK, default_action=DEFER }, permit,
+  reject_unauth_destination
 EOF
 	cat >"$PF/master.cf" <<EOF
 # service type  private unpriv  chroot  wakeup  maxproc command + args
