@@ -2,8 +2,8 @@
 # tests/scale/run.sh BUILD_DIR - a hosting provider's table through a real
 # Postfix: 1,000,000 local domains in local_domains_file (issue 13).
 #
-# A private Postfix on 127.0.0.1:17025 asks portguard-policyd at RCPT and
-# then permits: portguard alone decides relaying. Sessions from 127.0.0.2
+# A private Postfix on 127.0.0.1:17025 asks portguard-policyd at RCPT; its
+# own relay check lets every *.example pass: portguard alone decides. Sessions from 127.0.0.2
 # (untrusted): a listed domain is accepted, an unlisted one refused (the
 # reply and the log line). Then a SIGHUP reload, while sessions keep running,
 # swaps a file in which added-domain.example took the last domain's place
@@ -29,8 +29,9 @@ NDOMAINS=1000000
 e2e_init "$top" "${1:-build/san}"
 DOMAINS=$E2E_D/domains
 
-# The Postfix instance: portguard, then permit (Postfix's own relay check
-# would hide portguard's); DEFER when portguard does not answer.
+# The Postfix instance: portguard first, DEFER when it does not answer;
+# Postfix's own relay check passes every *.example (relay_domains), so
+# portguard alone decides for the test's domains.
 scale_pf_create() {
 	mkdir -p "$PF" "$PF_Q" "$E2E_D/data" || return 1
 	chown postfix "$E2E_D/data"
@@ -39,10 +40,11 @@ scale_pf_create() {
 $(pf_main_cf_base)
 mydestination = $E2E_DOMAIN, localhost
 mynetworks = 127.0.0.1/32
+# every *.example is Postfix's to relay: portguard alone tells listed from not
+relay_domains = .example
 smtpd_banner = \$myhostname ESMTP portguard-scale
-# (reject_unauth_destination is never reached; Postfix wants it listed)
-smtpd_relay_restrictions = check_policy_service { unix:$PG_SOCK, default_action=DEFER }, permit,
-  reject_unauth_destination
+smtpd_relay_restrictions = check_policy_service { unix:$PG_SOCK, default_action=DEFER },
+  permit_mynetworks, reject_unauth_destination
 EOF
 	cat >"$PF/master.cf" <<EOF
 # service type  private unpriv  chroot  wakeup  maxproc command + args
