@@ -41,7 +41,7 @@ $(pf_main_cf_base)
 mydestination = $E2E_DOMAIN, localhost
 mynetworks = 127.0.0.1/32
 # every *.example is Postfix's to relay: portguard alone tells listed from not
-relay_domains = .example
+relay_domains = example, .example
 smtpd_banner = \$myhostname ESMTP portguard-scale
 smtpd_relay_restrictions = check_policy_service { unix:$PG_SOCK, default_action=DEFER },
   permit_mynetworks, reject_unauth_destination
