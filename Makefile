@@ -123,9 +123,9 @@ $(B)/fuzz/fuzz_proto_portable: tests/fuzz/fuzz_proto.c policyd/proto.c policyd/p
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -DPG_NO_SIMD -o $@ tests/fuzz/fuzz_proto.c policyd/proto.c
 
-$(B)/fuzz/fuzz_relay: tests/fuzz/fuzz_relay.c core/relay.c core/strset.c core/relay.h core/config.h
+$(B)/fuzz/fuzz_relay: tests/fuzz/fuzz_relay.c core/relay.c core/strset.c core/nettable.c core/relay.h core/config.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_relay.c core/relay.c core/strset.c
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_relay.c core/relay.c core/strset.c core/nettable.c
 
 fuzz-tools: $(FUZZ_BIN)
 
@@ -163,6 +163,7 @@ bench:
 	@sh tests/caps.sh demo
 	$(MAKE) B=build all bench-tools
 	@sh tests/bench/run.sh build
+	@sh tests/bench/large.sh build
 	@if [ -f tests/bench/milter/run.sh ]; then sh tests/bench/milter/run.sh build; fi
 	@sh tests/bench/soak.sh build
 	@sh tests/bench/report.sh build

@@ -24,6 +24,8 @@
 
 #include "config_schema.h"
 #include "mtafacts.h"
+#include "nettable.h"
+#include "relay.h"
 
 /* The words of each enum, for the config and the logs alike: a name can
  * never differ between what is read and what is logged. */
@@ -119,11 +121,12 @@ const struct config_key config_schema[] = {
     {"log.stats_interval", K_UINT, "3600", .min = 0, .max = 604800, CFG(stats_interval),
      .hint = "seconds; 0 turns the timer off"},
     {"relay", GROUP},
-    {"relay.local_domains", K_STRINGS, "[ ]", .max = PG_MAX_LOCAL_DOMAINS,
+    {"relay.local_domains", K_STRINGS, "[ ]", .max = PG_MAX_CONFIG_LIST,
      .check = config_add_domain},
     {"relay.local_domains_file", K_STRING, NULL, .check = config_read_domains_file},
     {"relay.trusted_networks", K_STRINGS, "[ " Q("127.0.0.0/8") ", " Q("::1/128") " ]",
-     .max = PG_MAX_TRUSTED_NETS, .check = config_add_net},
+     .max = PG_MAX_CONFIG_LIST, .check = config_add_net},
+    {"relay.trusted_networks_file", K_STRING, NULL, .check = config_read_nets_file},
     {"relay.trusted_client_certs", K_STRINGS, "[ ]", .max = PG_MAX_TRUSTED_CERTS,
      .check = config_add_cert},
     {"relay.authenticated_may_relay", K_BOOL, "true", CFG(relay.authenticated_may_relay)},
@@ -631,9 +634,16 @@ struct pg_config *config_load(const char *path, char *err, size_t errlen)
 	}
 	while (cfg->policyd_nlisten < PG_MAX_LISTEN && cfg->policyd_listen[cfg->policyd_nlisten])
 		cfg->policyd_nlisten++;
-	strset_build(&cfg->relay.domains, cfg->relay.domains.items, cfg->relay.domains.count);
-	strset_build(&cfg->relay.parents, cfg->relay.parents.items, cfg->relay.parents.count);
-	strset_build(&cfg->relay.certs, cfg->relay.certs.items, cfg->relay.certs.count);
+	if (!strset_build(&cfg->relay.domains, cfg->relay.domains.items,
+	                  cfg->relay.domains.count) ||
+	    !strset_build(&cfg->relay.parents, cfg->relay.parents.items,
+	                  cfg->relay.parents.count) ||
+	    !strset_build(&cfg->relay.certs, cfg->relay.certs.items, cfg->relay.certs.count) ||
+	    !relay_nets_build(&cfg->relay)) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		config_free(cfg);
+		return NULL;
+	}
 	/* The entry for unknown ports: default_role with the top-level mode and replies. */
 	struct pg_reply top[PG_RULE_COUNT];
 	memcpy(top, cfg->default_port.replies, sizeof top);
@@ -655,6 +665,7 @@ void config_free(struct pg_config *cfg)
 	strset_free(&cfg->relay.parents);
 	strset_free(&cfg->relay.certs);
 	free(cfg->relay.nets);
+	nettable_free(cfg->relay.nettab);
 	for (size_t i = 0; i < cfg->nports; i++)
 		strset_free(&cfg->ports[i].ciphers);
 	free(cfg);

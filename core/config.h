@@ -61,11 +61,16 @@ struct pg_reply {
 	char text[256];
 };
 
-/* A sorted set of strings searched with bsearch (cipher names, domains). */
+/* A set of strings with a hash index (cipher names, domains; strset.c). */
 struct pg_strset {
 	char **items;
 	size_t count;
+	uint64_t *slots; /* the index: hash tag << 32 | (offset in arena + 1); 0 empty */
+	size_t mask;     /* slots - 1, a power of two less one */
+	char *arena;     /* the strings once indexed; items point into it */
 };
+
+struct pg_nettable;
 
 struct pg_net {
 	int family; /* AF_INET or AF_INET6 */
@@ -94,6 +99,7 @@ struct pg_relay {
 	struct pg_strset parents; /* from ".example.org": stored as "example.org" */
 	struct pg_net *nets;
 	size_t nnets;
+	struct pg_nettable *nettab; /* nets, merged for lookup (core/nettable.h) */
 	struct pg_strset certs; /* normalised fingerprints: lower-case hex, no separators */
 	/* The domain the MTA appends to an unqualified recipient (Postfix
 	 * myorigin, Sendmail $j); NULL when unknown (then only postmaster is a
@@ -202,10 +208,11 @@ const struct pg_reply *config_default_reply(enum pg_rule rule);
  * config.c), mode enforce and SPEC's replies; port/name/line are 0/"". */
 void config_port_defaults(struct pg_port *p, enum pg_role role);
 
-/* Sorted string set helpers (used by config and relay). strset_build takes
- * ownership of items (malloc'd array of malloc'd strings), sorts them and
- * drops duplicates. Comparison is byte-wise: callers case-fold first. */
-void strset_build(struct pg_strset *set, char **items, size_t count);
+/* String set helpers (used by config and relay). strset_build takes
+ * ownership of items (malloc'd array of malloc'd strings), drops duplicates
+ * and indexes them (false: out of memory, then lookups scan). Comparison is
+ * byte-wise: callers case-fold first. */
+bool strset_build(struct pg_strset *set, char **items, size_t count);
 bool strset_contains(const struct pg_strset *set, const char *s);
 void strset_free(struct pg_strset *set);
 

@@ -318,12 +318,14 @@ bool config_set_origin(struct config_loader *ld, const struct config_key *k,
 	return true;
 }
 
-#define DOMAINS_UNREADABLE                                                                         \
-	"cannot read \"%s\": %s; create the file (one domain per line) or remove the key"
+#define LIST_UNREADABLE                                                                            \
+	"cannot read \"%s\": %s; create the file (one %s per line) or remove the key"
 
-/* One domain per line, '#' comments; a bad line is "path:line: message". */
-bool config_read_domains_file(struct config_loader *ld, const struct config_key *k,
-                              const config_setting_t *v, const char *s, void *obj)
+/* One domain or network per line, '#' comments, each through add(); a bad
+ * line is "path:line: message". */
+static bool read_list_file(struct config_loader *ld, const struct config_key *k,
+                           const config_setting_t *v, const char *s, void *obj, const char *what,
+                           bool (*add)(struct pg_relay *, const char *, char *, size_t))
 {
 	char line[DOMAIN_FILE_LINE_MAX], why[DOMAIN_FILE_LINE_MAX + 64] = "";
 	unsigned lineno = 0;
@@ -334,7 +336,7 @@ bool config_read_domains_file(struct config_loader *ld, const struct config_key 
 	if (*s == '\0')
 		return config_fail(ld, k, v, "empty file name: remove the key or name a file");
 	if ((fp = fopen(s, "r")) == NULL)
-		return config_fail(ld, k, v, DOMAINS_UNREADABLE, s, strerror(errno));
+		return config_fail(ld, k, v, LIST_UNREADABLE, s, strerror(errno), what);
 	while (why[0] == '\0' && (rc = read_line(fp, line, sizeof line)) != 0) {
 		char *p = line + strspn(line, " \t\r\f\v"), *end;
 		lineno++;
@@ -342,37 +344,60 @@ bool config_read_domains_file(struct config_loader *ld, const struct config_key 
 		for (end = p + strlen(p); end > p && isspace((unsigned char)end[-1]);)
 			*--end = '\0';
 		if (rc < 0)
-			why_set(why, sizeof why, "%s",
-			        rc == -1 ? "line too long (one domain per line)"
-			                 : "NUL byte in line");
+			why_set(why, sizeof why, "%s%s%s",
+			        rc == -1 ? "line too long (one " : "NUL byte in line",
+			        rc == -1 ? what : "", rc == -1 ? " per line)" : "");
 		else if (strpbrk(p, " \t") != NULL)
-			why_set(why, sizeof why, "\"%s\": one domain per line", p);
+			why_set(why, sizeof why, "\"%s\": one %s per line", p, what);
 		else if (*p != '\0')
-			domain_add(&((struct pg_config *)obj)->relay, p, why, sizeof why);
+			add(&((struct pg_config *)obj)->relay, p, why, sizeof why);
 	}
 	ok = why[0] == '\0' && !ferror(fp);
 	if (why[0] != '\0')
 		snprintf(ld->err, ld->errlen, "%s:%u: %s", s, lineno, why);
 	else if (!ok)
-		config_fail(ld, k, v, DOMAINS_UNREADABLE, s, strerror(errno));
+		config_fail(ld, k, v, LIST_UNREADABLE, s, strerror(errno), what);
 	fclose(fp);
 	return ok;
+}
+
+bool config_read_domains_file(struct config_loader *ld, const struct config_key *k,
+                              const config_setting_t *v, const char *s, void *obj)
+{
+	return read_list_file(ld, k, v, s, obj, "domain", domain_add);
+}
+
+#define NET_BAD                                                                                    \
+	"\"%.200s\" is not an address or network: write 192.0.2.0/24, 2001:db8::/32 or a "         \
+	"single address"
+
+/* One network into relay->nets, within PG_MAX_TRUSTED_NETS in all. */
+static bool net_add(struct pg_relay *relay, const char *s, char *why, size_t whylen)
+{
+	if (relay->nnets >= PG_MAX_TRUSTED_NETS)
+		return why_set(why, whylen, "more than %d trusted networks", PG_MAX_TRUSTED_NETS);
+	if (!grow(&relay->nets, relay->nnets, sizeof *relay->nets))
+		return why_set(why, whylen, "out of memory");
+	if (!relay_net_parse(s, &relay->nets[relay->nnets]))
+		return why_set(why, whylen, NET_BAD, s);
+	relay->nnets++;
+	return true;
+}
+
+bool config_read_nets_file(struct config_loader *ld, const struct config_key *k,
+                           const config_setting_t *v, const char *s, void *obj)
+{
+	return read_list_file(ld, k, v, s, obj, "network", net_add);
 }
 
 bool config_add_net(struct config_loader *ld, const struct config_key *k, const config_setting_t *v,
                     const char *s, void *obj)
 {
-	struct pg_relay *relay = &((struct pg_config *)obj)->relay;
+	char why[PG_MAX_ADDRESS + 160];
 
-	if (!grow(&relay->nets, relay->nnets, sizeof *relay->nets))
-		return config_fail(ld, NULL, v, "out of memory");
-	if (!relay_net_parse(s, &relay->nets[relay->nnets]))
-		return config_fail(ld, k, v,
-		                   "\"%s\" is not an address or network: write 192.0.2.0/24, "
-		                   "2001:db8::/32 or a single address",
-		                   s);
-	relay->nnets++;
-	return true;
+	if (net_add(&((struct pg_config *)obj)->relay, s, why, sizeof why))
+		return true;
+	return config_fail(ld, k, v, "%s", why);
 }
 
 bool config_add_cert(struct config_loader *ld, const struct config_key *k,

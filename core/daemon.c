@@ -767,34 +767,59 @@ static bool restart_key_ignored(const char *key, void *arg)
 	return strncmp(key, "policyd.", 8) == 0 || strncmp(key, "milter.", 7) == 0;
 }
 
-struct pg_config *daemon_reload(const struct daemon_info *d, const struct daemon_options *o,
-                                const struct pg_config *running)
+void daemon_reload_build(const struct daemon_info *d, const struct daemon_options *o,
+                         const struct pg_config *running, struct daemon_reload *r)
 {
 	struct reload_ctx x = {d, o};
-	struct pg_config *fresh;
-	char err[512], keys[256];
 
-	err[0] = '\0';
-	fresh = config_load(o->config_path, err, sizeof err);
-	if (fresh != NULL && !mtafacts_check_domains(fresh, err, sizeof err)) {
-		config_free(fresh);
-		fresh = NULL;
+	memset(r, 0, sizeof *r);
+	log_capture_start(&r->load_log);
+	r->fresh = config_load(o->config_path, r->err, sizeof r->err);
+	if (r->fresh != NULL && !mtafacts_check_domains(r->fresh, r->err, sizeof r->err)) {
+		config_free(r->fresh);
+		r->fresh = NULL;
 	}
-	if (fresh == NULL) {
-		log_err("reload failed: %s; keeping the running configuration", err);
+	log_capture_stop();
+	if (r->fresh == NULL)
+		return;
+	config_restart_needed(running, r->fresh, restart_key_ignored, &x, r->keys, sizeof r->keys);
+	log_capture_start(&r->change_log);
+	mtafacts_log_changes(running, r->fresh);
+	log_capture_stop();
+	log_capture_start(&r->audit_log); /* postconf runs here, off the loop */
+	audit_log_own(r->fresh, d->section);
+	log_capture_stop();
+}
+
+struct pg_config *daemon_reload_finish(const struct daemon_info *d, struct daemon_reload *r)
+{
+	log_capture_replay(&r->load_log);
+	if (r->fresh == NULL) {
+		log_err("reload failed: %s; keeping the running configuration", r->err);
+		log_capture_free(&r->change_log);
+		log_capture_free(&r->audit_log);
 		metrics_reload_failed();
 		return NULL;
 	}
-	if (config_restart_needed(running, fresh, restart_key_ignored, &x, keys, sizeof keys) > 0)
+	if (r->keys[0] != '\0')
 		log_warnx("reload: changed, but applied only at the next restart: %s; keeping the "
 		          "running values (and the open sockets)",
-		          keys);
-	log_set_facility(fresh->log_facility);
-	log_set_level(fresh->log_level);
-	mtafacts_log_changes(running, fresh);
-	report_config(fresh, d->name, "reloaded");
-	audit_log_own(fresh, d->section);
-	stats_config(fresh);
-	metrics_reloaded(fresh);
-	return fresh;
+		          r->keys);
+	log_set_facility(r->fresh->log_facility);
+	log_set_level(r->fresh->log_level);
+	log_capture_replay(&r->change_log);
+	report_config(r->fresh, d->name, "reloaded");
+	log_capture_replay(&r->audit_log);
+	stats_config(r->fresh);
+	metrics_reloaded(r->fresh);
+	return r->fresh;
+}
+
+struct pg_config *daemon_reload(const struct daemon_info *d, const struct daemon_options *o,
+                                const struct pg_config *running)
+{
+	struct daemon_reload r;
+
+	daemon_reload_build(d, o, running, &r);
+	return daemon_reload_finish(d, &r);
 }

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "log.h"
 #include "pg_limits.h"
 
 struct daemon_info {
@@ -155,5 +156,22 @@ int daemon_settle(const struct daemon_options *o, const struct pg_config *cfg,
  * config for the caller to swap in. */
 struct pg_config *daemon_reload(const struct daemon_info *d, const struct daemon_options *o,
                                 const struct pg_config *running);
+
+/* daemon_reload() in two halves, for a daemon that loads off the thread
+ * that logs (policyd's event loop). daemon_reload_build() is the slow part
+ * and safe on any thread while running stays alive and unchanged: it loads
+ * the file, checks it and works out what changed, keeping its log lines in
+ * r. daemon_reload_finish(), on the logging thread, logs all of it in
+ * daemon_reload()'s order, applies the log level and facility and returns
+ * what daemon_reload() returns. */
+struct daemon_reload {
+	struct pg_config *fresh; /* NULL: the load failed, err says why */
+	char err[512];
+	char keys[256]; /* start-only keys that changed, "" none */
+	struct log_capture load_log, change_log, audit_log;
+};
+void daemon_reload_build(const struct daemon_info *d, const struct daemon_options *o,
+                         const struct pg_config *running, struct daemon_reload *r);
+struct pg_config *daemon_reload_finish(const struct daemon_info *d, struct daemon_reload *r);
 
 #endif

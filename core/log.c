@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <syslog.h>
@@ -31,6 +32,7 @@ static atomic_int log_level = LOG_NOTICE;
 static log_hook_fn log_hook;
 static void *log_hook_arg;
 static const struct log_sink *log_sink;
+static _Thread_local struct log_capture *log_cap; /* this thread's lines go here */
 
 /* The "ident[pid]: " prefix of stderr lines, built once (getpid() is a
  * system call, and formatting each line twice doubled the cost of a log
@@ -168,8 +170,54 @@ static void log_write_now(int level, const char *line)
 	}
 }
 
+void log_capture_start(struct log_capture *c)
+{
+	log_cap = c;
+}
+
+void log_capture_stop(void)
+{
+	log_cap = NULL;
+}
+
+static void log_capture_add(struct log_capture *c, int level, const char *line)
+{
+	size_t n = strnlen(line, PG_LOG_LINE_MAX - 1);
+
+	if (c->len + n + 2 > c->cap) {
+		size_t cap = (c->len + n + 2) * 2;
+		char *grown = realloc(c->buf, cap);
+		if (grown == NULL)
+			return;
+		c->buf = grown;
+		c->cap = cap;
+	}
+	c->buf[c->len++] = (char)level;
+	memcpy(c->buf + c->len, line, n);
+	c->buf[c->len + n] = '\0';
+	c->len += n + 1;
+}
+
+void log_capture_replay(struct log_capture *c)
+{
+	for (size_t at = 0; at < c->len; at += strlen(c->buf + at + 1) + 2)
+		log_line((unsigned char)c->buf[at], c->buf + at + 1);
+	log_capture_free(c);
+}
+
+void log_capture_free(struct log_capture *c)
+{
+	free(c->buf);
+	c->buf = NULL;
+	c->len = c->cap = 0;
+}
+
 static void log_write(int level, const char *line)
 {
+	if (log_cap != NULL) {
+		log_capture_add(log_cap, level, line);
+		return;
+	}
 	if (log_sink != NULL)
 		log_sink->line(level, line);
 	else
@@ -208,7 +256,7 @@ static void log_vmsg(int level, const char *prefix, bool with_errno, const char 
 {
 	int saved = errno;
 
-	if (log_enabled(level))
+	if (log_enabled(level) || log_cap != NULL)
 		log_vformat(level, prefix, saved, with_errno, fmt, ap);
 	errno = saved;
 }

@@ -52,6 +52,24 @@ struct log_sink {
 };
 void log_set_sink(const struct log_sink *sink);
 
+/*
+ * Lines logged on the calling thread between log_capture_start() and
+ * log_capture_stop() go into c instead of any output, with their level and
+ * whatever the level filter says then; log_capture_replay() later logs them
+ * on the thread that owns the output (through log_line(), so the filter
+ * applies at that time) and empties c. For work moved off policyd's event
+ * loop, whose sink is single-threaded. A line that does not fit (out of
+ * memory) is dropped. log_capture_free() empties c without logging.
+ */
+struct log_capture {
+	char *buf; /* entries: level byte, line, NUL */
+	size_t len, cap;
+};
+void log_capture_start(struct log_capture *c);
+void log_capture_stop(void);
+void log_capture_replay(struct log_capture *c);
+void log_capture_free(struct log_capture *c);
+
 /* For a sink that formats lines the way the default output does. */
 #define PG_LOG_PREFIX_MAX 96 /* "ident[pid]: " */
 bool log_uses_stderr(void);

@@ -44,11 +44,15 @@ static bool push(char ***v, size_t *n, const char *s, size_t len)
 
 	if ((copy = strndup(s, len)) == NULL)
 		return false;
-	if ((grown = realloc(*v, (*n + 1) * sizeof **v)) == NULL) {
-		free(copy);
-		return false;
+	/* room for 16, 32, 64 ...: a million entries must not cost a million
+	 * reallocations (a reload diffs the whole local domain list) */
+	if (*n == 0 || (*n >= 16 && (*n & (*n - 1)) == 0)) {
+		if ((grown = realloc(*v, (*n == 0 ? 16 : 2 * *n) * sizeof **v)) == NULL) {
+			free(copy);
+			return false;
+		}
+		*v = grown;
 	}
-	*v = grown;
 	(*v)[(*n)++] = copy;
 	return true;
 }

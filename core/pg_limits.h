@@ -25,11 +25,16 @@
 #define PG_MAX_DOMAIN      255 /* one local domain */
 
 /* Configuration. */
-#define PG_MAX_PORTS         64    /* entries in ports = ( ... ) */
-#define PG_MAX_LISTEN        16    /* policyd listen sockets */
-#define PG_MAX_LOCAL_DOMAINS 65536 /* from the list and the file together */
-#define PG_MAX_TRUSTED_NETS  4096
-#define PG_MAX_TRUSTED_CERTS 4096
+#define PG_MAX_PORTS  64 /* entries in ports = ( ... ) */
+#define PG_MAX_LISTEN 16 /* policyd listen sockets */
+/* The relay lists are hashed (core/strset.c) or merged into ranges
+ * (core/nettable.c): a lookup costs the same at these sizes as at one. */
+#define PG_MAX_LOCAL_DOMAINS 1000000 /* from the list, the file and the MTA together */
+#define PG_MAX_TRUSTED_NETS  1000000 /* IPv4 and IPv6 together */
+#define PG_MAX_TRUSTED_CERTS 100000
+/* Entries of one list written in the config file itself; the files
+ * (local_domains_file, trusted_networks_file) and the MTA fill the rest. */
+#define PG_MAX_CONFIG_LIST 100000
 
 /* Logging. */
 #define PG_LOG_VALUE_MAX 200 /* client-supplied value in a log line, bytes after escaping */

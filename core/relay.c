@@ -14,12 +14,13 @@
  * domain the MTA appends is local. Anything longer than PG_MAX_ADDRESS,
  * malformed, or unterminated is remote. relay_client_trusted() matches
  * textual IPv4/IPv6 addresses (an "IPv6:" prefix tolerated, IPv4-mapped
- * addresses as IPv4) against CIDR nets.
+ * addresses as IPv4) against CIDR nets, through core/nettable.c's merged
+ * ranges (relay_nets_build() makes them once the list is read).
  * The config lists local domains, networks and fingerprints in the spellings
  * read here (relay_domain_normalise, relay_net_parse,
  * relay_fingerprint_normalise), so what is listed and what is compared are
- * normalised by the same code. Nothing here allocates; work happens in stack
- * buffers.
+ * normalised by the same code. Nothing here allocates but relay_nets_build();
+ * the rest works in stack buffers.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -28,6 +29,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "nettable.h"
 #include "relay.h"
 
 /* A domain label character; ctype on unsigned char only. */
@@ -283,18 +285,6 @@ static unsigned relay_addr_parse(const char *s, int *family, uint8_t addr[16])
 	return 128;
 }
 
-static bool relay_prefix_match(const uint8_t *a, const uint8_t *b, unsigned prefix)
-{
-	unsigned whole = prefix / 8, rest = prefix % 8;
-
-	if (memcmp(a, b, whole) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	uint8_t mask = (uint8_t)(0xff << (8 - rest));
-	return (a[whole] & mask) == (b[whole] & mask);
-}
-
 bool relay_net_parse(const char *s, struct pg_net *out)
 {
 	char buf[64];
@@ -361,12 +351,14 @@ bool relay_client_trusted(const struct pg_relay *relay, const char *addr)
 	memcpy(buf, addr, len + 1);
 	if (relay_addr_parse(buf, &family, bytes) == 0)
 		return false;
-	for (size_t i = 0; i < relay->nnets; i++) {
-		const struct pg_net *n = &relay->nets[i];
-		if (n->family == family && relay_prefix_match(n->addr, bytes, n->prefix))
-			return true;
-	}
-	return false;
+	return nettable_contains(relay->nettab, family, bytes);
+}
+
+bool relay_nets_build(struct pg_relay *relay)
+{
+	nettable_free(relay->nettab);
+	relay->nettab = nettable_build(relay->nets, relay->nnets);
+	return relay->nettab != NULL;
 }
 
 bool relay_fingerprint_normalise(const char *in, char *out, size_t outlen)

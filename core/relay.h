@@ -4,8 +4,8 @@
  * relay_rcpt_is_local() answers from the recipient string alone: anything it
  * cannot prove local is remote. relay_client_trusted() matches an address
  * against trusted_networks (IPv4 and IPv6 CIDR; IPv4-mapped IPv6 addresses
- * are matched as IPv4). relay_cert_trusted() compares fingerprints case- and
- * separator-insensitively. None of them allocates.
+ * are matched as IPv4) in O(log n), once relay_nets_build() indexed them. relay_cert_trusted()
+ * compares fingerprints case- and separator-insensitively. None of them allocates.
  */
 #ifndef PG_RELAY_H
 #define PG_RELAY_H
@@ -32,6 +32,9 @@ enum relay_form {
 bool relay_rcpt_is_local(const struct pg_relay *relay, const char *rcpt, enum relay_form form);
 
 bool relay_client_trusted(const struct pg_relay *relay, const char *addr);
+/* Index relay->nets for relay_client_trusted() (replacing an older index);
+ * config_load() calls it once every list is in. false: out of memory. */
+bool relay_nets_build(struct pg_relay *relay);
 bool relay_cert_trusted(const struct pg_relay *relay, const char *fingerprint);
 
 /* Parse "192.0.2.0/24", "2001:db8::/32", or a bare address (full prefix).

@@ -2,7 +2,8 @@
  * loop.c - portguard-policyd's one event loop.
  *
  * One epoll set holds the listening sockets, a signalfd (SIGHUP reload,
- * SIGUSR2 stats, SIGTERM/SIGINT stop) and every connection. Timers are the
+ * SIGUSR2 stats, SIGTERM/SIGINT stop), reload.c's eventfd (a reload built
+ * off the loop is ready) and every connection. Timers are the
  * epoll timeout, computed from the heads of two ordered lists: every
  * connection is either idle (nothing buffered either way; on the idle list,
  * oldest first) or busy (a request begun or a reply not yet written; on the
@@ -54,7 +55,7 @@
 #define LOOP_WARN_DELAY_MS    1000  /* a burst's count is logged this long after it began */
 #define LOOP_WARN_EVERY_MS    60000 /* and each kind's count line at most this often */
 
-enum handle_kind { HANDLE_LISTENER = 0, HANDLE_SIGNAL, HANDLE_CONN };
+enum handle_kind { HANDLE_LISTENER = 0, HANDLE_SIGNAL, HANDLE_CONN, HANDLE_RELOAD };
 
 /* Refusals and evictions, each counted and logged apart. */
 enum tally_kind {
@@ -104,6 +105,7 @@ static struct {
 	int ep;
 	struct handle sig;
 	int sigfd;
+	struct handle reloaded; /* reload.c's eventfd: a reload thread is done */
 	int spare_fd; /* given up to accept (and close) when out of descriptors */
 	struct listener_handle *lh;
 	size_t nlh;
@@ -111,7 +113,7 @@ static struct {
 		struct conn *head, *tail;
 	} idle, busy;
 	size_t nconns;
-	bool stop, reload, dump;
+	bool stop, reload, dump, reloaded_ready;
 	int64_t now; /* monotonic ms, read once per pass */
 	int64_t next_stats;
 	/* Refusals and evictions not yet logged, per kind; when the last line
@@ -612,11 +614,12 @@ static void signals_read(void)
 }
 
 /* The shared reload (core/daemon.c: load, start-only keys, log level, the
- * "reloaded" lines), then what only this loop keeps: the stats timer and
- * the descriptor limit for a larger connection cap. */
+ * "reloaded" lines), built off the loop by reload.c and taken here between
+ * requests, then what only this loop keeps: the stats timer and the
+ * descriptor limit for a larger connection cap. */
 static void reload(int64_t now)
 {
-	struct pg_config *cur = daemon_reload(L.info, L.opt, L.cfg);
+	struct pg_config *cur = reload_collect(), *old = L.cfg;
 
 	if (cur == NULL)
 		return;
@@ -624,8 +627,8 @@ static void reload(int64_t now)
 		L.next_stats = now + (int64_t)cur->stats_interval * 1000;
 	/* Nothing keeps pointers into the old config between requests. */
 	bool more_conns = cur->policyd_max_connections > L.cfg->policyd_max_connections;
-	config_free(L.cfg);
 	L.cfg = cur;
+	reload_retire(old);
 	if (more_conns)
 		nofile_check();
 }
@@ -686,6 +689,17 @@ static int loop_setup(void)
 		log_err("epoll_ctl: %s", strerror(errno));
 		return EX_OSERR;
 	}
+	L.reloaded.kind = HANDLE_RELOAD;
+	memset(&ev, 0, sizeof ev);
+	ev.events = EPOLLIN;
+	ev.data.ptr = &L.reloaded;
+	int rfd = reload_init();
+	if (rfd < 0)
+		return EX_OSERR;
+	if (epoll_ctl(L.ep, EPOLL_CTL_ADD, rfd, &ev) != 0) {
+		log_err("epoll_ctl: %s", strerror(errno));
+		return EX_OSERR;
+	}
 	for (size_t i = 0; i < L.nlh; i++) {
 		memset(&ev, 0, sizeof ev);
 		ev.events = EPOLLIN;
@@ -706,6 +720,7 @@ static int loop_setup(void)
 
 static void loop_teardown(void)
 {
+	reload_shutdown(); /* before L.cfg goes: a reload thread may read it */
 	while (L.idle.head != NULL)
 		conn_close(L.idle.head);
 	while (L.busy.head != NULL)
@@ -773,6 +788,8 @@ int loop_run(struct pg_config *cfg, const struct daemon_info *info,
 
 			if (h->kind == HANDLE_SIGNAL)
 				signals_read();
+			else if (h->kind == HANDLE_RELOAD)
+				L.reloaded_ready = true;
 			else if (h->kind == HANDLE_LISTENER)
 				((struct listener_handle *)h)->ready = true;
 			else
@@ -784,10 +801,12 @@ int loop_run(struct pg_config *cfg, const struct daemon_info *info,
 				accept_ready(&L.lh[i]);
 			}
 		}
-		if (L.reload) {
-			L.reload = false;
+		if (L.reloaded_ready) {
+			L.reloaded_ready = false;
 			reload(L.now);
 		}
+		if (L.reload && reload_start(L.info, L.opt, L.cfg))
+			L.reload = false;
 		bool due = L.cfg->stats_interval > 0 && L.now >= L.next_stats;
 		if (due)
 			L.next_stats = L.now + (int64_t)L.cfg->stats_interval * 1000;

@@ -146,6 +146,26 @@ void logbatch_stop(void);  /* flushes, and back to one write per line */
 /* Test hook: the socket batched syslog lines go to (default /dev/log). */
 void logbatch_set_syslog_path(const char *path);
 
+/* ---- reload off the loop (reload.c) ---- */
+struct daemon_info;
+struct daemon_options;
+/* The eventfd that becomes readable when a reload thread is done; -1 on
+ * failure (logged). */
+int reload_init(void);
+/* Build a new config from o's file on a thread; running must stay alive
+ * and unchanged until reload_collect() returned it. false: a thread is
+ * still at work, ask again after the eventfd fired. */
+bool reload_start(const struct daemon_info *d, const struct daemon_options *o,
+                  const struct pg_config *running);
+/* After the eventfd fired: the new config to swap in (its lines logged as
+ * daemon_reload() logs them), or NULL (nothing ready, the load failed, or
+ * a retired config was freed). */
+struct pg_config *reload_collect(void);
+/* Free the config a swap replaced, off the loop. */
+void reload_retire(struct pg_config *old);
+/* At exit: wait for a thread at work and drop what it built. */
+void reload_shutdown(void);
+
 /* ---- event loop (loop.c) ---- */
 /* Runs until SIGTERM/SIGINT; owns cfg from here on (frees it). info and
  * opt are the start-up's (core/daemon.h), for the shared reload. Returns

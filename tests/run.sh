@@ -14,13 +14,14 @@
 #   metrics - both daemons' Prometheus textfile, promtool, node_exporter, Grafana, fail2ban, logcheck (tests/metrics/run.sh)
 #   audit  - portguard-audit against a private Postfix and Sendmail, from the configuration and the wire (tests/audit/run.sh)
 #   report - portguard-report's numbers equal what a private Postfix was sent (tests/report/run.sh)
+#   scale  - 1,000,000 local domains through a real Postfix, reloaded under load (tests/scale/run.sh)
 # Layer scripts print "PASS: name" or "FAIL: name" per test case. The MTA
 # layers (e2e, pfmilter, sendmail) share tests/lib/: common.sh (start, wait,
 # stop by PID, sandbox), case.sh and cases.tsv (SPEC's decision cases).
 # Select layers with LAYERS="unit policy e2e" (default: all).
 set -u
 B=${1:-build/san}
-LAYERS=${LAYERS:-"unit fuzz policy milter e2e slots pfmilter sendmail crash ipv6 mtafacts metrics audit report"}
+LAYERS=${LAYERS:-"unit fuzz policy milter e2e slots pfmilter sendmail crash ipv6 mtafacts metrics audit report scale"}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
 passed=0

@@ -25,6 +25,13 @@
  *   loadgen -s SOCKET -F -c CONNS [-d SECS]
  *       Flood: holds CONNS connections, half trickling a request that never
  *       ends, half idle, reopening each one the server closes, until SIGTERM.
+ *   -L DOMAINS:NETS (with load)
+ *       Large tables (tests/bench/large.sh): relay requests (port 25, no
+ *       SASL) whose recipient is customerI.example, half of them listed (I
+ *       below DOMAINS) and half not, from a client in trusted network I (I
+ *       below NETS; network I is 10.I/32, or 2001:db8:I/64 for every fourth,
+ *       as large.sh writes them) or outside all of them, half and half. The
+ *       same mix against a small table (-L 1:1) differs only in table size.
  *
  * Requests are realistic and varied (every attribute Postfix 3.7 sends at
  * RCPT, ports 25/587/465/2525, TLS 1.3/1.2/older/plaintext, SASL, client
@@ -106,6 +113,9 @@ static bool chance(unsigned percent)
 {
 	return rnd(100) < percent;
 }
+
+/* -L: listed domains and networks, 0 = the usual mix */
+static unsigned large_domains, large_nets;
 
 static const char *pick(const char *const *v, size_t n)
 {
@@ -277,9 +287,35 @@ static void session_new(struct session *s)
 	s->size = chance(20) ? 0 : 500 + rnd(2000000);
 }
 
+/* -L: a client in network i (see the top of the file) or outside them all. */
+static void large_client(struct session *s)
+{
+	unsigned i = rnd(large_nets);
+	bool in = chance(50);
+
+	s->port = 25;
+	s->sasl_method = "";
+	s->sasl_user[0] = '\0';
+	s->ccert_fp[0] = '\0';
+	if (i % 4 == 3)
+		snprintf(s->client_addr, sizeof s->client_addr, "2001:%s:%x:%x::%x",
+		    in ? "db8" : "db9", i >> 16, i & 0xffff, 1 + rnd(0xfffe));
+	else if (in)
+		snprintf(s->client_addr, sizeof s->client_addr, "10.%u.%u.%u", i >> 16,
+		    (i >> 8) & 0xff, i & 0xff);
+	else
+		random_ipv4(s->client_addr, sizeof s->client_addr);
+	s->server_addr = strchr(s->client_addr, ':') ? "2001:db8::25" : "192.0.2.25";
+}
+
 static void random_recipient(char *buf, size_t n, const struct session *s)
 {
 	unsigned r = rnd(100);
+	if (large_domains > 0) {
+		snprintf(buf, n, "%s@customer%u.example", PICK(users),
+		    chance(50) ? rnd(large_domains) : large_domains + rnd(large_domains));
+		return;
+	}
 	/* relay port: mostly local; submission: mostly remote (outbound mail). */
 	bool local = s->port == 25 ? r < 85 : r < 30;
 	if (chance(2)) {
@@ -351,6 +387,8 @@ static void pool_build(struct pool *p)
 	struct session s;
 	while (p->count < LG_POOL_REQUESTS) {
 		session_new(&s);
+		if (large_nets > 0)
+			large_client(&s);
 		unsigned nrcpt = 1 + rnd(4);
 		for (unsigned i = 0; i < nrcpt && p->count < LG_POOL_REQUESTS; i++) {
 			char rcpt[160];
@@ -1208,7 +1246,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 	    "usage: loadgen -s SOCKET [-c CONNS] [-d SECS] [-w SECS] [-n MAXREQ] [-P PID] "
-	    "[-S SEED] [-T WAITSECS]\n"
+	    "[-S SEED] [-T WAITSECS] [-L DOMAINS:NETS]\n"
 	    "       loadgen -s SOCKET -M -c CONNS -P PID\n"
 	    "       loadgen -s SOCKET -1\n"
 	    "       loadgen -s SOCKET -K [-c CONNS] [-r RATE] [-d SECS] [-S SEED]\n"
@@ -1225,7 +1263,7 @@ int main(int argc, char **argv)
 	pid_t pid = 0;
 	enum lg_mode mode = LG_MODE_LOAD;
 	int opt;
-	while ((opt = getopt(argc, argv, "s:c:d:w:n:P:S:T:r:M1KF")) != -1) {
+	while ((opt = getopt(argc, argv, "s:c:d:w:n:P:S:T:r:L:M1KF")) != -1) {
 		switch (opt) {
 		case 's': spec = optarg; break;
 		case 'c': nconns = (unsigned)strtoul(optarg, NULL, 10); break;
@@ -1235,6 +1273,11 @@ int main(int argc, char **argv)
 		case 'P': pid = (pid_t)strtol(optarg, NULL, 10); break;
 		case 'S': rng_state = strtoull(optarg, NULL, 10) | 1u; break;
 		case 'T': waitsecs = strtod(optarg, NULL); break;
+		case 'L':
+			if (sscanf(optarg, "%u:%u", &large_domains, &large_nets) != 2 ||
+			    large_domains == 0 || large_nets == 0)
+				usage();
+			break;
 		case 'M': mode = LG_MODE_MEMORY; break;
 		case '1': mode = LG_MODE_PROBE; break;
 		case 'K': mode = LG_MODE_SOAK; break;

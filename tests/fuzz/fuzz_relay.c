@@ -37,6 +37,8 @@ static void relay_setup(void)
 	(void)relay_net_parse("2001:db8::/32", &nets[1]);
 	relay.nets = nets;
 	relay.nnets = 2;
+	if (!relay_nets_build(&relay))
+		abort();
 	relay.authenticated_may_relay = true;
 }
 

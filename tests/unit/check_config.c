@@ -19,6 +19,7 @@
 #include "config.h"
 #include "config_schema.h"
 #include "mtafacts.h"
+#include "relay.h"
 #include "stats.h"
 
 static const char sample_path[] = "conf/portguard.conf";
@@ -258,6 +259,8 @@ static const struct config_key *row(const char *name)
 /* Rows without a default text, and what they start from. */
 static const char *const unset_keys[] = {
     "relay.local_domains_file", /* no file */
+    /* no file */
+    "relay.trusted_networks_file",
     "relay.origin_domain",      /* unknown: only postmaster is a local unqualified rcpt */
     "ports.port",               /* 0: matches by name only */
     "ports.name",               /* "": matches by number only */
@@ -342,6 +345,7 @@ START_TEST(test_schema_defaults)
 	    {"relay.local_domains", "[ ]", NULL, NULL},
 	    {"relay.local_domains_file", NULL, NULL, NULL},
 	    {"relay.trusted_networks", "[ \"127.0.0.0/8\", \"::1/128\" ]", NULL, NULL},
+	    {"relay.trusted_networks_file", NULL, NULL, NULL},
 	    {"relay.trusted_client_certs", "[ ]", NULL, NULL},
 	    {"relay.authenticated_may_relay", "true", NULL, NULL},
 	    {"relay.origin_domain", NULL, NULL, NULL},
@@ -708,7 +712,7 @@ START_TEST(test_bounds_counts)
 		const char *key, *elem;
 	} cases[] = {
 	    {"relay.local_domains", "\"d%d.test\""},
-	    {"relay.trusted_networks", "\"10.%d.%d.0/24\""},
+	    {"relay.trusted_networks", "\"10.%d.%d.%d\""},
 	    {"relay.trusted_client_certs", "\"%064x\""},
 	    {"policyd.listen", "\"inet:127.0.0.1:2%04d\""},
 	    {"ports", "{ port = 1%04d; }"},
@@ -730,7 +734,8 @@ START_TEST(test_bounds_counts)
 			for (long long i = 0; i < k->max + extra; i++) {
 				text_add(&v, "%s", i > 0 ? ",\n" : " ");
 				if (strstr(cases[c].elem, "%d.%d") != NULL)
-					text_add(&v, cases[c].elem, (int)i / 256, (int)i % 256);
+					text_add(&v, cases[c].elem, (int)i >> 16,
+					         (int)(i >> 8) & 255, (int)i & 255);
 				else
 					text_add(&v, cases[c].elem, (int)i);
 			}
@@ -1299,15 +1304,65 @@ END_TEST
 START_TEST(test_limit_trusted_nets)
 {
 	for (int extra = 0; extra <= 1; extra++) {
+		FILE *fp;
+		char tmpl[] = "/tmp/pg-unit-XXXXXX", want[80];
+		int fd = mkstemp(tmpl);
 		struct text t = {0};
-		text_add(&t, "relay = { trusted_networks = [");
-		for (int i = 0; i < PG_MAX_TRUSTED_NETS + extra; i++)
-			text_add(&t, "%s\"10.%d.%d.0/24\"", i ? ", " : " ", i / 256, i % 256);
-		text_add(&t, " ]; };\n");
-		limit_case("nets", &t, extra == 0,
-		           "relay.trusted_networks: more than 4096 entries");
+		ck_assert_int_ge(fd, 0);
+		fp = fdopen(fd, "w");
+		/* one from the list, the rest from the file, IPv4 and IPv6 mixed:
+		 * every eighth an IPv6 /64 */
+		for (int i = 1; i < PG_MAX_TRUSTED_NETS + extra; i++)
+			if (i % 8 == 7)
+				fprintf(fp, "2001:db8:%x:%x::/64\n", i >> 16, i & 0xffff);
+			else
+				fprintf(fp, "10.%d.%d.%d\n", i >> 16, (i >> 8) & 0xff, i & 0xff);
+		fclose(fp);
+		text_add(&t,
+		         "relay = { trusted_networks = [ \"10.0.0.0\" ]; trusted_networks_file = "
+		         "\"%s\"; };\n",
+		         tmpl);
+		snprintf(want, sizeof want, "more than %d trusted networks", PG_MAX_TRUSTED_NETS);
+		limit_case("nets", &t, extra == 0, want);
+		unlink(tmpl);
 		free(t.s);
 	}
+}
+END_TEST
+
+/* trusted_networks_file: one network per line, '#' comments, a bad line
+ * named by file and line, the networks used alongside the list's. */
+START_TEST(test_nets_file)
+{
+	char *file = pg_write_temp("# ours\n192.0.2.0/24\n\n  2001:db8::/32  # v6\n"),
+	     *bad = pg_write_temp("192.0.2.0/24\n192.0.2.0/33\n"), conf[256], err[2048] = "",
+	     want[300];
+	struct pg_config *cfg;
+
+	snprintf(conf, sizeof conf, "relay = { trusted_networks_file = \"%s\"; };\n", file);
+	cfg = load_text(conf, err, sizeof err);
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_uint_eq(cfg->relay.nnets, 2 + 2); /* the default two and the file's two */
+	ck_assert(relay_client_trusted(&cfg->relay, "192.0.2.77"));
+	ck_assert(relay_client_trusted(&cfg->relay, "2001:db8:5::1"));
+	ck_assert(relay_client_trusted(&cfg->relay, "127.0.0.1"));
+	ck_assert(!relay_client_trusted(&cfg->relay, "198.51.100.1"));
+	config_free(cfg);
+	snprintf(conf, sizeof conf, "relay = { trusted_networks_file = \"%s\"; };\n", bad);
+	ck_assert_ptr_null(load_text(conf, err, sizeof err));
+	snprintf(want, sizeof want, "%s:2: \"192.0.2.0/33\" is not an address or network", bad);
+	ck_assert_msg(strstr(err, want) != NULL, "%s", err);
+	snprintf(conf, sizeof conf,
+	         "relay = {\n  trusted_networks_file = \"/nonexistent/nets\";\n};\n");
+	ck_assert_ptr_null(load_text(conf, err, sizeof err));
+	ck_assert_msg(strstr(err, "F:2: relay.trusted_networks_file: cannot read "
+	                          "\"/nonexistent/nets\": No such file or directory; create the "
+	                          "file (one network per line) or remove the key") != NULL,
+	              "%s", err);
+	unlink(file);
+	unlink(bad);
+	free(file);
+	free(bad);
 }
 END_TEST
 
@@ -1318,9 +1373,11 @@ START_TEST(test_limit_trusted_certs)
 		text_add(&t, "relay = { trusted_client_certs = [");
 		for (int i = 0; i < PG_MAX_TRUSTED_CERTS + extra; i++)
 			text_add(&t, "%s\"%064x\"", i ? ",\n" : " ", i);
+		char want[80];
 		text_add(&t, " ]; };\n");
-		limit_case("certs", &t, extra == 0,
-		           "relay.trusted_client_certs: more than 4096 entries");
+		snprintf(want, sizeof want, "relay.trusted_client_certs: more than %d entries",
+		         PG_MAX_TRUSTED_CERTS);
+		limit_case("certs", &t, extra == 0, want);
 		free(t.s);
 	}
 }
@@ -1343,7 +1400,9 @@ START_TEST(test_limit_local_domains)
 		    &t,
 		    "relay = { local_domains = [ \"d0.test\" ]; local_domains_file = \"%s\"; };\n",
 		    tmpl);
-		limit_case("local domains", &t, extra == 0, "more than 65536 local domains");
+		char want[80];
+		snprintf(want, sizeof want, "more than %d local domains", PG_MAX_LOCAL_DOMAINS);
+		limit_case("local domains", &t, extra == 0, want);
 		unlink(tmpl);
 		free(t.s);
 	}
@@ -1657,6 +1716,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_limit_reply_text);
 	tcase_add_test(tc, test_limit_domain);
 	tcase_add_test(tc, test_limit_trusted_nets);
+	tcase_add_test(tc, test_nets_file);
 	tcase_add_test(tc, test_limit_trusted_certs);
 	tcase_add_test(tc, test_limit_local_domains);
 	tcase_add_test(tc, test_port_inheritance);

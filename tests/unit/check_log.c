@@ -4,6 +4,7 @@
  * (policyd's batch writer is proven in check_logbatch.c).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <syslog.h>
 
 #include "check_common.h"
@@ -228,6 +229,45 @@ START_TEST(test_sink_takes_lines)
 }
 END_TEST
 
+/* A thread's captured lines reach no output until replayed elsewhere,
+ * then in order, through the level filter in force at the replay. */
+static void *capture_thread(void *arg)
+{
+	log_capture_start(arg);
+	log_warnx("from the thread");
+	log_debug("below the level now");
+	log_notice("a notice %d", 2);
+	log_capture_stop();
+	return NULL;
+}
+
+START_TEST(test_capture_replay)
+{
+	struct log_capture c = {0};
+	pthread_t t;
+
+	log_set_level(LOG_WARNING);
+	pg_capture_start();
+	ck_assert_int_eq(pthread_create(&t, NULL, capture_thread, &c), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	log_notice("not captured, filtered");
+	ck_assert_str_eq(pg_captured_log(), "");
+	log_set_level(LOG_NOTICE);
+	log_capture_replay(&c);
+	ck_assert_str_eq(pg_captured_log(), "warning: from the thread\na notice 2\n");
+	ck_assert_ptr_null(c.buf);
+	log_capture_replay(&c); /* empty now */
+	ck_assert_str_eq(pg_captured_log(), "warning: from the thread\na notice 2\n");
+	log_capture_start(&c);
+	log_err("dropped by log_capture_free");
+	log_capture_stop();
+	log_capture_free(&c);
+	ck_assert_str_eq(pg_captured_log(), "warning: from the thread\na notice 2\n");
+	log_set_level(LOG_DEBUG);
+	log_set_hook(NULL, NULL);
+}
+END_TEST
+
 static Suite *log_suite(void)
 {
 	Suite *s = suite_create("log");
@@ -242,6 +282,7 @@ static Suite *log_suite(void)
 	tcase_add_test(tc, test_errno_preserved_and_appended);
 	tcase_add_test(tc, test_long_line_cut_visibly);
 	tcase_add_test(tc, test_sink_takes_lines);
+	tcase_add_test(tc, test_capture_replay);
 	suite_add_tcase(s, tc);
 	return s;
 }

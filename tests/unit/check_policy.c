@@ -6,6 +6,7 @@
 #include <syslog.h>
 
 #include "check_common.h"
+#include "nettable.h"
 #include "policy.h"
 #include "relay.h"
 
@@ -44,6 +45,7 @@ static void policy_setup(void)
 	for (size_t i = 0; i < 2; i++)
 		ck_assert(relay_net_parse(nets[i], &cfg->relay.nets[i]));
 	cfg->relay.nnets = 2;
+	ck_assert(relay_nets_build(&cfg->relay));
 	cfg->relay.authenticated_may_relay = true;
 	log_set_level(LOG_DEBUG);
 }
@@ -54,6 +56,7 @@ static void policy_teardown(void)
 	strset_free(&cfg->relay.parents);
 	strset_free(&cfg->relay.certs);
 	free(cfg->relay.nets);
+	nettable_free(cfg->relay.nettab);
 	free(cfg);
 	log_set_hook(NULL, NULL);
 }

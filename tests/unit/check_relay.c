@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include "check_common.h"
+#include "nettable.h"
 #include "relay.h"
 
 static struct pg_relay relay;
@@ -36,6 +37,7 @@ static void relay_setup(void)
 	for (size_t i = 0; i < PG_ARRAY_LEN(nets); i++)
 		ck_assert(relay_net_parse(nets[i], &relay.nets[i]));
 	relay.nnets = PG_ARRAY_LEN(nets);
+	ck_assert(relay_nets_build(&relay));
 	relay.authenticated_may_relay = true;
 }
 
@@ -45,6 +47,7 @@ static void relay_teardown(void)
 	strset_free(&relay.parents);
 	strset_free(&relay.certs);
 	free(relay.nets);
+	nettable_free(relay.nettab);
 }
 
 /* One address, judged in both of SPEC's forms: Postfix's dequoted internal
@@ -322,30 +325,37 @@ START_TEST(test_net_edges)
 	ck_assert(relay_net_parse("0.0.0.0/0", &all4));
 	r.nets = &all4;
 	r.nnets = 1;
+	ck_assert(relay_nets_build(&r));
 	ck_assert(relay_client_trusted(&r, "203.0.113.9"));
 	ck_assert(relay_client_trusted(&r, "::ffff:203.0.113.9"));
 	ck_assert(!relay_client_trusted(&r, "2001:db8::9"));
 	ck_assert(relay_net_parse("::/0", &all6));
 	r.nets = &all6;
+	ck_assert(relay_nets_build(&r));
 	ck_assert(relay_client_trusted(&r, "2001:db8::9"));
 	ck_assert(!relay_client_trusted(&r, "203.0.113.9"));
 	ck_assert(relay_net_parse("203.0.113.9/32", &host4));
 	r.nets = &host4;
+	ck_assert(relay_nets_build(&r));
 	ck_assert(relay_client_trusted(&r, "203.0.113.9"));
 	ck_assert(!relay_client_trusted(&r, "203.0.113.8"));
 	ck_assert(relay_net_parse("2001:db8::9/128", &host6));
 	r.nets = &host6;
+	ck_assert(relay_nets_build(&r));
 	ck_assert(relay_client_trusted(&r, "2001:db8::9"));
 	ck_assert(!relay_client_trusted(&r, "2001:db8::8"));
 	/* Host bits are cleared: 10.1.2.3/8 means 10.0.0.0/8. */
 	ck_assert(relay_net_parse("10.1.2.3/8", &masked));
 	r.nets = &masked;
+	ck_assert(relay_nets_build(&r));
 	ck_assert(relay_client_trusted(&r, "10.200.0.1"));
 	ck_assert(!relay_client_trusted(&r, "11.0.0.1"));
 	/* A /12 boundary inside a byte. */
 	ck_assert(relay_net_parse("172.16.0.0/12", &masked));
+	ck_assert(relay_nets_build(&r));
 	ck_assert(relay_client_trusted(&r, "172.31.255.255"));
 	ck_assert(!relay_client_trusted(&r, "172.32.0.0"));
+	nettable_free(r.nettab);
 }
 END_TEST
 

@@ -1,0 +1,209 @@
+/*
+ * nettable.c - trusted networks as sorted, merged ranges, searched in
+ * O(log n) (see nettable.h).
+ *
+ * Every address is a 128-bit number (hi, lo): an IPv4 address is its 32 bits
+ * in lo, an IPv6 address its 16 bytes. A network of prefix p covers the
+ * numbers from its address to its address with the host bits set. Ranges
+ * sorted by start merge when they overlap or touch, which leaves each family
+ * a list of disjoint ranges in ascending order; a lookup finds the last range
+ * starting at or below the address and checks its end. The starts are kept
+ * apart from the ends, IPv4's as 32-bit numbers, so that the search walks a
+ * compact array (400 KB for 100,000 IPv4 networks) and reads one end.
+ */
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "nettable.h"
+
+struct u128 {
+	uint64_t hi, lo;
+};
+
+struct range {
+	struct u128 first, last;
+};
+
+struct pg_nettable {
+	uint32_t *first4, *last4;
+	struct u128 *first6, *last6;
+	size_t n4, n6;
+};
+
+static int u128_cmp(struct u128 a, struct u128 b)
+{
+	if (a.hi != b.hi)
+		return a.hi < b.hi ? -1 : 1;
+	return a.lo < b.lo ? -1 : a.lo > b.lo;
+}
+
+static struct u128 u128_from(int family, const uint8_t *addr)
+{
+	struct u128 x = {0, 0};
+
+	if (family == AF_INET) {
+		x.lo = (uint64_t)addr[0] << 24 | (uint64_t)addr[1] << 16 | (uint64_t)addr[2] << 8 |
+		       addr[3];
+		return x;
+	}
+	for (int i = 0; i < 8; i++) {
+		x.hi = x.hi << 8 | addr[i];
+		x.lo = x.lo << 8 | addr[8 + i];
+	}
+	return x;
+}
+
+/* The first and last number of a network. */
+static struct range range_of(const struct pg_net *n)
+{
+	unsigned bits = n->family == AF_INET ? 32 : 128, host = bits - n->prefix;
+	struct range r;
+
+	r.first = r.last = u128_from(n->family, n->addr);
+	/* host bits: the low `host` bits of the 128-bit number */
+	if (host >= 128) {
+		r.last.hi = r.last.lo = UINT64_MAX;
+	} else if (host >= 64) {
+		r.last.lo = UINT64_MAX;
+		r.last.hi |= host == 64 ? 0 : (UINT64_MAX >> (128 - host));
+	} else if (host > 0) {
+		r.last.lo |= UINT64_MAX >> (64 - host);
+	}
+	/* Host bits of the address are clear (relay_net_parse); clear them again
+	 * so that a hand-made entry cannot widen the range downwards. */
+	if (host >= 128)
+		r.first.hi = r.first.lo = 0;
+	else if (host >= 64)
+		r.first.lo = 0,
+		r.first.hi &= host == 64 ? UINT64_MAX : ~(UINT64_MAX >> (128 - host));
+	else if (host > 0)
+		r.first.lo &= ~(UINT64_MAX >> (64 - host));
+	return r;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	return u128_cmp(((const struct range *)a)->first, ((const struct range *)b)->first);
+}
+
+/* Sort v[0..n) and merge overlapping or touching ranges; returns the count. */
+static size_t merge(struct range *v, size_t n)
+{
+	size_t out = 0;
+
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof *v, range_cmp);
+	for (size_t i = 1; i < n; i++) {
+		struct range *cur = &v[out];
+		struct u128 next = cur->last;
+		/* next = cur->last + 1, unless cur ends at the top already */
+		bool top = next.hi == UINT64_MAX && next.lo == UINT64_MAX;
+		if (!top && ++next.lo == 0)
+			next.hi++;
+		if (top || u128_cmp(v[i].first, next) <= 0) {
+			if (u128_cmp(v[i].last, cur->last) > 0)
+				cur->last = v[i].last;
+		} else {
+			v[++out] = v[i];
+		}
+	}
+	return out + 1;
+}
+
+struct pg_nettable *nettable_build(const struct pg_net *nets, size_t n)
+{
+	struct pg_nettable *t = calloc(1, sizeof *t);
+	struct range *v4 = NULL, *v6 = NULL;
+	size_t n4 = 0, n6 = 0;
+
+	if (t == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		nets[i].family == AF_INET ? n4++ : n6++;
+	v4 = malloc((n4 > 0 ? n4 : 1) * sizeof *v4);
+	v6 = malloc((n6 > 0 ? n6 : 1) * sizeof *v6);
+	if (v4 == NULL || v6 == NULL)
+		goto fail;
+	n4 = n6 = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (nets[i].family == AF_INET)
+			v4[n4++] = range_of(&nets[i]);
+		else if (nets[i].family == AF_INET6)
+			v6[n6++] = range_of(&nets[i]);
+	}
+	t->n4 = merge(v4, n4);
+	t->n6 = merge(v6, n6);
+	t->first4 = malloc((t->n4 + 1) * sizeof *t->first4);
+	t->last4 = malloc((t->n4 + 1) * sizeof *t->last4);
+	t->first6 = malloc((t->n6 + 1) * sizeof *t->first6);
+	t->last6 = malloc((t->n6 + 1) * sizeof *t->last6);
+	if (t->first4 == NULL || t->last4 == NULL || t->first6 == NULL || t->last6 == NULL)
+		goto fail;
+	for (size_t i = 0; i < t->n4; i++) {
+		t->first4[i] = (uint32_t)v4[i].first.lo;
+		t->last4[i] = (uint32_t)v4[i].last.lo;
+	}
+	for (size_t i = 0; i < t->n6; i++) {
+		t->first6[i] = v6[i].first;
+		t->last6[i] = v6[i].last;
+	}
+	free(v4);
+	free(v6);
+	return t;
+fail:
+	free(v4);
+	free(v6);
+	nettable_free(t);
+	return NULL;
+}
+
+bool nettable_contains(const struct pg_nettable *t, int family, const uint8_t *addr)
+{
+	struct u128 a;
+	size_t lo = 0, hi;
+
+	if (t == NULL || (family != AF_INET && family != AF_INET6))
+		return false;
+	a = u128_from(family, addr);
+	/* The first range starting above a is [lo] when a search ends. */
+	if (family == AF_INET) {
+		uint32_t a4 = (uint32_t)a.lo;
+		for (hi = t->n4; lo < hi;) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (t->first4[mid] <= a4)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		return lo > 0 && a4 <= t->last4[lo - 1];
+	}
+	for (hi = t->n6; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (u128_cmp(t->first6[mid], a) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && u128_cmp(a, t->last6[lo - 1]) <= 0;
+}
+
+size_t nettable_ranges(const struct pg_nettable *t, int family)
+{
+	if (t == NULL)
+		return 0;
+	return family == AF_INET ? t->n4 : family == AF_INET6 ? t->n6 : 0;
+}
+
+void nettable_free(struct pg_nettable *t)
+{
+	if (t == NULL)
+		return;
+	free(t->first4);
+	free(t->last4);
+	free(t->first6);
+	free(t->last6);
+	free(t);
+}
