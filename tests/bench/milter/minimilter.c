@@ -7,7 +7,8 @@
  * It holds the same protocol conversation with the MTA as portguard-milter
  * (milter/callbacks.c), so that the difference between the two is
  * portguard's own work: the same stages negotiated away (headers, body, EOH,
- * DATA, unknown commands), no reply at CONNECT and HELO, the same macro
+ * DATA, unknown commands), a reply (continue) at CONNECT and HELO, as
+ * portguard gives so that Postfix waits for it (docs/ARCHITECTURE.md), the same macro
  * lists requested with smfi_setsymlist (the MTA then sends the same bytes),
  * the same callbacks registered, each returning at once. No per-connection
  * state, no logging. Prints "listening on SPEC" on stderr when the socket is
@@ -38,8 +39,7 @@ static sfsistat mini_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
                                unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
 	const unsigned long wanted_steps = SMFIP_NOHDRS | SMFIP_NOBODY | SMFIP_NOEOH |
-	                                   SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_CONN |
-	                                   SMFIP_NR_HELO;
+	                                   SMFIP_NOUNKNOWN | SMFIP_NODATA;
 
 	(void)f2;
 	(void)f3;
