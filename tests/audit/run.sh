@@ -412,6 +412,19 @@ pf_restart
 row pf_wire_465_not_wrapped 2 "CRITICAL $P_SMTPS implicit_tls
 CRITICAL $P_SMTPS tls_wrapper" --probe
 restore
+
+# STARTTLS not offered where portguard says starttls: the submission port
+# with TLS switched off (its configuration also lacks encrypt, a WARNING
+# that the same fix line mends).
+pcP "127.0.0.1:$P_SUB/inet/smtpd_tls_security_level=none"
+pf_restart
+row pf_wire_starttls_not_offered 2 "CRITICAL $P_SUB starttls
+WARNING $P_SUB tls_encrypt" --probe
+t_begin pf_wire_starttls_not_offered_detail
+grep -q -E "^$P_SUB .*starttls +CRITICAL +STARTTLS is not offered; fix: postconf -c '$PF' -P '127\.0\.0\.1:$P_SUB/inet/smtpd_tls_security_level=encrypt'\$" \
+	"$T_DIR/pf_wire_starttls_not_offered.txt" || t_fail "detail: $(grep starttls "$T_DIR/pf_wire_starttls_not_offered.txt")"
+t_end
+restore
 ROW_WIRE=0
 
 # ---------------------------------------------------------------- the daemons' hooks
