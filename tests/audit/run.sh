@@ -8,7 +8,8 @@
 # garbage configuration, an MTA that is not running, a port that does not
 # answer, a server sending endless or oversized lines) gives UNKNOWN in
 # bounded time. A private Sendmail with the shipped .mc lines likewise
-# (its rows at the end).
+# (its rows at the end). --syslog: the summary line reaches a private
+# rsyslogd on /dev/log (only when /dev/log is free; removed again).
 #
 # Uses tests/e2e/lib.sh (the private Postfix) and tests/sendmail/lib.sh;
 # TCP ports 14000-14099 on loopback only. The probe's untrusted address is
