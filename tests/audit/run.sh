@@ -8,7 +8,8 @@
 # garbage configuration, an MTA that is not running, a port that does not
 # answer, a server sending endless or oversized lines) gives UNKNOWN in
 # bounded time. A private Sendmail with the shipped .mc lines likewise
-# (its rows at the end).
+# (its rows at the end). --syslog: the summary line reaches a private
+# rsyslogd on /dev/log (only when /dev/log is free; removed again).
 #
 # Uses tests/e2e/lib.sh (the private Postfix) and tests/sendmail/lib.sh;
 # TCP ports 14000-14099 on loopback only. The probe's untrusted address is
@@ -358,6 +359,55 @@ grep -q -E "postfix/cleanup" "$PF_LOG" && t_fail "Postfix queued a message: $(gr
 grep -q -E "disconnect from .* data=" "$PF_LOG" && t_fail "a session sent DATA: $(grep -E 'disconnect from .* data=' "$PF_LOG" | head -n 1)"
 t_end
 
+# --syslog (what the shipped timer's service runs): the summary line, as
+# printed first on stdout, reaches syslog with the tag portguard-audit[PID],
+# facility mail, and the priority of the result (info, warning, crit, err:
+# portguard-audit(8)). A private rsyslogd owns /dev/log, only when it is
+# free (as in tests/e2e); the machine's syslog is never touched.
+# syslog_row NAME WANT-RC PRIORITY [ARG...]
+syslog_row() {
+	_sn=$1 _src=$2 _sp=$3
+	shift 3
+	t_begin "$_sn"
+	: >"$T_DIR/$_sn.pid"
+	# sh execs the audit, so its $$ is the PID in the tag
+	timeout 120 sh -c 'echo $$ >"$0"; exec "$@"' "$T_DIR/$_sn.pid" "$AUDIT" --syslog "$@" \
+		>"$T_DIR/$_sn.txt" 2>"$T_DIR/$_sn.err"
+	_rc=$?
+	[ "$_rc" = "$_src" ] || t_fail "exit $_rc, want $_src: $(head -n 1 "$T_DIR/$_sn.txt")"
+	_sum=$(head -n 1 "$T_DIR/$_sn.txt")
+	case $_sum in "PORTGUARD-AUDIT "*" | critical="*) ;; *) t_fail "stdout's first line: $_sum" ;; esac
+	_want="mail.$_sp portguard-audit[$(cat "$T_DIR/$_sn.pid")]: $_sum"
+	_sl() { grep -q -x -F -- "$_want" "$AUDIT_SYSLOG"; }
+	t_wait 50 _sl || t_fail "not in syslog: $_want
+got: $(grep -F 'portguard-audit' "$AUDIT_SYSLOG" | tail -n 3)"
+	_n=$(grep -c -F "portguard-audit[$(cat "$T_DIR/$_sn.pid")]" "$AUDIT_SYSLOG")
+	[ "$_n" = 1 ] || t_fail "$_n syslog lines from this run, want 1"
+	t_end
+}
+if [ -e /dev/log ]; then
+	echo "SKIP: audit syslog: /dev/log exists and belongs to another daemon; not touched"
+elif ! command -v rsyslogd >/dev/null 2>&1; then
+	echo "FAIL: audit syslog: rsyslogd not installed"
+	T_FAILED=$((T_FAILED + 1))
+else
+	AUDIT_SYSLOG=$E2E_D/syslog
+	if syslog_start "$AUDIT_SYSLOG"; then
+		syslog_row audit_syslog_ok_info 0 info -c "$PG_CONF" --probe
+		pcE "mynetworks = 127.0.0.1/32 10.0.0.0/8"
+		syslog_row audit_syslog_warning 1 warning -c "$PG_CONF"
+		restore
+		pcP "127.0.0.1:$P_MX/inet/smtpd_sasl_auth_enable=yes" "127.0.0.1:$P_MX/inet/smtpd_tls_auth_only=no"
+		syslog_row audit_syslog_critical_crit 2 crit -c "$PG_CONF"
+		restore
+		syslog_row audit_syslog_unknown_err 3 err -c "$E2E_D/no-such-portguard.conf"
+	else
+		echo "FAIL: audit syslog: rsyslogd did not create /dev/log"
+		T_FAILED=$((T_FAILED + 1))
+	fi
+	syslog_stop
+fi
+
 restore
 pcP "127.0.0.1:$P_SUB/inet/smtpd_tls_security_level=may" "127.0.0.1:$P_SUB/inet/smtpd_tls_auth_only=no"
 pf_restart
@@ -411,6 +461,19 @@ pcP "127.0.0.1:$P_SMTPS/inet/smtpd_tls_wrappermode=no"
 pf_restart
 row pf_wire_465_not_wrapped 2 "CRITICAL $P_SMTPS implicit_tls
 CRITICAL $P_SMTPS tls_wrapper" --probe
+restore
+
+# STARTTLS not offered where portguard says starttls: the submission port
+# with TLS switched off (its configuration also lacks encrypt, a WARNING
+# that the same fix line mends).
+pcP "127.0.0.1:$P_SUB/inet/smtpd_tls_security_level=none"
+pf_restart
+row pf_wire_starttls_not_offered 2 "CRITICAL $P_SUB starttls
+WARNING $P_SUB tls_encrypt" --probe
+t_begin pf_wire_starttls_not_offered_detail
+grep -q -E "^$P_SUB .*starttls +CRITICAL +STARTTLS is not offered; fix: postconf -c '$PF' -P '127\.0\.0\.1:$P_SUB/inet/smtpd_tls_security_level=encrypt'\$" \
+	"$T_DIR/pf_wire_starttls_not_offered.txt" || t_fail "detail: $(grep starttls "$T_DIR/pf_wire_starttls_not_offered.txt")"
+t_end
 restore
 ROW_WIRE=0
 
