@@ -1,6 +1,7 @@
 /*
  * main.c - portguard-report: syslog files (plain or gzip, rotated ones
- * too), standard input or the systemd journal in; per-port answers out.
+ * too), standard input or the systemd journal (the local one, a journal
+ * directory or journal files) in; per-port answers out.
  *
  * Reading streams: one fixed buffer per input, lines handed to agg_line()
  * in place (a line longer than the buffer is cut at its end and the rest
@@ -39,6 +40,8 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "usage: portguard-report [options] [FILE...]   (no FILE or \"-\": standard input)\n"
 	        "  --journal             read the systemd journal instead of files\n"
+	        "  --journal-directory DIR  read the journal files in DIR (journalctl -D)\n"
+	        "  --journal-file FILE   read this journal file (repeatable; journalctl --file)\n"
 	        "  --since T, --until T  only lines in [T, T): RFC 3339, \"YYYY-MM-DD[ HH:MM[:SS]]\",\n"
 	        "                        \"Mmm dd hh:mm:ss\", today, yesterday\n"
 	        "  --host NAME           only lines of this syslog host\n"
@@ -183,16 +186,20 @@ static const char *jfield(sd_journal *j, const char *name, char *dst, size_t len
 	return dst;
 }
 
-/* The journal as syslog lines with RFC 3339 stamps, through the same parser. */
-static bool read_journal(long long since)
+/* The journal as syslog lines with RFC 3339 stamps, through the same parser:
+ * the local journal, or the one in dir, or the files (NULL-terminated). */
+static bool read_journal(const char *dir, const char **files, long long since)
 {
 	sd_journal *j;
 	struct rp_clock c = {.ref = (long long)time(NULL)};
 	char tag[128], pid[32], host[128], msg[LINE_MAX_BYTES], line[LINE_MAX_BYTES + 512];
-	int r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
+	int r = dir != NULL        ? sd_journal_open_directory(&j, dir, 0)
+	        : files[0] != NULL ? sd_journal_open_files(&j, files, 0)
+	                           : sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
 
 	if (r < 0) {
-		fprintf(stderr, "portguard-report: journal: %s\n", strerror(-r));
+		fprintf(stderr, "portguard-report: journal %s: %s\n",
+		        dir != NULL ? dir : files[0] != NULL ? files[0] : "(local)", strerror(-r));
 		return false;
 	}
 	if (since != 0)
@@ -274,9 +281,11 @@ static bool portmap_arg(const char *s)
 
 int main(int argc, char **argv)
 {
-	enum { O_JOURNAL = 256, O_SINCE, O_UNTIL, O_HOST, O_DAEMON, O_BY, O_MASTER, O_MAP, O_JSON, O_CSV };
+	enum { O_JOURNAL = 256, O_JDIR, O_JFILE, O_SINCE, O_UNTIL, O_HOST, O_DAEMON, O_BY, O_MASTER, O_MAP, O_JSON, O_CSV };
 	static const struct option opts[] = {
 	    {"journal", no_argument, NULL, O_JOURNAL},
+	    {"journal-directory", required_argument, NULL, O_JDIR},
+	    {"journal-file", required_argument, NULL, O_JFILE},
 	    {"since", required_argument, NULL, O_SINCE},
 	    {"until", required_argument, NULL, O_UNTIL},
 	    {"host", required_argument, NULL, O_HOST},
@@ -296,12 +305,24 @@ int main(int argc, char **argv)
 	char err[256];
 	int ch;
 	long long now = (long long)time(NULL);
-	const char *maps[32];
-	int nmaps = 0;
+	const char *maps[32], *jdir = NULL, *jfiles[33] = {NULL};
+	int nmaps = 0, njfiles = 0;
 
 	while ((ch = getopt_long(argc, argv, "Vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case O_JOURNAL:
+			journal = true;
+			break;
+		case O_JDIR:
+			jdir = optarg;
+			journal = true;
+			break;
+		case O_JFILE:
+			if (njfiles == (int)(sizeof jfiles / sizeof jfiles[0]) - 1) {
+				fprintf(stderr, "portguard-report: too many --journal-file options\n");
+				return EX_USAGE;
+			}
+			jfiles[njfiles++] = optarg;
 			journal = true;
 			break;
 		case O_SINCE:
@@ -364,6 +385,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "portguard-report: --journal takes no FILE\n");
 		return EX_USAGE;
 	}
+	if (jdir != NULL && njfiles > 0) {
+		fprintf(stderr, "portguard-report: --journal-directory or --journal-file, not both\n");
+		return EX_USAGE;
+	}
 	if (master[0] != '\0' && (master_given || access(master, R_OK) == 0) &&
 	    !agg_portmap_master_cf(master, err, sizeof err)) {
 		fprintf(stderr, "portguard-report: --master-cf %s\n", err);
@@ -378,7 +403,7 @@ int main(int argc, char **argv)
 		}
 	agg_init(&the_agg, &o);
 	if (journal)
-		ok = read_journal(o.since);
+		ok = read_journal(jdir, jfiles, o.since);
 	else if (optind == argc)
 		ok = read_file("-");
 	for (int i = optind; i < argc; i++)

@@ -93,6 +93,8 @@ if [ "$what" = check ]; then
 	need "prometheus-node-exporter with the textfile collector (the metrics layer)" \
 		prometheus-node-exporter sh -c 'prometheus-node-exporter --help 2>&1 | grep -q collector.textfile.directory'
 	need "curl (one HTTP GET of node_exporter)" curl command -v curl
+	need "systemd-journal-remote writing a journal file from export format (the report layer)" \
+		systemd-journal-remote test -x /lib/systemd/systemd-journal-remote
 	need "m4 (building sendmail.cf)" m4 command -v m4
 	need "libwrap.so.0 (Sendmail's daemon links it)" libwrap0 has_lib libwrap.so.0
 	need "unshare (Sendmail under its own host name)" util-linux command -v unshare

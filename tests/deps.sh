@@ -11,7 +11,7 @@ postfix swaks libnet-ssleay-perl libio-socket-inet6-perl libauthen-sasl-perl \
 sasl2-bin libsasl2-modules openssl miltertest m4 libwrap0 rsyslog \
 procps iproute2 python3 clang libclang-rt-14-dev fail2ban \
 prometheus prometheus-node-exporter curl \
-zlib1g-dev libsystemd-dev python3-jsonschema pflogsumm"
+zlib1g-dev libsystemd-dev python3-jsonschema pflogsumm systemd-journal-remote"
 
 # Arguments replace the list (packaging/deps.sh passes the packaging tools).
 if [ $# -gt 0 ]; then

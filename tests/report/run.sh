@@ -10,7 +10,10 @@
 # traditional stamps, one with RFC 3339 stamps. swaks sends a known mix:
 # EHLO only; STARTTLS then QUIT; AUTH without TLS then QUIT; failed AUTH;
 # full transactions over TLS 1.3 and TLS 1.2 (STARTTLS) and over implicit
-# TLS; mail refused by portguard; relay probes from 127.0.0.2 and 127.0.0.3;
+# TLS; one over TLS 1.1 and one over TLS 1.0 (STARTTLS on port $P_LEGACY,
+# whose minimum in portguard.conf is TLSv1, and where Postfix and swaks
+# lower OpenSSL's security level to 0 so that either side offers them at
+# all); mail refused by portguard; relay probes from 127.0.0.2 and 127.0.0.3;
 # would-refusals on ports in monitor mode. Then a private Sendmail with
 # portguard-milter (tests/sendmail/lib.sh) gets the same kinds of session on
 # its daemons, logging to the same files. Each session adds its expected
@@ -21,12 +24,14 @@
 # (from the stats line to the restart) and the recovered period. The same
 # log gzip-compressed, on standard input and with RFC 3339 stamps gives the
 # same numbers; the JSON output is valid against tests/report/report.schema.json.
+# The RFC 3339 log, turned into the journal export format
+# (tests/report/syslog2export.py) and written into a real journal file by
+# systemd-journal-remote, read with --journal-directory and --journal-file,
+# gives the same per-port numbers as the syslog file.
 #
 # Outside the test directory only /dev/log is touched (rsyslogd creates it;
 # the layer needs it absent, like tests/e2e's syslog_start; removed at the
 # end), and what tests/sendmail/lib.sh touches (its Sendmail.conf).
-# TLS 1.0 and 1.1 are not sent: Debian 12's OpenSSL refuses them at its
-# default security level on both ends.
 # Prints "PASS: name" / "FAIL: name".
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -38,14 +43,15 @@ SM_TOP=$top
 . tests/sendmail/lib.sh
 
 t_needs report "Postfix's master process and rsyslogd on /dev/log run as root" postfix swaks \
-	rsyslogd saslpasswd2 openssl ss python3 gzip
+	rsyslogd saslpasswd2 openssl ss python3 gzip /lib/systemd/systemd-journal-remote
 
 P_RELAY=15025  # relay, enforce
 P_MON=15026    # relay, monitor
 P_SUB=15087    # STARTTLS submission, enforce, min TLSv1.2
 P_MONSUB=15088 # STARTTLS submission, monitor
 P_SMTPS=15065  # implicit TLS submission, enforce
-E2E_PORTS="$P_RELAY $P_MON $P_SUB $P_MONSUB $P_SMTPS"
+P_LEGACY=15089 # STARTTLS submission, enforce, min TLSv1: TLS 1.0 and 1.1 allowed
+E2E_PORTS="$P_RELAY $P_MON $P_SUB $P_MONSUB $P_SMTPS $P_LEGACY"
 # The private Sendmail's daemons (tests/sendmail/lib.sh's "milter" variant).
 SM_PORT_MTA=15035   # relay (Name=MTA)
 SM_PORT_MX2=15036   # relay, matched by its label
@@ -124,6 +130,9 @@ EOF
 		pf_smtpd "$P_SUB" submission
 		pf_smtpd "$P_MONSUB" monsub
 		pf_smtpd "$P_SMTPS" smtps smtpd_tls_wrappermode=yes
+		pf_smtpd "$P_LEGACY" legacy "smtpd_tls_protocols=>=TLSv1" \
+			"smtpd_tls_mandatory_protocols=>=TLSv1" smtpd_tls_ciphers=medium \
+			tls_medium_cipherlist=DEFAULT:@SECLEVEL=0
 		pf_internal_services
 	} >"$PF/master.cf"
 }
@@ -138,7 +147,8 @@ ports = (
   { port = $P_MON;    role = "relay"; mode = "monitor"; },
   { port = $P_SUB;    role = "submission"; tls = "starttls"; min_tls_version = "TLSv1.2"; },
   { port = $P_MONSUB; role = "submission"; tls = "starttls"; mode = "monitor"; },
-  { port = $P_SMTPS;  role = "submission"; tls = "implicit"; }
+  { port = $P_SMTPS;  role = "submission"; tls = "implicit"; },
+  { port = $P_LEGACY; role = "submission"; tls = "starttls"; min_tls_version = "TLSv1"; }
 );
 policyd = { listen = [ "unix:$PG_SOCK" ]; socket_mode = "0660"; };
 milter = { listen = "unix:$MG_SOCK"; socket_mode = "0660"; timeout = 30; };
@@ -206,9 +216,10 @@ SEND_FROM="sender@$E2E_DOMAIN"
 SEND_WAIT=pf_sent
 AUTH="-a PLAIN -au $E2E_USER -ap $E2E_PASS"
 LOCAL="--to u@$E2E_DOMAIN"
+OLD_TLS="--tls --tls-cipher DEFAULT:@SECLEVEL=0"
 FAR="--to x@far.example"
 
-t_begin "the mix: 18 sessions through Postfix with both daemons"
+t_begin "the mix: 20 sessions through Postfix with both daemons"
 # shellcheck disable=SC2086 # AUTH, LOCAL and FAR are lists of words
 {
 	send ehlo-only "$P_SUB" "" --quit-after EHLO
@@ -219,6 +230,8 @@ t_begin "the mix: 18 sessions through Postfix with both daemons"
 	send tls12-mail "$P_SUB" "tls TLSv1.2 auth transactions recipients" --tls --tls-protocol tlsv1_2 $AUTH $LOCAL
 	send tls12-mail-2 "$P_SUB" "tls TLSv1.2 auth transactions recipients" --tls --tls-protocol tlsv1_2 $AUTH $LOCAL
 	send plain-refused "$P_SUB" "refused refused_tls_required" $LOCAL
+	send tls11-mail "$P_LEGACY" "tls TLSv1.1 auth transactions recipients" $OLD_TLS --tls-protocol tlsv1_1 $AUTH $LOCAL
+	send tls10-mail "$P_LEGACY" "tls TLSv1.0 auth transactions recipients" $OLD_TLS --tls-protocol tlsv1 $AUTH $LOCAL
 	send smtps-mail "$P_SMTPS" "tls TLSv1.3 auth transactions recipients" --tlsc $AUTH $LOCAL
 	send smtps-ehlo "$P_SMTPS" "tls TLSv1.3" --tlsc --quit-after EHLO
 	send relay-local "$P_RELAY" "transactions recipients" $LOCAL
@@ -387,7 +400,8 @@ t_end
 t_begin "--port-map instead of master.cf: the same numbers"
 "$REPORT" --master-cf '' --csv \
 	--port-map "postfix/relay=$P_RELAY,postfix/monitor=$P_MON,postfix/submission=$P_SUB" \
-	--port-map "postfix/monsub=$P_MONSUB,postfix/smtps=$P_SMTPS" --port-map "$SM_MAP" \
+	--port-map "postfix/monsub=$P_MONSUB,postfix/smtps=$P_SMTPS,postfix/legacy=$P_LEGACY" \
+	--port-map "$SM_MAP" \
 	"$TRAD" >"$E2E_D/map.csv"
 cmp -s "$E2E_D/trad.csv" "$E2E_D/map.csv" ||
 	t_fail "$(diff "$E2E_D/trad.csv" "$E2E_D/map.csv" | head -n 6 | tr '\n' ' ')"
@@ -474,6 +488,37 @@ if [ "$_rc" = 0 ]; then
 elif [ "$_rc" != 66 ] || ! grep -q 'journal' "$E2E_D/journal.err"; then
 	t_fail "exit status $_rc: $(cat "$E2E_D/journal.err")"
 fi
+t_end
+
+t_begin "a journal written by systemd-journal-remote: the same per-port numbers as the syslog file"
+mkdir -p "$E2E_D/journal"
+python3 tests/report/syslog2export.py <"$RFC" >"$E2E_D/rfc.export" 2>"$E2E_D/export.err" ||
+	t_fail "syslog2export.py: $(cat "$E2E_D/export.err")"
+/lib/systemd/systemd-journal-remote --output="$E2E_D/journal/remote.journal" - \
+	<"$E2E_D/rfc.export" >"$E2E_D/jremote.out" 2>&1 ||
+	t_fail "systemd-journal-remote: $(cat "$E2E_D/jremote.out")"
+_n=$(grep -c '^MESSAGE=' "$E2E_D/rfc.export")
+grep -q "writing $_n entries" "$E2E_D/jremote.out" ||
+	t_fail "the journal does not hold the $_n entries: $(cat "$E2E_D/jremote.out")"
+# shellcheck disable=SC2086
+"$REPORT" $MAP --csv --journal-directory "$E2E_D/journal" >"$E2E_D/jdir.csv" 2>"$E2E_D/jdir.err" ||
+	t_fail "--journal-directory: exit status $?: $(cat "$E2E_D/jdir.err")"
+# shellcheck disable=SC2086
+"$REPORT" $MAP --csv --journal-file "$E2E_D/journal/remote.journal" >"$E2E_D/jfile.csv" ||
+	t_fail "--journal-file: exit status $?"
+_m=$(mismatches "$E2E_D/jdir.csv")
+[ -z "$_m" ] || t_fail "--journal-directory: $_m"
+for _f in jdir jfile; do
+	grep '^ports,' "$E2E_D/$_f.csv" >"$E2E_D/$_f.ports"
+	grep '^ports,' "$E2E_D/rfc.csv" | cmp -s - "$E2E_D/$_f.ports" ||
+		t_fail "$_f: $(grep '^ports,' "$E2E_D/rfc.csv" | diff - "$E2E_D/$_f.ports" | head -n 6 | tr '\n' ' ')"
+done
+[ "$(grep -c '^ports,' "$E2E_D/jdir.csv")" -gt 0 ] || t_fail "--journal-directory: no port rows"
+"$REPORT" --journal-directory "$E2E_D/no-such-dir" >/dev/null 2>&1
+[ $? = 66 ] || t_fail "a missing journal directory is not exit 66"
+"$REPORT" --journal-directory "$E2E_D/journal" --journal-file "$E2E_D/journal/remote.journal" \
+	>/dev/null 2>&1
+[ $? = 64 ] || t_fail "--journal-directory with --journal-file is not exit 64"
 t_end
 
 t_begin "bad usage: exit 64 with a message"
