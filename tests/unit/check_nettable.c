@@ -322,6 +322,45 @@ START_TEST(test_property_linear)
 }
 END_TEST
 
+/* Disjoint tables of every size from 0 to 70 ranges, so that the two-level
+ * search (blocks of 16 IPv4 and 4 IPv6 starts) ends in every position of a
+ * block, the last partial block included: every other address is a network,
+ * and each address below, in and above them is asked. */
+START_TEST(test_block_edges)
+{
+	for (size_t n = 0; n <= 70; n++) {
+		struct pg_net *nets = calloc(2 * n + 1, sizeof *nets);
+		struct pg_nettable *t;
+
+		ck_assert_ptr_nonnull(nets);
+		for (size_t i = 0; i < n; i++) {
+			nets[i].family = AF_INET;
+			nets[i].prefix = 32;
+			nets[i].addr[0] = 10;
+			nets[i].addr[3] = (uint8_t)(2 * i + 1);
+			nets[n + i].family = AF_INET6;
+			nets[n + i].prefix = 128;
+			nets[n + i].addr[0] = 0x20;
+			nets[n + i].addr[15] = (uint8_t)(2 * i + 1);
+		}
+		t = nettable_build(nets, 2 * n);
+		ck_assert_ptr_nonnull(t);
+		ck_assert_uint_eq(nettable_ranges(t, AF_INET), n);
+		ck_assert_uint_eq(nettable_ranges(t, AF_INET6), n);
+		for (unsigned a = 0; a <= 2 * n + 2; a++) {
+			uint8_t a4[4] = {10, 0, 0, (uint8_t)a};
+			uint8_t a6[16] = {0x20};
+			bool in = a % 2 == 1 && a < 2 * n + 1;
+			a6[15] = (uint8_t)a;
+			ck_assert_msg(nettable_contains(t, AF_INET, a4) == in, "n %zu, IPv4 %u", n, a);
+			ck_assert_msg(nettable_contains(t, AF_INET6, a6) == in, "n %zu, IPv6 %u", n, a);
+		}
+		nettable_free(t);
+		free(nets);
+	}
+}
+END_TEST
+
 /* ---- the domain set at its largest ---- */
 
 START_TEST(test_domains_largest)
@@ -370,6 +409,7 @@ static Suite *nettable_suite(void)
 	tcase_add_test(tc, test_nested_overlapping);
 	tcase_add_test(tc, test_mapped);
 	tcase_add_test(tc, test_largest);
+	tcase_add_test(tc, test_block_edges);
 	tcase_add_test(tc, test_property_linear);
 	tcase_add_test(tc, test_domains_largest);
 	suite_add_tcase(s, tc);
