@@ -899,20 +899,15 @@ bool mtafacts_apply(struct pg_config *cfg, const config_setting_t *root, char *e
 		for (size_t i = 0; ok && i < f.ndomains; i++) {
 			bool parent = f.domains[i][0] == '.';
 			struct pg_strset *set = parent ? &r->parents : &r->domains;
-			char **grown;
 			if (r->domains.count + r->parents.count >= PG_MAX_LOCAL_DOMAINS) {
 				ok = why_set(why, sizeof why, "more than %d local domains",
 				             PG_MAX_LOCAL_DOMAINS);
 				break;
 			}
-			if ((grown = realloc(set->items, (set->count + 1) * sizeof *grown)) ==
-			        NULL ||
-			    (set->items = grown,
-			     (grown[set->count] = strdup(f.domains[i] + parent)) == NULL)) {
+			if (!strset_add(set, f.domains[i] + parent)) {
 				ok = why_set(why, sizeof why, "out of memory");
 				break;
 			}
-			set->count++;
 		}
 		for (size_t i = 0; ok && i < f.nnets; i++) {
 			struct pg_net *grown;

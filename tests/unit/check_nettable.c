@@ -397,6 +397,49 @@ START_TEST(test_domains_largest)
 }
 END_TEST
 
+/* strset_add() as the config loader uses it: strings copied one by one to
+ * the end of a growing arena (it moves many times here, and the items must
+ * move with it), duplicates dropped by strset_build() without a copy. */
+START_TEST(test_domains_added)
+{
+	const size_t n = 20000;
+	struct pg_strset set;
+	char buf[64];
+
+	memset(&set, 0, sizeof set);
+	for (size_t i = 0; i < n; i++) {
+		/* every third string repeats the one before */
+		snprintf(buf, sizeof buf, "d%zu.example", i % 3 == 2 ? i - 1 : i);
+		ck_assert(strset_add(&set, buf));
+	}
+	ck_assert_uint_eq(set.count, n);
+	for (size_t i = 0; i < n; i += 3) { /* before the build: still readable */
+		snprintf(buf, sizeof buf, "d%zu.example", i);
+		ck_assert_str_eq(set.items[i], buf);
+		ck_assert(strset_contains(&set, buf));
+	}
+	ck_assert(strset_build(&set, set.items, set.count));
+	for (size_t i = 0; i < n; i++) {
+		snprintf(buf, sizeof buf, "d%zu.example", i);
+		ck_assert_msg(strset_contains(&set, buf) == (i % 3 != 2), "%s", buf);
+	}
+	{
+		size_t kept = 0, bytes = 0;
+		for (size_t i = 0; i < n; i++)
+			kept += i % 3 != 2;
+		ck_assert_uint_eq(set.count, kept);
+		for (size_t i = 0; i < set.count; i++) {
+			ck_assert_ptr_eq(set.items[i], set.arena + bytes);
+			bytes += strlen(set.items[i]) + 1;
+		}
+		ck_assert_uint_eq(set.used, bytes);
+	}
+	ck_assert(!strset_contains(&set, "d20000.example"));
+	ck_assert(!strset_contains(&set, "d2.example"));
+	strset_free(&set);
+}
+END_TEST
+
 static Suite *nettable_suite(void)
 {
 	Suite *s = suite_create("nettable");
@@ -410,6 +453,7 @@ static Suite *nettable_suite(void)
 	tcase_add_test(tc, test_mapped);
 	tcase_add_test(tc, test_largest);
 	tcase_add_test(tc, test_block_edges);
+	tcase_add_test(tc, test_domains_added);
 	tcase_add_test(tc, test_property_linear);
 	tcase_add_test(tc, test_domains_largest);
 	suite_add_tcase(s, tc);
