@@ -67,7 +67,8 @@ struct pg_strset {
 	size_t count;
 	uint64_t *slots; /* the index: hash tag << 32 | (offset in arena + 1); 0 empty */
 	size_t mask;     /* slots - 1, a power of two less one */
-	char *arena;     /* the strings once indexed; items point into it */
+	char *arena;     /* the strings back to back; items point into it */
+	size_t used, cap; /* bytes of the arena in use, allocated */
 };
 
 struct pg_nettable;
@@ -208,10 +209,12 @@ const struct pg_reply *config_default_reply(enum pg_rule rule);
  * config.c), mode enforce and SPEC's replies; port/name/line are 0/"". */
 void config_port_defaults(struct pg_port *p, enum pg_role role);
 
-/* String set helpers (used by config and relay). strset_build takes
- * ownership of items (malloc'd array of malloc'd strings), drops duplicates
- * and indexes them (false: out of memory, then lookups scan). Comparison is
- * byte-wise: callers case-fold first. */
+/* String set helpers (used by config and relay). strset_add copies s to the
+ * end of set (false: out of memory). strset_build indexes set's strings and
+ * drops duplicates; given other items than set->items (a malloc'd array of
+ * malloc'd strings) it adds and frees them first (false: out of memory, then
+ * lookups scan). Comparison is byte-wise: callers case-fold first. */
+bool strset_add(struct pg_strset *set, const char *s);
 bool strset_build(struct pg_strset *set, char **items, size_t count);
 bool strset_contains(const struct pg_strset *set, const char *s);
 void strset_free(struct pg_strset *set);

@@ -107,16 +107,6 @@ static bool grow(void *v, size_t n, size_t size)
 	return true;
 }
 
-/* A copy of s at the end of set (config_load() sorts the sets once all are in). */
-static bool set_add(struct pg_strset *set, const char *s)
-{
-	if (!grow(&set->items, set->count, sizeof *set->items) ||
-	    (set->items[set->count] = strdup(s)) == NULL)
-		return false;
-	set->count++;
-	return true;
-}
-
 /* One local domain, normalised by relay.c, into relay->domains or (a
  * leading dot) relay->parents. */
 static bool domain_add(struct pg_relay *relay, const char *s, char *why, size_t whylen)
@@ -128,7 +118,7 @@ static bool domain_add(struct pg_relay *relay, const char *s, char *why, size_t 
 		return why_set(why, whylen, "more than %d local domains", PG_MAX_LOCAL_DOMAINS);
 	if (!relay_domain_normalise(s, d, &parent, why, whylen))
 		return false;
-	if (!set_add(parent ? &relay->parents : &relay->domains, d))
+	if (!strset_add(parent ? &relay->parents : &relay->domains, d))
 		return why_set(why, whylen, "out of memory");
 	return true;
 }
@@ -196,7 +186,7 @@ bool config_expand_ciphers(struct config_loader *ld, const struct config_key *ck
 	else
 		ok = true;
 	for (int i = 0; ok && i < sk_SSL_CIPHER_num(sk); i++)
-		if (!set_add(&p->ciphers, SSL_CIPHER_get_name(sk_SSL_CIPHER_value(sk, i))))
+		if (!strset_add(&p->ciphers, SSL_CIPHER_get_name(sk_SSL_CIPHER_value(sk, i))))
 			ok = config_fail(ld, NULL, e, "out of memory");
 	if (ok)
 		strset_build(&p->ciphers, p->ciphers.items, p->ciphers.count);
@@ -413,7 +403,7 @@ bool config_add_cert(struct config_loader *ld, const struct config_key *k,
 		    "fingerprint in hex, with or without ':' (as Postfix or Sendmail "
 		    "log it)",
 		    s);
-	if (!set_add(certs, fp))
+	if (!strset_add(certs, fp))
 		return config_fail(ld, NULL, v, "out of memory");
 	return true;
 }

@@ -739,12 +739,21 @@ static size_t sorted(char **v, size_t n, char **out)
 	return m;
 }
 
-/* The domains of relay as the config spells them (".x" for parents), malloc'd. */
-static bool relay_domains(const struct pg_relay *r, char ***v, size_t *n)
+/* The domains of relay as the config spells them (".x" for parents), malloc'd;
+ * with borrow, the first r->domains.count are relay's own strings, not copies
+ * (a reload diffs two lists of a million: copies would cost 64 MB more). */
+static bool relay_domains(const struct pg_relay *r, bool borrow, char ***v, size_t *n)
 {
 	*v = NULL;
 	*n = 0;
-	for (size_t i = 0; i < r->domains.count; i++)
+	if (borrow && r->domains.count > 0) {
+		/* push() assumes room up to the next power of two: there is */
+		if ((*v = malloc((r->domains.count + r->parents.count) * sizeof **v)) == NULL)
+			return false;
+		memcpy(*v, r->domains.items, r->domains.count * sizeof **v);
+		*n = r->domains.count;
+	}
+	for (size_t i = 0; !borrow && i < r->domains.count; i++)
 		if (!push(v, n, r->domains.items[i], strlen(r->domains.items[i])))
 			return false;
 	for (size_t i = 0; i < r->parents.count; i++) {
@@ -885,7 +894,7 @@ bool mtafacts_apply(struct pg_config *cfg, const config_setting_t *root, char *e
 			if ((f.nets[i] = strdup(buf)) == NULL)
 				ok = why_set(why, sizeof why, "out of memory");
 		}
-		if (ok && (!relay_domains(r, &mine, &nmine) || !relay_nets(r, &nets, &nnets)))
+		if (ok && (!relay_domains(r, false, &mine, &nmine) || !relay_nets(r, &nets, &nnets)))
 			ok = why_set(why, sizeof why, "out of memory");
 		if (ok) {
 			warn_drift("local domains", mta, mine, nmine, f.domains, f.ndomains);
@@ -899,20 +908,15 @@ bool mtafacts_apply(struct pg_config *cfg, const config_setting_t *root, char *e
 		for (size_t i = 0; ok && i < f.ndomains; i++) {
 			bool parent = f.domains[i][0] == '.';
 			struct pg_strset *set = parent ? &r->parents : &r->domains;
-			char **grown;
 			if (r->domains.count + r->parents.count >= PG_MAX_LOCAL_DOMAINS) {
 				ok = why_set(why, sizeof why, "more than %d local domains",
 				             PG_MAX_LOCAL_DOMAINS);
 				break;
 			}
-			if ((grown = realloc(set->items, (set->count + 1) * sizeof *grown)) ==
-			        NULL ||
-			    (set->items = grown,
-			     (grown[set->count] = strdup(f.domains[i] + parent)) == NULL)) {
+			if (!strset_add(set, f.domains[i] + parent)) {
 				ok = why_set(why, sizeof why, "out of memory");
 				break;
 			}
-			set->count++;
 		}
 		for (size_t i = 0; ok && i < f.nnets; i++) {
 			struct pg_net *grown;
@@ -1019,10 +1023,15 @@ void mtafacts_log_changes(const struct pg_config *old, const struct pg_config *f
 	char **a = NULL, **b = NULL;
 	size_t na = 0, nb = 0;
 
-	if (relay_domains(&old->relay, &a, &na) && relay_domains(&fresh->relay, &b, &nb))
+	if (relay_domains(&old->relay, true, &a, &na) &&
+	    relay_domains(&fresh->relay, true, &b, &nb))
 		log_change("local domains", a, na, b, nb);
-	free_list(a, na);
-	free_list(b, nb);
+	for (size_t i = old->relay.domains.count; i < na; i++)
+		free(a[i]); /* the parents: the domains are borrowed */
+	for (size_t i = fresh->relay.domains.count; i < nb; i++)
+		free(b[i]);
+	free(a);
+	free(b);
 	a = b = NULL;
 	na = nb = 0;
 	if (relay_nets(&old->relay, &a, &na) && relay_nets(&fresh->relay, &b, &nb))

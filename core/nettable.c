@@ -26,9 +26,18 @@ struct range {
 	struct u128 first, last;
 };
 
+/* Ranges per block of the two-level search: one 64-byte line of starts. */
+#define B4 16
+#define B6 4
+
 struct pg_nettable {
 	uint32_t *first4, *last4;
 	struct u128 *first6, *last6;
+	/* top4[j] = first4[j * B4] (top6 likewise): a short array, searched
+	 * first, that stays in the cache, so that a lookup then reads one line
+	 * of starts and one end instead of missing at every step of the search. */
+	uint32_t *top4;
+	struct u128 *top6;
 	size_t n4, n6;
 };
 
@@ -113,6 +122,12 @@ static size_t merge(struct range *v, size_t n)
 	return out + 1;
 }
 
+/* n bytes aligned on a cache line, so that a block of starts is one line. */
+static void *line_alloc(size_t n)
+{
+	return aligned_alloc(64, (n + 63) / 64 * 64);
+}
+
 struct pg_nettable *nettable_build(const struct pg_net *nets, size_t n)
 {
 	struct pg_nettable *t = calloc(1, sizeof *t);
@@ -136,19 +151,26 @@ struct pg_nettable *nettable_build(const struct pg_net *nets, size_t n)
 	}
 	t->n4 = merge(v4, n4);
 	t->n6 = merge(v6, n6);
-	t->first4 = malloc((t->n4 + 1) * sizeof *t->first4);
+	t->first4 = line_alloc((t->n4 + 1) * sizeof *t->first4);
 	t->last4 = malloc((t->n4 + 1) * sizeof *t->last4);
-	t->first6 = malloc((t->n6 + 1) * sizeof *t->first6);
+	t->first6 = line_alloc((t->n6 + 1) * sizeof *t->first6);
 	t->last6 = malloc((t->n6 + 1) * sizeof *t->last6);
-	if (t->first4 == NULL || t->last4 == NULL || t->first6 == NULL || t->last6 == NULL)
+	t->top4 = malloc((t->n4 / B4 + 1) * sizeof *t->top4);
+	t->top6 = malloc((t->n6 / B6 + 1) * sizeof *t->top6);
+	if (t->first4 == NULL || t->last4 == NULL || t->first6 == NULL || t->last6 == NULL ||
+	    t->top4 == NULL || t->top6 == NULL)
 		goto fail;
 	for (size_t i = 0; i < t->n4; i++) {
 		t->first4[i] = (uint32_t)v4[i].first.lo;
 		t->last4[i] = (uint32_t)v4[i].last.lo;
+		if (i % B4 == 0)
+			t->top4[i / B4] = t->first4[i];
 	}
 	for (size_t i = 0; i < t->n6; i++) {
 		t->first6[i] = v6[i].first;
 		t->last6[i] = v6[i].last;
+		if (i % B6 == 0)
+			t->top6[i / B6] = t->first6[i];
 	}
 	free(v4);
 	free(v6);
@@ -160,34 +182,71 @@ fail:
 	return NULL;
 }
 
-bool nettable_contains(const struct pg_nettable *t, int family, const uint8_t *addr)
+/* The number of ranges starting at or below a (a binary search over the
+ * block tops, then over the one block that can hold the answer). */
+static size_t count4(const struct pg_nettable *t, uint32_t a)
 {
-	struct u128 a;
-	size_t lo = 0, hi;
+	size_t lo = 0, hi = (t->n4 + B4 - 1) / B4;
 
-	if (t == NULL || (family != AF_INET && family != AF_INET6))
-		return false;
-	a = u128_from(family, addr);
-	/* The first range starting above a is [lo] when a search ends. */
-	if (family == AF_INET) {
-		uint32_t a4 = (uint32_t)a.lo;
-		for (hi = t->n4; lo < hi;) {
-			size_t mid = lo + (hi - lo) / 2;
-			if (t->first4[mid] <= a4)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		return lo > 0 && a4 <= t->last4[lo - 1];
+	while (lo < hi) { /* blocks whose first start is <= a: [0, lo) */
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->top4[mid] <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	for (hi = t->n6; lo < hi;) {
+	if (lo == 0)
+		return 0;
+	hi = lo * B4 < t->n4 ? lo * B4 : t->n4;
+	for (lo = (lo - 1) * B4; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->first4[mid] <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static size_t count6(const struct pg_nettable *t, struct u128 a)
+{
+	size_t lo = 0, hi = (t->n6 + B6 - 1) / B6;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (u128_cmp(t->top6[mid], a) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return 0;
+	hi = lo * B6 < t->n6 ? lo * B6 : t->n6;
+	for (lo = (lo - 1) * B6; lo < hi;) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (u128_cmp(t->first6[mid], a) <= 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo > 0 && u128_cmp(a, t->last6[lo - 1]) <= 0;
+	return lo;
+}
+
+bool nettable_contains(const struct pg_nettable *t, int family, const uint8_t *addr)
+{
+	struct u128 a;
+	size_t n;
+
+	if (t == NULL || (family != AF_INET && family != AF_INET6))
+		return false;
+	a = u128_from(family, addr);
+	/* the last range starting at or below a is [n - 1] */
+	if (family == AF_INET) {
+		n = count4(t, (uint32_t)a.lo);
+		return n > 0 && (uint32_t)a.lo <= t->last4[n - 1];
+	}
+	n = count6(t, a);
+	return n > 0 && u128_cmp(a, t->last6[n - 1]) <= 0;
 }
 
 size_t nettable_ranges(const struct pg_nettable *t, int family)
@@ -205,5 +264,7 @@ void nettable_free(struct pg_nettable *t)
 	free(t->last4);
 	free(t->first6);
 	free(t->last6);
+	free(t->top4);
+	free(t->top6);
 	free(t);
 }

@@ -15,6 +15,7 @@
  * config, with the same lines as always.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -53,6 +54,7 @@ static void *reload_build(void *arg)
 {
 	(void)arg;
 	daemon_reload_build(R.d, R.o, R.running, &R.job);
+	(void)malloc_trim(0); /* the loader's temporaries (libconfig's tree) */
 	reload_signal();
 	return NULL;
 }
@@ -62,6 +64,7 @@ static void *reload_free(void *arg)
 	(void)arg;
 	config_free(R.old);
 	R.old = NULL;
+	(void)malloc_trim(0);
 	reload_signal();
 	return NULL;
 }
@@ -76,6 +79,15 @@ static void reload_run(void *(*fn)(void *))
 
 int reload_init(void)
 {
+	/* Memory during a reload (two configs at once) and after it: the
+	 * threads share the main malloc arena, so that what one frees the other
+	 * reuses, and blocks from 256 KiB up (a large config's arenas, indexes
+	 * and lists) always come from mmap and go back to the system when freed;
+	 * glibc would otherwise raise that threshold to 32 MiB after the first
+	 * such free and keep those blocks in the heap. malloc_trim() returns the
+	 * free pages left between the small blocks. */
+	(void)mallopt(M_ARENA_MAX, 1);
+	(void)mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	R.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (R.fd < 0)
 		log_err("eventfd: %s", strerror(errno));

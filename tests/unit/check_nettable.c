@@ -322,6 +322,45 @@ START_TEST(test_property_linear)
 }
 END_TEST
 
+/* Disjoint tables of every size from 0 to 70 ranges, so that the two-level
+ * search (blocks of 16 IPv4 and 4 IPv6 starts) ends in every position of a
+ * block, the last partial block included: every other address is a network,
+ * and each address below, in and above them is asked. */
+START_TEST(test_block_edges)
+{
+	for (size_t n = 0; n <= 70; n++) {
+		struct pg_net *nets = calloc(2 * n + 1, sizeof *nets);
+		struct pg_nettable *t;
+
+		ck_assert_ptr_nonnull(nets);
+		for (size_t i = 0; i < n; i++) {
+			nets[i].family = AF_INET;
+			nets[i].prefix = 32;
+			nets[i].addr[0] = 10;
+			nets[i].addr[3] = (uint8_t)(2 * i + 1);
+			nets[n + i].family = AF_INET6;
+			nets[n + i].prefix = 128;
+			nets[n + i].addr[0] = 0x20;
+			nets[n + i].addr[15] = (uint8_t)(2 * i + 1);
+		}
+		t = nettable_build(nets, 2 * n);
+		ck_assert_ptr_nonnull(t);
+		ck_assert_uint_eq(nettable_ranges(t, AF_INET), n);
+		ck_assert_uint_eq(nettable_ranges(t, AF_INET6), n);
+		for (unsigned a = 0; a <= 2 * n + 2; a++) {
+			uint8_t a4[4] = {10, 0, 0, (uint8_t)a};
+			uint8_t a6[16] = {0x20};
+			bool in = a % 2 == 1 && a < 2 * n + 1;
+			a6[15] = (uint8_t)a;
+			ck_assert_msg(nettable_contains(t, AF_INET, a4) == in, "n %zu, IPv4 %u", n, a);
+			ck_assert_msg(nettable_contains(t, AF_INET6, a6) == in, "n %zu, IPv6 %u", n, a);
+		}
+		nettable_free(t);
+		free(nets);
+	}
+}
+END_TEST
+
 /* ---- the domain set at its largest ---- */
 
 START_TEST(test_domains_largest)
@@ -358,6 +397,49 @@ START_TEST(test_domains_largest)
 }
 END_TEST
 
+/* strset_add() as the config loader uses it: strings copied one by one to
+ * the end of a growing arena (it moves many times here, and the items must
+ * move with it), duplicates dropped by strset_build() without a copy. */
+START_TEST(test_domains_added)
+{
+	const size_t n = 20000;
+	struct pg_strset set;
+	char buf[64];
+
+	memset(&set, 0, sizeof set);
+	for (size_t i = 0; i < n; i++) {
+		/* every third string repeats the one before */
+		snprintf(buf, sizeof buf, "d%zu.example", i % 3 == 2 ? i - 1 : i);
+		ck_assert(strset_add(&set, buf));
+	}
+	ck_assert_uint_eq(set.count, n);
+	for (size_t i = 0; i < n; i += 3) { /* before the build: still readable */
+		snprintf(buf, sizeof buf, "d%zu.example", i);
+		ck_assert_str_eq(set.items[i], buf);
+		ck_assert(strset_contains(&set, buf));
+	}
+	ck_assert(strset_build(&set, set.items, set.count));
+	for (size_t i = 0; i < n; i++) {
+		snprintf(buf, sizeof buf, "d%zu.example", i);
+		ck_assert_msg(strset_contains(&set, buf) == (i % 3 != 2), "%s", buf);
+	}
+	{
+		size_t kept = 0, bytes = 0;
+		for (size_t i = 0; i < n; i++)
+			kept += i % 3 != 2;
+		ck_assert_uint_eq(set.count, kept);
+		for (size_t i = 0; i < set.count; i++) {
+			ck_assert_ptr_eq(set.items[i], set.arena + bytes);
+			bytes += strlen(set.items[i]) + 1;
+		}
+		ck_assert_uint_eq(set.used, bytes);
+	}
+	ck_assert(!strset_contains(&set, "d20000.example"));
+	ck_assert(!strset_contains(&set, "d2.example"));
+	strset_free(&set);
+}
+END_TEST
+
 static Suite *nettable_suite(void)
 {
 	Suite *s = suite_create("nettable");
@@ -370,6 +452,8 @@ static Suite *nettable_suite(void)
 	tcase_add_test(tc, test_nested_overlapping);
 	tcase_add_test(tc, test_mapped);
 	tcase_add_test(tc, test_largest);
+	tcase_add_test(tc, test_block_edges);
+	tcase_add_test(tc, test_domains_added);
 	tcase_add_test(tc, test_property_linear);
 	tcase_add_test(tc, test_domains_largest);
 	suite_add_tcase(s, tc);
