@@ -228,7 +228,6 @@ void audit_log_own(const struct pg_config *cfg, const char *section)
 		return;
 	}
 	audit_options_default(&o);
-	o.timeout_ms = 2000;
 	audit_config(cfg, &o, r);
 	for (size_t i = 0; i < r->n; i++) {
 		const struct audit_finding *f = &r->v[i];

@@ -29,7 +29,7 @@ enum { AUDIT_FRONT_POLICYD = 1, AUDIT_FRONT_MILTER = 2, AUDIT_FRONT_BOTH = 3 };
 #define AUDIT_DETAIL_MAX  512
 #define AUDIT_FIX_MAX     1024
 #define AUDIT_SERVICES    PG_MAX_PORTS /* listening services audited */
-#define AUDIT_TIMEOUT_MS  5000         /* one postconf run */
+#define AUDIT_TIMEOUT_MS  10000        /* one postconf run: as mtafacts */
 
 struct audit_finding {
 	unsigned port; /* 0: not about one port */
