@@ -69,6 +69,12 @@ struct pg_strset {
 	size_t mask;     /* slots - 1, a power of two less one */
 	char *arena;     /* the strings back to back; items point into it */
 	size_t used, cap; /* bytes of the arena in use, allocated */
+	/* Once built, the arena holds the strings in the order of their slots;
+	 * anchors[g] is the offset of the first one at or after slot
+	 * g * STRSET_GROUP, per_slot the arena's bytes per slot (x 256): where
+	 * a slot's string should be, to load it with the slot (strset.c). */
+	uint32_t *anchors;
+	size_t per_slot;
 };
 
 struct pg_nettable;
@@ -218,6 +224,7 @@ bool strset_add(struct pg_strset *set, const char *s);
 bool strset_build(struct pg_strset *set, char **items, size_t count);
 bool strset_contains(const struct pg_strset *set, const char *s);
 void strset_free(struct pg_strset *set);
+void strset_prefetch(const struct pg_strset *set, const char *s, size_t len);
 
 /* The checks' one way to say what is wrong: the reason into why; returns
  * false, so that a check can end with "return why_set(...)". */

@@ -336,6 +336,20 @@ bool relay_net_parse(const char *s, struct pg_net *out)
 	return true;
 }
 
+void relay_prefetch(const struct pg_relay *relay, const char *rcpt, size_t len)
+{
+	const char *at = memrchr(rcpt, '@', len);
+
+	if (at == NULL)
+		return;
+	len -= (size_t)(++at - rcpt);
+	if (len > 0 && at[len - 1] == '>')
+		len--;
+	if (len > 0 && at[len - 1] == '.')
+		len--;
+	strset_prefetch(&relay->domains, at, len);
+}
+
 bool relay_client_trusted(const struct pg_relay *relay, const char *addr)
 {
 	char buf[64];

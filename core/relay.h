@@ -31,6 +31,10 @@ enum relay_form {
  * or when relay->origin_domain, which the MTA appends, is itself local. */
 bool relay_rcpt_is_local(const struct pg_relay *relay, const char *rcpt, enum relay_form form);
 
+/* A hint: start loading the lines that relay_rcpt_is_local() will read for
+ * the recipient rcpt (len bytes, not NUL-terminated), so that they arrive
+ * while the caller does other work. A wrong guess costs only the loads. */
+void relay_prefetch(const struct pg_relay *relay, const char *rcpt, size_t len);
 bool relay_client_trusted(const struct pg_relay *relay, const char *addr);
 /* Index relay->nets for relay_client_trusted() (replacing an older index);
  * config_load() calls it once every list is in. false: out of memory. */

@@ -21,6 +21,14 @@
 
 #include "config.h"
 
+/* Slots per anchor: 4 bytes of anchors for 32 slots of 8 bytes. */
+#define STRSET_GROUP 32
+
+/* always_inline: GCC takes a function of prefetches alone for one without
+ * effects and drops the calls to it. */
+static inline __attribute__((always_inline)) void strset_warm(const struct pg_strset *set,
+                                                              size_t i);
+
 static uint64_t strset_hash(const char *s)
 {
 	uint64_t h = 0xcbf29ce484222325u;
@@ -28,6 +36,22 @@ static uint64_t strset_hash(const char *s)
 	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
 		h = (h ^ *p) * 0x100000001b3u;
 	return h ^ (h >> 29);
+}
+
+/* Start loading the slot where s (len bytes, case-folded on the way)
+ * would be: a hint only, so a wrong guess costs nothing but the load. */
+void strset_prefetch(const struct pg_strset *set, const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+
+	if (set->slots == NULL || set->count == 0)
+		return;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		h = (h ^ (c >= 'A' && c <= 'Z' ? c + 32 : c)) * 0x100000001b3u;
+	}
+	h ^= h >> 29;
+	strset_warm(set, (size_t)h & set->mask);
 }
 
 /* Ask for huge pages over the whole 2 MiB pages inside [p, p + n). */
@@ -91,9 +115,13 @@ bool strset_add(struct pg_strset *set, const char *s)
 	return true;
 }
 
+/* Index the strings (dropping duplicates), then copy them into a new arena
+ * in the order of their slots, with an anchor every STRSET_GROUP slots. */
 bool strset_build(struct pg_strset *set, char **items, size_t count)
 {
-	size_t size = 16, used = 0, out = 0;
+	size_t size = 16, out = 0, pos = 0;
+	uint32_t *slot_of;
+	char *arena;
 
 	if (items != set->items) { /* malloc'd strings: into the arena first */
 		bool ok = true;
@@ -109,29 +137,75 @@ bool strset_build(struct pg_strset *set, char **items, size_t count)
 	while (size < 2 * count)
 		size *= 2;
 	set->mask = size - 1;
-	if ((set->slots = calloc(size, sizeof *set->slots)) == NULL)
-		return false; /* without an index strset_contains() scans the items */
+	set->slots = calloc(size, sizeof *set->slots);
+	set->anchors = malloc((size / STRSET_GROUP + 1) * sizeof *set->anchors);
+	slot_of = malloc((count > 0 ? count : 1) * sizeof *slot_of);
+	arena = malloc(set->used > 0 ? set->used : 1);
+	if (set->slots == NULL || set->anchors == NULL || slot_of == NULL || arena == NULL) {
+		free(slot_of);
+		free(arena);
+		free(set->slots);
+		free(set->anchors);
+		set->slots = NULL; /* without an index strset_contains() scans the items */
+		set->anchors = NULL;
+		return false;
+	}
 	strset_huge(set->slots, size * sizeof *set->slots);
-	/* Index the strings in order, sliding each kept one down over the
-	 * duplicates before it (the arena only ever shrinks here). */
+	strset_huge(arena, set->used);
+	/* the index, over the old arena's offsets; the first of equal strings wins */
 	for (size_t i = 0; i < count; i++) {
 		char *s = set->items[i];
 		uint64_t h = strset_hash(s);
-		size_t at = strset_slot(set, s, h), len = strlen(s) + 1;
+		size_t at = strset_slot(set, s, h);
 		if (set->slots[at] == 0) {
-			memmove(set->arena + used, s, len);
-			set->slots[at] = (h >> 32 << 32) | (uint64_t)(used + 1);
-			set->items[out++] = set->arena + used;
-			used += len;
+			set->slots[at] = (h >> 32 << 32) | (uint64_t)(s - set->arena + 1);
+			set->items[out] = s;
+			slot_of[out++] = (uint32_t)at;
 		}
 	}
+	/* the strings in slot order, the slots pointing at their new places */
+	for (size_t i = 0; i < size; i++) {
+		uint64_t v = set->slots[i];
+		if (i % STRSET_GROUP == 0)
+			set->anchors[i / STRSET_GROUP] = (uint32_t)pos;
+		if (v != 0) {
+			size_t len = strlen(set->arena + (uint32_t)v - 1) + 1;
+			memcpy(arena + pos, set->arena + (uint32_t)v - 1, len);
+			set->slots[i] = (v >> 32 << 32) | (uint64_t)(pos + 1);
+			pos += len;
+		}
+	}
+	set->anchors[size / STRSET_GROUP] = (uint32_t)pos;
+	for (size_t k = 0; k < out; k++)
+		set->items[k] = arena + (uint32_t)set->slots[slot_of[k]] - 1;
+	free(slot_of);
+	free(set->arena);
+	set->arena = arena;
 	set->count = out;
-	set->used = used;
+	set->used = set->cap = pos;
+	set->per_slot = (pos << 8) / size;
 	return true;
+}
+
+/* Start loading slot i's line and the lines where its string should be:
+ * near its group's anchor plus the bytes of the slots before it, on
+ * average. The two loads overlap instead of one waiting for the other. */
+static inline void strset_warm(const struct pg_strset *set, size_t i)
+{
+	size_t at = set->anchors[i / STRSET_GROUP] + ((i % STRSET_GROUP) * set->per_slot >> 8);
+
+	__builtin_prefetch(&set->slots[i]);
+	__builtin_prefetch(set->arena + (at < set->used ? at : set->used - 1));
+	if (at >= 64)
+		__builtin_prefetch(set->arena + at - 64);
+	if (at + 64 < set->used)
+		__builtin_prefetch(set->arena + at + 64);
 }
 
 bool strset_contains(const struct pg_strset *set, const char *s)
 {
+	uint64_t h;
+
 	if (set->count == 0 || s == NULL)
 		return false;
 	if (set->slots == NULL) {
@@ -140,7 +214,9 @@ bool strset_contains(const struct pg_strset *set, const char *s)
 				return true;
 		return false;
 	}
-	return set->slots[strset_slot(set, s, strset_hash(s))] != 0;
+	h = strset_hash(s);
+	strset_warm(set, (size_t)h & set->mask);
+	return set->slots[strset_slot(set, s, h)] != 0;
 }
 
 void strset_free(struct pg_strset *set)
@@ -148,5 +224,6 @@ void strset_free(struct pg_strset *set)
 	free(set->arena);
 	free(set->items);
 	free(set->slots);
+	free(set->anchors);
 	memset(set, 0, sizeof *set);
 }

@@ -285,7 +285,11 @@ static bool conn_process(struct conn *c)
 	return conn_set_events(c, c->out_len > 0 ? EPOLLOUT : EPOLLIN);
 }
 
-static void conn_readable(struct conn *c)
+enum conn_fill { FILL_CLOSED = 0, FILL_NONE, FILL_DATA };
+
+/* Read what c has waiting (FILL_DATA), nothing yet (FILL_NONE), or close it
+ * at its end or on an error (FILL_CLOSED: c is gone). */
+static enum conn_fill conn_fill(struct conn *c)
 {
 	ssize_t n;
 
@@ -296,16 +300,16 @@ static void conn_readable(struct conn *c)
 			log_err("policy connection peer=%s fd=%d: out of memory; closing it",
 			        c->peer, c->fd);
 			conn_close(c);
-			return;
+			return FILL_CLOSED;
 		}
 	}
 	if (c->in_len >= PG_POLICY_MAX_REQUEST) { /* proto_scan refuses this first */
 		conn_drop(c, "request longer than PG_POLICY_MAX_REQUEST");
-		return;
+		return FILL_CLOSED;
 	}
 	n = recv(c->fd, c->in + c->in_len, PG_POLICY_MAX_REQUEST - c->in_len, 0);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		return;
+		return FILL_NONE;
 	if (n <= 0) {
 		if (n < 0)
 			log_info("policy connection peer=%s fd=%d: read failed: %s", c->peer, c->fd,
@@ -315,10 +319,24 @@ static void conn_readable(struct conn *c)
 			         "middle of a request",
 			         c->peer, c->fd);
 		conn_close(c);
-		return;
+		return FILL_CLOSED;
 	}
 	c->in_len += (size_t)n;
-	(void)conn_process(c);
+	return FILL_DATA;
+}
+
+static void conn_readable(struct conn *c)
+{
+	if (conn_fill(c) == FILL_DATA)
+		(void)conn_process(c);
+}
+
+/* An event that only asks c to read (the usual one): read it now, in the
+ * first pass over the events, and answer it in the second. */
+static bool conn_read_only(const struct conn *c, uint32_t ev)
+{
+	return (ev & EPOLLOUT) == 0 && (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 &&
+	       (c->events & EPOLLIN) != 0;
 }
 
 static void conn_event(struct conn *c, uint32_t ev)
@@ -781,12 +799,33 @@ int loop_run(struct pg_config *cfg, const struct daemon_info *info,
 			break;
 		}
 		L.now = mono_ms();
+		/* Read every connection that only has something to read first, and
+		 * answer them after: each read starts loading the table lines its
+		 * request will look up (session_prefetch()), which then arrive
+		 * while the other connections are read instead of stalling the
+		 * answer. filled[i]: 0 not read yet, 1 nothing to answer (or
+		 * closed), 2 read. */
+		unsigned char filled[LOOP_MAX_EVENTS] = {0};
+		for (int i = 0; i < n; i++) {
+			struct handle *h = events[i].data.ptr;
+			struct conn *c = (struct conn *)h;
+
+			if (h->kind != HANDLE_CONN || !conn_read_only(c, events[i].events))
+				continue;
+			filled[i] = conn_fill(c) == FILL_DATA ? 2 : 1;
+			if (filled[i] == 2)
+				session_prefetch(L.cfg, c->in, c->in_len);
+		}
 		/* Connections first, listeners last: making room at the cap closes
 		 * another connection, which must not have an event still to come. */
 		for (int i = 0; i < n; i++) {
 			struct handle *h = events[i].data.ptr;
 
-			if (h->kind == HANDLE_SIGNAL)
+			if (filled[i] == 2)
+				(void)conn_process((struct conn *)h);
+			else if (filled[i] == 1)
+				continue;
+			else if (h->kind == HANDLE_SIGNAL)
 				signals_read();
 			else if (h->kind == HANDLE_RELOAD)
 				L.reloaded_ready = true;

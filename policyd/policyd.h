@@ -113,6 +113,11 @@ enum proto_status proto_scan(struct proto_scan *st, const char *buf, size_t len,
  * describes it) into req, in place. */
 void proto_parse(char *buf, const struct proto_scan *st, struct pd_request *req);
 const char *proto_attr_name(enum pd_attr a);
+/* The first value of attribute a among the first PROTO_PEEK_LINES complete
+ * lines of buf (len raw bytes, unchecked: the start of a request), its
+ * length in *vlen; NULL if not there. Reads only; a hint, never a decision. */
+#define PROTO_PEEK_LINES 16
+const char *proto_peek(const char *buf, size_t len, enum pd_attr a, size_t *vlen);
 
 /* ---- one request, one reply (session.c, reply.c) ---- */
 struct pd_session {
@@ -132,6 +137,10 @@ void session_init(struct pd_session *s);
 enum session_status session_handle(const struct pg_config *cfg, struct pd_session *s,
                                    const struct pd_request *req, char *out, size_t *outlen,
                                    char *why, size_t whylen);
+
+/* A hint from the bytes just read (len of them in buf, raw): start loading
+ * what the relay check will look up for the first request's recipient. */
+void session_prefetch(const struct pg_config *cfg, const char *buf, size_t len);
 
 /* NULL when v fits one "action=" line, else why not (engine_untellable_fn). */
 const char *reply_untellable(const struct pg_verdict *v);

@@ -9,7 +9,10 @@
  * name up in a fixed table of known attributes and notes where the value is.
  * proto_parse() then NUL-terminates those values in place and points the
  * request at them: nothing is allocated, unknown attributes are ignored, and
- * a repeated attribute keeps its last value. Failure: PROTO_ERROR with a
+ * a repeated attribute keeps its last value. proto_peek() is a hint for the
+ * loop, read before any of that: the first value of one attribute among the
+ * first PROTO_PEEK_LINES complete lines, without checking or changing
+ * anything. Failure: PROTO_ERROR with a
  * message naming the rule or limit; the caller sends nothing and closes the
  * connection, as the protocol asks.
  * Cost: one memchr per call looks for NUL over the bytes not checked yet (so
@@ -57,6 +60,23 @@ static const struct {
 const char *proto_attr_name(enum pd_attr a)
 {
 	return (unsigned)a < PD_A_COUNT ? attr_names[a].name : "?";
+}
+
+const char *proto_peek(const char *buf, size_t len, enum pd_attr a, size_t *vlen)
+{
+	const char *end = buf + len, *nl;
+	size_t n = attr_names[a].len;
+
+	for (unsigned i = 0; i < PROTO_PEEK_LINES && buf < end; i++, buf = nl + 1) {
+		if ((nl = memchr(buf, '\n', (size_t)(end - buf))) == NULL || nl == buf)
+			return NULL;
+		if ((size_t)(nl - buf) > n && buf[n] == '=' &&
+		    memcmp(buf, attr_names[a].name, n) == 0) {
+			*vlen = (size_t)(nl - buf) - n - 1;
+			return buf + n + 1;
+		}
+	}
+	return NULL;
 }
 
 void proto_reset(struct proto_scan *st)

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "relay.h"
 #include "policyd.h"
 
 #define PD_PLAINTEXT_AUTH_FIX                                                                      \
@@ -140,6 +141,15 @@ static bool request_check(const struct pd_request *req, unsigned *server_port,
 		return false;
 	}
 	return true;
+}
+
+void session_prefetch(const struct pg_config *cfg, const char *buf, size_t len)
+{
+	size_t n;
+	const char *rcpt = proto_peek(buf, len, PD_A_RECIPIENT, &n);
+
+	if (rcpt != NULL)
+		relay_prefetch(&cfg->relay, rcpt, n);
 }
 
 void session_init(struct pd_session *s)

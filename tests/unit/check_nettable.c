@@ -424,15 +424,31 @@ START_TEST(test_domains_added)
 		ck_assert_msg(strset_contains(&set, buf) == (i % 3 != 2), "%s", buf);
 	}
 	{
-		size_t kept = 0, bytes = 0;
+		/* the items keep their order (first of equal strings) and the
+		 * arena holds each kept string once, back to back, in the order
+		 * of the slots; every anchor is where its group's strings start */
+		size_t kept = 0, bytes = 0, next = 0;
 		for (size_t i = 0; i < n; i++)
 			kept += i % 3 != 2;
 		ck_assert_uint_eq(set.count, kept);
-		for (size_t i = 0; i < set.count; i++) {
-			ck_assert_ptr_eq(set.items[i], set.arena + bytes);
-			bytes += strlen(set.items[i]) + 1;
+		for (size_t i = 0, k = 0; i < n; i++) {
+			if (i % 3 == 2)
+				continue;
+			snprintf(buf, sizeof buf, "d%zu.example", i);
+			ck_assert_str_eq(set.items[k++], buf);
+			bytes += strlen(buf) + 1;
 		}
 		ck_assert_uint_eq(set.used, bytes);
+		for (size_t i = 0; i <= set.mask; i++) {
+			uint64_t v = set.slots[i];
+			if (i % 32 == 0)
+				ck_assert_uint_eq(set.anchors[i / 32], next);
+			if (v == 0)
+				continue;
+			ck_assert_uint_eq((uint32_t)v - 1, next);
+			next += strlen(set.arena + next) + 1;
+		}
+		ck_assert_uint_eq(next, set.used);
 	}
 	ck_assert(!strset_contains(&set, "d20000.example"));
 	ck_assert(!strset_contains(&set, "d2.example"));
