@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "pg_limits.h"
+#include "strset.h"
 
 enum pg_mode { PG_MODE_ENFORCE = 0, PG_MODE_MONITOR };
 enum pg_on_error { PG_ONERR_TEMPFAIL = 0, PG_ONERR_ACCEPT };
@@ -59,16 +60,6 @@ struct pg_reply {
 	unsigned code; /* 400..599 */
 	char esc[16];  /* enhanced status code, first digit matches code */
 	char text[256];
-};
-
-/* A set of strings with a hash index (cipher names, domains; strset.c). */
-struct pg_strset {
-	char **items;
-	size_t count;
-	uint64_t *slots; /* the index: hash tag << 32 | (offset in arena + 1); 0 empty */
-	size_t mask;     /* slots - 1, a power of two less one */
-	char *arena;     /* the strings back to back; items point into it */
-	size_t used, cap; /* bytes of the arena in use, allocated */
 };
 
 struct pg_nettable;
@@ -208,16 +199,6 @@ const struct pg_reply *config_default_reply(enum pg_rule rule);
 /* Fill a port entry with the defaults of its role (the schema table in
  * config.c), mode enforce and SPEC's replies; port/name/line are 0/"". */
 void config_port_defaults(struct pg_port *p, enum pg_role role);
-
-/* String set helpers (used by config and relay). strset_add copies s to the
- * end of set (false: out of memory). strset_build indexes set's strings and
- * drops duplicates; given other items than set->items (a malloc'd array of
- * malloc'd strings) it adds and frees them first (false: out of memory, then
- * lookups scan). Comparison is byte-wise: callers case-fold first. */
-bool strset_add(struct pg_strset *set, const char *s);
-bool strset_build(struct pg_strset *set, char **items, size_t count);
-bool strset_contains(const struct pg_strset *set, const char *s);
-void strset_free(struct pg_strset *set);
 
 /* The checks' one way to say what is wrong: the reason into why; returns
  * false, so that a check can end with "return why_set(...)". */

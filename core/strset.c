@@ -19,7 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "config.h"
+#include "strset.h"
 
 static uint64_t strset_hash(const char *s)
 {
