@@ -14,10 +14,10 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 
 #include "pg_limits.h"
+#include "relay.h"
 #include "strset.h"
 
 enum pg_mode { PG_MODE_ENFORCE = 0, PG_MODE_MONITOR };
@@ -62,14 +62,6 @@ struct pg_reply {
 	char text[256];
 };
 
-struct pg_nettable;
-
-struct pg_net {
-	int family; /* AF_INET or AF_INET6 */
-	uint8_t addr[16];
-	unsigned prefix;
-};
-
 struct pg_port {
 	unsigned port;               /* 0: matches by name only */
 	char name[PG_MAX_LABEL + 1]; /* service label, "" none */
@@ -84,26 +76,6 @@ struct pg_port {
 	struct pg_strset ciphers; /* accepted OpenSSL cipher names, expanded at load */
 	struct pg_reply replies[PG_RULE_COUNT];
 	unsigned line; /* config line of this entry, 0 for the default entry */
-};
-
-struct pg_relay {
-	struct pg_strset domains; /* exact, case-folded, no trailing dot */
-	struct pg_strset parents; /* from ".example.org": stored as "example.org" */
-	struct pg_net *nets;
-	size_t nnets;
-	struct pg_nettable *nettab; /* nets, merged for lookup (core/nettable.h) */
-	struct pg_strset certs; /* normalised fingerprints: lower-case hex, no separators */
-	/* The domain the MTA appends to an unqualified recipient (Postfix
-	 * myorigin, Sendmail $j); NULL when unknown (then only postmaster is a
-	 * local unqualified recipient). Heap, owned by the relay.origin_domain
-	 * row: config_free() frees it. */
-	const char *origin_domain;
-	bool authenticated_may_relay;
-	/* Facts from the MTA (core/mtafacts.c), merged into the lists above
-	 * (origin_domain too: the MTA's value replaces a hand-set one). */
-	int from_mta;              /* enum pg_from_mta */
-	char postfix_dir[256];     /* postconf -c */
-	char sendmail_cf[256];
 };
 
 struct pg_config {

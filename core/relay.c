@@ -29,6 +29,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "config.h"
 #include "nettable.h"
 #include "relay.h"
 

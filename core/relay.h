@@ -11,8 +11,33 @@
 #define PG_RELAY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
-#include "config.h"
+#include "nettable.h"
+#include "pg_limits.h"
+#include "strset.h"
+
+/* The relay check's lists and settings: the config's relay group, with the
+ * MTA's facts merged in. */
+struct pg_relay {
+	struct pg_strset domains; /* exact, case-folded, no trailing dot */
+	struct pg_strset parents; /* from ".example.org": stored as "example.org" */
+	struct pg_net *nets;
+	size_t nnets;
+	struct pg_nettable *nettab; /* nets, merged for lookup (core/nettable.h) */
+	struct pg_strset certs; /* normalised fingerprints: lower-case hex, no separators */
+	/* The domain the MTA appends to an unqualified recipient (Postfix
+	 * myorigin, Sendmail $j); NULL when unknown (then only postmaster is a
+	 * local unqualified recipient). Heap, owned by the relay.origin_domain
+	 * row: config_free() frees it. */
+	const char *origin_domain;
+	bool authenticated_may_relay;
+	/* Facts from the MTA (core/mtafacts.c), merged into the lists above
+	 * (origin_domain too: the MTA's value replaces a hand-set one). */
+	int from_mta;              /* enum pg_from_mta */
+	char postfix_dir[256];     /* postconf -c */
+	char sendmail_cf[256];
+};
 
 /* The two spellings of a recipient (SPEC, "Relay check: safe, not clever"). */
 enum relay_form {
