@@ -25,6 +25,7 @@
 #include "config_schema.h"
 #include "mtafacts.h"
 #include "nettable.h"
+#include "policy.h"
 #include "relay.h"
 
 /* The words of each enum, for the config and the logs alike: a name can
@@ -73,18 +74,6 @@ static const struct config_word min_tls_words[] = {
     {"TLSv1.2", PG_TLS_V1_2},
     {"TLSv1.3", PG_TLS_V1_3},
     {NULL, 0},
-};
-
-/* SPEC's replies: where replies = { ... } starts. */
-static const struct pg_reply default_replies[PG_RULE_COUNT] = {
-    [PG_RULE_PLAINTEXT_AUTH] = {538, "5.7.11",
-                                "Encryption required for requested authentication mechanism"},
-    [PG_RULE_AUTH_FORBIDDEN] = {550, "5.7.1", "Authentication is not accepted on this port"},
-    [PG_RULE_TLS_REQUIRED] = {530, "5.7.0", "Must issue a STARTTLS command first"},
-    [PG_RULE_TLS_VERSION] = {530, "5.7.0", "%m or later required"},
-    [PG_RULE_CIPHER] = {530, "5.7.0", "Cipher not accepted"},
-    [PG_RULE_AUTH_REQUIRED] = {530, "5.7.0", "Authentication required"},
-    [PG_RULE_RELAY] = {554, "5.7.1", "Relay access denied"},
 };
 
 #define Q(s)    "\"" s "\""
@@ -462,7 +451,7 @@ static bool read_value(struct config_loader *ld, const struct config_key *k,
 	case K_REPLY: /* for the rule its key names */
 		for (w = config_rule_words; strcmp(w->word, leaf(k)) != 0; w++)
 			;
-		if (!config_parse_reply(text, (enum pg_rule)w->value,
+		if (!policy_reply_parse(text, (enum pg_rule)w->value,
 		                        (struct pg_reply *)(void *)field, why, sizeof why))
 			return config_fail(ld, k, s, "%s", why);
 		return true;
@@ -561,11 +550,6 @@ const char *config_rule_name(enum pg_rule rule)
 	return rule == PG_RULE_NONE ? "none" : config_word_name(config_rule_words, (int)rule);
 }
 
-const struct pg_reply *config_default_reply(enum pg_rule rule)
-{
-	return &default_replies[(unsigned)rule < PG_RULE_COUNT ? rule : PG_RULE_NONE];
-}
-
 void config_port_defaults(struct pg_port *p, enum pg_role role)
 {
 	char err[256];
@@ -573,7 +557,7 @@ void config_port_defaults(struct pg_port *p, enum pg_role role)
 
 	memset(p, 0, sizeof *p);
 	p->role = role;
-	memcpy(p->replies, default_replies, sizeof p->replies);
+	memcpy(p->replies, policy_default_replies, sizeof p->replies);
 	for (const struct config_key *k = config_schema; k < config_schema + NKEYS; k++)
 		if (k->kind == K_ENTRIES)
 			walk(&ld, k, NULL, p);
@@ -606,7 +590,7 @@ struct pg_config *config_load(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	cfg->refs = 1;
-	memcpy(cfg->default_port.replies, default_replies, sizeof default_replies);
+	memcpy(cfg->default_port.replies, policy_default_replies, sizeof policy_default_replies);
 	ld = (struct config_loader){.cfg = cfg, .err = err, .errlen = errlen};
 	config_init(&lc);
 	config_set_include_dir(&lc, dirname(dir)); /* libconfig keeps a copy */

@@ -165,9 +165,6 @@ const char *config_word_name(const struct config_word *w, int value);
 #define tls_version_name(v)         config_word_name(config_tls_version_words, (int)(v))
 const char *config_rule_name(enum pg_rule rule); /* "none", "plaintext_auth", ..., "relay" */
 
-/* SPEC's default reply for a rule (code, enhanced code, text with %m/%r). */
-const struct pg_reply *config_default_reply(enum pg_rule rule);
-
 /* Fill a port entry with the defaults of its role (the schema table in
  * config.c), mode enforce and SPEC's replies; port/name/line are 0/"". */
 void config_port_defaults(struct pg_port *p, enum pg_role role);

@@ -73,10 +73,6 @@ config_check config_set_account, config_set_label, config_add_socket, config_add
 
 /* ---- values (config_values.c) ---- */
 
-/* "CODE ESC text" for rule (PG_RULE_RELAY alone may use %r): true, or false
- * with the reason in why. */
-bool config_parse_reply(const char *s, enum pg_rule rule, struct pg_reply *out, char *why,
-                        size_t whylen);
 /* Once a ports entry e is read: the cipher names OpenSSL would offer for
  * its ciphers (TLS <= 1.2, row ck) and tls13_ciphersuites (row sk), each
  * OpenSSL's default when unset, into p->ciphers (p->restrict_ciphers set);

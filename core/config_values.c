@@ -2,9 +2,9 @@
  * config_values.c - the values of portguard.conf that are more than a number,
  * a flag or a word: the checks named on the rows of config.c (accounts,
  * labels, sockets, local domains and their file, networks, fingerprints,
- * cipher strings, a directory), reply strings and cipher expansion. Sockets
- * are read by daemon.c's parser and local domains, networks and fingerprints
- * by relay.c's, so that each spelling is understood in one place.
+ * cipher strings, a directory) and cipher expansion. Sockets are read by
+ * daemon.c's parser, replies by policy.c's and local domains, networks and
+ * fingerprints by relay.c's, so that each spelling is understood in one place.
  *
  * Inputs are strings from the config file (or the local domains file); every
  * check is bounded. A check stores its value into the config (allocations
@@ -27,69 +27,6 @@
 
 /* A line of the local domains file: a domain plus room for a comment. */
 enum { DOMAIN_FILE_LINE_MAX = 4 * (PG_MAX_DOMAIN + 1) };
-
-/* ---- replies ---- */
-
-bool config_parse_reply(const char *s, enum pg_rule rule, struct pg_reply *out, char *why,
-                        size_t whylen)
-{
-	static const char form[] =
-	    "write \"CODE ESC text\", e.g. \"530 5.7.0 Must issue a STARTTLS command first\"";
-	const char *esc = s + 4, *text;
-	char d[4];
-	unsigned code;
-	int n = 0;
-
-	if (strspn(s, "0123456789") != 3 || s[3] != ' ')
-		return why_set(why, whylen, "must start with a 3-digit reply code and a space: %s",
-		               form);
-	code = (unsigned)strtoul(s, NULL, 10);
-	if (code < 400 || code > 599)
-		return why_set(why, whylen,
-		               "the reply code %u must be 4xx (temporary) or 5xx (permanent): %s",
-		               code, form);
-	/* d.ddd.ddd: a class digit, then a subject and a detail of 1 to 3 digits */
-	sscanf(esc, "%1[0-9].%3[0-9].%3[0-9]%n", d, d, d, &n);
-	if (n == 0 || esc[n] != ' ')
-		return why_set(why, whylen,
-		               "the enhanced status code must look like 5.7.1 (d.ddd.ddd) and be "
-		               "followed by a space and text: %s",
-		               form);
-	if (esc[0] != s[0])
-		return why_set(
-		    why, whylen,
-		    "the enhanced status code %.*s must start with the reply code's first digit %c",
-		    n, esc, s[0]);
-	text = esc + n + 1;
-	if (strlen(text) >= sizeof out->text)
-		return why_set(why, whylen,
-		               "the reply text is %zu characters long; the limit is %zu",
-		               strlen(text), sizeof out->text - 1);
-	if (*text == '\0')
-		return why_set(why, whylen,
-		               "the reply text after the enhanced status code is empty");
-	for (const char *p = text; *p != '\0'; p++) {
-		if ((unsigned char)*p < ' ' || (unsigned char)*p > '~')
-			return why_set(
-			    why, whylen,
-			    "the reply text may contain only printable ASCII (no CR, LF, tabs "
-			    "or 8-bit characters)");
-		if (*p != '%')
-			continue;
-		if (*++p == 'r' && rule != PG_RULE_RELAY)
-			return why_set(why, whylen,
-			               "%%r (the recipient) is available only in the relay reply");
-		if (*p != 'm' && *p != 'r' && *p != '%')
-			return why_set(
-			    why, whylen,
-			    "unknown %%-sequence in the reply text: use %%m (minimum TLS version), "
-			    "%%r (recipient, relay reply only) or %%%% (a percent sign)");
-	}
-	out->code = code;
-	snprintf(out->esc, sizeof out->esc, "%.*s", n, esc);
-	memcpy(out->text, text, strlen(text) + 1);
-	return true;
-}
 
 /* ---- local domains ---- */
 

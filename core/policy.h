@@ -64,6 +64,18 @@ struct pg_verdict {
 	char text[PG_MAX_REPLY]; /* reply text, placeholders expanded, safe to send */
 };
 
+/* SPEC's reply for each rule (code, enhanced code, text with %m/%r): where
+ * the config's replies start. */
+extern const struct pg_reply policy_default_replies[PG_RULE_COUNT];
+
+/* A rule's reply as the config writes it, "CODE ESC text", into out: a 4xx
+ * or 5xx code, an enhanced status code starting with the same digit, and
+ * printable text in which %m, %% and (rule PG_RULE_RELAY alone) %r are the
+ * only %-sequences, the ones policy_decide() expands. false with the reason
+ * in why. */
+bool policy_reply_parse(const char *s, enum pg_rule rule, struct pg_reply *out, char *why,
+                        size_t whylen);
+
 void policy_decide(const struct pg_config *cfg, const struct pg_port *port,
                    const struct pg_facts *facts, struct pg_verdict *out);
 

@@ -223,7 +223,7 @@ START_TEST(test_decision_table)
 				              "%s at %s (%s): want rule %s, got %s", r->name,
 				              stage_names[st], config_mode_name((enum pg_mode)mode),
 				              config_rule_name(want), config_rule_name(got.rule));
-				const struct pg_reply *dr = config_default_reply(want);
+				const struct pg_reply *dr = &policy_default_replies[want];
 				if (want == PG_RULE_NONE) {
 					ck_assert_int_eq(got.action, PG_ACT_DUNNO);
 					ck_assert(!got.would_reject);
@@ -378,7 +378,7 @@ START_TEST(test_default_replies_pinned)
 	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++) {
 		struct pg_port p;
 		struct pg_verdict got = decide_row(cases[i].row, cases[i].stage, &p);
-		const struct pg_reply *dr = config_default_reply(cases[i].want_rule);
+		const struct pg_reply *dr = &policy_default_replies[cases[i].want_rule];
 
 		ck_assert_msg(got.rule == cases[i].want_rule, "%s: got_rule %s", cases[i].row,
 		              config_rule_name(got.rule));
