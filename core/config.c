@@ -24,7 +24,6 @@
 
 #include "config_schema.h"
 #include "mtafacts.h"
-#include "nettable.h"
 #include "policy.h"
 #include "relay.h"
 
@@ -618,12 +617,7 @@ struct pg_config *config_load(const char *path, char *err, size_t errlen)
 	}
 	while (cfg->policyd_nlisten < PG_MAX_LISTEN && cfg->policyd_listen[cfg->policyd_nlisten])
 		cfg->policyd_nlisten++;
-	if (!strset_build(&cfg->relay.domains, cfg->relay.domains.items,
-	                  cfg->relay.domains.count) ||
-	    !strset_build(&cfg->relay.parents, cfg->relay.parents.items,
-	                  cfg->relay.parents.count) ||
-	    !strset_build(&cfg->relay.certs, cfg->relay.certs.items, cfg->relay.certs.count) ||
-	    !relay_nets_build(&cfg->relay)) {
+	if (!relay_lists_build(&cfg->relay)) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		config_free(cfg);
 		return NULL;
@@ -645,11 +639,7 @@ void config_free(struct pg_config *cfg)
 		for (size_t j = 0; k->heap && j < k->size / sizeof(char *); j++)
 			free(((char **)(void *)((char *)cfg + k->off))[j]);
 	free(cfg->path);
-	strset_free(&cfg->relay.domains);
-	strset_free(&cfg->relay.parents);
-	strset_free(&cfg->relay.certs);
-	free(cfg->relay.nets);
-	nettable_free(cfg->relay.nettab);
+	relay_lists_free(&cfg->relay);
 	for (size_t i = 0; i < cfg->nports; i++)
 		strset_free(&cfg->ports[i].ciphers);
 	free(cfg);

@@ -102,7 +102,7 @@ struct pg_config {
 	unsigned policyd_socket_mode;
 	unsigned policyd_idle_timeout; /* seconds */
 	unsigned policyd_max_connections;
-	unsigned policyd_request_timeout; /* seconds from a request's first byte */
+	unsigned policyd_request_timeout;          /* seconds from a request's first byte */
 	unsigned policyd_max_connections_per_peer; /* inet; 0: no limit */
 	/* milter */
 	char *milter_listen;

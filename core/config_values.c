@@ -25,63 +25,6 @@
 #include "daemon.h"
 #include "relay.h"
 
-/* A line of the local domains file: a domain plus room for a comment. */
-enum { DOMAIN_FILE_LINE_MAX = 4 * (PG_MAX_DOMAIN + 1) };
-
-/* ---- local domains ---- */
-
-/* Room for entry n of *v (entries of size bytes), growing by doubling. */
-static bool grow(void *v, size_t n, size_t size)
-{
-	void **p = v;
-	void *grown;
-
-	if (n < 16 ? n > 0 : (n & (n - 1)) != 0)
-		return true; /* room left: n is not 0, 16, 32, 64 ... */
-	if ((grown = realloc(*p, (n < 16 ? 16 : 2 * n) * size)) == NULL)
-		return false;
-	*p = grown;
-	return true;
-}
-
-/* One local domain, normalised by relay.c, into relay->domains or (a
- * leading dot) relay->parents. */
-static bool domain_add(struct pg_relay *relay, const char *s, char *why, size_t whylen)
-{
-	char d[RELAY_DOMAIN_BUF];
-	bool parent;
-
-	if (relay->domains.count + relay->parents.count >= PG_MAX_LOCAL_DOMAINS)
-		return why_set(why, whylen, "more than %d local domains", PG_MAX_LOCAL_DOMAINS);
-	if (!relay_domain_normalise(s, d, &parent, why, whylen))
-		return false;
-	if (!strset_add(parent ? &relay->parents : &relay->domains, d))
-		return why_set(why, whylen, "out of memory");
-	return true;
-}
-
-/* Read one line into buf (bounded). Returns 1 on a line, 0 at EOF, -1 too long,
- * -2 on a NUL byte. */
-static int read_line(FILE *fp, char *buf, size_t len)
-{
-	size_t n = 0;
-	int c;
-
-	while ((c = getc(fp)) != EOF && c != '\n') {
-		if (c == '\0')
-			return -2;
-		if (n + 1 >= len)
-			return -1;
-		buf[n++] = (char)c;
-	}
-	if (c == EOF && n == 0)
-		return 0;
-	if (n > 0 && buf[n - 1] == '\r')
-		n--;
-	buf[n] = '\0';
-	return 1;
-}
-
 /* ---- ciphers ---- */
 
 static size_t count_tls13(STACK_OF(SSL_CIPHER) * sk)
@@ -218,14 +161,26 @@ bool config_add_socket(struct config_loader *ld, const struct config_key *k,
 	return true;
 }
 
+/* A local domain or a network, into the relay's lists by relay.c. */
+static bool relay_add(struct config_loader *ld, const struct config_key *k,
+                      const config_setting_t *v, const char *s, void *obj, relay_add_fn *add)
+{
+	char why[PG_MAX_ADDRESS + 160];
+
+	return add(&((struct pg_config *)obj)->relay, s, why, sizeof why) ||
+	       config_fail(ld, k, v, "%s", why);
+}
+
 bool config_add_domain(struct config_loader *ld, const struct config_key *k,
                        const config_setting_t *v, const char *s, void *obj)
 {
-	char why[384];
+	return relay_add(ld, k, v, s, obj, relay_domain_add);
+}
 
-	if (domain_add(&((struct pg_config *)obj)->relay, s, why, sizeof why))
-		return true;
-	return config_fail(ld, k, v, "%s", why);
+bool config_add_net(struct config_loader *ld, const struct config_key *k, const config_setting_t *v,
+                    const char *s, void *obj)
+{
+	return relay_add(ld, k, v, s, obj, relay_net_add);
 }
 
 /* relay.origin_domain: one domain, normalised like a local domain. */
@@ -248,83 +203,34 @@ bool config_set_origin(struct config_loader *ld, const struct config_key *k,
 #define LIST_UNREADABLE                                                                            \
 	"cannot read \"%s\": %s; create the file (one %s per line) or remove the key"
 
-/* One domain or network per line, '#' comments, each through add(); a bad
- * line is "path:line: message". */
+/* The list files, read by relay.c; a bad line is "path:line: message". */
 static bool read_list_file(struct config_loader *ld, const struct config_key *k,
                            const config_setting_t *v, const char *s, void *obj, const char *what,
-                           bool (*add)(struct pg_relay *, const char *, char *, size_t))
+                           relay_add_fn *add)
 {
-	char line[DOMAIN_FILE_LINE_MAX], why[DOMAIN_FILE_LINE_MAX + 64] = "";
-	unsigned lineno = 0;
-	FILE *fp;
-	bool ok;
-	int rc;
-
 	if (*s == '\0')
 		return config_fail(ld, k, v, "empty file name: remove the key or name a file");
-	if ((fp = fopen(s, "r")) == NULL)
+	switch (relay_list_file_read(&((struct pg_config *)obj)->relay, s, what, add, ld->err,
+	                             ld->errlen)) {
+	case RELAY_LIST_OK:
+		return true;
+	case RELAY_LIST_BAD:
+		return false;
+	default:
 		return config_fail(ld, k, v, LIST_UNREADABLE, s, strerror(errno), what);
-	while (why[0] == '\0' && (rc = read_line(fp, line, sizeof line)) != 0) {
-		char *p = line + strspn(line, " \t\r\f\v"), *end;
-		lineno++;
-		*strchrnul(p, '#') = '\0';
-		for (end = p + strlen(p); end > p && isspace((unsigned char)end[-1]);)
-			*--end = '\0';
-		if (rc < 0)
-			why_set(why, sizeof why, "%s%s%s",
-			        rc == -1 ? "line too long (one " : "NUL byte in line",
-			        rc == -1 ? what : "", rc == -1 ? " per line)" : "");
-		else if (strpbrk(p, " \t") != NULL)
-			why_set(why, sizeof why, "\"%s\": one %s per line", p, what);
-		else if (*p != '\0')
-			add(&((struct pg_config *)obj)->relay, p, why, sizeof why);
 	}
-	ok = why[0] == '\0' && !ferror(fp);
-	if (why[0] != '\0')
-		snprintf(ld->err, ld->errlen, "%s:%u: %s", s, lineno, why);
-	else if (!ok)
-		config_fail(ld, k, v, LIST_UNREADABLE, s, strerror(errno), what);
-	fclose(fp);
-	return ok;
 }
 
 bool config_read_domains_file(struct config_loader *ld, const struct config_key *k,
                               const config_setting_t *v, const char *s, void *obj)
 {
-	return read_list_file(ld, k, v, s, obj, "domain", domain_add);
-}
-
-#define NET_BAD                                                                                    \
-	"\"%.200s\" is not an address or network: write 192.0.2.0/24, 2001:db8::/32 or a "         \
-	"single address"
-
-/* One network into relay->nets, within PG_MAX_TRUSTED_NETS in all. */
-static bool net_add(struct pg_relay *relay, const char *s, char *why, size_t whylen)
-{
-	if (relay->nnets >= PG_MAX_TRUSTED_NETS)
-		return why_set(why, whylen, "more than %d trusted networks", PG_MAX_TRUSTED_NETS);
-	if (!grow(&relay->nets, relay->nnets, sizeof *relay->nets))
-		return why_set(why, whylen, "out of memory");
-	if (!relay_net_parse(s, &relay->nets[relay->nnets]))
-		return why_set(why, whylen, NET_BAD, s);
-	relay->nnets++;
-	return true;
+	return read_list_file(ld, k, v, s, obj, "domain", relay_domain_add);
 }
 
 bool config_read_nets_file(struct config_loader *ld, const struct config_key *k,
                            const config_setting_t *v, const char *s, void *obj)
 {
-	return read_list_file(ld, k, v, s, obj, "network", net_add);
-}
-
-bool config_add_net(struct config_loader *ld, const struct config_key *k, const config_setting_t *v,
-                    const char *s, void *obj)
-{
-	char why[PG_MAX_ADDRESS + 160];
-
-	if (net_add(&((struct pg_config *)obj)->relay, s, why, sizeof why))
-		return true;
-	return config_fail(ld, k, v, "%s", why);
+	return read_list_file(ld, k, v, s, obj, "network", relay_net_add);
 }
 
 bool config_add_cert(struct config_loader *ld, const struct config_key *k,

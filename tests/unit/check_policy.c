@@ -289,7 +289,8 @@ START_TEST(test_relay_recipient)
 	    {"relaytest", 'Q', "local", "relaytest@example.org", PG_RULE_RELAY},
 	    {"\"relay test\"", 'Q', "outbound", "\"relay test\"@mx.remote.net", PG_RULE_RELAY},
 	    {"postmaster", 'Q', "local", "postmaster@example.org", PG_RULE_NONE},
-	    {"\"first last\"@example.org", 'Q', "local", "\"first last\"@example.org", PG_RULE_NONE},
+	    {"\"first last\"@example.org", 'Q', "local", "\"first last\"@example.org",
+	     PG_RULE_NONE},
 	    {"first last@example.org", 'Q', "local", "", PG_RULE_RELAY},
 	    {"first last@example.org", 'D', "", "", PG_RULE_NONE},
 	    {"user\"x@example.org", 'D', "", "", PG_RULE_NONE},
@@ -305,11 +306,20 @@ START_TEST(test_relay_recipient)
 		struct pg_port port;
 		struct pg_verdict got;
 		struct pg_facts f = {
-		    .stage = PG_STAGE_RCPT, .queue_id = "", .client_name = "unknown",
-		    .client_addr = "203.0.113.5", .tls_version = "", .cipher = "",
-		    .sasl_method = "", .sasl_username = "", .ccert_fingerprint = "",
-		    .recipient = cases[i].rcpt, .rcpt_quoted = cases[i].form == 'Q',
-		    .rcpt_mailer = cases[i].mailer, .rcpt_host = "", .rcpt_addr = cases[i].rcpt_addr,
+		    .stage = PG_STAGE_RCPT,
+		    .queue_id = "",
+		    .client_name = "unknown",
+		    .client_addr = "203.0.113.5",
+		    .tls_version = "",
+		    .cipher = "",
+		    .sasl_method = "",
+		    .sasl_username = "",
+		    .ccert_fingerprint = "",
+		    .recipient = cases[i].rcpt,
+		    .rcpt_quoted = cases[i].form == 'Q',
+		    .rcpt_mailer = cases[i].mailer,
+		    .rcpt_host = "",
+		    .rcpt_addr = cases[i].rcpt_addr,
 		};
 
 		config_port_defaults(&port, PG_ROLE_RELAY);
@@ -392,7 +402,8 @@ START_TEST(test_default_replies_pinned)
 		strset_free(&p.ciphers);
 	}
 	for (int r = PG_RULE_NONE + 1; r < PG_RULE_COUNT; r++)
-		ck_assert_msg(seen[r], "rule %s has no pinned reply", config_rule_name((enum pg_rule)r));
+		ck_assert_msg(seen[r], "rule %s has no pinned reply",
+		              config_rule_name((enum pg_rule)r));
 }
 END_TEST
 
