@@ -2,8 +2,8 @@
  * config_values.c - the values of portguard.conf that are more than a number,
  * a flag or a word: the checks named on the rows of config.c (accounts,
  * labels, sockets, local domains and their file, networks, fingerprints,
- * cipher strings, a directory) and cipher expansion. Sockets are read by
- * daemon.c's parser, replies by policy.c's and local domains, networks and
+ * cipher strings, a directory). Sockets are read by daemon.c's parser,
+ * replies and cipher strings by policy.c's and local domains, networks and
  * fingerprints by relay.c's, so that each spelling is understood in one place.
  *
  * Inputs are strings from the config file (or the local domains file); every
@@ -12,69 +12,14 @@
  * writes "file:line: key: what is wrong and what to write instead" and
  * returns false; nothing here logs or exits.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 
 #include "config_schema.h"
 #include "daemon.h"
+#include "policy.h"
 #include "relay.h"
-
-/* ---- ciphers ---- */
-
-static size_t count_tls13(STACK_OF(SSL_CIPHER) * sk)
-{
-	size_t n = 0;
-
-	for (int i = 0; i < sk_SSL_CIPHER_num(sk); i++)
-		if (strcmp(SSL_CIPHER_get_version(sk_SSL_CIPHER_value(sk, i)), "TLSv1.3") == 0)
-			n++;
-	return n;
-}
-
-bool config_expand_ciphers(struct config_loader *ld, const struct config_key *ck,
-                           const struct config_key *sk_key, const config_setting_t *e,
-                           struct pg_port *p)
-{
-	const char *list = ld->ciphers ? config_setting_get_string(ld->ciphers) : NULL;
-	const char *suites = ld->suites ? config_setting_get_string(ld->suites) : NULL;
-	SSL_CTX *ctx;
-	STACK_OF(SSL_CIPHER) *sk = NULL;
-	bool ok = false;
-
-	if (list == NULL && suites == NULL)
-		return true;
-	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
-		config_fail(ld, NULL, e, "OpenSSL could not create a TLS context");
-	else if (list != NULL && SSL_CTX_set_cipher_list(ctx, list) != 1)
-		config_fail(ld, ck, ld->ciphers,
-		            "\"%s\" matches no cipher OpenSSL knows (see ciphers(1))", list);
-	else if (suites != NULL && (SSL_CTX_set_ciphersuites(ctx, suites) != 1 ||
-	                            count_tls13(SSL_CTX_get_ciphers(ctx)) == 0))
-		config_fail(ld, sk_key, ld->suites,
-		            "\"%s\" matches no TLS 1.3 cipher suite OpenSSL knows (e.g. "
-		            "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256)",
-		            suites);
-	else if ((sk = SSL_CTX_get_ciphers(ctx)) == NULL || sk_SSL_CIPHER_num(sk) <= 0)
-		config_fail(ld, ck, ld->ciphers ? ld->ciphers : e,
-		            "the cipher settings leave no cipher at all");
-	else
-		ok = true;
-	for (int i = 0; ok && i < sk_SSL_CIPHER_num(sk); i++)
-		if (!strset_add(&p->ciphers, SSL_CIPHER_get_name(sk_SSL_CIPHER_value(sk, i))))
-			ok = config_fail(ld, NULL, e, "out of memory");
-	if (ok)
-		strset_build(&p->ciphers, p->ciphers.items, p->ciphers.count);
-	p->restrict_ciphers = ok;
-	SSL_CTX_free(ctx);
-	ERR_clear_error();
-	return ok;
-}
 
 /* ---- the checks named on the rows of config.c ---- */
 
@@ -251,7 +196,8 @@ bool config_add_cert(struct config_loader *ld, const struct config_key *k,
 	return true;
 }
 
-/* ciphers and tls13_ciphersuites: expanded together once the entry is read. */
+/* ciphers and tls13_ciphersuites: expanded together by policy.c once the
+ * entry is read. */
 bool config_keep_ciphers(struct config_loader *ld, const struct config_key *k,
                          const config_setting_t *v, const char *s, void *obj)
 {
@@ -266,4 +212,35 @@ bool config_keep_suites(struct config_loader *ld, const struct config_key *k,
 	(void)k, (void)s, (void)obj;
 	ld->suites = v;
 	return true;
+}
+
+bool config_expand_ciphers(struct config_loader *ld, const struct config_key *ck,
+                           const struct config_key *sk, const config_setting_t *e,
+                           struct pg_port *p)
+{
+	const char *list = ld->ciphers ? config_setting_get_string(ld->ciphers) : NULL;
+	const char *suites = ld->suites ? config_setting_get_string(ld->suites) : NULL;
+
+	if (list == NULL && suites == NULL)
+		return true;
+	switch (policy_ciphers_expand(list, suites, &p->ciphers)) {
+	case POLICY_CIPHERS_OK:
+		p->restrict_ciphers = true;
+		return true;
+	case POLICY_CIPHERS_NO_TLS:
+		return config_fail(ld, NULL, e, "OpenSSL could not create a TLS context");
+	case POLICY_CIPHERS_BAD_LIST:
+		return config_fail(ld, ck, ld->ciphers,
+		                   "\"%s\" matches no cipher OpenSSL knows (see ciphers(1))", list);
+	case POLICY_CIPHERS_BAD_SUITES:
+		return config_fail(ld, sk, ld->suites,
+		                   "\"%s\" matches no TLS 1.3 cipher suite OpenSSL knows (e.g. "
+		                   "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256)",
+		                   suites);
+	case POLICY_CIPHERS_NONE:
+		return config_fail(ld, ck, ld->ciphers ? ld->ciphers : e,
+		                   "the cipher settings leave no cipher at all");
+	default:
+		return config_fail(ld, NULL, e, "out of memory");
+	}
 }

@@ -10,12 +10,17 @@
  * that "code esc text" fits PG_MAX_REPLY. The templates start as SPEC's
  * (policy_default_replies); policy_reply_parse() reads a configured one and
  * accepts only the %-sequences expanded here, so the config and the decision
- * share one grammar. The decision allocates nothing, does no I/O and cannot
- * fail; policy_internal_error() is the one place the fail mode is applied.
+ * share one grammar. Rule 5's cipher names are made here too, at load, by
+ * OpenSSL (policy_ciphers_expand), in the spelling the MTA reports. The
+ * decision allocates nothing, does no I/O and cannot fail;
+ * policy_internal_error() is the one place the fail mode is applied.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "log.h"
 #include "policy.h"
@@ -246,6 +251,43 @@ static void policy_reply(const struct pg_port *port, const struct pg_facts *fact
 	} else {
 		out->action = PG_ACT_REJECT;
 	}
+}
+
+/* Rule 5's list of cipher names, made at load. */
+static size_t count_tls13(STACK_OF(SSL_CIPHER) * sk)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < sk_SSL_CIPHER_num(sk); i++)
+		if (strcmp(SSL_CIPHER_get_version(sk_SSL_CIPHER_value(sk, i)), "TLSv1.3") == 0)
+			n++;
+	return n;
+}
+
+enum policy_ciphers policy_ciphers_expand(const char *list, const char *suites,
+                                          struct pg_strset *set)
+{
+	enum policy_ciphers res = POLICY_CIPHERS_OK;
+	STACK_OF(SSL_CIPHER) *sk = NULL;
+	SSL_CTX *ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		res = POLICY_CIPHERS_NO_TLS;
+	else if (list != NULL && SSL_CTX_set_cipher_list(ctx, list) != 1)
+		res = POLICY_CIPHERS_BAD_LIST;
+	else if (suites != NULL && (SSL_CTX_set_ciphersuites(ctx, suites) != 1 ||
+	                            count_tls13(SSL_CTX_get_ciphers(ctx)) == 0))
+		res = POLICY_CIPHERS_BAD_SUITES;
+	else if ((sk = SSL_CTX_get_ciphers(ctx)) == NULL || sk_SSL_CIPHER_num(sk) <= 0)
+		res = POLICY_CIPHERS_NONE;
+	for (int i = 0; res == POLICY_CIPHERS_OK && i < sk_SSL_CIPHER_num(sk); i++)
+		if (!strset_add(set, SSL_CIPHER_get_name(sk_SSL_CIPHER_value(sk, i))))
+			res = POLICY_CIPHERS_NO_MEMORY;
+	if (res == POLICY_CIPHERS_OK)
+		strset_build(set, set->items, set->count);
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+	return res;
 }
 
 /* Rule 7: true when this recipient may not be relayed for this client. */

@@ -76,6 +76,23 @@ extern const struct pg_reply policy_default_replies[PG_RULE_COUNT];
 bool policy_reply_parse(const char *s, enum pg_rule rule, struct pg_reply *out, char *why,
                         size_t whylen);
 
+/* What policy_ciphers_expand() found wrong. */
+enum policy_ciphers {
+	POLICY_CIPHERS_OK = 0,
+	POLICY_CIPHERS_NO_TLS,     /* OpenSSL could not create a TLS context */
+	POLICY_CIPHERS_BAD_LIST,   /* list matches no cipher */
+	POLICY_CIPHERS_BAD_SUITES, /* suites match no TLS 1.3 suite */
+	POLICY_CIPHERS_NONE,       /* together they leave no cipher */
+	POLICY_CIPHERS_NO_MEMORY
+};
+
+/* Rule 5's list, made once at load: the names of the ciphers OpenSSL would
+ * offer for the cipher string list (TLS 1.2 and older) and the TLS 1.3
+ * suites, each OpenSSL's default when NULL, added to set and indexed. They
+ * are OpenSSL's names, the ones the MTA reports for a session's cipher. */
+enum policy_ciphers policy_ciphers_expand(const char *list, const char *suites,
+                                          struct pg_strset *set);
+
 void policy_decide(const struct pg_config *cfg, const struct pg_port *port,
                    const struct pg_facts *facts, struct pg_verdict *out);
 
