@@ -16,6 +16,7 @@
 
 #include "audit.h"
 #include "mtafacts.h"
+#include "why.h"
 
 #define SM_FILTERS 16
 

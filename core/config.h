@@ -11,10 +11,8 @@
 #ifndef PG_CONFIG_H
 #define PG_CONFIG_H
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdio.h>
 
 #include "pg_limits.h"
 #include "relay.h"
@@ -168,18 +166,5 @@ const char *config_rule_name(enum pg_rule rule); /* "none", "plaintext_auth", ..
 /* Fill a port entry with the defaults of its role (the schema table in
  * config.c), mode enforce and SPEC's replies; port/name/line are 0/"". */
 void config_port_defaults(struct pg_port *p, enum pg_role role);
-
-/* The checks' one way to say what is wrong: the reason into why; returns
- * false, so that a check can end with "return why_set(...)". */
-static inline __attribute__((format(printf, 3, 4))) bool why_set(char *why, size_t whylen,
-                                                                 const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-	return false;
-}
 
 #endif

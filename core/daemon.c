@@ -40,6 +40,7 @@
 #include "report.h"
 #include "stats.h"
 #include "version.h"
+#include "why.h"
 
 #ifndef PG_SYSCONFDIR
 #define PG_SYSCONFDIR "/etc"

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "mtafacts.h"
 #include "relay.h"
+#include "why.h"
 
 #define MAX_SHOWN 5 /* entries named in one warning or change line */
 

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "policy.h"
 #include "relay.h"
+#include "why.h"
 
 bool policy_is_authenticated(const struct pg_facts *facts)
 {

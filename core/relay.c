@@ -36,9 +36,9 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#include "config.h"
 #include "nettable.h"
 #include "relay.h"
+#include "why.h"
 
 /* A domain label character; ctype on unsigned char only. */
 static bool relay_domain_char(unsigned char c)
