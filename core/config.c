@@ -300,34 +300,29 @@ static unsigned edit_distance(const char *a, const char *b)
 static bool check_unknown(struct config_loader *ld, const struct config_key *g,
                           const config_setting_t *grp)
 {
-	const char *names[NKEYS];
-	char where[96], allowed[512] = "";
-	size_t n = 0;
-
-	for (const struct config_key *k = config_schema; k < config_schema + NKEYS; k++)
-		if (in_group(k, g))
-			names[n++] = leaf(k);
-	for (size_t j = 0; j < n; j++)
-		list_add(allowed, sizeof allowed, names[j]);
-	snprintf(where, sizeof where,
-	         g == NULL              ? "at the top level"
-	         : g->kind == K_ENTRIES ? "in a %s entry"
-	                                : "in %s",
-	         g != NULL ? g->name : "");
 	for (int i = 0; i < config_setting_length(grp); i++) {
 		const config_setting_t *c = config_setting_get_elem(grp, (unsigned)i);
 		const char *name = config_setting_name(c), *best = NULL;
+		char where[96], allowed[512] = "";
 		unsigned best_d = 3;
 
-		for (size_t j = 0; j < n && best_d > 0; j++) {
-			unsigned d = edit_distance(name, names[j]);
-			if (d < best_d) {
+		for (const struct config_key *k = config_schema; k < config_schema + NKEYS; k++) {
+			unsigned d;
+			if (!in_group(k, g))
+				continue;
+			list_add(allowed, sizeof allowed, leaf(k));
+			if ((d = edit_distance(name, leaf(k))) < best_d) {
 				best_d = d;
-				best = names[j];
+				best = leaf(k);
 			}
 		}
 		if (best_d == 0)
 			continue;
+		snprintf(where, sizeof where,
+		         g == NULL              ? "at the top level"
+		         : g->kind == K_ENTRIES ? "in a %s entry"
+		                                : "in %s",
+		         g != NULL ? g->name : "");
 		if (best != NULL)
 			return config_fail(ld, NULL, c,
 			                   "unknown key \"%s\" %s; did you mean \"%s\"?", name,
