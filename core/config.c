@@ -336,6 +336,41 @@ static bool check_unknown(struct config_loader *ld, const struct config_key *g,
 
 /* ---- the kinds ---- */
 
+/* Once a ports entry e (of group g) is read: its ciphers and
+ * tls13_ciphersuites, expanded together by policy.c into p->ciphers; nothing
+ * when neither is set. */
+static bool read_ciphers(struct config_loader *ld, const struct config_key *g,
+                         const config_setting_t *e, struct pg_port *p)
+{
+	const struct config_key *ck = row_of(g, config_keep_ciphers, 0);
+	const struct config_key *sk = row_of(g, config_keep_suites, 0);
+	const char *list = ld->ciphers ? config_setting_get_string(ld->ciphers) : NULL;
+	const char *suites = ld->suites ? config_setting_get_string(ld->suites) : NULL;
+
+	if (list == NULL && suites == NULL)
+		return true;
+	switch (policy_ciphers_expand(list, suites, &p->ciphers)) {
+	case POLICY_CIPHERS_OK:
+		p->restrict_ciphers = true;
+		return true;
+	case POLICY_CIPHERS_NO_TLS:
+		return config_fail(ld, NULL, e, "OpenSSL could not create a TLS context");
+	case POLICY_CIPHERS_BAD_LIST:
+		return config_fail(ld, ck, ld->ciphers,
+		                   "\"%s\" matches no cipher OpenSSL knows (see ciphers(1))", list);
+	case POLICY_CIPHERS_BAD_SUITES:
+		return config_fail(ld, sk, ld->suites,
+		                   "\"%s\" matches no TLS 1.3 cipher suite OpenSSL knows (e.g. "
+		                   "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256)",
+		                   suites);
+	case POLICY_CIPHERS_NONE:
+		return config_fail(ld, ck, ld->ciphers ? ld->ciphers : e,
+		                   "the cipher settings leave no cipher at all");
+	default:
+		return config_fail(ld, NULL, e, "out of memory");
+	}
+}
+
 /* One ports entry e into p: it starts from default_role, mode and replies;
  * then its own keys; then identity and cipher checks. */
 static bool read_port(struct config_loader *ld, const struct config_key *g,
@@ -377,8 +412,7 @@ static bool read_port(struct config_loader *ld, const struct config_key *g,
 			    "each %s may appear once",
 			    lab, p->name, q->line, lab);
 	}
-	return config_expand_ciphers(ld, row_of(g, config_keep_ciphers, 0),
-	                             row_of(g, config_keep_suites, 0), e, p);
+	return read_ciphers(ld, g, e, p);
 }
 
 /* Element i of list k: the limit on the count and its type (the limit

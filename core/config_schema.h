@@ -71,14 +71,4 @@ config_check config_set_account, config_set_label, config_add_socket, config_add
     config_read_domains_file, config_read_nets_file, config_add_net, config_add_cert,
     config_keep_ciphers, config_keep_suites, config_set_origin, config_set_directory;
 
-/* ---- values (config_values.c) ---- */
-
-/* Once a ports entry e is read: the cipher names OpenSSL would offer for
- * its ciphers (TLS <= 1.2, row ck) and tls13_ciphersuites (row sk), each
- * OpenSSL's default when unset, into p->ciphers (p->restrict_ciphers set);
- * nothing when neither is set. On error config_fail(). */
-bool config_expand_ciphers(struct config_loader *ld, const struct config_key *ck,
-                           const struct config_key *sk, const config_setting_t *e,
-                           struct pg_port *p);
-
 #endif

@@ -18,7 +18,6 @@
 
 #include "config_schema.h"
 #include "daemon.h"
-#include "policy.h"
 #include "relay.h"
 
 /* ---- the checks named on the rows of config.c ---- */
@@ -145,9 +144,6 @@ bool config_set_origin(struct config_loader *ld, const struct config_key *k,
 	return true;
 }
 
-#define LIST_UNREADABLE                                                                            \
-	"cannot read \"%s\": %s; create the file (one %s per line) or remove the key"
-
 /* The list files, read by relay.c; a bad line is "path:line: message". */
 static bool read_list_file(struct config_loader *ld, const struct config_key *k,
                            const config_setting_t *v, const char *s, void *obj, const char *what,
@@ -162,7 +158,10 @@ static bool read_list_file(struct config_loader *ld, const struct config_key *k,
 	case RELAY_LIST_BAD:
 		return false;
 	default:
-		return config_fail(ld, k, v, LIST_UNREADABLE, s, strerror(errno), what);
+		return config_fail(
+		    ld, k, v,
+		    "cannot read \"%s\": %s; create the file (one %s per line) or remove the key",
+		    s, strerror(errno), what);
 	}
 }
 
@@ -196,8 +195,8 @@ bool config_add_cert(struct config_loader *ld, const struct config_key *k,
 	return true;
 }
 
-/* ciphers and tls13_ciphersuites: expanded together by policy.c once the
- * entry is read. */
+/* ciphers and tls13_ciphersuites: expanded together once the entry is read
+ * (config.c). */
 bool config_keep_ciphers(struct config_loader *ld, const struct config_key *k,
                          const config_setting_t *v, const char *s, void *obj)
 {
@@ -212,35 +211,4 @@ bool config_keep_suites(struct config_loader *ld, const struct config_key *k,
 	(void)k, (void)s, (void)obj;
 	ld->suites = v;
 	return true;
-}
-
-bool config_expand_ciphers(struct config_loader *ld, const struct config_key *ck,
-                           const struct config_key *sk, const config_setting_t *e,
-                           struct pg_port *p)
-{
-	const char *list = ld->ciphers ? config_setting_get_string(ld->ciphers) : NULL;
-	const char *suites = ld->suites ? config_setting_get_string(ld->suites) : NULL;
-
-	if (list == NULL && suites == NULL)
-		return true;
-	switch (policy_ciphers_expand(list, suites, &p->ciphers)) {
-	case POLICY_CIPHERS_OK:
-		p->restrict_ciphers = true;
-		return true;
-	case POLICY_CIPHERS_NO_TLS:
-		return config_fail(ld, NULL, e, "OpenSSL could not create a TLS context");
-	case POLICY_CIPHERS_BAD_LIST:
-		return config_fail(ld, ck, ld->ciphers,
-		                   "\"%s\" matches no cipher OpenSSL knows (see ciphers(1))", list);
-	case POLICY_CIPHERS_BAD_SUITES:
-		return config_fail(ld, sk, ld->suites,
-		                   "\"%s\" matches no TLS 1.3 cipher suite OpenSSL knows (e.g. "
-		                   "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256)",
-		                   suites);
-	case POLICY_CIPHERS_NONE:
-		return config_fail(ld, ck, ld->ciphers ? ld->ciphers : e,
-		                   "the cipher settings leave no cipher at all");
-	default:
-		return config_fail(ld, NULL, e, "out of memory");
-	}
 }
