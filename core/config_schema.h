@@ -67,8 +67,8 @@ bool config_fail(struct config_loader *ld, const struct config_key *k, const con
                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* The checks named on the rows (config_values.c). */
-config_check config_set_account, config_set_label, config_add_socket, config_add_domain,
-    config_read_domains_file, config_read_nets_file, config_add_net, config_add_cert,
-    config_keep_ciphers, config_keep_suites, config_set_origin, config_set_directory;
+config_check config_set_account, config_set_label, config_add_socket, config_add_domains,
+    config_add_nets, config_add_cert, config_keep_ciphers, config_keep_suites, config_set_origin,
+    config_set_directory;
 
 #endif

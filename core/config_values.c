@@ -1,16 +1,18 @@
 /*
  * config_values.c - the values of portguard.conf that are more than a number,
  * a flag or a word: the checks named on the rows of config.c (accounts,
- * labels, sockets, local domains and their file, networks, fingerprints,
- * cipher strings, a directory). Sockets are read by daemon.c's parser,
- * replies and cipher strings by policy.c's and local domains, networks and
- * fingerprints by relay.c's, so that each spelling is understood in one place.
+ * labels, sockets, local domains and networks or their files, fingerprints,
+ * cipher strings, a directory). Sockets are read by daemon.c's parser, local
+ * domains, networks, their files and fingerprints by relay.c's (replies and
+ * cipher strings by policy.c's, through config.c), so that each spelling is
+ * understood in one place.
  *
- * Inputs are strings from the config file (or the local domains file); every
- * check is bounded. A check stores its value into the config (allocations
- * belong to it and config_free() releases them, also after a failed load) or
- * writes "file:line: key: what is wrong and what to write instead" and
- * returns false; nothing here logs or exits.
+ * Inputs are strings from the config file; every check is bounded. A check
+ * stores its value into the config (allocations belong to it and
+ * config_free() releases them, also after a failed load) or writes
+ * "file:line: key: what is wrong and what to write instead" ("path:line:
+ * message" for a list file's line) and returns false; nothing here logs or
+ * exits.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -105,28 +107,6 @@ bool config_add_socket(struct config_loader *ld, const struct config_key *k,
 	return true;
 }
 
-/* A local domain or a network, into the relay's lists by relay.c. */
-static bool relay_add(struct config_loader *ld, const struct config_key *k,
-                      const config_setting_t *v, const char *s, void *obj, relay_add_fn *add)
-{
-	char why[PG_MAX_ADDRESS + 160];
-
-	return add(&((struct pg_config *)obj)->relay, s, why, sizeof why) ||
-	       config_fail(ld, k, v, "%s", why);
-}
-
-bool config_add_domain(struct config_loader *ld, const struct config_key *k,
-                       const config_setting_t *v, const char *s, void *obj)
-{
-	return relay_add(ld, k, v, s, obj, relay_domain_add);
-}
-
-bool config_add_net(struct config_loader *ld, const struct config_key *k, const config_setting_t *v,
-                    const char *s, void *obj)
-{
-	return relay_add(ld, k, v, s, obj, relay_net_add);
-}
-
 /* relay.origin_domain: one domain, normalised like a local domain. */
 bool config_set_origin(struct config_loader *ld, const struct config_key *k,
                        const config_setting_t *v, const char *s, void *obj)
@@ -144,15 +124,21 @@ bool config_set_origin(struct config_loader *ld, const struct config_key *k,
 	return true;
 }
 
-/* The list files, read by relay.c; a bad line is "path:line: message". */
-static bool read_list_file(struct config_loader *ld, const struct config_key *k,
-                           const config_setting_t *v, const char *s, void *obj, const char *what,
-                           relay_add_fn *add)
+/* Local domains or networks into the relay's lists, by relay.c: one from a
+ * list (K_STRINGS), or a file of them (K_STRING, what names one per line);
+ * a bad line of the file is "path:line: message". */
+static bool relay_list(struct config_loader *ld, const struct config_key *k,
+                       const config_setting_t *v, const char *s, void *obj, const char *what,
+                       relay_add_fn *add)
 {
+	struct pg_relay *relay = &((struct pg_config *)obj)->relay;
+	char why[PG_MAX_ADDRESS + 160];
+
+	if (k->kind == K_STRINGS)
+		return add(relay, s, why, sizeof why) || config_fail(ld, k, v, "%s", why);
 	if (*s == '\0')
 		return config_fail(ld, k, v, "empty file name: remove the key or name a file");
-	switch (relay_list_file_read(&((struct pg_config *)obj)->relay, s, what, add, ld->err,
-	                             ld->errlen)) {
+	switch (relay_list_file_read(relay, s, what, add, ld->err, ld->errlen)) {
 	case RELAY_LIST_OK:
 		return true;
 	case RELAY_LIST_BAD:
@@ -165,16 +151,16 @@ static bool read_list_file(struct config_loader *ld, const struct config_key *k,
 	}
 }
 
-bool config_read_domains_file(struct config_loader *ld, const struct config_key *k,
-                              const config_setting_t *v, const char *s, void *obj)
+bool config_add_domains(struct config_loader *ld, const struct config_key *k,
+                        const config_setting_t *v, const char *s, void *obj)
 {
-	return read_list_file(ld, k, v, s, obj, "domain", relay_domain_add);
+	return relay_list(ld, k, v, s, obj, "domain", relay_domain_add);
 }
 
-bool config_read_nets_file(struct config_loader *ld, const struct config_key *k,
-                           const config_setting_t *v, const char *s, void *obj)
+bool config_add_nets(struct config_loader *ld, const struct config_key *k,
+                     const config_setting_t *v, const char *s, void *obj)
 {
-	return read_list_file(ld, k, v, s, obj, "network", relay_net_add);
+	return relay_list(ld, k, v, s, obj, "network", relay_net_add);
 }
 
 bool config_add_cert(struct config_loader *ld, const struct config_key *k,
