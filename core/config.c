@@ -10,8 +10,11 @@
  * nowhere else. Reading a group first rejects keys that are no row of it
  * (with a suggestion), then reads the rows present, then the defaults of the
  * others, then its lists of entries (ports), which start from mode,
- * default_role and replies: no result depends on the order of the rows. The
- * first error stops the load; nothing global changes.
+ * default_role and replies (SPEC's, policy.c's, at the top): no result
+ * depends on the order of the rows. An entry's cipher strings are expanded by
+ * policy.c once it is read; once all is, the MTA's facts are merged
+ * (mtafacts.c) and relay.c indexes its lists. The first error stops the load;
+ * nothing global changes.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -479,10 +482,9 @@ static bool read_value(struct config_loader *ld, const struct config_key *k,
 	case K_REPLY: /* for the rule its key names */
 		for (w = config_rule_words; strcmp(w->word, leaf(k)) != 0; w++)
 			;
-		if (!policy_reply_parse(text, (enum pg_rule)w->value,
-		                        (struct pg_reply *)(void *)field, why, sizeof why))
-			return config_fail(ld, k, s, "%s", why);
-		return true;
+		return policy_reply_parse(text, (enum pg_rule)w->value,
+		                          (struct pg_reply *)(void *)field, why, sizeof why) ||
+		       config_fail(ld, k, s, "%s", why);
 	case K_UINT:
 	case K_OCTAL: /* "0660" or "660" */
 		v = k->kind == K_OCTAL ? strtol(text, NULL, 8) : config_setting_get_int64(s);
@@ -640,17 +642,16 @@ struct pg_config *config_load(const char *path, char *err, size_t errlen)
 		ok = walk(&ld, NULL, config_root_setting(&lc), cfg) &&
 		     mtafacts_apply(cfg, config_root_setting(&lc), err, errlen);
 	config_destroy(&lc);
+	if (ok && !relay_lists_build(&cfg->relay)) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		ok = false;
+	}
 	if (!ok) {
 		config_free(cfg);
 		return NULL;
 	}
 	while (cfg->policyd_nlisten < PG_MAX_LISTEN && cfg->policyd_listen[cfg->policyd_nlisten])
 		cfg->policyd_nlisten++;
-	if (!relay_lists_build(&cfg->relay)) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		config_free(cfg);
-		return NULL;
-	}
 	/* The entry for unknown ports: default_role with the top-level mode and replies. */
 	struct pg_reply top[PG_RULE_COUNT];
 	memcpy(top, cfg->default_port.replies, sizeof top);
