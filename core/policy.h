@@ -5,7 +5,10 @@
  * facts a front end gathered; the first rule that fails decides. It allocates
  * nothing, does no I/O and cannot fail. Monitor mode is applied here: the
  * verdict keeps the rule and reply but says "would reject". Front ends
- * translate the verdict to their protocol in exactly one place each.
+ * translate the verdict to their protocol in exactly one place each. At
+ * load, the config takes the rules' replies from here (SPEC's, and
+ * policy_reply_parse() for its own) and rule 5's cipher names
+ * (policy_ciphers_expand()).
  */
 #ifndef PG_POLICY_H
 #define PG_POLICY_H
