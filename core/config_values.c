@@ -15,7 +15,6 @@
  * exits.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "config_schema.h"
