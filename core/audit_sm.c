@@ -16,6 +16,7 @@
 
 #include "audit.h"
 #include "mtafacts.h"
+#include "why.h"
 
 #define SM_FILTERS 16
 
@@ -176,8 +177,9 @@ static bool sm_read(const char *cf, struct sm *s, char *why, size_t whylen)
 			    !audit_sm_daemon(p->value, &p->port, p->name, sizeof p->name, p->flags,
 			                     sizeof p->flags)) {
 				fclose(fp);
-				return why_set(why, whylen, "%s:%u: a DaemonPortOptions line portguard "
-				                            "cannot read",
+				return why_set(why, whylen,
+				               "%s:%u: a DaemonPortOptions line portguard "
+				               "cannot read",
 				               cf, lineno);
 			}
 			s->nports++;
@@ -187,8 +189,9 @@ static bool sm_read(const char *cf, struct sm *s, char *why, size_t whylen)
 			if (!(auth ? take(s->auth, sizeof s->auth, line + 14)
 			           : take(s->input, sizeof s->input, line + 19))) {
 				fclose(fp);
-				return why_set(why, whylen, "%s:%u: the value is longer than "
-				                            "portguard-audit reads",
+				return why_set(why, whylen,
+				               "%s:%u: the value is longer than "
+				               "portguard-audit reads",
 				               cf, lineno);
 			}
 		} else if (line[0] == 'X' && s->nfilters < SM_FILTERS) {
@@ -276,9 +279,10 @@ bool audit_sendmail(const struct pg_config *cfg, const char *cf, struct audit_re
 		}
 		if (pg->tls == PG_TLS_IMPLICIT && !wrap) {
 			flag_fix(cf, p, 's', fix, sizeof fix);
-			audit_add(r, p->port, name, role, "tls_wrapper", AUDIT_CRITICAL, fr, fix,
-			          "portguard says implicit TLS, but the port lacks M=s: clients talk "
-			          "in clear");
+			audit_add(
+			    r, p->port, name, role, "tls_wrapper", AUDIT_CRITICAL, fr, fix,
+			    "portguard says implicit TLS, but the port lacks M=s: clients talk "
+			    "in clear");
 		} else if (pg->tls == PG_TLS_IMPLICIT) {
 			audit_add(r, p->port, name, role, "tls_wrapper", AUDIT_OK, fr, NULL,
 			          "wrapped in TLS (M=s)");
@@ -304,37 +308,41 @@ bool audit_sendmail(const struct pg_config *cfg, const char *cf, struct audit_re
 	/* the milter: defined, used, failing closed */
 	const char *sock = cfg->milter_listen != NULL ? cfg->milter_listen : "";
 	if (pgf == NULL) {
-		snprintf(fix, sizeof fix, "%s: Xportguard, S=%s, F=T, T=C:10s;S:10s;R:10s;E:30s", cf,
-		         sock);
+		snprintf(fix, sizeof fix, "%s: Xportguard, S=%s, F=T, T=C:10s;S:10s;R:10s;E:30s",
+		         cf, sock);
 		audit_add(r, 0, "sendmail.cf", NULL, "portguard_hooked", AUDIT_CRITICAL,
 		          AUDIT_FRONT_MILTER, fix,
-		          "no X (milter) line names portguard's socket %s: no port is checked", sock);
+		          "no X (milter) line names portguard's socket %s: no port is checked",
+		          sock);
 	} else if (!in_list(s->input, pgf->name)) {
 		snprintf(fix, sizeof fix, "%s: O InputMailFilters=%s%s%s", cf, s->input,
 		         s->input[0] ? "," : "", pgf->name);
-		audit_add(r, 0, "sendmail.cf", NULL, "portguard_hooked", AUDIT_CRITICAL,
-		          AUDIT_FRONT_MILTER, fix,
-		          "the milter %s is defined but not in InputMailFilters: Sendmail never asks "
-		          "it",
-		          pgf->name);
+		audit_add(
+		    r, 0, "sendmail.cf", NULL, "portguard_hooked", AUDIT_CRITICAL,
+		    AUDIT_FRONT_MILTER, fix,
+		    "the milter %s is defined but not in InputMailFilters: Sendmail never asks "
+		    "it",
+		    pgf->name);
 	} else {
-		audit_add(r, 0, "sendmail.cf", NULL, "portguard_hooked", AUDIT_OK, AUDIT_FRONT_MILTER,
-		          NULL, "milter %s in InputMailFilters", pgf->name);
+		audit_add(r, 0, "sendmail.cf", NULL, "portguard_hooked", AUDIT_OK,
+		          AUDIT_FRONT_MILTER, NULL, "milter %s in InputMailFilters", pgf->name);
 	}
 	if (pgf != NULL && strchr(pgf->flags, 'T') == NULL && strchr(pgf->flags, 'R') == NULL) {
 		char line[600];
-		size_t u = (size_t)snprintf(line, sizeof line, "X%s, S=%s, F=T", pgf->name, pgf->sock);
+		size_t u =
+		    (size_t)snprintf(line, sizeof line, "X%s, S=%s, F=T", pgf->name, pgf->sock);
 		const char *t = strstr(pgf->line, "T=");
 		if (t != NULL && u < sizeof line)
 			snprintf(line + u, sizeof line - u, ", %s", t);
 		snprintf(fix, sizeof fix, "%s: %s", cf, line);
 		audit_add(r, 0, "sendmail.cf", NULL, "fail_open", AUDIT_WARNING, AUDIT_FRONT_MILTER,
-		          fix, "the milter %s has no F=T (or F=R): while portguard cannot be asked, "
-		               "mail passes unchecked",
+		          fix,
+		          "the milter %s has no F=T (or F=R): while portguard cannot be asked, "
+		          "mail passes unchecked",
 		          pgf->name);
 	} else if (pgf != NULL) {
-		audit_add(r, 0, "sendmail.cf", NULL, "fail_open", AUDIT_OK, AUDIT_FRONT_MILTER, NULL,
-		          "F=%s", pgf->flags);
+		audit_add(r, 0, "sendmail.cf", NULL, "fail_open", AUDIT_OK, AUDIT_FRONT_MILTER,
+		          NULL, "F=%s", pgf->flags);
 	}
 	audit_ports_listed(cfg, r, "Sendmail");
 	free(s);

@@ -10,8 +10,11 @@
  * nowhere else. Reading a group first rejects keys that are no row of it
  * (with a suggestion), then reads the rows present, then the defaults of the
  * others, then its lists of entries (ports), which start from mode,
- * default_role and replies: no result depends on the order of the rows. The
- * first error stops the load; nothing global changes.
+ * default_role and replies (SPEC's, policy.c's, at the top): no result
+ * depends on the order of the rows. An entry's cipher strings are expanded by
+ * policy.c once it is read; once all is, the MTA's facts are merged
+ * (mtafacts.c) and relay.c indexes its lists. The first error stops the load;
+ * nothing global changes.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -24,7 +27,7 @@
 
 #include "config_schema.h"
 #include "mtafacts.h"
-#include "nettable.h"
+#include "policy.h"
 #include "relay.h"
 
 /* The words of each enum, for the config and the logs alike: a name can
@@ -75,18 +78,6 @@ static const struct config_word min_tls_words[] = {
     {NULL, 0},
 };
 
-/* SPEC's replies: where replies = { ... } starts. */
-static const struct pg_reply default_replies[PG_RULE_COUNT] = {
-    [PG_RULE_PLAINTEXT_AUTH] = {538, "5.7.11",
-                                "Encryption required for requested authentication mechanism"},
-    [PG_RULE_AUTH_FORBIDDEN] = {550, "5.7.1", "Authentication is not accepted on this port"},
-    [PG_RULE_TLS_REQUIRED] = {530, "5.7.0", "Must issue a STARTTLS command first"},
-    [PG_RULE_TLS_VERSION] = {530, "5.7.0", "%m or later required"},
-    [PG_RULE_CIPHER] = {530, "5.7.0", "Cipher not accepted"},
-    [PG_RULE_AUTH_REQUIRED] = {530, "5.7.0", "Authentication required"},
-    [PG_RULE_RELAY] = {554, "5.7.1", "Relay access denied"},
-};
-
 #define Q(s)    "\"" s "\""
 #define CFG(f)  .off = offsetof(struct pg_config, f), .size = sizeof(((struct pg_config *)0)->f)
 #define PORT(f) .off = offsetof(struct pg_port, f), .size = sizeof(((struct pg_port *)0)->f)
@@ -122,11 +113,11 @@ const struct config_key config_schema[] = {
      .hint = "seconds; 0 turns the timer off"},
     {"relay", GROUP},
     {"relay.local_domains", K_STRINGS, "[ ]", .max = PG_MAX_CONFIG_LIST,
-     .check = config_add_domain},
-    {"relay.local_domains_file", K_STRING, NULL, .check = config_read_domains_file},
+     .check = config_add_domains},
+    {"relay.local_domains_file", K_STRING, NULL, .check = config_add_domains},
     {"relay.trusted_networks", K_STRINGS, "[ " Q("127.0.0.0/8") ", " Q("::1/128") " ]",
-     .max = PG_MAX_CONFIG_LIST, .check = config_add_net},
-    {"relay.trusted_networks_file", K_STRING, NULL, .check = config_read_nets_file},
+     .max = PG_MAX_CONFIG_LIST, .check = config_add_nets},
+    {"relay.trusted_networks_file", K_STRING, NULL, .check = config_add_nets},
     {"relay.trusted_client_certs", K_STRINGS, "[ ]", .max = PG_MAX_TRUSTED_CERTS,
      .check = config_add_cert},
     {"relay.authenticated_may_relay", K_BOOL, "true", CFG(relay.authenticated_may_relay)},
@@ -312,34 +303,29 @@ static unsigned edit_distance(const char *a, const char *b)
 static bool check_unknown(struct config_loader *ld, const struct config_key *g,
                           const config_setting_t *grp)
 {
-	const char *names[NKEYS];
-	char where[96], allowed[512] = "";
-	size_t n = 0;
-
-	for (const struct config_key *k = config_schema; k < config_schema + NKEYS; k++)
-		if (in_group(k, g))
-			names[n++] = leaf(k);
-	for (size_t j = 0; j < n; j++)
-		list_add(allowed, sizeof allowed, names[j]);
-	snprintf(where, sizeof where,
-	         g == NULL              ? "at the top level"
-	         : g->kind == K_ENTRIES ? "in a %s entry"
-	                                : "in %s",
-	         g != NULL ? g->name : "");
 	for (int i = 0; i < config_setting_length(grp); i++) {
 		const config_setting_t *c = config_setting_get_elem(grp, (unsigned)i);
 		const char *name = config_setting_name(c), *best = NULL;
+		char where[96], allowed[512] = "";
 		unsigned best_d = 3;
 
-		for (size_t j = 0; j < n && best_d > 0; j++) {
-			unsigned d = edit_distance(name, names[j]);
-			if (d < best_d) {
+		for (const struct config_key *k = config_schema; k < config_schema + NKEYS; k++) {
+			unsigned d;
+			if (!in_group(k, g))
+				continue;
+			list_add(allowed, sizeof allowed, leaf(k));
+			if ((d = edit_distance(name, leaf(k))) < best_d) {
 				best_d = d;
-				best = names[j];
+				best = leaf(k);
 			}
 		}
 		if (best_d == 0)
 			continue;
+		snprintf(where, sizeof where,
+		         g == NULL              ? "at the top level"
+		         : g->kind == K_ENTRIES ? "in a %s entry"
+		                                : "in %s",
+		         g != NULL ? g->name : "");
 		if (best != NULL)
 			return config_fail(ld, NULL, c,
 			                   "unknown key \"%s\" %s; did you mean \"%s\"?", name,
@@ -352,6 +338,41 @@ static bool check_unknown(struct config_loader *ld, const struct config_key *g,
 }
 
 /* ---- the kinds ---- */
+
+/* Once a ports entry e (of group g) is read: its ciphers and
+ * tls13_ciphersuites, expanded together by policy.c into p->ciphers; nothing
+ * when neither is set. */
+static bool read_ciphers(struct config_loader *ld, const struct config_key *g,
+                         const config_setting_t *e, struct pg_port *p)
+{
+	const struct config_key *ck = row_of(g, config_keep_ciphers, 0);
+	const struct config_key *sk = row_of(g, config_keep_suites, 0);
+	const char *list = ld->ciphers ? config_setting_get_string(ld->ciphers) : NULL;
+	const char *suites = ld->suites ? config_setting_get_string(ld->suites) : NULL;
+
+	if (list == NULL && suites == NULL)
+		return true;
+	switch (policy_ciphers_expand(list, suites, &p->ciphers)) {
+	case POLICY_CIPHERS_OK:
+		p->restrict_ciphers = true;
+		return true;
+	case POLICY_CIPHERS_NO_TLS:
+		return config_fail(ld, NULL, e, "OpenSSL could not create a TLS context");
+	case POLICY_CIPHERS_BAD_LIST:
+		return config_fail(ld, ck, ld->ciphers,
+		                   "\"%s\" matches no cipher OpenSSL knows (see ciphers(1))", list);
+	case POLICY_CIPHERS_BAD_SUITES:
+		return config_fail(ld, sk, ld->suites,
+		                   "\"%s\" matches no TLS 1.3 cipher suite OpenSSL knows (e.g. "
+		                   "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256)",
+		                   suites);
+	case POLICY_CIPHERS_NONE:
+		return config_fail(ld, ck, ld->ciphers ? ld->ciphers : e,
+		                   "the cipher settings leave no cipher at all");
+	default:
+		return config_fail(ld, NULL, e, "out of memory");
+	}
+}
 
 /* One ports entry e into p: it starts from default_role, mode and replies;
  * then its own keys; then identity and cipher checks. */
@@ -394,8 +415,7 @@ static bool read_port(struct config_loader *ld, const struct config_key *g,
 			    "each %s may appear once",
 			    lab, p->name, q->line, lab);
 	}
-	return config_expand_ciphers(ld, row_of(g, config_keep_ciphers, 0),
-	                             row_of(g, config_keep_suites, 0), e, p);
+	return read_ciphers(ld, g, e, p);
 }
 
 /* Element i of list k: the limit on the count and its type (the limit
@@ -462,10 +482,9 @@ static bool read_value(struct config_loader *ld, const struct config_key *k,
 	case K_REPLY: /* for the rule its key names */
 		for (w = config_rule_words; strcmp(w->word, leaf(k)) != 0; w++)
 			;
-		if (!config_parse_reply(text, (enum pg_rule)w->value,
-		                        (struct pg_reply *)(void *)field, why, sizeof why))
-			return config_fail(ld, k, s, "%s", why);
-		return true;
+		return policy_reply_parse(text, (enum pg_rule)w->value,
+		                          (struct pg_reply *)(void *)field, why, sizeof why) ||
+		       config_fail(ld, k, s, "%s", why);
 	case K_UINT:
 	case K_OCTAL: /* "0660" or "660" */
 		v = k->kind == K_OCTAL ? strtol(text, NULL, 8) : config_setting_get_int64(s);
@@ -561,11 +580,6 @@ const char *config_rule_name(enum pg_rule rule)
 	return rule == PG_RULE_NONE ? "none" : config_word_name(config_rule_words, (int)rule);
 }
 
-const struct pg_reply *config_default_reply(enum pg_rule rule)
-{
-	return &default_replies[(unsigned)rule < PG_RULE_COUNT ? rule : PG_RULE_NONE];
-}
-
 void config_port_defaults(struct pg_port *p, enum pg_role role)
 {
 	char err[256];
@@ -573,7 +587,7 @@ void config_port_defaults(struct pg_port *p, enum pg_role role)
 
 	memset(p, 0, sizeof *p);
 	p->role = role;
-	memcpy(p->replies, default_replies, sizeof p->replies);
+	memcpy(p->replies, policy_default_replies, sizeof p->replies);
 	for (const struct config_key *k = config_schema; k < config_schema + NKEYS; k++)
 		if (k->kind == K_ENTRIES)
 			walk(&ld, k, NULL, p);
@@ -606,7 +620,7 @@ struct pg_config *config_load(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	cfg->refs = 1;
-	memcpy(cfg->default_port.replies, default_replies, sizeof default_replies);
+	memcpy(cfg->default_port.replies, policy_default_replies, sizeof policy_default_replies);
 	ld = (struct config_loader){.cfg = cfg, .err = err, .errlen = errlen};
 	config_init(&lc);
 	config_set_include_dir(&lc, dirname(dir)); /* libconfig keeps a copy */
@@ -628,22 +642,16 @@ struct pg_config *config_load(const char *path, char *err, size_t errlen)
 		ok = walk(&ld, NULL, config_root_setting(&lc), cfg) &&
 		     mtafacts_apply(cfg, config_root_setting(&lc), err, errlen);
 	config_destroy(&lc);
+	if (ok && !relay_lists_build(&cfg->relay)) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		ok = false;
+	}
 	if (!ok) {
 		config_free(cfg);
 		return NULL;
 	}
 	while (cfg->policyd_nlisten < PG_MAX_LISTEN && cfg->policyd_listen[cfg->policyd_nlisten])
 		cfg->policyd_nlisten++;
-	if (!strset_build(&cfg->relay.domains, cfg->relay.domains.items,
-	                  cfg->relay.domains.count) ||
-	    !strset_build(&cfg->relay.parents, cfg->relay.parents.items,
-	                  cfg->relay.parents.count) ||
-	    !strset_build(&cfg->relay.certs, cfg->relay.certs.items, cfg->relay.certs.count) ||
-	    !relay_nets_build(&cfg->relay)) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		config_free(cfg);
-		return NULL;
-	}
 	/* The entry for unknown ports: default_role with the top-level mode and replies. */
 	struct pg_reply top[PG_RULE_COUNT];
 	memcpy(top, cfg->default_port.replies, sizeof top);
@@ -661,11 +669,7 @@ void config_free(struct pg_config *cfg)
 		for (size_t j = 0; k->heap && j < k->size / sizeof(char *); j++)
 			free(((char **)(void *)((char *)cfg + k->off))[j]);
 	free(cfg->path);
-	strset_free(&cfg->relay.domains);
-	strset_free(&cfg->relay.parents);
-	strset_free(&cfg->relay.certs);
-	free(cfg->relay.nets);
-	nettable_free(cfg->relay.nettab);
+	relay_lists_free(&cfg->relay);
 	for (size_t i = 0; i < cfg->nports; i++)
 		strset_free(&cfg->ports[i].ciphers);
 	free(cfg);

@@ -11,13 +11,12 @@
 #ifndef PG_CONFIG_H
 #define PG_CONFIG_H
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
 
 #include "pg_limits.h"
+#include "relay.h"
+#include "strset.h"
 
 enum pg_mode { PG_MODE_ENFORCE = 0, PG_MODE_MONITOR };
 enum pg_on_error { PG_ONERR_TEMPFAIL = 0, PG_ONERR_ACCEPT };
@@ -61,30 +60,6 @@ struct pg_reply {
 	char text[256];
 };
 
-/* A set of strings with a hash index (cipher names, domains; strset.c). */
-struct pg_strset {
-	char **items;
-	size_t count;
-	uint64_t *slots; /* the index: hash tag << 32 | (offset in arena + 1); 0 empty */
-	size_t mask;     /* slots - 1, a power of two less one */
-	char *arena;     /* the strings back to back; items point into it */
-	size_t used, cap; /* bytes of the arena in use, allocated */
-	/* Once built, the arena holds the strings in the order of their slots;
-	 * anchors[g] is the offset of the first one at or after slot
-	 * g * STRSET_GROUP, per_slot the arena's bytes per slot (x 256): where
-	 * a slot's string should be, to load it with the slot (strset.c). */
-	uint32_t *anchors;
-	size_t per_slot;
-};
-
-struct pg_nettable;
-
-struct pg_net {
-	int family; /* AF_INET or AF_INET6 */
-	uint8_t addr[16];
-	unsigned prefix;
-};
-
 struct pg_port {
 	unsigned port;               /* 0: matches by name only */
 	char name[PG_MAX_LABEL + 1]; /* service label, "" none */
@@ -99,26 +74,6 @@ struct pg_port {
 	struct pg_strset ciphers; /* accepted OpenSSL cipher names, expanded at load */
 	struct pg_reply replies[PG_RULE_COUNT];
 	unsigned line; /* config line of this entry, 0 for the default entry */
-};
-
-struct pg_relay {
-	struct pg_strset domains; /* exact, case-folded, no trailing dot */
-	struct pg_strset parents; /* from ".example.org": stored as "example.org" */
-	struct pg_net *nets;
-	size_t nnets;
-	struct pg_nettable *nettab; /* nets, merged for lookup (core/nettable.h) */
-	struct pg_strset certs; /* normalised fingerprints: lower-case hex, no separators */
-	/* The domain the MTA appends to an unqualified recipient (Postfix
-	 * myorigin, Sendmail $j); NULL when unknown (then only postmaster is a
-	 * local unqualified recipient). Heap, owned by the relay.origin_domain
-	 * row: config_free() frees it. */
-	const char *origin_domain;
-	bool authenticated_may_relay;
-	/* Facts from the MTA (core/mtafacts.c), merged into the lists above
-	 * (origin_domain too: the MTA's value replaces a hand-set one). */
-	int from_mta;              /* enum pg_from_mta */
-	char postfix_dir[256];     /* postconf -c */
-	char sendmail_cf[256];
 };
 
 struct pg_config {
@@ -145,7 +100,7 @@ struct pg_config {
 	unsigned policyd_socket_mode;
 	unsigned policyd_idle_timeout; /* seconds */
 	unsigned policyd_max_connections;
-	unsigned policyd_request_timeout; /* seconds from a request's first byte */
+	unsigned policyd_request_timeout;          /* seconds from a request's first byte */
 	unsigned policyd_max_connections_per_peer; /* inet; 0: no limit */
 	/* milter */
 	char *milter_listen;
@@ -208,35 +163,8 @@ const char *config_word_name(const struct config_word *w, int value);
 #define tls_version_name(v)         config_word_name(config_tls_version_words, (int)(v))
 const char *config_rule_name(enum pg_rule rule); /* "none", "plaintext_auth", ..., "relay" */
 
-/* SPEC's default reply for a rule (code, enhanced code, text with %m/%r). */
-const struct pg_reply *config_default_reply(enum pg_rule rule);
-
 /* Fill a port entry with the defaults of its role (the schema table in
  * config.c), mode enforce and SPEC's replies; port/name/line are 0/"". */
 void config_port_defaults(struct pg_port *p, enum pg_role role);
-
-/* String set helpers (used by config and relay). strset_add copies s to the
- * end of set (false: out of memory). strset_build indexes set's strings and
- * drops duplicates; given other items than set->items (a malloc'd array of
- * malloc'd strings) it adds and frees them first (false: out of memory, then
- * lookups scan). Comparison is byte-wise: callers case-fold first. */
-bool strset_add(struct pg_strset *set, const char *s);
-bool strset_build(struct pg_strset *set, char **items, size_t count);
-bool strset_contains(const struct pg_strset *set, const char *s);
-void strset_free(struct pg_strset *set);
-void strset_prefetch(const struct pg_strset *set, const char *s, size_t len);
-
-/* The checks' one way to say what is wrong: the reason into why; returns
- * false, so that a check can end with "return why_set(...)". */
-static inline __attribute__((format(printf, 3, 4))) bool why_set(char *why, size_t whylen,
-                                                                 const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-	return false;
-}
 
 #endif

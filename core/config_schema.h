@@ -67,22 +67,8 @@ bool config_fail(struct config_loader *ld, const struct config_key *k, const con
                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* The checks named on the rows (config_values.c). */
-config_check config_set_account, config_set_label, config_add_socket, config_add_domain,
-    config_read_domains_file, config_read_nets_file, config_add_net, config_add_cert, config_keep_ciphers,
-    config_keep_suites, config_set_origin, config_set_directory;
-
-/* ---- values (config_values.c) ---- */
-
-/* "CODE ESC text" for rule (PG_RULE_RELAY alone may use %r): true, or false
- * with the reason in why. */
-bool config_parse_reply(const char *s, enum pg_rule rule, struct pg_reply *out, char *why,
-                        size_t whylen);
-/* Once a ports entry e is read: the cipher names OpenSSL would offer for
- * its ciphers (TLS <= 1.2, row ck) and tls13_ciphersuites (row sk), each
- * OpenSSL's default when unset, into p->ciphers (p->restrict_ciphers set);
- * nothing when neither is set. On error config_fail(). */
-bool config_expand_ciphers(struct config_loader *ld, const struct config_key *ck,
-                           const struct config_key *sk, const config_setting_t *e,
-                           struct pg_port *p);
+config_check config_set_account, config_set_label, config_add_socket, config_add_domains,
+    config_add_nets, config_add_cert, config_keep_ciphers, config_keep_suites, config_set_origin,
+    config_set_directory;
 
 #endif

@@ -1,200 +1,25 @@
 /*
  * config_values.c - the values of portguard.conf that are more than a number,
  * a flag or a word: the checks named on the rows of config.c (accounts,
- * labels, sockets, local domains and their file, networks, fingerprints,
- * cipher strings, a directory), reply strings and cipher expansion. Sockets
- * are read by daemon.c's parser and local domains, networks and fingerprints
- * by relay.c's, so that each spelling is understood in one place.
+ * labels, sockets, local domains and networks or their files, fingerprints,
+ * cipher strings, a directory). Sockets are read by daemon.c's parser, local
+ * domains, networks, their files and fingerprints by relay.c's (replies and
+ * cipher strings by policy.c's, through config.c), so that each spelling is
+ * understood in one place.
  *
- * Inputs are strings from the config file (or the local domains file); every
- * check is bounded. A check stores its value into the config (allocations
- * belong to it and config_free() releases them, also after a failed load) or
- * writes "file:line: key: what is wrong and what to write instead" and
- * returns false; nothing here logs or exits.
+ * Inputs are strings from the config file; every check is bounded. A check
+ * stores its value into the config (allocations belong to it and
+ * config_free() releases them, also after a failed load) or writes
+ * "file:line: key: what is wrong and what to write instead" ("path:line:
+ * message" for a list file's line) and returns false; nothing here logs or
+ * exits.
  */
-#include <ctype.h>
 #include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 
 #include "config_schema.h"
 #include "daemon.h"
 #include "relay.h"
-
-/* A line of the local domains file: a domain plus room for a comment. */
-enum { DOMAIN_FILE_LINE_MAX = 4 * (PG_MAX_DOMAIN + 1) };
-
-/* ---- replies ---- */
-
-bool config_parse_reply(const char *s, enum pg_rule rule, struct pg_reply *out, char *why,
-                        size_t whylen)
-{
-	static const char form[] =
-	    "write \"CODE ESC text\", e.g. \"530 5.7.0 Must issue a STARTTLS command first\"";
-	const char *esc = s + 4, *text;
-	char d[4];
-	unsigned code;
-	int n = 0;
-
-	if (strspn(s, "0123456789") != 3 || s[3] != ' ')
-		return why_set(why, whylen, "must start with a 3-digit reply code and a space: %s",
-		               form);
-	code = (unsigned)strtoul(s, NULL, 10);
-	if (code < 400 || code > 599)
-		return why_set(why, whylen,
-		               "the reply code %u must be 4xx (temporary) or 5xx (permanent): %s",
-		               code, form);
-	/* d.ddd.ddd: a class digit, then a subject and a detail of 1 to 3 digits */
-	sscanf(esc, "%1[0-9].%3[0-9].%3[0-9]%n", d, d, d, &n);
-	if (n == 0 || esc[n] != ' ')
-		return why_set(why, whylen,
-		               "the enhanced status code must look like 5.7.1 (d.ddd.ddd) and be "
-		               "followed by a space and text: %s",
-		               form);
-	if (esc[0] != s[0])
-		return why_set(
-		    why, whylen,
-		    "the enhanced status code %.*s must start with the reply code's first digit %c",
-		    n, esc, s[0]);
-	text = esc + n + 1;
-	if (strlen(text) >= sizeof out->text)
-		return why_set(why, whylen,
-		               "the reply text is %zu characters long; the limit is %zu",
-		               strlen(text), sizeof out->text - 1);
-	if (*text == '\0')
-		return why_set(why, whylen,
-		               "the reply text after the enhanced status code is empty");
-	for (const char *p = text; *p != '\0'; p++) {
-		if ((unsigned char)*p < ' ' || (unsigned char)*p > '~')
-			return why_set(
-			    why, whylen,
-			    "the reply text may contain only printable ASCII (no CR, LF, tabs "
-			    "or 8-bit characters)");
-		if (*p != '%')
-			continue;
-		if (*++p == 'r' && rule != PG_RULE_RELAY)
-			return why_set(why, whylen,
-			               "%%r (the recipient) is available only in the relay reply");
-		if (*p != 'm' && *p != 'r' && *p != '%')
-			return why_set(
-			    why, whylen,
-			    "unknown %%-sequence in the reply text: use %%m (minimum TLS version), "
-			    "%%r (recipient, relay reply only) or %%%% (a percent sign)");
-	}
-	out->code = code;
-	snprintf(out->esc, sizeof out->esc, "%.*s", n, esc);
-	memcpy(out->text, text, strlen(text) + 1);
-	return true;
-}
-
-/* ---- local domains ---- */
-
-/* Room for entry n of *v (entries of size bytes), growing by doubling. */
-static bool grow(void *v, size_t n, size_t size)
-{
-	void **p = v;
-	void *grown;
-
-	if (n < 16 ? n > 0 : (n & (n - 1)) != 0)
-		return true; /* room left: n is not 0, 16, 32, 64 ... */
-	if ((grown = realloc(*p, (n < 16 ? 16 : 2 * n) * size)) == NULL)
-		return false;
-	*p = grown;
-	return true;
-}
-
-/* One local domain, normalised by relay.c, into relay->domains or (a
- * leading dot) relay->parents. */
-static bool domain_add(struct pg_relay *relay, const char *s, char *why, size_t whylen)
-{
-	char d[RELAY_DOMAIN_BUF];
-	bool parent;
-
-	if (relay->domains.count + relay->parents.count >= PG_MAX_LOCAL_DOMAINS)
-		return why_set(why, whylen, "more than %d local domains", PG_MAX_LOCAL_DOMAINS);
-	if (!relay_domain_normalise(s, d, &parent, why, whylen))
-		return false;
-	if (!strset_add(parent ? &relay->parents : &relay->domains, d))
-		return why_set(why, whylen, "out of memory");
-	return true;
-}
-
-/* Read one line into buf (bounded). Returns 1 on a line, 0 at EOF, -1 too long,
- * -2 on a NUL byte. */
-static int read_line(FILE *fp, char *buf, size_t len)
-{
-	size_t n = 0;
-	int c;
-
-	while ((c = getc(fp)) != EOF && c != '\n') {
-		if (c == '\0')
-			return -2;
-		if (n + 1 >= len)
-			return -1;
-		buf[n++] = (char)c;
-	}
-	if (c == EOF && n == 0)
-		return 0;
-	if (n > 0 && buf[n - 1] == '\r')
-		n--;
-	buf[n] = '\0';
-	return 1;
-}
-
-/* ---- ciphers ---- */
-
-static size_t count_tls13(STACK_OF(SSL_CIPHER) * sk)
-{
-	size_t n = 0;
-
-	for (int i = 0; i < sk_SSL_CIPHER_num(sk); i++)
-		if (strcmp(SSL_CIPHER_get_version(sk_SSL_CIPHER_value(sk, i)), "TLSv1.3") == 0)
-			n++;
-	return n;
-}
-
-bool config_expand_ciphers(struct config_loader *ld, const struct config_key *ck,
-                           const struct config_key *sk_key, const config_setting_t *e,
-                           struct pg_port *p)
-{
-	const char *list = ld->ciphers ? config_setting_get_string(ld->ciphers) : NULL;
-	const char *suites = ld->suites ? config_setting_get_string(ld->suites) : NULL;
-	SSL_CTX *ctx;
-	STACK_OF(SSL_CIPHER) *sk = NULL;
-	bool ok = false;
-
-	if (list == NULL && suites == NULL)
-		return true;
-	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
-		config_fail(ld, NULL, e, "OpenSSL could not create a TLS context");
-	else if (list != NULL && SSL_CTX_set_cipher_list(ctx, list) != 1)
-		config_fail(ld, ck, ld->ciphers,
-		            "\"%s\" matches no cipher OpenSSL knows (see ciphers(1))", list);
-	else if (suites != NULL && (SSL_CTX_set_ciphersuites(ctx, suites) != 1 ||
-	                            count_tls13(SSL_CTX_get_ciphers(ctx)) == 0))
-		config_fail(ld, sk_key, ld->suites,
-		            "\"%s\" matches no TLS 1.3 cipher suite OpenSSL knows (e.g. "
-		            "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256)",
-		            suites);
-	else if ((sk = SSL_CTX_get_ciphers(ctx)) == NULL || sk_SSL_CIPHER_num(sk) <= 0)
-		config_fail(ld, ck, ld->ciphers ? ld->ciphers : e,
-		            "the cipher settings leave no cipher at all");
-	else
-		ok = true;
-	for (int i = 0; ok && i < sk_SSL_CIPHER_num(sk); i++)
-		if (!strset_add(&p->ciphers, SSL_CIPHER_get_name(sk_SSL_CIPHER_value(sk, i))))
-			ok = config_fail(ld, NULL, e, "out of memory");
-	if (ok)
-		strset_build(&p->ciphers, p->ciphers.items, p->ciphers.count);
-	p->restrict_ciphers = ok;
-	SSL_CTX_free(ctx);
-	ERR_clear_error();
-	return ok;
-}
 
 /* ---- the checks named on the rows of config.c ---- */
 
@@ -281,16 +106,6 @@ bool config_add_socket(struct config_loader *ld, const struct config_key *k,
 	return true;
 }
 
-bool config_add_domain(struct config_loader *ld, const struct config_key *k,
-                       const config_setting_t *v, const char *s, void *obj)
-{
-	char why[384];
-
-	if (domain_add(&((struct pg_config *)obj)->relay, s, why, sizeof why))
-		return true;
-	return config_fail(ld, k, v, "%s", why);
-}
-
 /* relay.origin_domain: one domain, normalised like a local domain. */
 bool config_set_origin(struct config_loader *ld, const struct config_key *k,
                        const config_setting_t *v, const char *s, void *obj)
@@ -308,86 +123,43 @@ bool config_set_origin(struct config_loader *ld, const struct config_key *k,
 	return true;
 }
 
-#define LIST_UNREADABLE                                                                            \
-	"cannot read \"%s\": %s; create the file (one %s per line) or remove the key"
-
-/* One domain or network per line, '#' comments, each through add(); a bad
- * line is "path:line: message". */
-static bool read_list_file(struct config_loader *ld, const struct config_key *k,
-                           const config_setting_t *v, const char *s, void *obj, const char *what,
-                           bool (*add)(struct pg_relay *, const char *, char *, size_t))
+/* Local domains or networks into the relay's lists, by relay.c: one from a
+ * list (K_STRINGS), or a file of them (K_STRING, what names one per line);
+ * a bad line of the file is "path:line: message". */
+static bool relay_list(struct config_loader *ld, const struct config_key *k,
+                       const config_setting_t *v, const char *s, void *obj, const char *what,
+                       relay_add_fn *add)
 {
-	char line[DOMAIN_FILE_LINE_MAX], why[DOMAIN_FILE_LINE_MAX + 64] = "";
-	unsigned lineno = 0;
-	FILE *fp;
-	bool ok;
-	int rc;
-
-	if (*s == '\0')
-		return config_fail(ld, k, v, "empty file name: remove the key or name a file");
-	if ((fp = fopen(s, "r")) == NULL)
-		return config_fail(ld, k, v, LIST_UNREADABLE, s, strerror(errno), what);
-	while (why[0] == '\0' && (rc = read_line(fp, line, sizeof line)) != 0) {
-		char *p = line + strspn(line, " \t\r\f\v"), *end;
-		lineno++;
-		*strchrnul(p, '#') = '\0';
-		for (end = p + strlen(p); end > p && isspace((unsigned char)end[-1]);)
-			*--end = '\0';
-		if (rc < 0)
-			why_set(why, sizeof why, "%s%s%s",
-			        rc == -1 ? "line too long (one " : "NUL byte in line",
-			        rc == -1 ? what : "", rc == -1 ? " per line)" : "");
-		else if (strpbrk(p, " \t") != NULL)
-			why_set(why, sizeof why, "\"%s\": one %s per line", p, what);
-		else if (*p != '\0')
-			add(&((struct pg_config *)obj)->relay, p, why, sizeof why);
-	}
-	ok = why[0] == '\0' && !ferror(fp);
-	if (why[0] != '\0')
-		snprintf(ld->err, ld->errlen, "%s:%u: %s", s, lineno, why);
-	else if (!ok)
-		config_fail(ld, k, v, LIST_UNREADABLE, s, strerror(errno), what);
-	fclose(fp);
-	return ok;
-}
-
-bool config_read_domains_file(struct config_loader *ld, const struct config_key *k,
-                              const config_setting_t *v, const char *s, void *obj)
-{
-	return read_list_file(ld, k, v, s, obj, "domain", domain_add);
-}
-
-#define NET_BAD                                                                                    \
-	"\"%.200s\" is not an address or network: write 192.0.2.0/24, 2001:db8::/32 or a "         \
-	"single address"
-
-/* One network into relay->nets, within PG_MAX_TRUSTED_NETS in all. */
-static bool net_add(struct pg_relay *relay, const char *s, char *why, size_t whylen)
-{
-	if (relay->nnets >= PG_MAX_TRUSTED_NETS)
-		return why_set(why, whylen, "more than %d trusted networks", PG_MAX_TRUSTED_NETS);
-	if (!grow(&relay->nets, relay->nnets, sizeof *relay->nets))
-		return why_set(why, whylen, "out of memory");
-	if (!relay_net_parse(s, &relay->nets[relay->nnets]))
-		return why_set(why, whylen, NET_BAD, s);
-	relay->nnets++;
-	return true;
-}
-
-bool config_read_nets_file(struct config_loader *ld, const struct config_key *k,
-                           const config_setting_t *v, const char *s, void *obj)
-{
-	return read_list_file(ld, k, v, s, obj, "network", net_add);
-}
-
-bool config_add_net(struct config_loader *ld, const struct config_key *k, const config_setting_t *v,
-                    const char *s, void *obj)
-{
+	struct pg_relay *relay = &((struct pg_config *)obj)->relay;
 	char why[PG_MAX_ADDRESS + 160];
 
-	if (net_add(&((struct pg_config *)obj)->relay, s, why, sizeof why))
+	if (k->kind == K_STRINGS)
+		return add(relay, s, why, sizeof why) || config_fail(ld, k, v, "%s", why);
+	if (*s == '\0')
+		return config_fail(ld, k, v, "empty file name: remove the key or name a file");
+	switch (relay_list_file_read(relay, s, what, add, ld->err, ld->errlen)) {
+	case RELAY_LIST_OK:
 		return true;
-	return config_fail(ld, k, v, "%s", why);
+	case RELAY_LIST_BAD:
+		return false;
+	default:
+		return config_fail(
+		    ld, k, v,
+		    "cannot read \"%s\": %s; create the file (one %s per line) or remove the key",
+		    s, strerror(errno), what);
+	}
+}
+
+bool config_add_domains(struct config_loader *ld, const struct config_key *k,
+                        const config_setting_t *v, const char *s, void *obj)
+{
+	return relay_list(ld, k, v, s, obj, "domain", relay_domain_add);
+}
+
+bool config_add_nets(struct config_loader *ld, const struct config_key *k,
+                     const config_setting_t *v, const char *s, void *obj)
+{
+	return relay_list(ld, k, v, s, obj, "network", relay_net_add);
 }
 
 bool config_add_cert(struct config_loader *ld, const struct config_key *k,
@@ -408,7 +180,8 @@ bool config_add_cert(struct config_loader *ld, const struct config_key *k,
 	return true;
 }
 
-/* ciphers and tls13_ciphersuites: expanded together once the entry is read. */
+/* ciphers and tls13_ciphersuites: expanded together once the entry is read
+ * (config.c). */
 bool config_keep_ciphers(struct config_loader *ld, const struct config_key *k,
                          const config_setting_t *v, const char *s, void *obj)
 {

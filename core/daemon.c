@@ -40,6 +40,7 @@
 #include "report.h"
 #include "stats.h"
 #include "version.h"
+#include "why.h"
 
 #ifndef PG_SYSCONFDIR
 #define PG_SYSCONFDIR "/etc"
@@ -475,9 +476,10 @@ bool daemon_socket_removable(const char *path, char *why, size_t whylen)
 	}
 	if (stat(dir, &ds) == 0 && (ds.st_mode & S_ISVTX) != 0 && ds.st_uid != me &&
 	    lstat(path, &ss) == 0 && ss.st_uid != me) {
-		why_set(why, whylen,
-		        "its directory %s is sticky and neither it nor the socket belongs to uid %u",
-		        dir, (unsigned)me);
+		why_set(
+		    why, whylen,
+		    "its directory %s is sticky and neither it nor the socket belongs to uid %u",
+		    dir, (unsigned)me);
 		return false;
 	}
 	return true;

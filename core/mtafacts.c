@@ -8,8 +8,9 @@
  * start, reload and -n only: every command has a time limit and an output
  * limit, every line a length limit, every nesting a depth limit, and any of
  * them exceeded is an error with the command and what it said. Entries are
- * normalised by relay.c's parsers, so the MTA's spelling of a domain or a
- * network is understood as the config file's is.
+ * normalised by relay.c's parsers and merged by its adders, so the MTA's
+ * spelling of a domain or a network is understood, and counted against the
+ * limits, as the config file's is.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -27,6 +28,7 @@
 #include "log.h"
 #include "mtafacts.h"
 #include "relay.h"
+#include "why.h"
 
 #define MAX_SHOWN 5 /* entries named in one warning or change line */
 
@@ -894,7 +896,8 @@ bool mtafacts_apply(struct pg_config *cfg, const config_setting_t *root, char *e
 			if ((f.nets[i] = strdup(buf)) == NULL)
 				ok = why_set(why, sizeof why, "out of memory");
 		}
-		if (ok && (!relay_domains(r, false, &mine, &nmine) || !relay_nets(r, &nets, &nnets)))
+		if (ok &&
+		    (!relay_domains(r, false, &mine, &nmine) || !relay_nets(r, &nets, &nnets)))
 			ok = why_set(why, sizeof why, "out of memory");
 		if (ok) {
 			warn_drift("local domains", mta, mine, nmine, f.domains, f.ndomains);
@@ -904,34 +907,11 @@ bool mtafacts_apply(struct pg_config *cfg, const config_setting_t *root, char *e
 		}
 		free_list(mine, nmine);
 		free_list(nets, nnets);
-		/* merge */
-		for (size_t i = 0; ok && i < f.ndomains; i++) {
-			bool parent = f.domains[i][0] == '.';
-			struct pg_strset *set = parent ? &r->parents : &r->domains;
-			if (r->domains.count + r->parents.count >= PG_MAX_LOCAL_DOMAINS) {
-				ok = why_set(why, sizeof why, "more than %d local domains",
-				             PG_MAX_LOCAL_DOMAINS);
-				break;
-			}
-			if (!strset_add(set, f.domains[i] + parent)) {
-				ok = why_set(why, sizeof why, "out of memory");
-				break;
-			}
-		}
-		for (size_t i = 0; ok && i < f.nnets; i++) {
-			struct pg_net *grown;
-			if (r->nnets >= PG_MAX_TRUSTED_NETS) {
-				ok = why_set(why, sizeof why, "more than %d trusted networks",
-				             PG_MAX_TRUSTED_NETS);
-				break;
-			}
-			if ((grown = realloc(r->nets, (r->nnets + 1) * sizeof *grown)) == NULL) {
-				ok = why_set(why, sizeof why, "out of memory");
-				break;
-			}
-			r->nets = grown;
-			relay_net_parse(f.nets[i], &r->nets[r->nnets++]);
-		}
+		/* merge, as the config's lists are added */
+		for (size_t i = 0; ok && i < f.ndomains; i++)
+			ok = relay_domain_add(r, f.domains[i], why, sizeof why);
+		for (size_t i = 0; ok && i < f.nnets; i++)
+			ok = relay_net_add(r, f.nets[i], why, sizeof why);
 		if (ok && f.origin != NULL) {
 			char d[RELAY_DOMAIN_BUF];
 			bool parent;

@@ -16,7 +16,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+/* One CIDR network: the address with its host bits clear, IPv4-mapped IPv6
+ * stored as IPv4 (relay_net_parse() gives them so). */
+struct pg_net {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	unsigned prefix;
+};
+
+struct pg_nettable;
 
 /* A table of n networks (n may be 0); NULL when out of memory. */
 struct pg_nettable *nettable_build(const struct pg_net *nets, size_t n);

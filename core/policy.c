@@ -7,15 +7,25 @@
  * verdict keeps rule, code and text but the action is DUNNO and would_reject
  * is set. The reply text is the port's template with %m (the port's minimum
  * TLS version), %r (the recipient, made SMTP-safe) and %% expanded, capped so
- * that "code esc text" fits PG_MAX_REPLY. Nothing here allocates, does I/O or
- * fails; policy_internal_error() is the one place the fail mode is applied.
+ * that "code esc text" fits PG_MAX_REPLY. The templates start as SPEC's
+ * (policy_default_replies); policy_reply_parse() reads a configured one and
+ * accepts only the %-sequences expanded here, so the config and the decision
+ * share one grammar. Rule 5's cipher names are made here too, at load, by
+ * OpenSSL (policy_ciphers_expand), in the spelling the MTA reports. The
+ * decision allocates nothing, does no I/O and cannot fail;
+ * policy_internal_error() is the one place the fail mode is applied.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "log.h"
 #include "policy.h"
 #include "relay.h"
+#include "why.h"
 
 bool policy_is_authenticated(const struct pg_facts *facts)
 {
@@ -44,6 +54,79 @@ enum pg_tls_version tls_version_parse(const char *s)
 	if (s[5] != '.' || s[6] < '0' || s[6] > '3' || s[7] != '\0')
 		return PG_TLS_UNKNOWN;
 	return (enum pg_tls_version)(PG_TLS_V1_0 + (s[6] - '0'));
+}
+
+/* SPEC's replies: where the config's replies = { ... } starts. */
+const struct pg_reply policy_default_replies[PG_RULE_COUNT] = {
+    [PG_RULE_PLAINTEXT_AUTH] = {538, "5.7.11",
+                                "Encryption required for requested authentication mechanism"},
+    [PG_RULE_AUTH_FORBIDDEN] = {550, "5.7.1", "Authentication is not accepted on this port"},
+    [PG_RULE_TLS_REQUIRED] = {530, "5.7.0", "Must issue a STARTTLS command first"},
+    [PG_RULE_TLS_VERSION] = {530, "5.7.0", "%m or later required"},
+    [PG_RULE_CIPHER] = {530, "5.7.0", "Cipher not accepted"},
+    [PG_RULE_AUTH_REQUIRED] = {530, "5.7.0", "Authentication required"},
+    [PG_RULE_RELAY] = {554, "5.7.1", "Relay access denied"},
+};
+
+bool policy_reply_parse(const char *s, enum pg_rule rule, struct pg_reply *out, char *why,
+                        size_t whylen)
+{
+	static const char form[] =
+	    "write \"CODE ESC text\", e.g. \"530 5.7.0 Must issue a STARTTLS command first\"";
+	const char *esc = s + 4, *text;
+	char d[4];
+	unsigned code;
+	int n = 0;
+
+	if (strspn(s, "0123456789") != 3 || s[3] != ' ')
+		return why_set(why, whylen, "must start with a 3-digit reply code and a space: %s",
+		               form);
+	code = (unsigned)strtoul(s, NULL, 10);
+	if (code < 400 || code > 599)
+		return why_set(why, whylen,
+		               "the reply code %u must be 4xx (temporary) or 5xx (permanent): %s",
+		               code, form);
+	/* d.ddd.ddd: a class digit, then a subject and a detail of 1 to 3 digits */
+	sscanf(esc, "%1[0-9].%3[0-9].%3[0-9]%n", d, d, d, &n);
+	if (n == 0 || esc[n] != ' ')
+		return why_set(why, whylen,
+		               "the enhanced status code must look like 5.7.1 (d.ddd.ddd) and be "
+		               "followed by a space and text: %s",
+		               form);
+	if (esc[0] != s[0])
+		return why_set(
+		    why, whylen,
+		    "the enhanced status code %.*s must start with the reply code's first digit %c",
+		    n, esc, s[0]);
+	text = esc + n + 1;
+	if (strlen(text) >= sizeof out->text)
+		return why_set(why, whylen,
+		               "the reply text is %zu characters long; the limit is %zu",
+		               strlen(text), sizeof out->text - 1);
+	if (*text == '\0')
+		return why_set(why, whylen,
+		               "the reply text after the enhanced status code is empty");
+	for (const char *p = text; *p != '\0'; p++) {
+		if ((unsigned char)*p < ' ' || (unsigned char)*p > '~')
+			return why_set(
+			    why, whylen,
+			    "the reply text may contain only printable ASCII (no CR, LF, tabs "
+			    "or 8-bit characters)");
+		if (*p != '%')
+			continue;
+		if (*++p == 'r' && rule != PG_RULE_RELAY)
+			return why_set(why, whylen,
+			               "%%r (the recipient) is available only in the relay reply");
+		if (*p != 'm' && *p != 'r' && *p != '%')
+			return why_set(
+			    why, whylen,
+			    "unknown %%-sequence in the reply text: use %%m (minimum TLS version), "
+			    "%%r (recipient, relay reply only) or %%%% (a percent sign)");
+	}
+	out->code = code;
+	snprintf(out->esc, sizeof out->esc, "%.*s", n, esc);
+	memcpy(out->text, text, strlen(text) + 1);
+	return true;
 }
 
 /* Output cursor that never writes past its limit and remembers overflow. */
@@ -169,6 +252,43 @@ static void policy_reply(const struct pg_port *port, const struct pg_facts *fact
 	} else {
 		out->action = PG_ACT_REJECT;
 	}
+}
+
+/* Rule 5's list of cipher names, made at load. */
+static size_t count_tls13(STACK_OF(SSL_CIPHER) * sk)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < sk_SSL_CIPHER_num(sk); i++)
+		if (strcmp(SSL_CIPHER_get_version(sk_SSL_CIPHER_value(sk, i)), "TLSv1.3") == 0)
+			n++;
+	return n;
+}
+
+enum policy_ciphers policy_ciphers_expand(const char *list, const char *suites,
+                                          struct pg_strset *set)
+{
+	enum policy_ciphers res = POLICY_CIPHERS_OK;
+	STACK_OF(SSL_CIPHER) *sk = NULL;
+	SSL_CTX *ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		res = POLICY_CIPHERS_NO_TLS;
+	else if (list != NULL && SSL_CTX_set_cipher_list(ctx, list) != 1)
+		res = POLICY_CIPHERS_BAD_LIST;
+	else if (suites != NULL && (SSL_CTX_set_ciphersuites(ctx, suites) != 1 ||
+	                            count_tls13(SSL_CTX_get_ciphers(ctx)) == 0))
+		res = POLICY_CIPHERS_BAD_SUITES;
+	else if ((sk = SSL_CTX_get_ciphers(ctx)) == NULL || sk_SSL_CIPHER_num(sk) <= 0)
+		res = POLICY_CIPHERS_NONE;
+	for (int i = 0; res == POLICY_CIPHERS_OK && i < sk_SSL_CIPHER_num(sk); i++)
+		if (!strset_add(set, SSL_CIPHER_get_name(sk_SSL_CIPHER_value(sk, i))))
+			res = POLICY_CIPHERS_NO_MEMORY;
+	if (res == POLICY_CIPHERS_OK)
+		strset_build(set, set->items, set->count);
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+	return res;
 }
 
 /* Rule 7: true when this recipient may not be relayed for this client. */

@@ -5,7 +5,10 @@
  * facts a front end gathered; the first rule that fails decides. It allocates
  * nothing, does no I/O and cannot fail. Monitor mode is applied here: the
  * verdict keeps the rule and reply but says "would reject". Front ends
- * translate the verdict to their protocol in exactly one place each.
+ * translate the verdict to their protocol in exactly one place each. At
+ * load, the config takes the rules' replies from here (SPEC's, and
+ * policy_reply_parse() for its own) and rule 5's cipher names
+ * (policy_ciphers_expand()).
  */
 #ifndef PG_POLICY_H
 #define PG_POLICY_H
@@ -63,6 +66,35 @@ struct pg_verdict {
 	char esc[16];
 	char text[PG_MAX_REPLY]; /* reply text, placeholders expanded, safe to send */
 };
+
+/* SPEC's reply for each rule (code, enhanced code, text with %m/%r): where
+ * the config's replies start. */
+extern const struct pg_reply policy_default_replies[PG_RULE_COUNT];
+
+/* A rule's reply as the config writes it, "CODE ESC text", into out: a 4xx
+ * or 5xx code, an enhanced status code starting with the same digit, and
+ * printable text in which %m, %% and (rule PG_RULE_RELAY alone) %r are the
+ * only %-sequences, the ones policy_decide() expands. false with the reason
+ * in why. */
+bool policy_reply_parse(const char *s, enum pg_rule rule, struct pg_reply *out, char *why,
+                        size_t whylen);
+
+/* What policy_ciphers_expand() found wrong. */
+enum policy_ciphers {
+	POLICY_CIPHERS_OK = 0,
+	POLICY_CIPHERS_NO_TLS,     /* OpenSSL could not create a TLS context */
+	POLICY_CIPHERS_BAD_LIST,   /* list matches no cipher */
+	POLICY_CIPHERS_BAD_SUITES, /* suites match no TLS 1.3 suite */
+	POLICY_CIPHERS_NONE,       /* together they leave no cipher */
+	POLICY_CIPHERS_NO_MEMORY
+};
+
+/* Rule 5's list, made once at load: the names of the ciphers OpenSSL would
+ * offer for the cipher string list (TLS 1.2 and older) and the TLS 1.3
+ * suites, each OpenSSL's default when NULL, added to set and indexed. They
+ * are OpenSSL's names, the ones the MTA reports for a session's cipher. */
+enum policy_ciphers policy_ciphers_expand(const char *list, const char *suites,
+                                          struct pg_strset *set);
 
 void policy_decide(const struct pg_config *cfg, const struct pg_port *port,
                    const struct pg_facts *facts, struct pg_verdict *out);

@@ -19,18 +19,26 @@
  * The config lists local domains, networks and fingerprints in the spellings
  * read here (relay_domain_normalise, relay_net_parse,
  * relay_fingerprint_normalise), so what is listed and what is compared are
- * normalised by the same code. Nothing here allocates but relay_nets_build();
- * the rest works in stack buffers.
+ * normalised by the same code. The lists are filled here as well: the adders
+ * (relay_domain_add, relay_net_add) hold the limits, for the config's entries,
+ * its list files (relay_list_file_read: bounded lines, "path:line: message")
+ * and the MTA's facts alike; relay_lists_build() indexes them, and
+ * relay_lists_free() frees them. Only those allocate or read files; the
+ * checks work in stack buffers.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 
 #include "nettable.h"
 #include "relay.h"
+#include "why.h"
 
 /* A domain label character; ctype on unsigned char only. */
 static bool relay_domain_char(unsigned char c)
@@ -408,4 +416,128 @@ bool relay_cert_trusted(const struct pg_relay *relay, const char *fingerprint)
 	if (relay == NULL || !relay_fingerprint_normalise(fingerprint, fp, sizeof fp))
 		return false;
 	return strset_contains(&relay->certs, fp);
+}
+
+/* ---- the lists, as the config file, the list files and the MTA fill them ---- */
+
+/* A line of a list file: a domain plus room for a comment. */
+enum { RELAY_LIST_LINE_MAX = 4 * (PG_MAX_DOMAIN + 1) };
+
+#define NET_BAD                                                                                    \
+	"\"%.200s\" is not an address or network: write 192.0.2.0/24, 2001:db8::/32 or a "         \
+	"single address"
+
+/* Room for entry n of *v (entries of size bytes), growing by doubling. */
+static bool relay_grow(void *v, size_t n, size_t size)
+{
+	void **p = v;
+	void *grown;
+
+	if (n < 16 ? n > 0 : (n & (n - 1)) != 0)
+		return true; /* room left: n is not 0, 16, 32, 64 ... */
+	if ((grown = realloc(*p, (n < 16 ? 16 : 2 * n) * size)) == NULL)
+		return false;
+	*p = grown;
+	return true;
+}
+
+bool relay_domain_add(struct pg_relay *relay, const char *s, char *why, size_t whylen)
+{
+	char d[RELAY_DOMAIN_BUF];
+	bool parent;
+
+	if (relay->domains.count + relay->parents.count >= PG_MAX_LOCAL_DOMAINS)
+		return why_set(why, whylen, "more than %d local domains", PG_MAX_LOCAL_DOMAINS);
+	if (!relay_domain_normalise(s, d, &parent, why, whylen))
+		return false;
+	if (!strset_add(parent ? &relay->parents : &relay->domains, d))
+		return why_set(why, whylen, "out of memory");
+	return true;
+}
+
+bool relay_net_add(struct pg_relay *relay, const char *s, char *why, size_t whylen)
+{
+	if (relay->nnets >= PG_MAX_TRUSTED_NETS)
+		return why_set(why, whylen, "more than %d trusted networks", PG_MAX_TRUSTED_NETS);
+	if (!relay_grow(&relay->nets, relay->nnets, sizeof *relay->nets))
+		return why_set(why, whylen, "out of memory");
+	if (!relay_net_parse(s, &relay->nets[relay->nnets]))
+		return why_set(why, whylen, NET_BAD, s);
+	relay->nnets++;
+	return true;
+}
+
+/* Read one line into buf (bounded). Returns 1 on a line, 0 at EOF, -1 too long,
+ * -2 on a NUL byte. */
+static int relay_read_line(FILE *fp, char *buf, size_t len)
+{
+	size_t n = 0;
+	int c;
+
+	while ((c = getc(fp)) != EOF && c != '\n') {
+		if (c == '\0')
+			return -2;
+		if (n + 1 >= len)
+			return -1;
+		buf[n++] = (char)c;
+	}
+	if (c == EOF && n == 0)
+		return 0;
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	return 1;
+}
+
+enum relay_list_read relay_list_file_read(struct pg_relay *relay, const char *path,
+                                          const char *what, relay_add_fn *add, char *why,
+                                          size_t whylen)
+{
+	char line[RELAY_LIST_LINE_MAX], bad[RELAY_LIST_LINE_MAX + 64] = "";
+	unsigned lineno = 0;
+	enum relay_list_read res;
+	FILE *fp;
+	int rc, err;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		return RELAY_LIST_UNREADABLE;
+	while (bad[0] == '\0' && (rc = relay_read_line(fp, line, sizeof line)) != 0) {
+		char *p = line + strspn(line, " \t\r\f\v"), *end;
+		lineno++;
+		*strchrnul(p, '#') = '\0';
+		for (end = p + strlen(p); end > p && isspace((unsigned char)end[-1]);)
+			*--end = '\0';
+		if (rc < 0)
+			why_set(bad, sizeof bad, "%s%s%s",
+			        rc == -1 ? "line too long (one " : "NUL byte in line",
+			        rc == -1 ? what : "", rc == -1 ? " per line)" : "");
+		else if (strpbrk(p, " \t") != NULL)
+			why_set(bad, sizeof bad, "\"%s\": one %s per line", p, what);
+		else if (*p != '\0')
+			add(relay, p, bad, sizeof bad);
+	}
+	err = errno;
+	res = bad[0] != '\0' ? RELAY_LIST_BAD : ferror(fp) ? RELAY_LIST_UNREADABLE : RELAY_LIST_OK;
+	if (res == RELAY_LIST_BAD)
+		snprintf(why, whylen, "%s:%u: %s", path, lineno, bad);
+	fclose(fp);
+	errno = err;
+	return res;
+}
+
+bool relay_lists_build(struct pg_relay *relay)
+{
+	return strset_build(&relay->domains, relay->domains.items, relay->domains.count) &&
+	       strset_build(&relay->parents, relay->parents.items, relay->parents.count) &&
+	       strset_build(&relay->certs, relay->certs.items, relay->certs.count) &&
+	       relay_nets_build(relay);
+}
+
+void relay_lists_free(struct pg_relay *relay)
+{
+	strset_free(&relay->domains);
+	strset_free(&relay->parents);
+	strset_free(&relay->certs);
+	free(relay->nets);
+	nettable_free(relay->nettab);
 }

@@ -6,13 +6,41 @@
  * against trusted_networks (IPv4 and IPv6 CIDR; IPv4-mapped IPv6 addresses
  * are matched as IPv4) in O(log n), once relay_nets_build() indexed them. relay_cert_trusted()
  * compares fingerprints case- and separator-insensitively. None of them allocates.
+ * The lists are filled here too: the config's entries, its list files and the
+ * MTA's facts go through relay_domain_add() and relay_net_add(), in the
+ * spellings the checks compare, and relay_lists_build() indexes them.
  */
 #ifndef PG_RELAY_H
 #define PG_RELAY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
-#include "config.h"
+#include "nettable.h"
+#include "pg_limits.h"
+#include "strset.h"
+
+/* The relay check's lists and settings: the config's relay group, with the
+ * MTA's facts merged in. */
+struct pg_relay {
+	struct pg_strset domains; /* exact, case-folded, no trailing dot */
+	struct pg_strset parents; /* from ".example.org": stored as "example.org" */
+	struct pg_net *nets;
+	size_t nnets;
+	struct pg_nettable *nettab; /* nets, merged for lookup (core/nettable.h) */
+	struct pg_strset certs;     /* normalised fingerprints: lower-case hex, no separators */
+	/* The domain the MTA appends to an unqualified recipient (Postfix
+	 * myorigin, Sendmail $j); NULL when unknown (then only postmaster is a
+	 * local unqualified recipient). Heap, owned by the relay.origin_domain
+	 * row: config_free() frees it. */
+	const char *origin_domain;
+	bool authenticated_may_relay;
+	/* Facts from the MTA (core/mtafacts.c), merged into the lists above
+	 * (origin_domain too: the MTA's value replaces a hand-set one). */
+	int from_mta;          /* enum pg_from_mta */
+	char postfix_dir[256]; /* postconf -c */
+	char sendmail_cf[256];
+};
 
 /* The two spellings of a recipient (SPEC, "Relay check: safe, not clever"). */
 enum relay_form {
@@ -37,7 +65,7 @@ bool relay_rcpt_is_local(const struct pg_relay *relay, const char *rcpt, enum re
 void relay_prefetch(const struct pg_relay *relay, const char *rcpt, size_t len);
 bool relay_client_trusted(const struct pg_relay *relay, const char *addr);
 /* Index relay->nets for relay_client_trusted() (replacing an older index);
- * config_load() calls it once every list is in. false: out of memory. */
+ * relay_lists_build() calls it once every list is in. false: out of memory. */
 bool relay_nets_build(struct pg_relay *relay);
 bool relay_cert_trusted(const struct pg_relay *relay, const char *fingerprint);
 
@@ -55,6 +83,31 @@ bool relay_net_parse(const char *s, struct pg_net *out);
  * "[IPv6:2001:db8::1]" stay literals. false with the reason in why. */
 bool relay_domain_normalise(const char *in, char out[RELAY_DOMAIN_BUF], bool *parent, char *why,
                             size_t whylen);
+
+/* One entry into relay's lists, within PG_MAX_LOCAL_DOMAINS domains or
+ * PG_MAX_TRUSTED_NETS networks in all: relay_domain_add() a local domain as
+ * relay_domain_normalise() spells it (a leading dot: into parents),
+ * relay_net_add() a network as relay_net_parse() reads it. false with the
+ * reason in why (over the limit, malformed, out of memory). */
+typedef bool relay_add_fn(struct pg_relay *relay, const char *s, char *why, size_t whylen);
+relay_add_fn relay_domain_add, relay_net_add;
+
+enum relay_list_read { RELAY_LIST_OK = 0, RELAY_LIST_UNREADABLE, RELAY_LIST_BAD };
+
+/* A list file (local_domains_file, trusted_networks_file): one entry per
+ * line (what names it: "domain", "network"), '#' comments and blank lines
+ * skipped, lines bounded; each entry through add(). RELAY_LIST_UNREADABLE:
+ * path cannot be opened or read, errno says why; RELAY_LIST_BAD: the first
+ * bad line as "path:line: message" in why. */
+enum relay_list_read relay_list_file_read(struct pg_relay *relay, const char *path,
+                                          const char *what, relay_add_fn *add, char *why,
+                                          size_t whylen);
+
+/* Index every list for the lookups once all are in (config_load(): the
+ * config's lists and files, the MTA's); false: out of memory. */
+bool relay_lists_build(struct pg_relay *relay);
+/* Free the lists (not origin_domain: the config's row owns it). */
+void relay_lists_free(struct pg_relay *relay);
 
 /* Normalise a fingerprint into out (lower-case hex, separators ':' '-' ' '
  * removed). Returns false unless the result is 32..PG_MAX_FINGERPRINT hex

@@ -9,17 +9,24 @@
  * the duplicates and indexes the strings with open addressing and
  * linear probing over a power-of-two table at most half full: each slot
  * holds the upper half of the string's 64-bit FNV-1a hash and its offset in
- * the arena plus one (0 is an empty slot). A lookup costs one hash, one slot
- * and, almost always, one string compare: two cache misses at most, whatever
- * the size of the set (PG_MAX_LOCAL_DOMAINS). Large blocks ask the kernel for
- * transparent huge pages, so that a random lookup misses the TLB less.
+ * the arena plus one (0 is an empty slot). Then the strings are copied into
+ * a new arena in the order of their slots, with an anchor (the offset of the
+ * first string at or after it) every STRSET_GROUP slots: a slot's string
+ * lies near its anchor plus the group's average bytes per slot, so a lookup
+ * starts loading those lines together with the slot's (strset_warm) instead
+ * of after it. A lookup costs one hash, one slot and, almost always, one
+ * string compare: two cache misses at most, whatever the size of the set
+ * (PG_MAX_LOCAL_DOMAINS), and usually overlapping; strset_prefetch() starts
+ * the same loads early, for a caller with other work to do meanwhile. Large
+ * blocks ask the kernel for transparent huge pages, so that a random lookup
+ * misses the TLB less.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
-#include "config.h"
+#include "strset.h"
 
 /* Slots per anchor: 4 bytes of anchors for 32 slots of 8 bytes. */
 #define STRSET_GROUP 32

@@ -18,6 +18,7 @@
 #include "check_common.h"
 #include "config.h"
 #include "config_schema.h"
+#include "policy.h"
 #include "mtafacts.h"
 #include "relay.h"
 #include "stats.h"
@@ -143,7 +144,7 @@ static void assert_defaults(const struct pg_config *cfg)
 		ck_assert(!got->restrict_ciphers);
 		ck_assert_uint_eq(got->min_cipher_bits, 0);
 		for (unsigned r = 1; r < PG_RULE_COUNT; r++) {
-			const struct pg_reply *want = config_default_reply((enum pg_rule)r);
+			const struct pg_reply *want = &policy_default_replies[r];
 			ck_assert_uint_eq(got->replies[r].code, want->code);
 			ck_assert_str_eq(got->replies[r].esc, want->esc);
 			ck_assert_str_eq(got->replies[r].text, want->text);
@@ -469,7 +470,7 @@ START_TEST(test_role_defaults)
 		ck_assert(!def.allow_plaintext_auth && !def.restrict_ciphers);
 		ck_assert_uint_eq(def.min_cipher_bits, 0);
 		for (unsigned r = 0; r < PG_RULE_COUNT; r++)
-			ck_assert_mem_eq(&def.replies[r], config_default_reply((enum pg_rule)r),
+			ck_assert_mem_eq(&def.replies[r], &policy_default_replies[r],
 			                 sizeof def.replies[r]);
 	}
 	ck_assert_int_eq(cfg->default_port.role, PG_ROLE_SUBMISSION);

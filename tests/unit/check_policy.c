@@ -1,7 +1,8 @@
 /*
  * check_policy.c - core/policy.c: SPEC's decision table row by row, at every
  * stage, in enforce and monitor mode, with per-port overrides, rule order,
- * reply expansion (%m, %r, %%), hostile recipients and the fail mode.
+ * reply expansion (%m, %r, %%), hostile recipients and the fail mode; the
+ * reply templates and cipher names it is given at load.
  */
 #include <syslog.h>
 
@@ -223,7 +224,7 @@ START_TEST(test_decision_table)
 				              "%s at %s (%s): want rule %s, got %s", r->name,
 				              stage_names[st], config_mode_name((enum pg_mode)mode),
 				              config_rule_name(want), config_rule_name(got.rule));
-				const struct pg_reply *dr = config_default_reply(want);
+				const struct pg_reply *dr = &policy_default_replies[want];
 				if (want == PG_RULE_NONE) {
 					ck_assert_int_eq(got.action, PG_ACT_DUNNO);
 					ck_assert(!got.would_reject);
@@ -289,7 +290,8 @@ START_TEST(test_relay_recipient)
 	    {"relaytest", 'Q', "local", "relaytest@example.org", PG_RULE_RELAY},
 	    {"\"relay test\"", 'Q', "outbound", "\"relay test\"@mx.remote.net", PG_RULE_RELAY},
 	    {"postmaster", 'Q', "local", "postmaster@example.org", PG_RULE_NONE},
-	    {"\"first last\"@example.org", 'Q', "local", "\"first last\"@example.org", PG_RULE_NONE},
+	    {"\"first last\"@example.org", 'Q', "local", "\"first last\"@example.org",
+	     PG_RULE_NONE},
 	    {"first last@example.org", 'Q', "local", "", PG_RULE_RELAY},
 	    {"first last@example.org", 'D', "", "", PG_RULE_NONE},
 	    {"user\"x@example.org", 'D', "", "", PG_RULE_NONE},
@@ -305,11 +307,20 @@ START_TEST(test_relay_recipient)
 		struct pg_port port;
 		struct pg_verdict got;
 		struct pg_facts f = {
-		    .stage = PG_STAGE_RCPT, .queue_id = "", .client_name = "unknown",
-		    .client_addr = "203.0.113.5", .tls_version = "", .cipher = "",
-		    .sasl_method = "", .sasl_username = "", .ccert_fingerprint = "",
-		    .recipient = cases[i].rcpt, .rcpt_quoted = cases[i].form == 'Q',
-		    .rcpt_mailer = cases[i].mailer, .rcpt_host = "", .rcpt_addr = cases[i].rcpt_addr,
+		    .stage = PG_STAGE_RCPT,
+		    .queue_id = "",
+		    .client_name = "unknown",
+		    .client_addr = "203.0.113.5",
+		    .tls_version = "",
+		    .cipher = "",
+		    .sasl_method = "",
+		    .sasl_username = "",
+		    .ccert_fingerprint = "",
+		    .recipient = cases[i].rcpt,
+		    .rcpt_quoted = cases[i].form == 'Q',
+		    .rcpt_mailer = cases[i].mailer,
+		    .rcpt_host = "",
+		    .rcpt_addr = cases[i].rcpt_addr,
 		};
 
 		config_port_defaults(&port, PG_ROLE_RELAY);
@@ -378,7 +389,7 @@ START_TEST(test_default_replies_pinned)
 	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++) {
 		struct pg_port p;
 		struct pg_verdict got = decide_row(cases[i].row, cases[i].stage, &p);
-		const struct pg_reply *dr = config_default_reply(cases[i].want_rule);
+		const struct pg_reply *dr = &policy_default_replies[cases[i].want_rule];
 
 		ck_assert_msg(got.rule == cases[i].want_rule, "%s: got_rule %s", cases[i].row,
 		              config_rule_name(got.rule));
@@ -392,7 +403,8 @@ START_TEST(test_default_replies_pinned)
 		strset_free(&p.ciphers);
 	}
 	for (int r = PG_RULE_NONE + 1; r < PG_RULE_COUNT; r++)
-		ck_assert_msg(seen[r], "rule %s has no pinned reply", config_rule_name((enum pg_rule)r));
+		ck_assert_msg(seen[r], "rule %s has no pinned reply",
+		              config_rule_name((enum pg_rule)r));
 }
 END_TEST
 
@@ -506,6 +518,72 @@ START_TEST(test_internal_error_modes)
 }
 END_TEST
 
+/* The reply templates policy_reply_parse() accepts are the ones the
+ * expansion understands: %m, %% everywhere, %r in the relay reply only. */
+START_TEST(test_reply_parse)
+{
+	static const struct {
+		const char *in;
+		enum pg_rule rule;
+		bool want_ok;
+		const char *want; /* the text, or the reason's words */
+	} cases[] = {
+	    {"530 5.7.0 %m or later required", PG_RULE_TLS_VERSION, true, "%m or later required"},
+	    {"554 5.7.1 <%r>: 100%% refused", PG_RULE_RELAY, true, "<%r>: 100%% refused"},
+	    {"554 5.7.1 <%r> refused", PG_RULE_CIPHER, false,
+	     "%r (the recipient) is available only in the relay reply"},
+	    {"530 5.7.0 50%x", PG_RULE_CIPHER, false, "unknown %-sequence in the reply text"},
+	    {"530 4.7.0 text", PG_RULE_CIPHER, false,
+	     "must start with the reply code's first digit"},
+	    {"200 2.0.0 ok", PG_RULE_CIPHER, false, "must be 4xx (temporary) or 5xx (permanent)"},
+	};
+	struct pg_reply got;
+	char why[512];
+
+	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++) {
+		bool ok;
+		why[0] = '\0';
+		ok = policy_reply_parse(cases[i].in, cases[i].rule, &got, why, sizeof why);
+		ck_assert_msg(ok == cases[i].want_ok, "%s: got %d (%s)", cases[i].in, ok, why);
+		if (ok)
+			ck_assert_str_eq(got.text, cases[i].want);
+		else
+			ck_assert_msg(strstr(why, cases[i].want) != NULL, "%s: why \"%s\"",
+			              cases[i].in, why);
+	}
+}
+END_TEST
+
+/* Rule 5's names: OpenSSL's, for the cipher string and the TLS 1.3 suites. */
+START_TEST(test_ciphers_expand)
+{
+	static const struct {
+		const char *list, *suites;
+		enum policy_ciphers want;
+		const char *want_in, *want_out; /* a name in the set, one not in it */
+	} cases[] = {
+	    {NULL, "TLS_AES_128_GCM_SHA256", POLICY_CIPHERS_OK, "TLS_AES_128_GCM_SHA256",
+	     "TLS_AES_256_GCM_SHA384"},
+	    {"ECDHE-RSA-AES256-GCM-SHA384", NULL, POLICY_CIPHERS_OK, "ECDHE-RSA-AES256-GCM-SHA384",
+	     "ECDHE-RSA-AES128-GCM-SHA256"},
+	    {"NO-SUCH-CIPHER", NULL, POLICY_CIPHERS_BAD_LIST, NULL, NULL},
+	    {NULL, "TLS_NO_SUCH_SUITE", POLICY_CIPHERS_BAD_SUITES, NULL, NULL},
+	};
+
+	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++) {
+		struct pg_strset set = {0};
+		enum policy_ciphers got =
+		    policy_ciphers_expand(cases[i].list, cases[i].suites, &set);
+		ck_assert_msg(got == cases[i].want, "case %zu: got %d", i, got);
+		if (cases[i].want_in != NULL) {
+			ck_assert(strset_contains(&set, cases[i].want_in));
+			ck_assert(!strset_contains(&set, cases[i].want_out));
+		}
+		strset_free(&set);
+	}
+}
+END_TEST
+
 static Suite *policy_suite(void)
 {
 	Suite *s = suite_create("policy");
@@ -521,6 +599,8 @@ static Suite *policy_suite(void)
 	tcase_add_test(tc, test_custom_reply_per_port);
 	tcase_add_test(tc, test_helpers);
 	tcase_add_test(tc, test_internal_error_modes);
+	tcase_add_test(tc, test_reply_parse);
+	tcase_add_test(tc, test_ciphers_expand);
 	suite_add_tcase(s, tc);
 	return s;
 }

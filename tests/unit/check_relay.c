@@ -1,7 +1,9 @@
 /*
- * check_relay.c - core/relay.c: SPEC "Relay check: safe, not clever" and the
- * trust lookups (CIDR, IPv4-mapped, fingerprints).
+ * check_relay.c - core/relay.c: SPEC "Relay check: safe, not clever", the
+ * trust lookups (CIDR, IPv4-mapped, fingerprints) and the lists' adders and
+ * file reader.
  */
+#include <errno.h>
 #include <sys/socket.h>
 
 #include "check_common.h"
@@ -496,6 +498,102 @@ START_TEST(test_domain_normalise_limits)
 }
 END_TEST
 
+/* The adders the config, its list files and the MTA's facts all fill the
+ * lists through: each entry in the spelling the checks compare. */
+START_TEST(test_list_adders)
+{
+	static const struct {
+		bool domain; /* relay_domain_add, else relay_net_add */
+		const char *in;
+		bool want_ok;
+		const char *want_why; /* words of the reason */
+	} cases[] = {
+	    {true, "Example.ORG.", true, NULL},
+	    {true, ".Sub.Test", true, NULL},
+	    {true, "[IPv6:2001:DB8::1]", true, NULL},
+	    {true, "a..b", false, "empty label in domain \"a..b\""},
+	    {false, "192.0.2.0/24", true, NULL},
+	    {false, "::ffff:10.0.0.0/104", true, NULL},
+	    {false, "192.0.2.0/33", false,
+	     "\"192.0.2.0/33\" is not an address or network: write 192.0.2.0/24, "
+	     "2001:db8::/32 or a single address"},
+	};
+	struct pg_relay r = {0};
+	char why[512];
+
+	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++) {
+		bool got;
+		why[0] = '\0';
+		got = (cases[i].domain ? relay_domain_add : relay_net_add)(&r, cases[i].in, why,
+		                                                           sizeof why);
+		ck_assert_msg(got == cases[i].want_ok, "%s: got %d (%s)", cases[i].in, got, why);
+		if (!got)
+			ck_assert_str_eq(why, cases[i].want_why);
+	}
+	ck_assert_uint_eq(r.domains.count, 2);
+	ck_assert_uint_eq(r.parents.count, 1);
+	ck_assert_uint_eq(r.nnets, 2);
+	ck_assert(relay_lists_build(&r));
+	ck_assert(relay_rcpt_is_local(&r, "user@example.org", RELAY_FORM_INTERNAL));
+	ck_assert(relay_rcpt_is_local(&r, "user@a.sub.test", RELAY_FORM_INTERNAL));
+	ck_assert(!relay_rcpt_is_local(&r, "user@sub.test", RELAY_FORM_INTERNAL));
+	ck_assert(relay_rcpt_is_local(&r, "user@[IPv6:2001:db8::1]", RELAY_FORM_QUOTED));
+	ck_assert(relay_client_trusted(&r, "192.0.2.77"));
+	ck_assert(relay_client_trusted(&r, "10.1.2.3"));
+	ck_assert(!relay_client_trusted(&r, "198.51.100.1"));
+	relay_lists_free(&r);
+}
+END_TEST
+
+/* A list file: comments, blanks and CRLF skipped; the first bad line is
+ * "path:line: message"; a file that cannot be opened keeps errno. */
+START_TEST(test_list_file)
+{
+	static const struct {
+		const char *text, *what;
+		bool domain;
+		enum relay_list_read want;
+		const char *want_why; /* after "path:" */
+	} cases[] = {
+	    {"# local\n\nexample.org  # ours\r\n.sub.test\n", "domain", true, RELAY_LIST_OK, ""},
+	    {"192.0.2.0/24\n\n2001:db8::/32\n", "network", false, RELAY_LIST_OK, ""},
+	    {"example.org\na.test b.test\n", "domain", true, RELAY_LIST_BAD,
+	     "2: \"a.test b.test\": one domain per line"},
+	    {"# nets\nnot-a-net\n", "network", false, RELAY_LIST_BAD,
+	     "2: \"not-a-net\" is not an address or network: write 192.0.2.0/24, 2001:db8::/32 "
+	     "or a single address"},
+	};
+	char why[2048], want[2048];
+
+	for (size_t i = 0; i < PG_ARRAY_LEN(cases); i++) {
+		struct pg_relay r = {0};
+		char *path = pg_write_temp(cases[i].text);
+		enum relay_list_read got;
+		why[0] = '\0';
+		got = relay_list_file_read(&r, path, cases[i].what,
+		                           cases[i].domain ? relay_domain_add : relay_net_add, why,
+		                           sizeof why);
+		ck_assert_msg(got == cases[i].want, "case %zu: got %d (%s)", i, got, why);
+		if (got == RELAY_LIST_BAD) {
+			snprintf(want, sizeof want, "%s:%s", path, cases[i].want_why);
+			ck_assert_str_eq(why, want);
+		}
+		if (i == 0)
+			ck_assert(r.domains.count == 1 && r.parents.count == 1);
+		if (i == 1)
+			ck_assert_uint_eq(r.nnets, 2);
+		relay_lists_free(&r);
+		unlink(path);
+		free(path);
+	}
+	errno = 0;
+	ck_assert_int_eq(relay_list_file_read(&(struct pg_relay){0}, "/nonexistent/pg-list",
+	                                      "domain", relay_domain_add, why, sizeof why),
+	                 RELAY_LIST_UNREADABLE);
+	ck_assert_int_eq(errno, ENOENT);
+}
+END_TEST
+
 static Suite *relay_suite(void)
 {
 	Suite *s = suite_create("relay");
@@ -511,6 +609,8 @@ static Suite *relay_suite(void)
 	tcase_add_test(tc, test_fingerprints);
 	tcase_add_test(tc, test_domain_normalise);
 	tcase_add_test(tc, test_domain_normalise_limits);
+	tcase_add_test(tc, test_list_adders);
+	tcase_add_test(tc, test_list_file);
 	suite_add_tcase(s, tc);
 	return s;
 }
