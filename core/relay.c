@@ -348,7 +348,7 @@ void relay_prefetch(const struct pg_relay *relay, const char *rcpt, size_t len)
 {
 	const char *at = memrchr(rcpt, '@', len);
 
-	if (at == NULL)
+	if (!relay->large || at == NULL)
 		return;
 	len -= (size_t)(++at - rcpt);
 	if (len > 0 && at[len - 1] == '>')
@@ -527,6 +527,8 @@ enum relay_list_read relay_list_file_read(struct pg_relay *relay, const char *pa
 
 bool relay_lists_build(struct pg_relay *relay)
 {
+	relay->large =
+	    relay->domains.count + relay->parents.count > RELAY_LARGE || relay->nnets > RELAY_LARGE;
 	return strset_build(&relay->domains, relay->domains.items, relay->domains.count) &&
 	       strset_build(&relay->parents, relay->parents.items, relay->parents.count) &&
 	       strset_build(&relay->certs, relay->certs.items, relay->certs.count) &&

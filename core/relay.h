@@ -35,12 +35,17 @@ struct pg_relay {
 	 * row: config_free() frees it. */
 	const char *origin_domain;
 	bool authenticated_may_relay;
+	/* More than RELAY_LARGE local domains: too many to stay cached, so
+	 * relay_prefetch() pays (set by relay_lists_build()). */
+	bool large;
 	/* Facts from the MTA (core/mtafacts.c), merged into the lists above
 	 * (origin_domain too: the MTA's value replaces a hand-set one). */
 	int from_mta;          /* enum pg_from_mta */
 	char postfix_dir[256]; /* postconf -c */
 	char sendmail_cf[256];
 };
+
+#define RELAY_LARGE 4096
 
 /* The two spellings of a recipient (SPEC, "Relay check: safe, not clever"). */
 enum relay_form {
@@ -61,7 +66,9 @@ bool relay_rcpt_is_local(const struct pg_relay *relay, const char *rcpt, enum re
 
 /* A hint: start loading the lines that relay_rcpt_is_local() will read for
  * the recipient rcpt (len bytes, not NUL-terminated), so that they arrive
- * while the caller does other work. A wrong guess costs only the loads. */
+ * while the caller does other work. Nothing when relay->large is false; a
+ * wrong guess costs only the loads. (The trusted networks need none: their
+ * arrays stay in the cache even at 100,000 networks.) */
 void relay_prefetch(const struct pg_relay *relay, const char *rcpt, size_t len);
 bool relay_client_trusted(const struct pg_relay *relay, const char *addr);
 /* Index relay->nets for relay_client_trusted() (replacing an older index);

@@ -139,7 +139,8 @@ enum session_status session_handle(const struct pg_config *cfg, struct pd_sessio
                                    char *why, size_t whylen);
 
 /* A hint from the bytes just read (len of them in buf, raw): start loading
- * what the relay check will look up for the first request's recipient. */
+ * what the relay check will look up for the first request's recipient,
+ * when the local domains are many (relay_prefetch()). */
 void session_prefetch(const struct pg_config *cfg, const char *buf, size_t len);
 
 /* NULL when v fits one "action=" line, else why not (engine_untellable_fn). */

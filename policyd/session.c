@@ -145,10 +145,10 @@ static bool request_check(const struct pd_request *req, unsigned *server_port,
 
 void session_prefetch(const struct pg_config *cfg, const char *buf, size_t len)
 {
-	size_t n;
-	const char *rcpt = proto_peek(buf, len, PD_A_RECIPIENT, &n);
+	size_t n = 0;
+	const char *rcpt;
 
-	if (rcpt != NULL)
+	if (cfg->relay.large && (rcpt = proto_peek(buf, len, PD_A_RECIPIENT, &n)) != NULL)
 		relay_prefetch(&cfg->relay, rcpt, n);
 }
 

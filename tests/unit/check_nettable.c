@@ -352,8 +352,10 @@ START_TEST(test_block_edges)
 			uint8_t a6[16] = {0x20};
 			bool in = a % 2 == 1 && a < 2 * n + 1;
 			a6[15] = (uint8_t)a;
-			ck_assert_msg(nettable_contains(t, AF_INET, a4) == in, "n %zu, IPv4 %u", n, a);
-			ck_assert_msg(nettable_contains(t, AF_INET6, a6) == in, "n %zu, IPv6 %u", n, a);
+			ck_assert_msg(nettable_contains(t, AF_INET, a4) == in, "n %zu, IPv4 %u", n,
+			              a);
+			ck_assert_msg(nettable_contains(t, AF_INET6, a6) == in, "n %zu, IPv6 %u", n,
+			              a);
 		}
 		nettable_free(t);
 		free(nets);
@@ -382,13 +384,35 @@ START_TEST(test_domains_largest)
 	ck_assert(strset_build(&r.domains, d, n + 1));
 	ck_assert(strset_build(&r.parents, p, 1));
 	ck_assert_uint_eq(r.domains.count, n);
+	r.large = true; /* relay_prefetch() works; its hints change no answer */
 	for (size_t i = 0; i < n; i += 7) {
 		snprintf(buf, sizeof buf, "u@Customer%zu.EXAMPLE.", i);
+		relay_prefetch(&r, buf, strlen(buf));
 		ck_assert_msg(relay_rcpt_is_local(&r, buf, RELAY_FORM_INTERNAL), "%s", buf);
 		snprintf(buf, sizeof buf, "u@customer%zu.example", i + n);
 		ck_assert_msg(!relay_rcpt_is_local(&r, buf, RELAY_FORM_INTERNAL), "%s", buf);
 		snprintf(buf, sizeof buf, "u@www.customer%zu.example", i);
 		ck_assert_msg(!relay_rcpt_is_local(&r, buf, RELAY_FORM_QUOTED), "%s", buf);
+	}
+	{
+		/* hostile or odd spellings, each exactly as long as said */
+		static const char *const odd[] = {
+		    "",
+		    "@",
+		    "u@",
+		    "u@.",
+		    "<u@x>",
+		    ">",
+		    "IPv6:::1",
+		    "::ffff:10.0.0.1",
+		    "not an address",
+		    "123456789012345678901234567890123456789012345678901234567890123"};
+		for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+			char *copy = strdup(odd[i]);
+			ck_assert_ptr_nonnull(copy);
+			relay_prefetch(&r, copy, strlen(copy));
+			free(copy);
+		}
 	}
 	ck_assert(relay_rcpt_is_local(&r, "u@a.b.Hosted.test.", RELAY_FORM_QUOTED));
 	ck_assert(!relay_rcpt_is_local(&r, "u@hosted.test", RELAY_FORM_QUOTED));
