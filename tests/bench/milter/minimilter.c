@@ -61,14 +61,14 @@ static sfsistat mini_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	(void)ctx;
 	(void)hostname;
 	(void)hostaddr;
-	return SMFIS_NOREPLY;
+	return SMFIS_CONTINUE; /* a reply, as portguard gives: no SMFIP_NR_CONN */
 }
 
 static sfsistat mini_helo(SMFICTX *ctx, char *helohost)
 {
 	(void)ctx;
 	(void)helohost;
-	return SMFIS_NOREPLY;
+	return SMFIS_CONTINUE; /* likewise: no SMFIP_NR_HELO */
 }
 
 static sfsistat mini_args(SMFICTX *ctx, char **argv)
