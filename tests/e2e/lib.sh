@@ -331,6 +331,11 @@ pf_stop() {
 	if [ -n "$_mpid" ]; then
 		t_wait 100 t_gone "$_mpid" || t_stop_pid "$_mpid" 20
 	fi
+	# An smtpd child that still ends a session holds the listening sockets a
+	# moment after the master is gone (CI: "port ... is already in use" at
+	# the next start); wait, bounded, until they are closed.
+	# shellcheck disable=SC2086 # a list of port numbers
+	t_wait 100 t_none_listening $E2E_PORTS
 	PF_STARTED=0
 }
 
