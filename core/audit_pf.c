@@ -476,6 +476,21 @@ static void pf_service(struct pf *x, struct pf_service *s)
 	} else if (pg->tls == PG_TLS_IMPLICIT) {
 		audit_add(r, s->port, s->name, role, "tls_wrapper", AUDIT_OK, front, NULL,
 		          "wrapped in TLS");
+	} else if (pg->tls == PG_TLS_STARTTLS && pg->role == PG_ROLE_RELAY && !wrap) {
+		/* A relay port: portguard refuses mail without TLS itself (rule 3),
+		 * and a public MX must not require TLS of other servers (RFC 3207):
+		 * Postfix need only offer STARTTLS. */
+		const char *level = eff(x, s, P_LEVEL);
+		if (*level == '\0' || strcmp(level, "none") == 0) {
+			fix_param(x, s, P_LEVEL, "may", true, fix, sizeof fix);
+			audit_add(r, s->port, s->name, role, "tls_encrypt", AUDIT_WARNING, front, fix,
+			          "portguard requires STARTTLS on this relay port, but Postfix does "
+			          "not offer it (smtpd_tls_security_level = %s): all mail is refused",
+			          *level != '\0' ? level : "(empty)");
+		} else {
+			audit_add(r, s->port, s->name, role, "tls_encrypt", AUDIT_OK, front, NULL,
+			          "STARTTLS offered (%s); portguard refuses mail without it", level);
+		}
 	} else if (pg->tls == PG_TLS_STARTTLS && !encrypt && !wrap) {
 		fix_param(x, s, P_LEVEL, "encrypt", true, fix, sizeof fix);
 		audit_add(r, s->port, s->name, role, "tls_encrypt", AUDIT_WARNING, front, fix,

@@ -286,6 +286,12 @@ bool audit_sendmail(const struct pg_config *cfg, const char *cf, struct audit_re
 		} else if (pg->tls == PG_TLS_IMPLICIT) {
 			audit_add(r, p->port, name, role, "tls_wrapper", AUDIT_OK, fr, NULL,
 			          "wrapped in TLS (M=s)");
+		} else if (pg->tls == PG_TLS_STARTTLS && pg->role == PG_ROLE_RELAY && !wrap) {
+			/* M=a would refuse mail from other servers; portguard refuses
+			 * mail without TLS itself, and --probe checks STARTTLS is offered */
+			audit_add(r, p->port, name, role, "tls_encrypt", AUDIT_OK, fr, NULL,
+			          "a relay port: portguard refuses mail without TLS (rule 3); "
+			          "--probe checks that STARTTLS is offered");
 		} else if (pg->tls == PG_TLS_STARTTLS && !wrap && strchr(p->flags, 'a') == NULL) {
 			flag_fix(cf, p, 'a', fix, sizeof fix);
 			audit_add(r, p->port, name, role, "tls_encrypt", AUDIT_WARNING, fr, fix,

@@ -273,6 +273,29 @@ restore
 pcP "127.0.0.1:$P_SMTPS/inet/smtpd_tls_wrappermode=no"
 row pf_465_without_wrappermode 2 "CRITICAL $P_SMTPS tls_wrapper"
 
+# A relay port that portguard.conf marks STARTTLS: Postfix need only offer it
+# (RFC 3207: a public MX must not require TLS), so the fix is "may", not
+# "encrypt", and "may" is OK.
+relay_starttls() {
+	sed -i "s|{ port = $P_MX;   role = \"relay\";      auth = \"optional\"; }|{ port = $P_MX; role = \"relay\"; auth = \"optional\"; tls = \"starttls\"; }|" "$PG_CONF"
+	grep -q -F "{ port = $P_MX; role = \"relay\"; auth = \"optional\"; tls = \"starttls\"; }" "$PG_CONF" ||
+		e2e_setup_fail "tls = starttls on the relay port of $PG_CONF"
+}
+restore
+relay_starttls
+pcP "127.0.0.1:$P_MX/inet/smtpd_tls_security_level=none"
+row pf_relay_starttls_not_offered 1 "WARNING $P_MX tls_encrypt"
+
+t_begin pf_relay_starttls_offered_is_ok
+grep -q -F "127.0.0.1:$P_MX/inet/smtpd_tls_security_level=may'" "$T_DIR/pf_relay_starttls_not_offered.fixes" ||
+	t_fail "the fix is not level may: $(cat "$T_DIR/pf_relay_starttls_not_offered.fixes")"
+restore
+relay_starttls
+audit pf_relay_starttls_offered
+[ "$A_RC" = 0 ] || t_fail "exit $A_RC, want 0: $(findings | tr '\n' ';')"
+findings '^OK$' | grep -q "^OK $P_MX tls_encrypt\$" || t_fail "no OK tls_encrypt for the relay port $P_MX"
+t_end
+
 # Debian's stock submission block overrides the restrictions without portguard.
 restore
 pcP "127.0.0.1:$P_SUB/inet/smtpd_relay_restrictions=permit_sasl_authenticated,reject" \
@@ -739,6 +762,18 @@ restore
 sed -i 's|^\(  { port = '"$SM_PORT_MTA"'; name = "MTA"; role = "relay";\) },|\1 auth = "forbidden"; },|' "$SMC"
 row sm_auth_offered_where_forbidden 1 "WARNING $SM_PORT_MTA auth_offered"
 sed -i 's/ auth = "forbidden"; },/ },/' "$SMC"
+
+# A relay port that portguard.conf marks STARTTLS: no M=a advice (M=a would
+# refuse mail from other servers); portguard refuses mail without TLS itself.
+t_begin sm_relay_starttls_is_ok
+restore
+sed -i 's|^\(  { port = '"$SM_PORT_MTA"'; name = "MTA"; role = "relay";\) },|\1 tls = "starttls"; },|' "$SMC"
+grep -q 'name = "MTA"; role = "relay"; tls = "starttls"; }' "$SMC" || t_fail "tls = starttls not set on the MTA entry"
+audit sm_relay_starttls
+[ "$A_RC" = 0 ] || t_fail "exit $A_RC, want 0: $(findings | tr '\n' ';')"
+findings '^OK$' | grep -q "^OK $SM_PORT_MTA tls_encrypt\$" || t_fail "no OK tls_encrypt for the relay port $SM_PORT_MTA"
+sed -i 's/ tls = "starttls"; },/ },/' "$SMC"
+t_end
 
 restore
 cp "$SMC" "$SMC.good"
