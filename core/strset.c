@@ -5,21 +5,20 @@
  * fingerprints) and only read afterwards, so lookups need no lock and
  * allocate nothing. strset_add() copies each string as it is read to the end
  * of one arena (items point into it; no block per string, so loading a
- * million domains costs their bytes and a pointer each); strset_build() drops
- * the duplicates and indexes the strings with open addressing and
- * linear probing over a power-of-two table at most half full: each slot
- * holds the upper half of the string's 64-bit FNV-1a hash and its offset in
- * the arena plus one (0 is an empty slot). Then the strings are copied into
- * a new arena in the order of their slots, with an anchor (the offset of the
- * first string at or after it) every STRSET_GROUP slots: a slot's string
- * lies near its anchor plus the group's average bytes per slot, so a lookup
- * starts loading those lines together with the slot's (strset_warm) instead
- * of after it. A lookup costs one hash, one slot and, almost always, one
- * string compare: two cache misses at most, whatever the size of the set
- * (PG_MAX_LOCAL_DOMAINS), and usually overlapping; strset_prefetch() starts
- * the same loads early, for a caller with other work to do meanwhile. Large
- * blocks ask the kernel for transparent huge pages, so that a random lookup
- * misses the TLB less.
+ * million domains costs their bytes and a pointer each). strset_build()
+ * then drops the duplicates and moves the strings into a table of 32-byte
+ * cells, two to a cache line, filled at most three quarters by Robin Hood
+ * linear probing. A cell holds the upper half of the string's 64-bit hash,
+ * its distance from its home cell, and the string itself when it has at
+ * most 26 bytes (a domain name almost always has), else its offset in an
+ * arena of the long ones. A lookup starts at the home cell the hash gives
+ * and stops at the string, at an empty cell or at a cell nearer its own
+ * home than the string would be: about two cells, found or not, so one
+ * cache line or two whatever the size of the set (PG_MAX_LOCAL_DOMAINS).
+ * strset_prefetch() starts loading those lines early, for a caller with
+ * other work to do meanwhile; no address it loads depends on another load.
+ * Large tables ask the kernel for transparent huge pages, so that a random
+ * lookup misses the TLB less.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,37 +27,73 @@
 
 #include "strset.h"
 
-/* Slots per anchor: 4 bytes of anchors for 32 slots of 8 bytes. */
-#define STRSET_GROUP 32
+/* Robin Hood keeps the longest probe short (about log n); past this the
+ * build doubles the table. The cells after the last home one absorb the
+ * probes that would wrap. */
+#define STRSET_MAX_DIST 255
 
-/* always_inline: GCC takes a function of prefetches alone for one without
- * effects and drops the calls to it. */
-static inline __attribute__((always_inline)) void strset_warm(const struct pg_strset *set,
-                                                              size_t i);
+_Static_assert(sizeof(struct strset_cell) == 32, "two cells to a cache line");
+_Static_assert(STRSET_MAX_DIST <= UINT8_MAX, "a cell's distance is one byte");
 
-static uint64_t strset_hash(const char *s)
+/* Bytes 'A'-'Z' of w in lower case, the others as they are (eight at once). */
+static inline uint64_t strset_fold8(uint64_t w)
 {
-	uint64_t h = 0xcbf29ce484222325u;
+	const uint64_t ones = 0x0101010101010101u, high = ones * 0x80;
+	uint64_t low7 = w & ~high;
+	uint64_t from_a = low7 + ones * (0x80 - 'A'); /* high bit: at least 'A' */
+	uint64_t past_z = low7 + ones * (0x80 - 'Z' - 1);
 
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
-		h = (h ^ *p) * 0x100000001b3u;
-	return h ^ (h >> 29);
+	return w | ((from_a & ~past_z & ~w & high) >> 2);
 }
 
-/* Start loading the slot where s (len bytes, case-folded on the way)
- * would be: a hint only, so a wrong guess costs nothing but the load. */
+/* The hash of s (len bytes), case-folded: eight bytes a step, then mixed
+ * (a Murmur3 finaliser), so that the home cell (the lower half) and the tag
+ * (the upper half) depend on every byte. Folding lets strset_prefetch()
+ * hash a recipient as written; the sets compare bytes, so a set of
+ * upper-case names (ciphers) loses nothing but a few collisions. */
+static uint64_t strset_hash(const char *s, size_t len)
+{
+	uint64_t h = 0x9e3779b97f4a7c15u ^ len, w;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, s + i, 8);
+		h = (h ^ strset_fold8(w)) * 0xff51afd7ed558ccdu;
+		h ^= h >> 29;
+	}
+	if (i < len) {
+		w = 0;
+		memcpy(&w, s + i, len - i);
+		h = (h ^ strset_fold8(w)) * 0xff51afd7ed558ccdu;
+	}
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53u;
+	return h ^ (h >> 33);
+}
+
+/* The home cell of hash h: its lower half scaled to the table. */
+static inline size_t strset_home(const struct pg_strset *set, uint64_t h)
+{
+	return (size_t)(((uint64_t)(uint32_t)h * set->ncells) >> 32);
+}
+
+static inline uint32_t strset_tag(uint64_t h)
+{
+	return ((uint32_t)(h >> 32) | 2u) & ~1u;
+}
+
+/* Start loading the cells where s (len bytes, case-folded on the way)
+ * would be: a hint only, so a wrong guess costs nothing but the loads. */
 void strset_prefetch(const struct pg_strset *set, const char *s, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325u;
+	size_t home;
 
-	if (set->slots == NULL || set->count == 0)
+	if (set->cells == NULL || set->count == 0)
 		return;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		h = (h ^ (c >= 'A' && c <= 'Z' ? c + 32 : c)) * 0x100000001b3u;
-	}
-	h ^= h >> 29;
-	strset_warm(set, (size_t)h & set->mask);
+	home = strset_home(set, strset_hash(s, len));
+	__builtin_prefetch(&set->cells[home]);
+	if (home + 2 < set->ncells) /* the next line, when home is its second cell */
+		__builtin_prefetch(&set->cells[home + 2]);
 }
 
 /* Ask for huge pages over the whole 2 MiB pages inside [p, p + n). */
@@ -72,16 +107,27 @@ static void strset_huge(void *p, size_t n)
 		(void)madvise((void *)from, to - from, MADV_HUGEPAGE);
 }
 
-/* The slot of s, or the empty slot where it would go. */
-static size_t strset_slot(const struct pg_strset *set, const char *s, uint64_t h)
+static const char *strset_cell_str(const struct pg_strset *set, const struct strset_cell *c)
 {
-	uint32_t tag = (uint32_t)(h >> 32);
+	uint32_t off;
 
-	for (size_t i = (size_t)h & set->mask;; i = (i + 1) & set->mask) {
-		uint64_t v = set->slots[i];
-		if (v == 0 ||
-		    ((uint32_t)(v >> 32) == tag && strcmp(set->arena + (uint32_t)v - 1, s) == 0))
-			return i;
+	if ((c->tag & 1u) == 0)
+		return c->s;
+	memcpy(&off, c->s, sizeof off);
+	return set->arena + off;
+}
+
+/* The cell holding s, or NULL. */
+static const struct strset_cell *strset_find(const struct pg_strset *set, const char *s, uint64_t h)
+{
+	uint32_t tag = strset_tag(h);
+	const struct strset_cell *c = &set->cells[strset_home(set, h)];
+
+	for (unsigned d = 0;; d++, c++) {
+		if (c->tag == 0 || c->dist < d)
+			return NULL;
+		if ((c->tag & ~1u) == tag && strcmp(strset_cell_str(set, c), s) == 0)
+			return c;
 	}
 }
 
@@ -122,13 +168,126 @@ bool strset_add(struct pg_strset *set, const char *s)
 	return true;
 }
 
-/* Index the strings (dropping duplicates), then copy them into a new arena
- * in the order of their slots, with an anchor every STRSET_GROUP slots. */
+/* Put item k (string s, hash h) into the cells, or find its equal there.
+ * A cell holds the item's number while the table is built (in s); Robin
+ * Hood: a cell nearer its home than the carried item gives its place up
+ * and the walk carries it on. false: a probe past STRSET_MAX_DIST. */
+static bool strset_place(struct pg_strset *set, const struct pg_strset *old, uint32_t k, uint64_t h,
+                         bool *dup)
+{
+	struct strset_cell carry = {.tag = strset_tag(h)};
+	struct strset_cell *c = &set->cells[strset_home(set, h)];
+	bool mine = true; /* carrying item k: an equal string is a duplicate */
+
+	memcpy(carry.s, &k, sizeof k);
+	*dup = false;
+	for (;; c++) {
+		if (c->tag == 0) {
+			*c = carry;
+			return true;
+		}
+		if (mine && c->dist == carry.dist && c->tag == carry.tag) {
+			uint32_t other;
+			memcpy(&other, c->s, sizeof other);
+			if (strcmp(old->items[other], old->items[k]) == 0) {
+				*dup = true;
+				return true;
+			}
+		}
+		if (c->dist < carry.dist) {
+			struct strset_cell t = *c;
+			*c = carry;
+			carry = t;
+			mine = false;
+		}
+		if (carry.dist == STRSET_MAX_DIST)
+			return false;
+		carry.dist++;
+	}
+}
+
+/* Index set's strings in ncells home cells: drop the duplicates, keep the
+ * items' order, move the short strings into their cells and the long ones
+ * into a new arena. false: out of memory, or a probe too long (*too_long:
+ * the caller tries twice the cells). */
+static bool strset_index(struct pg_strset *set, size_t ncells, bool *too_long)
+{
+	struct pg_strset old = *set;
+	size_t tail = old.count < STRSET_MAX_DIST + 1 ? old.count : STRSET_MAX_DIST + 1;
+	size_t total = ncells + tail, out = 0, pos = 0, longbytes = 0;
+	struct strset_cell *cells = calloc(total, sizeof *cells);
+	uint32_t *keep = calloc(old.count, sizeof *keep);
+	char **items = NULL, *arena = NULL;
+
+	*too_long = false;
+	if (cells == NULL || keep == NULL)
+		goto fail;
+	strset_huge(cells, total * sizeof *cells);
+	set->cells = cells;
+	set->ncells = ncells;
+	set->ncap = total;
+	/* the index, over item numbers; the first of equal strings wins */
+	for (size_t k = 0; k < old.count; k++) {
+		bool dup;
+		if (!strset_place(set, &old, (uint32_t)k,
+		                  strset_hash(old.items[k], strlen(old.items[k])), &dup)) {
+			*too_long = true;
+			goto fail;
+		}
+		if (!dup) {
+			size_t len = strlen(old.items[k]) + 1;
+			keep[k] = (uint32_t)++out; /* its new position, plus one */
+			if (len > sizeof cells->s)
+				longbytes += len;
+		}
+	}
+	items = malloc(out * sizeof *items);
+	arena = malloc(longbytes > 0 ? longbytes : 1);
+	if (items == NULL || arena == NULL)
+		goto fail;
+	/* each string into its cell (short) or the new arena (long) */
+	for (size_t i = 0; i < total; i++) {
+		struct strset_cell *c = &cells[i];
+		uint32_t k;
+		size_t len;
+		if (c->tag == 0)
+			continue;
+		memcpy(&k, c->s, sizeof k);
+		len = strlen(old.items[k]) + 1;
+		if (len <= sizeof c->s) {
+			memcpy(c->s, old.items[k], len);
+			items[keep[k] - 1] = c->s;
+		} else {
+			uint32_t off = (uint32_t)pos;
+			memcpy(arena + pos, old.items[k], len);
+			items[keep[k] - 1] = arena + pos;
+			pos += len;
+			c->tag |= 1u;
+			memcpy(c->s, &off, sizeof off);
+		}
+	}
+	free(keep);
+	free(old.arena);
+	free(old.items);
+	set->items = items;
+	set->arena = arena;
+	set->count = out;
+	set->used = set->cap = pos;
+	return true;
+fail:
+	free(cells);
+	free(keep);
+	free(items);
+	free(arena);
+	set->cells = NULL;
+	set->ncells = set->ncap = 0;
+	return false;
+}
+
 bool strset_build(struct pg_strset *set, char **items, size_t count)
 {
-	size_t size = 16, out = 0, pos = 0;
-	uint32_t *slot_of;
-	char *arena;
+	size_t ncells;
+	bool too_long = false;
 
 	if (items != set->items) { /* malloc'd strings: into the arena first */
 		bool ok = true;
@@ -140,97 +299,35 @@ bool strset_build(struct pg_strset *set, char **items, size_t count)
 		if (!ok)
 			return false;
 	}
-	count = set->count;
-	while (size < 2 * count)
-		size *= 2;
-	set->mask = size - 1;
-	set->slots = calloc(size, sizeof *set->slots);
-	set->anchors = malloc((size / STRSET_GROUP + 1) * sizeof *set->anchors);
-	slot_of = malloc((count > 0 ? count : 1) * sizeof *slot_of);
-	arena = malloc(set->used > 0 ? set->used : 1);
-	if (set->slots == NULL || set->anchors == NULL || slot_of == NULL || arena == NULL) {
-		free(slot_of);
-		free(arena);
-		free(set->slots);
-		free(set->anchors);
-		set->slots = NULL; /* without an index strset_contains() scans the items */
-		set->anchors = NULL;
-		return false;
+	if (set->count == 0)
+		return true; /* nothing to find: no cells */
+	/* at most three quarters full; four cells at least */
+	ncells = set->count + set->count / 3 + 4;
+	while (!strset_index(set, ncells, &too_long)) {
+		if (!too_long || ncells > (size_t)UINT32_MAX / 4)
+			return false; /* without an index strset_contains() scans the items */
+		ncells *= 2;
 	}
-	strset_huge(set->slots, size * sizeof *set->slots);
-	strset_huge(arena, set->used);
-	/* the index, over the old arena's offsets; the first of equal strings wins */
-	for (size_t i = 0; i < count; i++) {
-		char *s = set->items[i];
-		uint64_t h = strset_hash(s);
-		size_t at = strset_slot(set, s, h);
-		if (set->slots[at] == 0) {
-			set->slots[at] = (h >> 32 << 32) | (uint64_t)(s - set->arena + 1);
-			set->items[out] = s;
-			slot_of[out++] = (uint32_t)at;
-		}
-	}
-	/* the strings in slot order, the slots pointing at their new places */
-	for (size_t i = 0; i < size; i++) {
-		uint64_t v = set->slots[i];
-		if (i % STRSET_GROUP == 0)
-			set->anchors[i / STRSET_GROUP] = (uint32_t)pos;
-		if (v != 0) {
-			size_t len = strlen(set->arena + (uint32_t)v - 1) + 1;
-			memcpy(arena + pos, set->arena + (uint32_t)v - 1, len);
-			set->slots[i] = (v >> 32 << 32) | (uint64_t)(pos + 1);
-			pos += len;
-		}
-	}
-	set->anchors[size / STRSET_GROUP] = (uint32_t)pos;
-	for (size_t k = 0; k < out; k++)
-		set->items[k] = arena + (uint32_t)set->slots[slot_of[k]] - 1;
-	free(slot_of);
-	free(set->arena);
-	set->arena = arena;
-	set->count = out;
-	set->used = set->cap = pos;
-	set->per_slot = (pos << 8) / size;
 	return true;
-}
-
-/* Start loading slot i's line and the lines where its string should be:
- * near its group's anchor plus the bytes of the slots before it, on
- * average. The two loads overlap instead of one waiting for the other. */
-static inline void strset_warm(const struct pg_strset *set, size_t i)
-{
-	size_t at = set->anchors[i / STRSET_GROUP] + ((i % STRSET_GROUP) * set->per_slot >> 8);
-
-	__builtin_prefetch(&set->slots[i]);
-	__builtin_prefetch(set->arena + (at < set->used ? at : set->used - 1));
-	if (at >= 64)
-		__builtin_prefetch(set->arena + at - 64);
-	if (at + 64 < set->used)
-		__builtin_prefetch(set->arena + at + 64);
 }
 
 bool strset_contains(const struct pg_strset *set, const char *s)
 {
-	uint64_t h;
-
 	if (set->count == 0 || s == NULL)
 		return false;
-	if (set->slots == NULL) {
+	if (set->cells == NULL) {
 		for (size_t i = 0; i < set->count; i++)
 			if (strcmp(set->items[i], s) == 0)
 				return true;
 		return false;
 	}
-	h = strset_hash(s);
-	strset_warm(set, (size_t)h & set->mask);
-	return set->slots[strset_slot(set, s, h)] != 0;
+	return strset_find(set, s, strset_hash(s, strlen(s))) != NULL;
 }
 
 void strset_free(struct pg_strset *set)
 {
 	free(set->arena);
 	free(set->items);
-	free(set->slots);
-	free(set->anchors);
+	free(set->cells);
 	memset(set, 0, sizeof *set);
 }

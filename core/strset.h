@@ -10,23 +10,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A cell of the index (strset.c): 32 bytes, two to a cache line. */
+struct strset_cell {
+	uint32_t tag; /* 0: empty; else the hash's upper half, bit 1 set; bit 0: long */
+	uint8_t dist; /* cells from its home cell */
+	char s[27];   /* the string and its NUL; a long one: its arena offset */
+};
+
 struct pg_strset {
 	char **items;
 	size_t count;
-	uint64_t *slots;  /* the index: hash tag << 32 | (offset in arena + 1); 0 empty */
-	size_t mask;      /* slots - 1, a power of two less one */
 	char *arena;      /* the strings back to back; items point into it */
 	size_t used, cap; /* bytes of the arena in use, allocated */
-	/* Once built, the arena holds the strings in the order of their slots;
-	 * anchors[g] is the offset of the first one at or after slot
-	 * g * STRSET_GROUP, per_slot the arena's bytes per slot (x 256): where
-	 * a slot's string should be, to load it with the slot (strset.c). */
-	uint32_t *anchors;
-	size_t per_slot;
+	/* Once built (strset.c): the index, ncap cells of which the first
+	 * ncells are home cells (the rest take the probes past the end); the
+	 * short strings live in their cells, the arena keeps only the long
+	 * ones, and items point to each string where it lives. */
+	struct strset_cell *cells;
+	size_t ncells, ncap;
 };
 
 /* strset_add copies s to the end of set (false: out of memory).
- * strset_build indexes set's strings and drops duplicates; given other items
+ * strset_build indexes set's strings and drops duplicates, once (no
+ * strset_add after it); given other items
  * than set->items (a malloc'd array of malloc'd strings) it adds and frees
  * them first (false: out of memory, then lookups scan). Comparison is
  * byte-wise: callers case-fold first. */

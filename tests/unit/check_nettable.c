@@ -421,6 +421,99 @@ START_TEST(test_domains_largest)
 }
 END_TEST
 
+/* The index's invariants: a cell d from its home has every cell between
+ * them full, and Robin Hood order (along a run the distance grows by one at
+ * most); *occupied counts the full cells. */
+static void strset_layout_check(const struct pg_strset *set, size_t *occupied)
+{
+	size_t run = 0;
+
+	*occupied = 0;
+	ck_assert_uint_le(set->ncap, set->ncells + 256);
+	for (size_t i = 0; i < set->ncap; i++) {
+		const struct strset_cell *c = &set->cells[i];
+		if (c->tag == 0) {
+			run = 0;
+			continue;
+		}
+		ck_assert_uint_eq(c->tag & 2u, 2u);
+		ck_assert_uint_le(c->dist, run);
+		if (i > 0 && set->cells[i - 1].tag != 0)
+			ck_assert_uint_le(c->dist, set->cells[i - 1].dist + 1u);
+		ck_assert_uint_lt(i - c->dist, set->ncells); /* its home is a home cell */
+		run++;
+		(*occupied)++;
+	}
+}
+
+/* strset against a linear scan: random short (in the cell) and long (in
+ * the arena) strings, duplicates among them, asked for members, near
+ * misses (one byte changed, a prefix, one byte longer) and strangers. */
+START_TEST(test_strset_property)
+{
+	for (unsigned round = 0; round < 40; round++) {
+		size_t n = round < 10 ? round : 1 + (size_t)(rand() % 3000);
+		char **v = malloc((n + 1) * sizeof *v);
+		struct pg_strset set;
+		size_t occupied, distinct = 0;
+
+		ck_assert_ptr_nonnull(v);
+		memset(&set, 0, sizeof set);
+		for (size_t i = 0; i < n; i++) {
+			if (i > 0 && rand() % 8 == 0) {
+				v[i] = strdup(v[(size_t)rand() % i]);
+			} else {
+				size_t len = 1 + (size_t)(rand() % 60);
+				v[i] = malloc(len + 1);
+				ck_assert_ptr_nonnull(v[i]);
+				for (size_t j = 0; j < len; j++)
+					v[i][j] = "abcdefgh.-0123"[rand() % 14];
+				v[i][len] = '\0';
+			}
+			ck_assert_ptr_nonnull(v[i]);
+			ck_assert(strset_add(&set, v[i]));
+		}
+		ck_assert(strset_build(&set, set.items, set.count));
+		for (size_t i = 0; i < n; i++) {
+			bool first = true;
+			for (size_t j = 0; j < i && first; j++)
+				first = strcmp(v[j], v[i]) != 0;
+			distinct += first;
+		}
+		ck_assert_uint_eq(set.count, distinct);
+		if (n > 0) {
+			strset_layout_check(&set, &occupied);
+			ck_assert_uint_eq(occupied, distinct);
+		}
+		for (size_t i = 0; i < n; i++) {
+			char probe[80];
+			size_t len = strlen(v[i]);
+			bool want;
+			ck_assert(strset_contains(&set, v[i]));
+			for (unsigned form = 0; form < 3; form++) {
+				snprintf(probe, sizeof probe, "%s", v[i]);
+				if (form == 0)
+					probe[(size_t)rand() % len] ^= 0x20;
+				else if (form == 1)
+					probe[len - 1] = '\0';
+				else
+					snprintf(probe, sizeof probe, "%sz", v[i]);
+				want = false;
+				for (size_t j = 0; j < n && !want; j++)
+					want = strcmp(v[j], probe) == 0;
+				ck_assert_msg(strset_contains(&set, probe) == want, "%s", probe);
+			}
+		}
+		ck_assert(!strset_contains(&set, "no such string, longer than a cell holds"));
+		ck_assert(!strset_contains(&set, "Z"));
+		for (size_t i = 0; i < n; i++)
+			free(v[i]);
+		free(v);
+		strset_free(&set);
+	}
+}
+END_TEST
+
 /* strset_add() as the config loader uses it: strings copied one by one to
  * the end of a growing arena (it moves many times here, and the items must
  * move with it), duplicates dropped by strset_build() without a copy. */
@@ -448,10 +541,9 @@ START_TEST(test_domains_added)
 		ck_assert_msg(strset_contains(&set, buf) == (i % 3 != 2), "%s", buf);
 	}
 	{
-		/* the items keep their order (first of equal strings) and the
-		 * arena holds each kept string once, back to back, in the order
-		 * of the slots; every anchor is where its group's strings start */
-		size_t kept = 0, bytes = 0, next = 0;
+		/* the items keep their order (first of equal strings); each short
+		 * string lives in exactly one cell and the items point there */
+		size_t kept = 0, occupied = 0;
 		for (size_t i = 0; i < n; i++)
 			kept += i % 3 != 2;
 		ck_assert_uint_eq(set.count, kept);
@@ -459,20 +551,14 @@ START_TEST(test_domains_added)
 			if (i % 3 == 2)
 				continue;
 			snprintf(buf, sizeof buf, "d%zu.example", i);
-			ck_assert_str_eq(set.items[k++], buf);
-			bytes += strlen(buf) + 1;
+			ck_assert_str_eq(set.items[k], buf);
+			ck_assert(set.items[k] >= set.cells[0].s &&
+			          set.items[k] < (char *)&set.cells[set.ncap]);
+			k++;
 		}
-		ck_assert_uint_eq(set.used, bytes);
-		for (size_t i = 0; i <= set.mask; i++) {
-			uint64_t v = set.slots[i];
-			if (i % 32 == 0)
-				ck_assert_uint_eq(set.anchors[i / 32], next);
-			if (v == 0)
-				continue;
-			ck_assert_uint_eq((uint32_t)v - 1, next);
-			next += strlen(set.arena + next) + 1;
-		}
-		ck_assert_uint_eq(next, set.used);
+		ck_assert_uint_eq(set.used, 0); /* no long string: no arena */
+		strset_layout_check(&set, &occupied);
+		ck_assert_uint_eq(occupied, kept);
 	}
 	ck_assert(!strset_contains(&set, "d20000.example"));
 	ck_assert(!strset_contains(&set, "d2.example"));
@@ -494,6 +580,7 @@ static Suite *nettable_suite(void)
 	tcase_add_test(tc, test_largest);
 	tcase_add_test(tc, test_block_edges);
 	tcase_add_test(tc, test_domains_added);
+	tcase_add_test(tc, test_strset_property);
 	tcase_add_test(tc, test_property_linear);
 	tcase_add_test(tc, test_domains_largest);
 	suite_add_tcase(s, tc);
