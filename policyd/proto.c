@@ -62,23 +62,6 @@ const char *proto_attr_name(enum pd_attr a)
 	return (unsigned)a < PD_A_COUNT ? attr_names[a].name : "?";
 }
 
-const char *proto_peek(const char *buf, size_t len, enum pd_attr a, size_t *vlen)
-{
-	const char *end = buf + len, *nl;
-	size_t n = attr_names[a].len;
-
-	for (unsigned i = 0; i < PROTO_PEEK_LINES && buf < end; i++, buf = nl + 1) {
-		if ((nl = memchr(buf, '\n', (size_t)(end - buf))) == NULL || nl == buf)
-			return NULL;
-		if ((size_t)(nl - buf) > n && buf[n] == '=' &&
-		    memcmp(buf, attr_names[a].name, n) == 0) {
-			*vlen = (size_t)(nl - buf) - n - 1;
-			return buf + n + 1;
-		}
-	}
-	return NULL;
-}
-
 void proto_reset(struct proto_scan *st)
 {
 	st->pos = 0;
@@ -196,6 +179,32 @@ static void special_masks(const char *p, size_t n, uint64_t *nl, uint64_t *eq)
 		*nl |= (uint64_t)(p[i] == '\n') << i;
 		*eq |= (uint64_t)(p[i] == '=') << i;
 	}
+}
+
+const char *proto_peek(const char *buf, size_t len, enum pd_attr a, size_t *vlen)
+{
+	const char *name = attr_names[a].name;
+	size_t n = attr_names[a].len, start = 0;
+	unsigned lines = 0;
+
+	/* the lines' ends 64 bytes at a time, as proto_scan() finds them */
+	for (size_t base = 0; base < len; base += 64) {
+		uint64_t nl, eq;
+
+		special_masks(buf + base, len - base < 64 ? len - base : 64, &nl, &eq);
+		for (; nl != 0; nl &= nl - 1) {
+			size_t p = base + (size_t)__builtin_ctzll(nl);
+			if (p == start || lines++ == PROTO_PEEK_LINES)
+				return NULL; /* the request's end, or far enough */
+			if (p - start > n && buf[start + n] == '=' &&
+			    memcmp(buf + start, name, n) == 0) {
+				*vlen = p - start - n - 1;
+				return buf + start + n + 1;
+			}
+			start = p + 1;
+		}
+	}
+	return NULL;
 }
 
 _Static_assert(PG_POLICY_MAX_REQUEST <= UINT16_MAX, "offsets in struct proto_scan are 16-bit");
