@@ -31,11 +31,10 @@ struct pg_strset {
 };
 
 /* strset_add copies s to the end of set (false: out of memory).
- * strset_build indexes set's strings and drops duplicates, once (no
- * strset_add after it); given other items
- * than set->items (a malloc'd array of malloc'd strings) it adds and frees
- * them first (false: out of memory, then lookups scan). Comparison is
- * byte-wise: callers case-fold first. */
+ * strset_build indexes set's strings and drops duplicates, once: no
+ * strset_add after it. Given other items than set->items (a malloc'd array
+ * of malloc'd strings) it adds and frees them first (false: out of memory,
+ * then lookups scan). Comparison is byte-wise: callers case-fold first. */
 bool strset_add(struct pg_strset *set, const char *s);
 bool strset_build(struct pg_strset *set, char **items, size_t count);
 bool strset_contains(const struct pg_strset *set, const char *s);

@@ -59,16 +59,6 @@ if [ ${#tmp} -gt 90 ]; then
 fi
 
 null_pid="" small_pid="" large_pid="" lg_pid=""
-stop_pid() {
-	kill "$1" 2>/dev/null || return 0
-	t=0
-	while kill -0 "$1" 2>/dev/null && [ "$t" -lt 50 ]; do
-		sleep 0.1
-		t=$((t + 1))
-	done
-	kill -0 "$1" 2>/dev/null && kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
 cleanup() {
 	for p in $lg_pid $null_pid $small_pid $large_pid; do
 		stop_pid "$p"
@@ -85,16 +75,6 @@ fail() {
 	failed=1
 	echo "bench-large: ERROR: $*" >&2
 	exit 2
-}
-kv() {
-	echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
-}
-median() {
-	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-# "Q1-Q3" of the numbers on stdin (nearest rank)
-quartiles() {
-	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else printf "%s-%s\n", v[int((NR + 3) / 4)], v[int((3 * NR + 3) / 4)] }'
 }
 ms_now() {
 	date +%s%N | cut -c1-13

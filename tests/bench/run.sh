@@ -80,20 +80,6 @@ fi
 null_pid=""
 pg_pid=""
 base_pid=""
-# Stop a server we started: TERM, up to 5 s to exit, then KILL.
-stop_pid() {
-	kill "$1" 2>/dev/null || return 0
-	t=0
-	while kill -0 "$1" 2>/dev/null && [ "$t" -lt 50 ]; do
-		sleep 0.1
-		t=$((t + 1))
-	done
-	if kill -0 "$1" 2>/dev/null; then
-		echo "bench: pid $1 ignored SIGTERM for 5 s; killing it" >&2
-		kill -KILL "$1" 2>/dev/null
-	fi
-	wait "$1" 2>/dev/null
-}
 cleanup() {
 	for p in $null_pid $pg_pid $base_pid; do
 		stop_pid "$p"
@@ -145,15 +131,6 @@ if [ -n "$BASELINE" ] && ! "$LOADGEN" -s "$tmp/base.sock" -1 -T 10; then
 	tail -n 20 "$tmp/base.log" >&2
 	fail "the baseline portguard-policyd did not answer"
 fi
-
-# key=value from a loadgen line
-kv() {
-	echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
-}
-# median of the numbers on stdin
-median() {
-	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 cpus=$(nproc 2>/dev/null || echo 1)
 load_start=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)

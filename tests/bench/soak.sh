@@ -193,18 +193,19 @@ prc=$?
 pg_pid=""
 [ "$prc" = 0 ] || fail "portguard-policyd exited $prc at the clean stop"
 
-kv() { tr ' ' '\n' <"$1" | sed -n "s/^$2=//p"; }
+# key=value from a loadgen output file
+kvf() { tr ' ' '\n' <"$1" | sed -n "s/^$2=//p"; }
 L=$tmp/load.out
-answered=$(kv "$L" answered)
+answered=$(kvf "$L" answered)
 clients=$((answered + probes))
 stats=$(cat "$tmp"/pg.*.log | awk '/stats: port=/ {
 	for (i = 1; i <= NF; i++) if ($i ~ /^recipients=[0-9]+$/) n += substr($i, 12) }
 	END { print n + 0 }')
 recovered=$(cat "$tmp"/pg.*.log | grep -c 'stats: port=.*recovered=1')
 reloaded=$(cat "$tmp"/pg.*.log | grep -c 'reloaded')
-lost_w=$(kv "$L" lost_in_window)
-failed_other=$(($(kv "$L" connect_failed_other) + $(kv "$L" bad_reply) + $(kv "$L" unanswered_at_end) + $(kv "$L" tempfail)))
-wrong=$(kv "$L" wrongly_accepted)
+lost_w=$(kvf "$L" lost_in_window)
+failed_other=$(($(kvf "$L" connect_failed_other) + $(kvf "$L" bad_reply) + $(kvf "$L" unanswered_at_end) + $(kvf "$L" tempfail)))
+wrong=$(kvf "$L" wrongly_accepted)
 lost=$((clients - stats))
 extra=$((stats - clients))
 mark() { if [ "$1" = 1 ]; then echo "met"; else echo "NOT met"; fi; }
@@ -217,17 +218,17 @@ echo "daemon: $runs runs ($kills kill -9), $reloads_good good and $reloads_bad b
 [ "$reloaded" = "$reloads_good" ] || echo "  NOTE: $reloads_good good reloads sent but $reloaded \"reloaded\" lines (a reload lost to a kill, or a broken one taken)"
 echo
 echo "figures:"
-printf '  requests served:        %s (%s/s), of %s sent  %s\n' "$answered" "$(kv "$L" rps)" \
-	"$(kv "$L" sent)" "$(mark "$(ok "$answered > 0")")"
+printf '  requests served:        %s (%s/s), of %s sent  %s\n' "$answered" "$(kvf "$L" rps)" \
+	"$(kvf "$L" sent)" "$(mark "$(ok "$answered > 0")")"
 printf '  requests failed:        %s outside the kill windows (bad or temporary replies, refused connects, no reply at the end)  %s\n' \
 	"$failed_other" "$(mark "$(ok "$failed_other == 0")")"
 printf '    in the %s kill windows: %s connects refused while the daemon was down, %s requests cut off in flight, %s idle connections closed (by the kill, or to make room as the flood came back)\n' \
-	"$(kv "$L" windows)" "$(kv "$L" refused_in_window)" "$lost_w" "$(kv "$L" closed_idle_in_window)"
+	"$(kvf "$L" windows)" "$(kvf "$L" refused_in_window)" "$lost_w" "$(kvf "$L" closed_idle_in_window)"
 printf '    (expected: a kill -9 ends every connection; until the restart answers, a connect is refused)\n'
 printf '    at the cap: %s idle connections closed to make room, %s requests sent again on a new connection (informational)\n' \
-	"$(kv "$L" evicted_idle)" "$(kv "$L" retried)"
-printf '  wrongly accepted:       %s (wrongly refused: %s)  %s\n' "$wrong" "$(kv "$L" wrongly_refused)" \
-	"$(mark "$(ok "$wrong == 0 && $(kv "$L" wrongly_refused) == 0")")"
+	"$(kvf "$L" evicted_idle)" "$(kvf "$L" retried)"
+printf '  wrongly accepted:       %s (wrongly refused: %s)  %s\n' "$wrong" "$(kvf "$L" wrongly_refused)" \
+	"$(mark "$(ok "$wrong == 0 && $(kvf "$L" wrongly_refused) == 0")")"
 printf '  counts lost:            %s (decisions received %s = %s soak + %s probes; recipients in stats lines %s)  %s\n' \
 	"$((lost > 0 ? lost : 0))" "$clients" "$answered" "$probes" "$stats" "$(mark "$(ok "$lost <= 0")")"
 printf '    counted but unanswered: %s, at most the %s requests cut off in kill windows  %s\n' \
