@@ -377,7 +377,7 @@ fi
 sconf=$tmp/stats.conf
 write_config "$sconf" enforce
 sed -i 's/level = "info";/level = "debug";/' "$sconf"
-port=$((20000 + $$ % 20000))
+port=$((18000 + $$ % 50)) # this layer's range: 18000-18099, below the ephemeral ports
 sock=inet:$port@127.0.0.1
 if start stats "$sconf" "$sock"; then
 	t=stats_sigusr2_match_traffic
@@ -452,7 +452,7 @@ fi
 # (miltertest cannot connect to inet6 sockets: check the listening socket)
 
 if grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null; then
-	port=$((20000 + ($$ + 7) % 20000))
+	port=$((18050 + $$ % 50))
 	hexport=$(printf '%04X' "$port")
 	t=inet6_socket_listens
 	if start inet6 "$sconf" "inet6:$port@::1" &&
