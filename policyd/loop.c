@@ -800,21 +800,28 @@ int loop_run(struct pg_config *cfg, const struct daemon_info *info,
 		}
 		L.now = mono_ms();
 		/* Read every connection that only has something to read first, and
-		 * answer them after: each read starts loading the table lines its
-		 * request will look up (session_prefetch()), which then arrive
-		 * while the other connections are read instead of stalling the
-		 * answer. filled[i]: 0 not read yet, 1 nothing to answer (or
+		 * answer them after: each read is scanned at once, and a complete
+		 * request starts loading the table lines it will look up
+		 * (session_prefetch()), which then arrive while the other
+		 * connections are read instead of stalling the answer (the scan is
+		 * not repeated: proto_scan() remembers a request it found, and an
+		 * error is found again, and reported, when the request is
+		 * answered). filled[i]: 0 not read yet, 1 nothing to answer (or
 		 * closed), 2 read. */
 		unsigned char filled[LOOP_MAX_EVENTS] = {0};
 		for (int i = 0; i < n; i++) {
 			struct handle *h = events[i].data.ptr;
 			struct conn *c = (struct conn *)h;
+			char why[160];
+			size_t reqlen;
 
 			if (h->kind != HANDLE_CONN || !conn_read_only(c, events[i].events))
 				continue;
 			filled[i] = conn_fill(c) == FILL_DATA ? 2 : 1;
-			if (filled[i] == 2)
-				session_prefetch(L.cfg, c->in, c->in_len);
+			if (filled[i] == 2 &&
+			    proto_scan(&c->scan, c->in, c->in_len, &reqlen, why, sizeof why) ==
+			        PROTO_REQUEST)
+				session_prefetch(L.cfg, c->in, &c->scan);
 		}
 		/* Connections first, listeners last: making room at the cap closes
 		 * another connection, which must not have an event still to come. */

@@ -92,6 +92,7 @@ struct proto_scan {
 	size_t line_start; /* offset of the current, unfinished line */
 	size_t cur_eq;     /* offset of the current line's first '=', or SIZE_MAX */
 	unsigned nattrs;   /* name=value lines seen in this request */
+	size_t done;       /* once a request is complete: its length (0: not yet) */
 	/* Where the value of each known attribute starts and its line's '\n'
 	 * (0: not sent; a repeated attribute keeps its last value), so that
 	 * proto_parse() need not look at the request again. */
@@ -110,14 +111,11 @@ void proto_reset(struct proto_scan *st);
 enum proto_status proto_scan(struct proto_scan *st, const char *buf, size_t len, size_t *reqlen,
                              char *why, size_t whylen);
 /* Split a complete request (as found by proto_scan, whose state st still
- * describes it) into req, in place. */
+ * describes it) into req, in place. Once proto_scan has found a request it
+ * answers the same (PROTO_REQUEST, the same length) until proto_reset, so
+ * the loop may scan as it reads and again when it answers. */
 void proto_parse(char *buf, const struct proto_scan *st, struct pd_request *req);
 const char *proto_attr_name(enum pd_attr a);
-/* The first value of attribute a among the first PROTO_PEEK_LINES complete
- * lines of buf (len raw bytes, unchecked: the start of a request), its
- * length in *vlen; NULL if not there. Reads only; a hint, never a decision. */
-#define PROTO_PEEK_LINES 16
-const char *proto_peek(const char *buf, size_t len, enum pd_attr a, size_t *vlen);
 
 /* ---- one request, one reply (session.c, reply.c) ---- */
 struct pd_session {
@@ -138,10 +136,10 @@ enum session_status session_handle(const struct pg_config *cfg, struct pd_sessio
                                    const struct pd_request *req, char *out, size_t *outlen,
                                    char *why, size_t whylen);
 
-/* A hint from the bytes just read (len of them in buf, raw): start loading
- * what the relay check will look up for the first request's recipient,
- * when the local domains are many (relay_prefetch()). */
-void session_prefetch(const struct pg_config *cfg, const char *buf, size_t len);
+/* A hint, once proto_scan (state st) has found a complete request in buf:
+ * start loading what the relay check will look up for its recipient when
+ * the local domains are many (relay_prefetch()). */
+void session_prefetch(const struct pg_config *cfg, const char *buf, const struct proto_scan *st);
 
 /* NULL when v fits one "action=" line, else why not (engine_untellable_fn). */
 const char *reply_untellable(const struct pg_verdict *v);

@@ -9,10 +9,10 @@
  * name up in a fixed table of known attributes and notes where the value is.
  * proto_parse() then NUL-terminates those values in place and points the
  * request at them: nothing is allocated, unknown attributes are ignored, and
- * a repeated attribute keeps its last value. proto_peek() is a hint for the
- * loop, read before any of that: the first value of one attribute among the
- * first PROTO_PEEK_LINES complete lines, without checking or changing
- * anything. Failure: PROTO_ERROR with a
+ * a repeated attribute keeps its last value. A request found stays found:
+ * proto_scan() answers the same until proto_reset(), so the loop scans as
+ * it reads (to prefetch for the recipient) and again as it answers, for
+ * free. Failure: PROTO_ERROR with a
  * message naming the rule or limit; the caller sends nothing and closes the
  * connection, as the protocol asks.
  * Cost: one memchr per call looks for NUL over the bytes not checked yet (so
@@ -68,6 +68,7 @@ void proto_reset(struct proto_scan *st)
 	st->line_start = 0;
 	st->cur_eq = SIZE_MAX;
 	st->nattrs = 0;
+	st->done = 0;
 	memset(st->val_end, 0, sizeof st->val_end);
 }
 
@@ -181,32 +182,6 @@ static void special_masks(const char *p, size_t n, uint64_t *nl, uint64_t *eq)
 	}
 }
 
-const char *proto_peek(const char *buf, size_t len, enum pd_attr a, size_t *vlen)
-{
-	const char *name = attr_names[a].name;
-	size_t n = attr_names[a].len, start = 0;
-	unsigned lines = 0;
-
-	/* the lines' ends 64 bytes at a time, as proto_scan() finds them */
-	for (size_t base = 0; base < len; base += 64) {
-		uint64_t nl, eq;
-
-		special_masks(buf + base, len - base < 64 ? len - base : 64, &nl, &eq);
-		for (; nl != 0; nl &= nl - 1) {
-			size_t p = base + (size_t)__builtin_ctzll(nl);
-			if (p == start || lines++ == PROTO_PEEK_LINES)
-				return NULL; /* the request's end, or far enough */
-			if (p - start > n && buf[start + n] == '=' &&
-			    memcmp(buf + start, name, n) == 0) {
-				*vlen = p - start - n - 1;
-				return buf + start + n + 1;
-			}
-			start = p + 1;
-		}
-	}
-	return NULL;
-}
-
 _Static_assert(PG_POLICY_MAX_REQUEST <= UINT16_MAX, "offsets in struct proto_scan are 16-bit");
 
 enum proto_status proto_scan(struct proto_scan *st, const char *buf, size_t len, size_t *reqlen,
@@ -218,6 +193,10 @@ enum proto_status proto_scan(struct proto_scan *st, const char *buf, size_t len,
 	unsigned nattrs = st->nattrs;
 	enum proto_status ret = PROTO_MORE;
 
+	if (st->done != 0) { /* found before: the same answer */
+		*reqlen = st->done;
+		return PROTO_REQUEST;
+	}
 	/* A NUL anywhere in the bytes not checked yet ends the connection; one
 	 * memchr per call, not one per line. */
 	if (pos < len && memchr(buf + pos, '\0', len - pos) != NULL) {
@@ -251,7 +230,7 @@ enum proto_status proto_scan(struct proto_scan *st, const char *buf, size_t len,
 				goto too_long;
 			if (p == line_start) {
 				pos = p + 1;
-				*reqlen = p + 1;
+				*reqlen = st->done = p + 1;
 				ret = PROTO_REQUEST;
 				goto out;
 			}

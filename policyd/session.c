@@ -143,13 +143,12 @@ static bool request_check(const struct pd_request *req, unsigned *server_port,
 	return true;
 }
 
-void session_prefetch(const struct pg_config *cfg, const char *buf, size_t len)
+void session_prefetch(const struct pg_config *cfg, const char *buf, const struct proto_scan *st)
 {
-	size_t n = 0;
-	const char *rcpt;
+	size_t at = st->val_off[PD_A_RECIPIENT], end = st->val_end[PD_A_RECIPIENT];
 
-	if (cfg->relay.large && (rcpt = proto_peek(buf, len, PD_A_RECIPIENT, &n)) != NULL)
-		relay_prefetch(&cfg->relay, rcpt, n);
+	if (cfg->relay.large && st->done != 0 && end != 0)
+		relay_prefetch(&cfg->relay, buf + at, end - at);
 }
 
 void session_init(struct pd_session *s)

@@ -104,26 +104,6 @@ static void differ(const char *what)
 	abort();
 }
 
-/* proto_peek(), as the loop calls it on what was read: a value it finds is
- * the rest of a complete "recipient=" line among the first lines. */
-static void peek_check(const char *buf, size_t have)
-{
-	size_t vlen = 0, line = 0;
-	const char *v = proto_peek(buf, have, PD_A_RECIPIENT, &vlen);
-
-	if (v == NULL)
-		return;
-	if (v < buf + 10 || vlen >= have || (size_t)(v - buf) + vlen >= have || v[vlen] != '\n' ||
-	    memchr(v, '\n', vlen) != NULL || memcmp(v - 10, "recipient=", 10) != 0 ||
-	    (v - 10 != buf && v[-11] != '\n'))
-		differ("proto_peek's value");
-	for (const char *p = buf; p < v; p++)
-		line += *p == '\n';
-	if (line >= PROTO_PEEK_LINES || memmem(buf, (size_t)(v - buf), "\n\n", 2) != NULL ||
-	    buf[0] == '\n')
-		differ("proto_peek looked too far");
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char buf[PG_POLICY_MAX_REQUEST];
@@ -147,10 +127,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(buf + have, data + off, n);
 		have += n;
 		off += n;
-		peek_check(buf, have);
 		for (;;) {
 			const char *rval[PD_A_COUNT];
-			size_t rvlen[PD_A_COUNT], rreqlen = 0;
+			size_t rvlen[PD_A_COUNT], rreqlen = 0, again = 0;
 			char rwhy[256];
 			enum proto_status rs =
 			    ref_scan(buf, have, &rreqlen, rval, rvlen, rwhy, sizeof rwhy);
@@ -164,6 +143,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				break;
 			if (reqlen != rreqlen)
 				differ("request length");
+			/* the loop scans as it reads and again as it answers: a request
+			 * found stays found, whatever follows it in the buffer */
+			if (proto_scan(&st, buf, have, &again, why, sizeof why) != PROTO_REQUEST ||
+			    again != reqlen)
+				differ("a second scan of a complete request");
 			proto_parse(buf, &st, &req);
 			for (int a = 0; a < PD_A_COUNT; a++) {
 				if ((req.v[a] == NULL) != (rval[a] == NULL))
