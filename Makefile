@@ -123,9 +123,9 @@ $(B)/fuzz/fuzz_proto_portable: tests/fuzz/fuzz_proto.c policyd/proto.c policyd/p
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -DPG_NO_SIMD -o $@ tests/fuzz/fuzz_proto.c policyd/proto.c
 
-$(B)/fuzz/fuzz_relay: tests/fuzz/fuzz_relay.c core/relay.c core/strset.c core/nettable.c core/relay.h core/strset.h core/nettable.h core/why.h core/pg_limits.h
+$(B)/fuzz/fuzz_relay: tests/fuzz/fuzz_relay.c core/relay.c core/strset.c core/nettable.c core/hugemem.c core/relay.h core/strset.h core/nettable.h core/hugemem.h core/why.h core/pg_limits.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_relay.c core/relay.c core/strset.c core/nettable.c
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_relay.c core/relay.c core/strset.c core/nettable.c core/hugemem.c
 
 fuzz-tools: $(FUZZ_BIN)
 

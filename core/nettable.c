@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "hugemem.h"
 #include "nettable.h"
 
 struct u128 {
@@ -31,6 +32,8 @@ struct range {
 #define B6 4
 
 struct pg_nettable {
+	void *block; /* every array below, in one allocation (hugemem_alloc) */
+	size_t block_size;
 	uint32_t *first4, *last4;
 	struct u128 *first6, *last6;
 	/* top4[j] = first4[j * B4] (top6 likewise): a short array, searched
@@ -122,12 +125,6 @@ static size_t merge(struct range *v, size_t n)
 	return out + 1;
 }
 
-/* n bytes aligned on a cache line, so that a block of starts is one line. */
-static void *line_alloc(size_t n)
-{
-	return aligned_alloc(64, (n + 63) / 64 * 64);
-}
-
 struct pg_nettable *nettable_build(const struct pg_net *nets, size_t n)
 {
 	struct pg_nettable *t = calloc(1, sizeof *t);
@@ -151,15 +148,26 @@ struct pg_nettable *nettable_build(const struct pg_net *nets, size_t n)
 	}
 	t->n4 = merge(v4, n4);
 	t->n6 = merge(v6, n6);
-	t->first4 = line_alloc((t->n4 + 1) * sizeof *t->first4);
-	t->last4 = malloc((t->n4 + 1) * sizeof *t->last4);
-	t->first6 = line_alloc((t->n6 + 1) * sizeof *t->first6);
-	t->last6 = malloc((t->n6 + 1) * sizeof *t->last6);
-	t->top4 = malloc((t->n4 / B4 + 1) * sizeof *t->top4);
-	t->top6 = malloc((t->n6 / B6 + 1) * sizeof *t->top6);
-	if (t->first4 == NULL || t->last4 == NULL || t->first6 == NULL || t->last6 == NULL ||
-	    t->top4 == NULL || t->top6 == NULL)
+	/* The arrays in one block, each on its own cache lines (a block of
+	 * starts is one line): a lookup's few lines then lie on one or two huge
+	 * pages (hugemem.c) rather than on as many 4 KiB ones. */
+	size_t size[6] = {(t->n4 + 1) * sizeof *t->first4,    (t->n4 + 1) * sizeof *t->last4,
+	                  (t->n6 + 1) * sizeof *t->first6,    (t->n6 + 1) * sizeof *t->last6,
+	                  (t->n4 / B4 + 1) * sizeof *t->top4, (t->n6 / B6 + 1) * sizeof *t->top6};
+	size_t off[6], total = 0;
+	for (int i = 0; i < 6; i++) {
+		off[i] = total;
+		total += (size[i] + 63) / 64 * 64;
+	}
+	if ((t->block = hugemem_alloc(total)) == NULL)
 		goto fail;
+	t->block_size = total;
+	t->first4 = (uint32_t *)(void *)((char *)t->block + off[0]);
+	t->last4 = (uint32_t *)(void *)((char *)t->block + off[1]);
+	t->first6 = (struct u128 *)(void *)((char *)t->block + off[2]);
+	t->last6 = (struct u128 *)(void *)((char *)t->block + off[3]);
+	t->top4 = (uint32_t *)(void *)((char *)t->block + off[4]);
+	t->top6 = (struct u128 *)(void *)((char *)t->block + off[5]);
 	for (size_t i = 0; i < t->n4; i++) {
 		t->first4[i] = (uint32_t)v4[i].first.lo;
 		t->last4[i] = (uint32_t)v4[i].last.lo;
@@ -260,11 +268,6 @@ void nettable_free(struct pg_nettable *t)
 {
 	if (t == NULL)
 		return;
-	free(t->first4);
-	free(t->last4);
-	free(t->first6);
-	free(t->last6);
-	free(t->top4);
-	free(t->top6);
+	hugemem_free(t->block, t->block_size);
 	free(t);
 }

@@ -23,8 +23,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
+#include "hugemem.h"
 #include "strset.h"
 
 /* Robin Hood keeps the longest probe short (about log n); past this the
@@ -96,17 +96,6 @@ void strset_prefetch(const struct pg_strset *set, const char *s, size_t len)
 		__builtin_prefetch(&set->cells[home + 2]);
 }
 
-/* Ask for huge pages over the whole 2 MiB pages inside [p, p + n). */
-static void strset_huge(void *p, size_t n)
-{
-	const size_t huge = (size_t)2 << 20;
-	uintptr_t from = ((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1);
-	uintptr_t to = ((uintptr_t)p + n) & ~(uintptr_t)(huge - 1);
-
-	if (p != NULL && n >= 2 * huge && to > from)
-		(void)madvise((void *)from, to - from, MADV_HUGEPAGE);
-}
-
 static const char *strset_cell_str(const struct pg_strset *set, const struct strset_cell *c)
 {
 	uint32_t off;
@@ -155,7 +144,7 @@ bool strset_add(struct pg_strset *set, const char *s)
 		if (grown != NULL) {
 			set->arena = grown;
 			set->cap = cap;
-			strset_huge(grown, cap);
+			hugemem_advise(grown, cap);
 		}
 		for (size_t i = 0; i < n; i++)
 			set->items[i] = set->arena + (uintptr_t)set->items[i];
@@ -215,14 +204,13 @@ static bool strset_index(struct pg_strset *set, size_t ncells, bool *too_long)
 	struct pg_strset old = *set;
 	size_t tail = old.count < STRSET_MAX_DIST + 1 ? old.count : STRSET_MAX_DIST + 1;
 	size_t total = ncells + tail, out = 0, pos = 0, longbytes = 0;
-	struct strset_cell *cells = calloc(total, sizeof *cells);
+	struct strset_cell *cells = hugemem_alloc(total * sizeof *cells);
 	uint32_t *keep = calloc(old.count, sizeof *keep);
 	char **items = NULL, *arena = NULL;
 
 	*too_long = false;
 	if (cells == NULL || keep == NULL)
 		goto fail;
-	strset_huge(cells, total * sizeof *cells);
 	set->cells = cells;
 	set->ncells = ncells;
 	set->ncap = total;
@@ -275,7 +263,7 @@ static bool strset_index(struct pg_strset *set, size_t ncells, bool *too_long)
 	set->used = set->cap = pos;
 	return true;
 fail:
-	free(cells);
+	hugemem_free(cells, total * sizeof *cells);
 	free(keep);
 	free(items);
 	free(arena);
@@ -328,6 +316,6 @@ void strset_free(struct pg_strset *set)
 {
 	free(set->arena);
 	free(set->items);
-	free(set->cells);
+	hugemem_free(set->cells, set->ncap * sizeof *set->cells);
 	memset(set, 0, sizeof *set);
 }

@@ -4,13 +4,15 @@
  * Edges (/0, /32, /128, nesting, overlap, touching ranges, IPv4-mapped IPv6
  * through relay_client_trusted), the largest table, and a property test that
  * compares every answer with a linear reference on random tables. Also the
- * domain set of core/strset.c at its largest, through relay_rcpt_is_local().
+ * domain set of core/strset.c at its largest, through relay_rcpt_is_local(),
+ * and core/hugemem.c, where both keep their large tables.
  */
 #include <arpa/inet.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
 #include "check_common.h"
+#include "hugemem.h"
 #include "nettable.h"
 #include "relay.h"
 
@@ -566,6 +568,29 @@ START_TEST(test_domains_added)
 }
 END_TEST
 
+/* The tables' memory: zeroed, aligned, wholly writable, from the heap
+ * below 1 MiB and in fresh 2 MiB-aligned mappings from there up. */
+START_TEST(test_hugemem)
+{
+	static const size_t sizes[] = {0, 1, 64, 1000, (1u << 20) - 1, 1u << 20, (3u << 20) + 5};
+
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		size_t n = sizes[i];
+		unsigned char *p = hugemem_alloc(n);
+		ck_assert_ptr_nonnull(p);
+		ck_assert_uint_eq((uintptr_t)p % 64, 0);
+		if (n >= 1u << 20)
+			ck_assert_uint_eq((uintptr_t)p % (2u << 20), 0);
+		for (size_t k = 0; k < n; k++)
+			ck_assert_msg(p[k] == 0, "size %zu, byte %zu", n, k);
+		memset(p, 0xa5, n);
+		hugemem_free(p, n);
+	}
+	hugemem_free(NULL, 0);
+	hugemem_free(NULL, 5u << 20);
+}
+END_TEST
+
 static Suite *nettable_suite(void)
 {
 	Suite *s = suite_create("nettable");
@@ -583,6 +608,7 @@ static Suite *nettable_suite(void)
 	tcase_add_test(tc, test_strset_property);
 	tcase_add_test(tc, test_property_linear);
 	tcase_add_test(tc, test_domains_largest);
+	tcase_add_test(tc, test_hugemem);
 	suite_add_tcase(s, tc);
 	return s;
 }
