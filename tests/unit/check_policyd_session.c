@@ -120,6 +120,25 @@ START_TEST(test_attr_names_find_themselves)
 	}
 	ck_assert_int_eq(attr_lookup("sender", 6), -1);
 	ck_assert_int_eq(attr_lookup("requesT", 7), -1);
+	/* every byte of a name counts: one changed at each place of each name */
+	for (int a = 0; a < PD_A_COUNT; a++) {
+		const char *name = proto_attr_name((enum pd_attr)a);
+		size_t len = strlen(name);
+		char other[64];
+
+		for (size_t i = 0; i < len; i++) {
+			memcpy(other, name, len);
+			other[i] ^= 0x20;
+			ck_assert_msg(attr_lookup(other, len) == -1, "%s, byte %zu", name, i);
+		}
+		/* a name one byte longer or shorter, and a long one */
+		memcpy(other, name, len);
+		other[len] = 'x';
+		ck_assert_int_eq(attr_lookup(other, len + 1), -1);
+		ck_assert_int_eq(attr_lookup(name, len - 1), -1);
+	}
+	ck_assert_int_eq(attr_lookup("ccert_pubkey_fingerprint_and_more", 33), -1);
+	ck_assert_int_eq(attr_lookup("s", 1), -1);
 }
 END_TEST
 
