@@ -349,9 +349,14 @@ void policy_decide(const struct pg_config *cfg, const struct pg_port *port,
 {
 	enum pg_rule rule;
 
-	memset(out, 0, sizeof *out);
+	/* no objection; the fields one by one, not the 500-byte text (this
+	 * runs for every decision) */
 	out->action = PG_ACT_DUNNO;
 	out->rule = PG_RULE_NONE;
+	out->would_reject = false;
+	out->code = 0;
+	out->esc[0] = '\0';
+	out->text[0] = '\0';
 	if (facts->stage == PG_STAGE_CONNECT || facts->stage == PG_STAGE_HELO)
 		return;
 	rule = policy_first_failure(cfg, port, facts);
