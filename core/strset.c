@@ -17,6 +17,8 @@
  * cache line or two whatever the size of the set (PG_MAX_LOCAL_DOMAINS).
  * strset_prefetch() starts loading those lines early, for a caller with
  * other work to do meanwhile; no address it loads depends on another load.
+ * A bit per string length (lens) answers a lookup of a length no string
+ * has before any hashing: the usual miss while the set is small.
  * Large tables ask the kernel for transparent huge pages, so that a random
  * lookup misses the TLB less.
  */
@@ -96,6 +98,19 @@ void strset_prefetch(const struct pg_strset *set, const char *s, size_t len)
 		__builtin_prefetch(&set->cells[home + 2]);
 }
 
+/* The bit of lens[] for strings of len bytes. */
+static inline size_t strset_len_bit(size_t len)
+{
+	return len < 255 ? len : 255;
+}
+
+/* Whether the string str is s (len bytes, no NUL among them): strncmp
+ * stops at str's NUL, so nothing past it is read. */
+static inline bool strset_equal(const char *str, const char *s, size_t len)
+{
+	return strncmp(str, s, len) == 0 && str[len] == '\0';
+}
+
 static const char *strset_cell_str(const struct pg_strset *set, const struct strset_cell *c)
 {
 	uint32_t off;
@@ -106,8 +121,9 @@ static const char *strset_cell_str(const struct pg_strset *set, const struct str
 	return set->arena + off;
 }
 
-/* The cell holding s, or NULL. */
-static const struct strset_cell *strset_find(const struct pg_strset *set, const char *s, uint64_t h)
+/* The cell holding s (len bytes, no NUL among them), or NULL. */
+static const struct strset_cell *strset_find(const struct pg_strset *set, const char *s, size_t len,
+                                             uint64_t h)
 {
 	uint32_t tag = strset_tag(h);
 	const struct strset_cell *c = &set->cells[strset_home(set, h)];
@@ -115,7 +131,7 @@ static const struct strset_cell *strset_find(const struct pg_strset *set, const 
 	for (unsigned d = 0;; d++, c++) {
 		if (c->tag == 0 || c->dist < d)
 			return NULL;
-		if ((c->tag & ~1u) == tag && strcmp(strset_cell_str(set, c), s) == 0)
+		if ((c->tag & ~1u) == tag && strset_equal(strset_cell_str(set, c), s, len))
 			return c;
 	}
 }
@@ -153,6 +169,7 @@ bool strset_add(struct pg_strset *set, const char *s)
 	}
 	memcpy(set->arena + set->used, s, len);
 	set->items[set->count++] = set->arena + set->used;
+	set->lens[strset_len_bit(len - 1) / 64] |= 1ull << (strset_len_bit(len - 1) % 64);
 	set->used += len;
 	return true;
 }
@@ -301,15 +318,22 @@ bool strset_build(struct pg_strset *set, char **items, size_t count)
 
 bool strset_contains(const struct pg_strset *set, const char *s)
 {
-	if (set->count == 0 || s == NULL)
-		return false;
+	return s != NULL && strset_contains_len(set, s, strlen(s));
+}
+
+bool strset_contains_len(const struct pg_strset *set, const char *s, size_t len)
+{
+	size_t bit = strset_len_bit(len);
+
+	if ((set->lens[bit / 64] >> (bit % 64) & 1) == 0)
+		return false; /* no string that long: also an empty set */
 	if (set->cells == NULL) {
 		for (size_t i = 0; i < set->count; i++)
-			if (strcmp(set->items[i], s) == 0)
+			if (strset_equal(set->items[i], s, len))
 				return true;
 		return false;
 	}
-	return strset_find(set, s, strset_hash(s, strlen(s))) != NULL;
+	return strset_find(set, s, len, strset_hash(s, len)) != NULL;
 }
 
 void strset_free(struct pg_strset *set)

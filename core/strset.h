@@ -28,6 +28,10 @@ struct pg_strset {
 	 * ones, and items point to each string where it lives. */
 	struct strset_cell *cells;
 	size_t ncells, ncap;
+	/* Bit n: a string of n bytes was added (the last bit: 255 or more).
+	 * A lookup of a length no string has answers at once, which is most
+	 * misses while the set is small (a handful of local domains). */
+	uint64_t lens[4];
 };
 
 /* strset_add copies s to the end of set (false: out of memory).
@@ -38,6 +42,8 @@ struct pg_strset {
 bool strset_add(struct pg_strset *set, const char *s);
 bool strset_build(struct pg_strset *set, char **items, size_t count);
 bool strset_contains(const struct pg_strset *set, const char *s);
+/* The same for s of len bytes (no NUL among them; s[len] is not read). */
+bool strset_contains_len(const struct pg_strset *set, const char *s, size_t len);
 void strset_free(struct pg_strset *set);
 /* A hint: start loading the lines a lookup of s (len bytes, case-folded on
  * the way) will read. A wrong guess costs only the loads. */
