@@ -11,6 +11,7 @@
  * apart from the ends, IPv4's as 32-bit numbers, so that the search walks a
  * compact array (400 KB for 100,000 IPv4 networks) and reads one end.
  */
+#include <endian.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,10 +61,10 @@ static struct u128 u128_from(int family, const uint8_t *addr)
 		       addr[3];
 		return x;
 	}
-	for (int i = 0; i < 8; i++) {
-		x.hi = x.hi << 8 | addr[i];
-		x.lo = x.lo << 8 | addr[8 + i];
-	}
+	memcpy(&x.hi, addr, 8); /* big-endian halves */
+	memcpy(&x.lo, addr + 8, 8);
+	x.hi = be64toh(x.hi);
+	x.lo = be64toh(x.lo);
 	return x;
 }
 
