@@ -24,12 +24,18 @@
  * its list files (relay_list_file_read: bounded lines, "path:line: message")
  * and the MTA's facts alike; relay_lists_build() indexes them, and
  * relay_lists_free() frees them. Only those allocate or read files; the
- * checks work in stack buffers.
+ * checks work in stack buffers. The per-request path reads each byte about
+ * once: one table (relay_class) classes every byte, a recipient's domain is
+ * folded, checked and split at its dots in one pass, each lookup is given
+ * its length, and an IPv4 client address is read by a parser that follows
+ * inet_pton() exactly (tests/unit/check_relay.c compares it, and the
+ * recipient check, with the plain versions they replaced).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,39 +46,114 @@
 #include "relay.h"
 #include "why.h"
 
-/* A domain label character; ctype on unsigned char only. */
+/* What a byte is to the relay check: bits of relay_class[], so that each
+ * pass over an address tests one table entry per byte. */
+enum {
+	RC_LABEL = 1,    /* in a domain label: letter, digit, '-', '_' */
+	RC_LITERAL = 2,  /* inside an address literal's brackets: letter, digit, '.', ':' */
+	RC_INTERNAL = 4, /* ends the local part of the internal form: '@', or refuses it */
+	RC_QUOTED = 8,   /* ends or refuses the quoted form's local part, outside quotes */
+	RC_INQUOTE = 16, /* ends or refuses it inside quotes */
+	RC_UPPER = 32,   /* 'A'-'Z': byte | RC_UPPER is its lower case */
+};
+
+_Static_assert(RC_UPPER == 'a' - 'A', "the fold is an or");
+
+#define RC_ALNUM       (RC_LABEL | RC_LITERAL)
+#define RC_UPPER_ALNUM (RC_ALNUM | RC_UPPER)
+/* control bytes and DEL: no address holds them */
+#define RC_NEVER    (RC_INTERNAL | RC_QUOTED | RC_INQUOTE)
+#define RC_4(c, v)  [(c)] = (v), [(c) + 1] = (v), [(c) + 2] = (v), [(c) + 3] = (v)
+#define RC_16(c, v) RC_4(c, v), RC_4((c) + 4, v), RC_4((c) + 8, v), RC_4((c) + 12, v)
+
+/* ASCII only, as the C locale's isalnum() and tolower() (portguard never
+ * sets a locale); every byte from 0x80 up is 0: no domain has one, a local
+ * part may. */
+static const unsigned char relay_class[256] = {
+    RC_16(0x00, RC_NEVER),
+    RC_16(0x10, RC_NEVER),
+    [0x7f] = RC_NEVER,
+    RC_4('0', RC_ALNUM),
+    RC_4('4', RC_ALNUM),
+    ['8'] = RC_ALNUM,
+    ['9'] = RC_ALNUM,
+    RC_16('A', RC_UPPER_ALNUM),
+    RC_4('Q', RC_UPPER_ALNUM),
+    RC_4('U', RC_UPPER_ALNUM),
+    ['Y'] = RC_UPPER_ALNUM,
+    ['Z'] = RC_UPPER_ALNUM,
+    RC_16('a', RC_ALNUM),
+    RC_4('q', RC_ALNUM),
+    RC_4('u', RC_ALNUM),
+    ['y'] = RC_ALNUM,
+    ['z'] = RC_ALNUM,
+    ['-'] = RC_LABEL,
+    ['_'] = RC_LABEL,
+    ['.'] = RC_LITERAL,
+    [':'] = RC_LITERAL | RC_QUOTED,
+    ['@'] = RC_NEVER,
+    ['%'] = RC_NEVER,
+    ['!'] = RC_NEVER,
+    ['"'] = RC_QUOTED | RC_INQUOTE,
+    ['\\'] = RC_INQUOTE,
+    ['<'] = RC_QUOTED | RC_INQUOTE,
+    ['>'] = RC_QUOTED | RC_INQUOTE,
+    [','] = RC_QUOTED,
+    [' '] = RC_QUOTED,
+};
+
+/* A domain name character; ctype on unsigned char only. */
 static bool relay_domain_char(unsigned char c)
 {
-	return isalnum(c) || c == '-' || c == '.' || c == '_';
+	return (relay_class[c] & RC_LABEL) != 0 || c == '.';
 }
 
-/* Validate and look up a case-folded domain without its trailing dot. */
-static bool relay_domain_is_local(const struct pg_relay *relay, const char *d, size_t len)
+/* d (len bytes, as written) case-folded and without one trailing dot, then
+ * looked up, in one pass that folds it into a buffer, checks each byte and
+ * notes the dots: an address literal ("[...]") is local only when listed
+ * exactly; a name of labels of letters, digits, '-' and '_' between single
+ * dots is local when listed or a strict subdomain of a parent
+ * ("a.b.example.org" tries "b.example.org", "example.org", "org"; the
+ * parent itself never matches here). */
+static bool relay_domain_lookup(const struct pg_relay *relay, const char *d, size_t len)
 {
+	char dom[PG_MAX_DOMAIN + 3];
+	uint16_t dots[PG_MAX_DOMAIN / 2 + 2];
+	size_t ndots = 0, i = 0;
+
+	if (len > 0 && d[len - 1] == '.')
+		len--;
 	if (len == 0 || len > PG_MAX_DOMAIN + 2)
 		return false;
 	if (d[0] == '[') {
-		/* IP literal: local only when listed exactly (case-folded). */
 		if (len < 3 || d[len - 1] != ']')
 			return false;
-		for (size_t i = 1; i + 1 < len; i++) {
-			unsigned char c = (unsigned char)d[i];
-			if (!isalnum(c) && c != '.' && c != ':')
+		for (i = 1; i + 1 < len; i++)
+			if ((relay_class[(unsigned char)d[i]] & RC_LITERAL) == 0)
 				return false;
-		}
-		return strset_contains(&relay->domains, d);
+		for (i = 0; i < len; i++)
+			dom[i] = (char)(d[i] | (relay_class[(unsigned char)d[i]] & RC_UPPER));
+		return strset_contains_len(&relay->domains, dom, len);
 	}
-	if (d[0] == '.' || d[len - 1] == '.' || strstr(d, "..") != NULL)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!relay_domain_char((unsigned char)d[i]))
+	for (;;) {
+		/* a label: at least one byte, up to a dot or the end */
+		size_t start = i;
+		unsigned char c, cls;
+		while (i < len && ((cls = relay_class[c = (unsigned char)d[i]]) & RC_LABEL) != 0)
+			dom[i++] = (char)(c | (cls & RC_UPPER));
+		if (i == start)
+			return false; /* empty: a leading, a trailing or a double dot */
+		if (i == len)
+			break;
+		if (d[i] != '.')
 			return false;
-	if (strset_contains(&relay->domains, d))
+		dots[ndots++] = (uint16_t)i;
+		dom[i++] = '.';
+	}
+	if (strset_contains_len(&relay->domains, dom, len))
 		return true;
-	/* Strict subdomains of a parent: "a.b.example.org" tries "b.example.org",
-	 * "example.org", "org"; the parent itself never matches here. */
-	for (size_t i = 0; i < len; i++)
-		if (d[i] == '.' && strset_contains(&relay->parents, d + i + 1))
+	for (size_t k = 0; k < ndots; k++)
+		if (strset_contains_len(&relay->parents, dom + dots[k] + 1, len - dots[k] - 1))
 			return true;
 	return false;
 }
@@ -145,22 +226,6 @@ bool relay_domain_normalise(const char *in, char out[RELAY_DOMAIN_BUF], bool *pa
 	return true;
 }
 
-/* d (len bytes, as written) case-folded and without one trailing dot, then
- * looked up. */
-static bool relay_domain_lookup(const struct pg_relay *relay, const char *d, size_t len)
-{
-	char dom[PG_MAX_ADDRESS + 1];
-
-	if (len > PG_MAX_ADDRESS)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		dom[i] = (char)tolower((unsigned char)d[i]);
-	dom[len] = '\0';
-	if (len > 0 && dom[len - 1] == '.')
-		dom[--len] = '\0';
-	return relay_domain_is_local(relay, dom, len);
-}
-
 /* No '@' at all: the MTA appends its origin domain, so the recipient is as
  * local as that domain; postmaster is always here (RFC 5321 4.5.1). The
  * caller has refused '%' and '!' already. */
@@ -173,79 +238,61 @@ static bool relay_unqualified_is_local(const struct pg_relay *relay, const char 
 	return origin != NULL && relay_domain_lookup(relay, origin, strlen(origin));
 }
 
+/* The two splits scan the local part only, up to its '@': the domain after
+ * it is relay_domain_lookup()'s, whose check refuses every byte they would
+ * there (a second '@', quotes, spaces, control bytes, '<' and '>'). */
+
 /* The quoted form: '@' position into *at, or len when unqualified; false
  * when it is no single address without routing characters. */
 static bool relay_split_quoted(const char *rcpt, size_t len, size_t *at)
 {
-	size_t nat = 0;
 	bool quoted = false;
 
-	*at = len;
 	if (rcpt[0] == '@')
 		return false; /* source route */
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)rcpt[i];
-		if (c == '<' || c == '>' || c < 0x20 || c == 0x7f)
-			return false;
-		if (quoted) {
-			if (c == '\\') {
-				if (++i >= len)
-					return false;
-			} else if (c == '"') {
-				quoted = false;
-			} else if (c == '@' || c == '%' || c == '!') {
-				return false; /* quoted or not, never in the local part */
-			}
-			continue;
+	for (size_t i = 0;; i++) {
+		/* past the bytes that mean nothing here */
+		unsigned stop = quoted ? RC_INQUOTE : RC_QUOTED;
+		while (i < len && (relay_class[(unsigned char)rcpt[i]] & stop) == 0)
+			i++;
+		if (i == len) {
+			*at = len;
+			return !quoted;
 		}
-		switch (c) {
-		case '"':
-			if (nat > 0)
-				return false; /* quotes in the domain */
-			quoted = true;
-			break;
-		case '@':
-			nat++;
-			*at = i;
-			break;
-		case '%':
-		case '!':
-			if (nat == 0)
+		if (rcpt[i] == '"') {
+			quoted = !quoted;
+		} else if (quoted && rcpt[i] == '\\') {
+			unsigned char e;
+
+			if (++i >= len)
 				return false;
-			break;
-		case ':':
-		case ',':
-			if (nat == 0)
-				return false; /* source route or a list */
-			break; /* the domain check allows ':' in an IPv6 literal only */
-		case ' ':
-			return false; /* unquoted space: not an address */
-		default:
-			break;
+			/* an escaped byte is still in the local part: refused as
+			 * the same byte unescaped ("a\\@b" is "a@b"), but a quote
+			 * or a backslash is only itself */
+			e = (unsigned char)rcpt[i];
+			if ((relay_class[e] & RC_INQUOTE) != 0 && e != '"' && e != '\\')
+				return false;
+		} else if (!quoted && rcpt[i] == '@') {
+			*at = i;
+			return true;
+		} else {
+			/* quoted or not: '@', '%', '!', '<', '>', control bytes;
+			 * unquoted: ':' and ',' (a source route or a list), space */
+			return false;
 		}
 	}
-	return !quoted && nat <= 1;
 }
 
-/* Postfix's internal form: the domain follows the last '@'; the local part
- * is plain characters, but never '@', '%' or '!' (so one '@' at most). */
+/* Postfix's internal form: the domain follows the '@'; the local part is
+ * plain characters, but never '@', '%' or '!' (so one '@' at most). */
 static bool relay_split_internal(const char *rcpt, size_t len, size_t *at)
 {
-	size_t nat = 0;
+	size_t i = 0;
 
-	*at = len;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)rcpt[i];
-		if (c < 0x20 || c == 0x7f)
-			return false;
-		if (c == '@') {
-			nat++;
-			*at = i;
-		} else if ((c == '%' || c == '!') && nat == 0) {
-			return false;
-		}
-	}
-	return nat <= 1 && *at != 0;
+	while (i < len && (relay_class[(unsigned char)rcpt[i]] & RC_INTERNAL) == 0)
+		i++;
+	*at = i;
+	return i == len || (rcpt[i] == '@' && i > 0);
 }
 
 bool relay_rcpt_is_local(const struct pg_relay *relay, const char *rcpt, enum relay_form form)
@@ -254,7 +301,9 @@ bool relay_rcpt_is_local(const struct pg_relay *relay, const char *rcpt, enum re
 
 	if (relay == NULL || rcpt == NULL)
 		return false;
-	len = strlen(rcpt);
+	len = strnlen(rcpt, PG_MAX_ADDRESS + 3);
+	if (len > PG_MAX_ADDRESS + 2)
+		return false; /* too long even without its <> */
 	if (len >= 2 && rcpt[0] == '<' && rcpt[len - 1] == '>') {
 		rcpt++;
 		len -= 2;
@@ -269,15 +318,61 @@ bool relay_rcpt_is_local(const struct pg_relay *relay, const char *rcpt, enum re
 	return relay_domain_lookup(relay, rcpt + at + 1, len - at - 1);
 }
 
-/* Parse an address (no prefix) into family/bytes; IPv4-mapped IPv6 becomes
- * IPv4. Returns the full prefix length for the family, 0 on failure. */
-static unsigned relay_addr_parse(const char *s, int *family, uint8_t addr[16])
+/* Bytes of a client address or a network's address part, and its NUL: the
+ * longest ("IPv6:" and INET6_ADDRSTRLEN) fits with room. */
+enum { RELAY_ADDR_MAX = 64 };
+
+/* A byte's value as a decimal digit: above 9 for any other byte. */
+static inline unsigned relay_digit(unsigned char c)
+{
+	return (unsigned)c - '0';
+}
+
+/* A dotted quad as inet_pton(AF_INET) reads one (s, len bytes, a NUL at
+ * s[len] and none before: each byte is read only after a digit or a dot,
+ * so never past the NUL): exactly four decimal parts of 0-255, each without
+ * a leading zero ("0" is fine, "01" is not), and nothing else. */
+static bool relay_ipv4_parse(const char *s, size_t len, uint8_t addr[4])
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (int part = 0; part < 4; part++) {
+		unsigned v = relay_digit(*p), d;
+		if (v > 9)
+			return false;
+		if ((d = relay_digit(*++p)) <= 9) {
+			if (v == 0)
+				return false; /* a leading zero */
+			v = v * 10 + d;
+			if ((d = relay_digit(*++p)) <= 9) {
+				v = v * 10 + d;
+				if (v > 255 || relay_digit(*++p) <= 9)
+					return false; /* over 255: three digits, or four */
+			}
+		}
+		addr[part] = (uint8_t)v;
+		if (part < 3 && *p++ != '.')
+			return false;
+	}
+	return p == (const unsigned char *)s + len;
+}
+
+/* Parse an address (s, len bytes, a NUL at s[len] and none before; an
+ * "IPv6:" prefix tolerated) as inet_pton() would, into family/bytes: IPv4
+ * by relay_ipv4_parse() (tests/unit/check_relay.c compares the two), IPv6
+ * by inet_pton() itself; IPv4-mapped IPv6 becomes IPv4. Returns the full
+ * prefix length for the family, 0 on failure. */
+static unsigned relay_addr_parse(const char *s, size_t len, int *family, uint8_t addr[16])
 {
 	struct in6_addr a6;
 
-	if (strncasecmp(s, "IPv6:", 5) == 0)
+	/* strncasecmp(s, "IPv6:", 5), inline: c | 0x20 is 'i' for 'I' and 'i' only */
+	if (len >= 5 && (s[0] | 0x20) == 'i' && (s[1] | 0x20) == 'p' && (s[2] | 0x20) == 'v' &&
+	    s[3] == '6' && s[4] == ':') {
 		s += 5;
-	if (inet_pton(AF_INET, s, addr) == 1) {
+		len -= 5;
+	}
+	if (relay_ipv4_parse(s, len, addr)) {
 		*family = AF_INET;
 		return 32;
 	}
@@ -295,7 +390,7 @@ static unsigned relay_addr_parse(const char *s, int *family, uint8_t addr[16])
 
 bool relay_net_parse(const char *s, struct pg_net *out)
 {
-	char buf[64];
+	char buf[RELAY_ADDR_MAX];
 	const char *slash;
 	size_t alen;
 	unsigned full, prefix;
@@ -313,7 +408,7 @@ bool relay_net_parse(const char *s, struct pg_net *out)
 	memset(out, 0, sizeof *out);
 	/* A mapped net ("::ffff:10.0.0.0/104") is stored as IPv4. */
 	mapped = inet_pton(AF_INET6, buf, &a6) == 1 && IN6_IS_ADDR_V4MAPPED(&a6);
-	full = relay_addr_parse(buf, &out->family, out->addr);
+	full = relay_addr_parse(buf, alen, &out->family, out->addr);
 	if (full == 0)
 		return false;
 	if (slash == NULL) {
@@ -360,18 +455,16 @@ void relay_prefetch(const struct pg_relay *relay, const char *rcpt, size_t len)
 
 bool relay_client_trusted(const struct pg_relay *relay, const char *addr)
 {
-	char buf[64];
 	uint8_t bytes[16];
 	int family;
 	size_t len;
 
 	if (relay == NULL || addr == NULL)
 		return false;
-	len = strlen(addr);
-	if (len == 0 || len >= sizeof buf)
+	len = strnlen(addr, RELAY_ADDR_MAX);
+	if (len == 0 || len >= RELAY_ADDR_MAX)
 		return false;
-	memcpy(buf, addr, len + 1);
-	if (relay_addr_parse(buf, &family, bytes) == 0)
+	if (relay_addr_parse(addr, len, &family, bytes) == 0)
 		return false;
 	return nettable_contains(relay->nettab, family, bytes);
 }

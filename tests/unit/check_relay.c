@@ -3,7 +3,12 @@
  * trust lookups (CIDR, IPv4-mapped, fingerprints) and the lists' adders and
  * file reader.
  */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "check_common.h"
@@ -98,6 +103,13 @@ START_TEST(test_tricky_addresses)
 	     * dequoted spellings (issue 10's three) too, in the internal form */
 	    {"\"a b\"@example.org", 'L', 'L'},
 	    {"\"a\\\"b\"@example.org", 'L', 'L'},
+	    /* an escaped byte is the byte itself: no routing through it */
+	    {"\"user\\@remote.net\"@example.org", 'R', 'R'},
+	    {"\"user\\%remote.net\"@example.org", 'R', 'R'},
+	    {"\"remote.net\\!user\"@example.org", 'R', 'R'},
+	    {"\"a\\\001b\"@example.org", 'R', 'R'},
+	    {"\"a\\<b\"@example.org", 'L', 'R'},
+	    {"\"a\\\\b\"@example.org", 'L', 'L'},
 	    {"\"first last\"@example.org", 'L', 'L'},
 	    {"first last@example.org", 'L', 'R'},
 	    {"\"user\\\"x\"@example.org", 'L', 'L'},
@@ -594,6 +606,494 @@ START_TEST(test_list_file)
 }
 END_TEST
 
+/* ---- property tests: the fast paths against plain references ---- */
+
+/* The relay check as it was written first, kept as the reference: a pass
+ * to split, a ctype copy to fold, strstr() for "..", a strlen() per lookup. */
+static bool ref_domain_is_local(const struct pg_relay *r, const char *d, size_t len)
+{
+	if (len == 0 || len > PG_MAX_DOMAIN + 2)
+		return false;
+	if (d[0] == '[') {
+		if (len < 3 || d[len - 1] != ']')
+			return false;
+		for (size_t i = 1; i + 1 < len; i++) {
+			unsigned char c = (unsigned char)d[i];
+			if (!isalnum(c) && c != '.' && c != ':')
+				return false;
+		}
+		return strset_contains(&r->domains, d);
+	}
+	if (d[0] == '.' || d[len - 1] == '.' || strstr(d, "..") != NULL)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)d[i];
+		if (!isalnum(c) && c != '-' && c != '.' && c != '_')
+			return false;
+	}
+	if (strset_contains(&r->domains, d))
+		return true;
+	for (size_t i = 0; i < len; i++)
+		if (d[i] == '.' && strset_contains(&r->parents, d + i + 1))
+			return true;
+	return false;
+}
+
+static bool ref_domain_lookup(const struct pg_relay *r, const char *d, size_t len)
+{
+	char dom[PG_MAX_ADDRESS + 1];
+
+	if (len > PG_MAX_ADDRESS)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		dom[i] = (char)tolower((unsigned char)d[i]);
+	dom[len] = '\0';
+	if (len > 0 && dom[len - 1] == '.')
+		dom[--len] = '\0';
+	return ref_domain_is_local(r, dom, len);
+}
+
+static bool ref_split_quoted(const char *rcpt, size_t len, size_t *at)
+{
+	size_t nat = 0;
+	bool quoted = false;
+
+	*at = len;
+	if (rcpt[0] == '@')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)rcpt[i];
+		if (c == '<' || c == '>' || c < 0x20 || c == 0x7f)
+			return false;
+		if (quoted) {
+			if (c == '\\') {
+				if (++i >= len)
+					return false;
+				c = (unsigned char)rcpt[i];
+				if (c == '<' || c == '>' || c < 0x20 || c == 0x7f || c == '@' ||
+				    c == '%' || c == '!')
+					return false; /* escaped, still in the local part */
+			} else if (c == '"') {
+				quoted = false;
+			} else if (c == '@' || c == '%' || c == '!') {
+				return false;
+			}
+			continue;
+		}
+		switch (c) {
+		case '"':
+			if (nat > 0)
+				return false;
+			quoted = true;
+			break;
+		case '@':
+			nat++;
+			*at = i;
+			break;
+		case '%':
+		case '!':
+		case ':':
+		case ',':
+			if (nat == 0)
+				return false;
+			break;
+		case ' ':
+			return false;
+		default:
+			break;
+		}
+	}
+	return !quoted && nat <= 1;
+}
+
+static bool ref_split_internal(const char *rcpt, size_t len, size_t *at)
+{
+	size_t nat = 0;
+
+	*at = len;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)rcpt[i];
+		if (c < 0x20 || c == 0x7f)
+			return false;
+		if (c == '@') {
+			nat++;
+			*at = i;
+		} else if ((c == '%' || c == '!') && nat == 0) {
+			return false;
+		}
+	}
+	return nat <= 1 && *at != 0;
+}
+
+static bool ref_rcpt_is_local(const struct pg_relay *r, const char *rcpt, enum relay_form form)
+{
+	size_t len = strlen(rcpt), at;
+
+	if (len >= 2 && rcpt[0] == '<' && rcpt[len - 1] == '>') {
+		rcpt++;
+		len -= 2;
+	}
+	if (len == 0 || len > PG_MAX_ADDRESS)
+		return false;
+	if (!(form == RELAY_FORM_QUOTED ? ref_split_quoted(rcpt, len, &at)
+	                                : ref_split_internal(rcpt, len, &at)))
+		return false;
+	if (at == len) {
+		if (len == 10 && strncasecmp(rcpt, "postmaster", 10) == 0)
+			return true;
+		return r->origin_domain != NULL &&
+		       ref_domain_lookup(r, r->origin_domain, strlen(r->origin_domain));
+	}
+	return ref_domain_lookup(r, rcpt + at + 1, len - at - 1);
+}
+
+/* A small, fixed-seed generator: the same cases on every run. */
+static uint64_t prop_state;
+
+static unsigned prop_rand(unsigned n)
+{
+	prop_state ^= prop_state << 13;
+	prop_state ^= prop_state >> 7;
+	prop_state ^= prop_state << 17;
+	return (unsigned)(prop_state % n);
+}
+
+/* Append piece to buf (cap bytes with the NUL), as much as fits. */
+static void prop_cat(char *buf, size_t cap, const char *piece)
+{
+	size_t n = strlen(buf), k = strlen(piece);
+
+	if (k > cap - 1 - n)
+		k = cap - 1 - n;
+	memcpy(buf + n, piece, k);
+	buf[n + k] = '\0';
+}
+
+/* A label of n bytes 'a'..'z' (upper case now and then). */
+static void prop_label(char *buf, size_t cap, size_t n)
+{
+	char piece[2] = "";
+
+	for (size_t i = 0; i < n; i++) {
+		piece[0] = (char)((prop_rand(8) == 0 ? 'A' : 'a') + prop_rand(26));
+		prop_cat(buf, cap, piece);
+	}
+}
+
+/* Random and adversarial recipients: pieces of real addresses, routing and
+ * quoting characters, control and 8-bit bytes, and names whose length is
+ * near PG_MAX_DOMAIN, PG_MAX_ADDRESS and the 27-byte cells of strset. */
+static void prop_rcpt(char *buf, size_t cap, const char *long_parent)
+{
+	static const char *const pieces[] = {
+	    "user",
+	    "@",
+	    "example.org",
+	    ".",
+	    "..",
+	    "sub.test",
+	    "EXAMPLE.ORG",
+	    "postmaster",
+	    "PostMaster",
+	    "%",
+	    "!",
+	    "\"",
+	    "\\",
+	    "<",
+	    ">",
+	    "[",
+	    "]",
+	    "[192.0.2.1]",
+	    "[IPv6:2001:db8::1]",
+	    ":",
+	    ",",
+	    " ",
+	    "\t",
+	    "\x01",
+	    "\x7f",
+	    "\xc3\xa9",
+	    "\xff",
+	    "mail.test",
+	    "a.sub.test",
+	    "-",
+	    "_",
+	    "local.example.org",
+	    "x",
+	    "(c)",
+	    "IPv6:",
+	    "192.0.2.1",
+	    "@.",
+	    ".@",
+	    "user@.example.org",
+	    "user@example.org.",
+	    "@sub.test.",
+	};
+	unsigned shape = prop_rand(6);
+
+	buf[0] = '\0';
+	if (shape == 0) { /* a local part, '@', a domain near PG_MAX_DOMAIN */
+		unsigned k = prop_rand(3);
+		if (prop_rand(2))
+			prop_cat(buf, cap, "<");
+		prop_label(buf, cap, 1 + prop_rand(4));
+		prop_cat(buf, cap, "@");
+		if (k == 0) { /* 257 bytes fit a subdomain of the longest parent */
+			prop_label(buf, cap, 1 + prop_rand(3));
+			prop_cat(buf, cap, prop_rand(20) ? "." : "..");
+			prop_cat(buf, cap, long_parent);
+		} else if (k == 1) {
+			prop_cat(buf, cap, long_parent);
+		} else { /* labels, PG_MAX_DOMAIN give or take */
+			size_t total = PG_MAX_DOMAIN - 4 + prop_rand(10), used = 0;
+			while (used < total) {
+				size_t left = total - used;
+				size_t n = 1 + prop_rand(left < 63 ? (unsigned)left : 63);
+				prop_label(buf, cap, n);
+				used += n;
+				if (used + 1 < total) {
+					prop_cat(buf, cap, ".");
+					used++;
+				}
+			}
+		}
+		for (unsigned up = prop_rand(3); up > 0; up--) { /* some upper case */
+			char *p = buf + prop_rand((unsigned)strlen(buf));
+			*p = (char)toupper((unsigned char)*p);
+		}
+		if (prop_rand(4) == 0)
+			prop_cat(buf, cap, prop_rand(5) ? "." : "..");
+		if (prop_rand(2))
+			prop_cat(buf, cap, ">");
+		return;
+	}
+	if (shape == 1) { /* a long local part: PG_MAX_ADDRESS give or take */
+		size_t n = PG_MAX_ADDRESS - 14 + prop_rand(8);
+		if (prop_rand(2))
+			prop_cat(buf, cap, "<");
+		prop_label(buf, cap, n);
+		prop_cat(buf, cap, prop_rand(2) ? "@example.org" : "@a.sub.test.");
+		if (prop_rand(2))
+			prop_cat(buf, cap, ">");
+		return;
+	}
+	if (shape == 2) { /* random bytes */
+		size_t n = prop_rand(40);
+		char piece[2] = "";
+		for (size_t i = 0; i < n; i++) {
+			piece[0] = (char)(1 + prop_rand(255));
+			prop_cat(buf, cap, piece);
+		}
+		return;
+	}
+	for (unsigned n = 1 + prop_rand(12); n > 0; n--) /* pieces */
+		prop_cat(buf, cap, pieces[prop_rand(PG_ARRAY_LEN(pieces))]);
+}
+
+/* relay_rcpt_is_local() answers as the reference on every recipient, in both
+ * forms, with the origin domain unknown, local, a subdomain or remote. */
+START_TEST(test_rcpt_property)
+{
+	static const char *const origins[] = {NULL,         "example.org", "EXAMPLE.org.",
+	                                      "a.sub.test", "remote.net",  "bad..name"};
+	char long_parent[PG_MAX_DOMAIN + 1] = "", why[256], buf[PG_MAX_ADDRESS + 64];
+	struct pg_relay r = {0};
+	unsigned local = 0, remote = 0;
+
+	/* a parent of PG_MAX_DOMAIN bytes, labels of 63: just fits */
+	prop_state = 0x9e3779b97f4a7c15u;
+	for (int k = 0; k < 4; k++) {
+		if (k > 0)
+			prop_cat(long_parent, sizeof long_parent, ".");
+		prop_label(long_parent, sizeof long_parent, 63);
+	}
+	ck_assert_uint_eq(strlen(long_parent), PG_MAX_DOMAIN);
+	for (char *p = long_parent; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	ck_assert(relay_domain_add(&r, "example.org", why, sizeof why));
+	ck_assert(relay_domain_add(&r, "local.example.org", why, sizeof why));
+	ck_assert(relay_domain_add(&r, "mail.test", why, sizeof why));
+	ck_assert(relay_domain_add(&r, "[192.0.2.1]", why, sizeof why));
+	ck_assert(relay_domain_add(&r, "[IPv6:2001:db8::1]", why, sizeof why));
+	ck_assert(relay_domain_add(&r, ".sub.test", why, sizeof why));
+	ck_assert(relay_domain_add(&r, ".example.org", why, sizeof why));
+	ck_assert_msg(relay_domain_add(&r, long_parent, why, sizeof why), "%s", why);
+	buf[0] = '.';
+	strcpy(buf + 1, long_parent);
+	ck_assert_msg(relay_domain_add(&r, buf, why, sizeof why), "%s", why);
+	ck_assert(relay_lists_build(&r));
+
+	for (unsigned n = 0; n < 40000; n++) {
+		prop_rcpt(buf, sizeof buf, long_parent);
+		r.origin_domain = origins[prop_rand(PG_ARRAY_LEN(origins))];
+		for (int f = RELAY_FORM_INTERNAL; f <= RELAY_FORM_QUOTED; f++) {
+			bool want = ref_rcpt_is_local(&r, buf, (enum relay_form)f);
+			bool got = relay_rcpt_is_local(&r, buf, (enum relay_form)f);
+			ck_assert_msg(got == want, "'%s' (%zu bytes, %s form, origin %s): want %d",
+			              buf, strlen(buf),
+			              f == RELAY_FORM_QUOTED ? "quoted" : "internal",
+			              r.origin_domain ? r.origin_domain : "unknown", want);
+			want ? local++ : remote++;
+		}
+	}
+	/* both answers are common, so the comparison means something */
+	ck_assert_uint_gt(local, 5000);
+	ck_assert_uint_gt(remote, 5000);
+	r.origin_domain = NULL;
+	relay_lists_free(&r);
+}
+END_TEST
+
+/* Client addresses as they were read first: copied into a buffer, then
+ * inet_pton() for IPv4 and for IPv6. */
+static bool ref_client_trusted(const struct pg_relay *r, const char *addr)
+{
+	char buf[64];
+	uint8_t bytes[16];
+	struct in6_addr a6;
+	const char *s = buf;
+	size_t len = strlen(addr);
+
+	if (len == 0 || len >= sizeof buf)
+		return false;
+	memcpy(buf, addr, len + 1);
+	if (strncasecmp(s, "IPv6:", 5) == 0)
+		s += 5;
+	if (inet_pton(AF_INET, s, bytes) == 1)
+		return nettable_contains(r->nettab, AF_INET, bytes);
+	if (inet_pton(AF_INET6, s, &a6) != 1)
+		return false;
+	if (IN6_IS_ADDR_V4MAPPED(&a6))
+		return nettable_contains(r->nettab, AF_INET, a6.s6_addr + 12);
+	return nettable_contains(r->nettab, AF_INET6, a6.s6_addr);
+}
+
+/* Random and adversarial address text: dotted quads with parts near 255
+ * and leading zeros, IPv6 groups of one to five digits, "::" anywhere, an
+ * embedded quad, stray bytes, an "IPv6:" prefix, lengths near 64. */
+static void prop_addr(char *buf, size_t cap)
+{
+	static const char *const quad[] = {"0",    "00",  "01",  "1",   "9",   "10",  "99",
+	                                   "100",  "127", "192", "255", "256", "300", "999",
+	                                   "1000", "",    "0x1", "+1",  "1 ",  "a"};
+	static const char *const group[] = {"",     "0",     "1",    "db8",     "2001",
+	                                    "ffff", "FFFF",  "fFfF", "12345",   "g",
+	                                    "0000", "00000", "abc",  "1.2.3.4", "192.0.2.1"};
+	static const char *const stray[] = {"", ".", ":", "::", ":::", " ", "\t", "/", "x", "%"};
+	static const char *const known[] = {"127.0.0.1",
+	                                    "192.0.2.200",
+	                                    "10.0.0.1",
+	                                    "::1",
+	                                    "::ffff:127.0.0.1",
+	                                    "2001:db8:1::5",
+	                                    "2001:db8:1:ffff::1",
+	                                    "::FFFF:192.0.2.9",
+	                                    "2001:db8:2::1",
+	                                    "::",
+	                                    "1::",
+	                                    "1:2:3:4:5:6:7:8",
+	                                    "1:2:3:4:5:6:7::",
+	                                    "::2:3:4:5:6:7:8",
+	                                    "1:2:3:4:5:6:1.2.3.4",
+	                                    "::1.2.3.4",
+	                                    "64:ff9b::192.0.2.1",
+	                                    "1:2:3:4:5:6:7:8:9",
+	                                    "1::2::3"};
+	unsigned shape = prop_rand(6);
+
+	buf[0] = '\0';
+	if (prop_rand(6) == 0)
+		prop_cat(buf, cap, prop_rand(2) ? "IPv6:" : "ipV6:");
+	if (shape <= 1) { /* a dotted quad, three to five parts */
+		unsigned parts = 3 + prop_rand(3);
+		char num[8];
+		for (unsigned k = 0; k < parts; k++) {
+			if (k > 0)
+				prop_cat(buf, cap, prop_rand(30) ? "." : "..");
+			if (prop_rand(3) == 0) {
+				snprintf(num, sizeof num, "%u", prop_rand(300));
+				prop_cat(buf, cap, num);
+			} else {
+				prop_cat(buf, cap, quad[prop_rand(PG_ARRAY_LEN(quad))]);
+			}
+		}
+	} else if (shape <= 3) { /* IPv6: groups, "::", an embedded quad */
+		unsigned groups = prop_rand(10);
+		if (prop_rand(4) == 0)
+			prop_cat(buf, cap, "::");
+		for (unsigned k = 0; k < groups; k++) {
+			if (k > 0)
+				prop_cat(buf, cap, prop_rand(8) ? ":" : "::");
+			prop_cat(buf, cap, group[prop_rand(PG_ARRAY_LEN(group))]);
+		}
+		if (prop_rand(4) == 0)
+			prop_cat(buf, cap, "::");
+	} else if (shape == 4) { /* a known address, now and then with a stray byte */
+		prop_cat(buf, cap, known[prop_rand(PG_ARRAY_LEN(known))]);
+	} else { /* random bytes of the alphabet, up to 70 */
+		static const char alphabet[] = "0123456789abcdefABCDEFgG:.:.x /";
+		char piece[2] = "";
+		for (unsigned n = prop_rand(71); n > 0; n--) {
+			piece[0] = alphabet[prop_rand(sizeof alphabet - 1)];
+			prop_cat(buf, cap, piece);
+		}
+	}
+	if (prop_rand(10) == 0)
+		prop_cat(buf, cap, stray[prop_rand(PG_ARRAY_LEN(stray))]);
+}
+
+/* relay_client_trusted() answers as the inet_pton() reference, and
+ * relay_net_parse() reads a bare address as inet_pton() does: the same
+ * ones, into the same bytes. */
+START_TEST(test_addr_property)
+{
+	char buf[128];
+	unsigned v4 = 0, v6 = 0, bad = 0, trusted = 0;
+	struct pg_net n;
+
+	prop_state = 0x2545f4914f6cdd1du;
+	for (unsigned k = 0; k < 60000; k++) {
+		uint8_t want4[4];
+		struct in6_addr want6;
+		const uint8_t *want = NULL;
+		const char *s;
+		int family = 0;
+		bool want_trusted;
+		prop_addr(buf, sizeof buf);
+		want_trusted = ref_client_trusted(&relay, buf);
+		ck_assert_msg(relay_client_trusted(&relay, buf) == want_trusted, "'%s': want %d",
+		              buf, want_trusted);
+		trusted += want_trusted;
+		if (strchr(buf, '/') != NULL || strlen(buf) >= 64)
+			continue;
+		s = strncasecmp(buf, "IPv6:", 5) == 0 ? buf + 5 : buf;
+		if (inet_pton(AF_INET, s, want4) == 1) {
+			family = AF_INET;
+			want = want4;
+			v4++;
+		} else if (inet_pton(AF_INET6, s, &want6) == 1) {
+			bool mapped = IN6_IS_ADDR_V4MAPPED(&want6);
+			family = mapped ? AF_INET : AF_INET6;
+			want = want6.s6_addr + (mapped ? 12 : 0);
+			v6++;
+		} else {
+			bad++;
+		}
+		ck_assert_msg(relay_net_parse(buf, &n) == (family != 0), "'%s': want %s", buf,
+		              family ? "an address" : "none");
+		if (family != 0) {
+			ck_assert_msg(n.family == family, "'%s'", buf);
+			ck_assert_msg(memcmp(n.addr, want, family == AF_INET ? 4 : 16) == 0, "'%s'",
+			              buf);
+		}
+	}
+	/* every kind is common, so the comparison means something */
+	ck_assert_uint_gt(v4, 1500);
+	ck_assert_uint_gt(v6, 1500);
+	ck_assert_uint_gt(bad, 1500);
+	ck_assert_uint_gt(trusted, 150);
+}
+END_TEST
+
 static Suite *relay_suite(void)
 {
 	Suite *s = suite_create("relay");
@@ -611,6 +1111,8 @@ static Suite *relay_suite(void)
 	tcase_add_test(tc, test_domain_normalise_limits);
 	tcase_add_test(tc, test_list_adders);
 	tcase_add_test(tc, test_list_file);
+	tcase_add_test(tc, test_rcpt_property);
+	tcase_add_test(tc, test_addr_property);
 	suite_add_tcase(s, tc);
 	return s;
 }
