@@ -5,6 +5,8 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <syslog.h>
 
 #include "check_common.h"
@@ -87,6 +89,126 @@ START_TEST(test_sanitise_small_buffer)
 	ck_assert_str_eq(got, "abcdefghi");
 	log_sanitise(got, sizeof got, "ab\ncdefgh");
 	ck_assert_str_eq(got, "ab\\x0a...");
+}
+END_TEST
+
+/* The sanitiser as it was first written (one byte at a time, a cut point
+ * remembered on every byte): the reference the faster one must match. */
+static char *ref_sanitise(char *dst, size_t dstlen, const char *src)
+{
+	size_t cap, cut, out = 0, keep = 0;
+
+	if (dst == NULL || dstlen == 0)
+		return dst;
+	dst[0] = '\0';
+	if (src == NULL)
+		return dst;
+	cap = dstlen - 1;
+	if (cap > PG_LOG_VALUE_MAX)
+		cap = PG_LOG_VALUE_MAX;
+	cut = cap >= 3 ? cap - 3 : 0;
+	for (const unsigned char *p = (const unsigned char *)src; *p != '\0'; p++) {
+		bool plain = *p >= 0x21 && *p < 0x7f && *p != '"' && *p != '\\';
+		size_t piece = plain ? 1 : 4;
+
+		if (out + piece > cap) {
+			out = keep;
+			if (cap >= 3) {
+				memcpy(dst + out, "...", 3);
+				out += 3;
+			}
+			break;
+		}
+		if (plain)
+			dst[out++] = (char)*p;
+		else
+			out += (size_t)sprintf(dst + out, "\\x%02x", *p);
+		if (out <= cut)
+			keep = out;
+	}
+	dst[out] = '\0';
+	return dst;
+}
+
+/* A small deterministic generator, so a failure can be replayed. */
+static uint64_t prop_state;
+
+static unsigned prop_next(unsigned bound)
+{
+	prop_state ^= prop_state << 13;
+	prop_state ^= prop_state >> 7;
+	prop_state ^= prop_state << 17;
+	return (unsigned)(prop_state % bound);
+}
+
+/* A value of n bytes drawn from: any byte 0x01-0xff, the bytes that are
+ * escaped, or plain letters; which one depends on mix. */
+static void prop_value(char *dst, size_t n, unsigned mix)
+{
+	static const char hard[] = "\"\\ \x7f\x80\xff\x01\t\r\n<>";
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned r = prop_next(mix + 1);
+		if (r == 0)
+			dst[i] = (char)(1 + prop_next(255));
+		else if (r == 1)
+			dst[i] = hard[prop_next(sizeof hard - 1)];
+		else
+			dst[i] = (char)('a' + prop_next(26));
+	}
+	dst[n] = '\0';
+}
+
+/* log_sanitise against the reference: random values of every length around
+ * the cap (raw and escaped), into buffers of every size up to past the cap;
+ * nothing written past the buffer. */
+START_TEST(test_sanitise_matches_reference)
+{
+	char in[4 * PG_LOG_VALUE_MAX + 16];
+	char got[PG_LOG_VALUE_MAX + 64], want[PG_LOG_VALUE_MAX + 64];
+
+	prop_state = 0x9e3779b97f4a7c15u;
+	for (unsigned round = 0; round < 40000; round++) {
+		size_t n = prop_next(4) == 0 ? prop_next(sizeof in)
+		                             : PG_LOG_VALUE_MAX / 4 + prop_next(PG_LOG_VALUE_MAX);
+		size_t dstlen =
+		    prop_next(8) == 0 ? prop_next(sizeof got + 1) : PG_LOG_VALUE_MAX + 1;
+
+		if (prop_next(16) == 0)
+			dstlen = PG_LOG_VALUE_MAX + prop_next(4);
+		prop_value(in, n, prop_next(40));
+		memset(got, '#', sizeof got);
+		memset(want, '#', sizeof want);
+		ck_assert_ptr_eq(log_sanitise(got, dstlen, in), got);
+		ref_sanitise(want, dstlen, in);
+		size_t past = dstlen;
+
+		while (past < sizeof got && got[past] == '#')
+			past++;
+		/* (Check's asserts are system calls: only on a difference.) */
+		if (past != sizeof got || (dstlen > 0 && strcmp(got, want) != 0))
+			ck_abort_msg("round %u: %zu bytes into %zu: got \"%.*s\" want \"%s\"",
+			             round, n, dstlen, (int)dstlen, got, dstlen > 0 ? want : "");
+	}
+	/* Every escaped length from one under to one over the cap, the last
+	 * piece plain or an escape. */
+	for (size_t plain = 0; plain <= PG_LOG_VALUE_MAX + 1; plain++) {
+		for (size_t esc = 0; esc <= 3; esc++) {
+			memset(in, 'p', plain);
+			memset(in + plain, '\n', esc);
+			in[plain + esc] = '\0';
+			log_sanitise(got, PG_LOG_VALUE_MAX + 1, in);
+			ref_sanitise(want, PG_LOG_VALUE_MAX + 1, in);
+			if (strcmp(got, want) != 0)
+				ck_assert_str_eq(got, want);
+			memset(in, '\n', esc);
+			memset(in + esc, 'p', plain);
+			log_sanitise(got, PG_LOG_VALUE_MAX + 1, in);
+			ref_sanitise(want, PG_LOG_VALUE_MAX + 1, in);
+			if (strcmp(got, want) != 0)
+				ck_assert_str_eq(got, want);
+		}
+	}
 }
 END_TEST
 
@@ -277,6 +399,7 @@ static Suite *log_suite(void)
 	tcase_add_test(tc, test_sanitise_cap_plain);
 	tcase_add_test(tc, test_sanitise_never_splits_escape);
 	tcase_add_test(tc, test_sanitise_small_buffer);
+	tcase_add_test(tc, test_sanitise_matches_reference);
 	tcase_add_test(tc, test_severity_words);
 	tcase_add_test(tc, test_level_filter);
 	tcase_add_test(tc, test_errno_preserved_and_appended);

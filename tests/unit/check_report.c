@@ -2,6 +2,8 @@
  * check_report.c - core/report.c: the exact log lines both front ends write,
  * sanitising of client values, "pass" only at info, unknown port once.
  */
+#include <stdbool.h>
+#include <stdint.h>
 #include <syslog.h>
 
 #include "check_common.h"
@@ -221,6 +223,339 @@ START_TEST(test_port_word_falls_back_to_label)
 }
 END_TEST
 
+/*
+ * The decision line as it was first built (each value sanitised into a
+ * temporary, then copied in; a cut check and a NUL on every piece): the
+ * reference the faster builder must match byte for byte. log_sanitise()
+ * itself is proven against its own reference in check_log.c.
+ */
+struct ref_line {
+	char s[PG_LOG_LINE_MAX];
+	size_t len;
+	bool cut;
+};
+
+static void ref_mem(struct ref_line *l, const char *src, size_t n)
+{
+	if (l->cut)
+		return;
+	if (n >= sizeof l->s - l->len) {
+		n = sizeof l->s - 1 - l->len;
+		l->cut = true;
+	}
+	memcpy(l->s + l->len, src, n);
+	l->len += n;
+	l->s[l->len] = '\0';
+	if (l->cut && l->len >= 3)
+		memcpy(l->s + l->len - 3, "...", 3);
+}
+
+static void ref_str(struct ref_line *l, const char *src)
+{
+	ref_mem(l, src, strlen(src));
+}
+
+static void ref_uint(struct ref_line *l, unsigned v)
+{
+	char d[16];
+
+	snprintf(d, sizeof d, "%u", v);
+	ref_str(l, d);
+}
+
+static void ref_value(struct ref_line *l, const char *src, const char *absent)
+{
+	char v[PG_LOG_VALUE_MAX + 1];
+
+	log_sanitise(v, sizeof v, src);
+	ref_str(l, v[0] != '\0' ? v : absent);
+}
+
+static void ref_quote(char *dst, size_t len, const char *src)
+{
+	size_t out = 0;
+
+	for (const unsigned char *p = (const unsigned char *)src; *p != '\0'; p++) {
+		bool plain = *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\';
+		size_t piece = plain ? 1 : 4;
+		if (out + piece >= len)
+			break;
+		if (plain)
+			dst[out++] = (char)*p;
+		else
+			out += (size_t)snprintf(dst + out, len - out, "\\x%02x", *p);
+	}
+	dst[out] = '\0';
+}
+
+static void ref_decision_line(struct ref_line *l, const struct pg_port *port,
+                              const struct pg_facts *f, const struct pg_verdict *v)
+{
+	char text[PG_MAX_REPLY * 4];
+	bool on_tls = policy_is_tls(f);
+
+	l->len = 0;
+	l->cut = false;
+	l->s[0] = '\0';
+	ref_value(l, f->queue_id, "NOQUEUE");
+	ref_str(l, ": ");
+	ref_str(l, v->rule == PG_RULE_NONE ? "pass" : v->would_reject ? "would-reject" : "reject");
+	ref_str(l, ": port=");
+	if (f->server_port != 0)
+		ref_uint(l, f->server_port);
+	else if (port->port != 0)
+		ref_uint(l, port->port);
+	else
+		ref_value(l, port->name, "-");
+	ref_str(l, " role=");
+	ref_str(l, config_role_name(port->role));
+	ref_str(l, " mode=");
+	ref_str(l, config_mode_name(port->mode));
+	ref_str(l, " client=");
+	ref_value(l, f->client_name, "unknown");
+	ref_str(l, "[");
+	ref_value(l, f->client_addr, "-");
+	ref_str(l, "]:");
+	ref_uint(l, f->client_port);
+	ref_str(l, " tls=");
+	ref_value(l, on_tls ? f->tls_version : "", on_tls ? "unknown" : "none");
+	ref_str(l, " cipher=");
+	ref_value(l, on_tls ? f->cipher : "", "none");
+	ref_str(l, " bits=");
+	ref_uint(l, on_tls ? f->cipher_bits : 0);
+	ref_str(l, " sasl_method=");
+	ref_value(l, f->sasl_method, "-");
+	ref_str(l, " sasl_username=");
+	ref_value(l, f->sasl_username, "-");
+	if (f->stage == PG_STAGE_RCPT) {
+		char bare[PG_MAX_ADDRESS + 1];
+		size_t n = strlen(f->recipient);
+		const char *r = f->recipient;
+
+		if (n >= 2 && r[0] == '<' && r[n - 1] == '>') {
+			r++;
+			n -= 2;
+		}
+		if (n > PG_MAX_ADDRESS)
+			n = PG_MAX_ADDRESS;
+		memcpy(bare, r, n);
+		bare[n] = '\0';
+		ref_str(l, " rcpt=<");
+		ref_value(l, bare, "");
+		ref_str(l, ">");
+	}
+	ref_str(l, " rule=");
+	ref_str(l, config_rule_name(v->rule));
+	if (v->rule != PG_RULE_NONE) {
+		ref_quote(text, sizeof text, v->text);
+		ref_str(l, " reply=\"");
+		ref_uint(l, v->code);
+		ref_str(l, " ");
+		ref_str(l, v->esc);
+		ref_str(l, " ");
+		ref_str(l, text);
+		ref_str(l, "\"");
+	}
+}
+
+/* The lines of the property tests go nowhere but to the hook. */
+static void prop_sink_line(int level, const char *line)
+{
+	(void)level;
+	(void)line;
+}
+
+static void prop_sink_flush(void)
+{
+}
+
+static const struct log_sink prop_sink = {prop_sink_line, prop_sink_flush};
+
+/* The last line logged, as the sink would get it. */
+static char prop_got[PG_LOG_LINE_MAX + 64];
+static int prop_level;
+static unsigned prop_lines;
+
+static void prop_hook(int level, const char *line, void *arg)
+{
+	(void)arg;
+	prop_level = level;
+	prop_lines++;
+	snprintf(prop_got, sizeof prop_got, "%s", line);
+}
+
+static uint64_t prop_state;
+
+static unsigned prop_next(unsigned bound)
+{
+	prop_state ^= prop_state << 13;
+	prop_state ^= prop_state >> 7;
+	prop_state ^= prop_state << 17;
+	return (unsigned)(prop_state % bound);
+}
+
+/* A value of n bytes: any byte 0x01-0xff, the escaped ones, or letters. */
+static void prop_bytes(char *dst, size_t n)
+{
+	static const char hard[] = "\"\\ \x7f\x80\xff\x01\t\r\n<>[]:=";
+	unsigned mix = prop_next(40);
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned r = prop_next(mix + 1);
+		if (r == 0)
+			dst[i] = (char)(1 + prop_next(255));
+		else if (r == 1)
+			dst[i] = hard[prop_next(sizeof hard - 1)];
+		else
+			dst[i] = (char)('a' + prop_next(26));
+	}
+	dst[n] = '\0';
+}
+
+/* A length that is often near one of the caps: the value cap raw and fully
+ * escaped, the address cap, or short. */
+static size_t prop_len(size_t max)
+{
+	static const size_t near[] = {
+	    0, 1, PG_LOG_VALUE_MAX / 4, PG_LOG_VALUE_MAX - 3, PG_LOG_VALUE_MAX, PG_MAX_ADDRESS};
+	size_t n;
+
+	switch (prop_next(3)) {
+	case 0:
+		n = prop_next(24);
+		break;
+	case 1:
+		n = near[prop_next(PG_ARRAY_LEN(near))] + prop_next(5);
+		n = n >= 2 ? n - 2 : n;
+		break;
+	default:
+		n = prop_next((unsigned)max + 1);
+		break;
+	}
+	return n < max ? n : max;
+}
+
+#define PROP_VALUE_MAX 700
+
+/* Compare one decision with the reference; a message names what differs. */
+static void prop_compare(const struct pg_port *port, const struct pg_facts *f,
+                         const struct pg_verdict *v, unsigned round)
+{
+	struct ref_line want;
+	unsigned before = prop_lines;
+
+	ref_decision_line(&want, port, f, v);
+	prop_got[0] = '\0';
+	report_decision(port, f, v);
+	if (v->action == PG_ACT_TEMPFAIL) {
+		if (prop_lines != before)
+			ck_abort_msg("round %u: a tempfail verdict was logged", round);
+		return;
+	}
+	if (prop_lines != before + 1 || strcmp(prop_got, want.s) != 0 ||
+	    prop_level != (v->rule == PG_RULE_NONE ? LOG_INFO : LOG_NOTICE))
+		ck_abort_msg("round %u:\n got  %s\n want %s", round, prop_got, want.s);
+}
+
+/* report_decision against the reference over random facts and verdicts:
+ * values with every byte, near each cap, absent; lines that end anywhere
+ * around PG_LOG_LINE_MAX. */
+START_TEST(test_decision_line_matches_reference)
+{
+	static char values[9][PROP_VALUE_MAX + 1];
+	struct pg_port port;
+	unsigned cut = 0;
+
+	log_set_level(LOG_DEBUG);
+	log_set_hook(prop_hook, NULL);
+	log_set_sink(&prop_sink);
+	prop_state = 0x2545f4914f6cdd1du;
+	for (unsigned round = 0; round < 20000; round++) {
+		struct pg_facts f = base_facts();
+		struct pg_verdict v = {.rule = (enum pg_rule)prop_next(PG_RULE_COUNT)};
+		const char **slot[] = {&f.queue_id,      &f.client_name, &f.client_addr,
+		                       &f.tls_version,   &f.cipher,      &f.sasl_method,
+		                       &f.sasl_username, &f.recipient};
+
+		config_port_defaults(&port, (enum pg_role)prop_next(2));
+		port.mode = (enum pg_mode)prop_next(2);
+		port.port = prop_next(2) ? 0 : prop_next(70000);
+		prop_bytes(port.name, prop_len(sizeof port.name - 1));
+		for (size_t i = 0; i < PG_ARRAY_LEN(slot); i++) {
+			prop_bytes(values[i], prop_len(PROP_VALUE_MAX));
+			*slot[i] = values[i];
+			if (i != 3 && i != 4 && i != 7 && prop_next(30) == 0)
+				*slot[i] = NULL; /* absent, the way log_sanitise() takes it */
+		}
+		if (prop_next(3) == 0) { /* a recipient in <...>, or nearly */
+			size_t n = strlen(values[7]);
+			values[7][0] = '<';
+			if (n > 1 && prop_next(4) != 0)
+				values[7][n - 1] = '>';
+		}
+		if (prop_next(4) == 0) /* plaintext */
+			f.tls_version = f.cipher = "";
+		f.stage = prop_next(3) == 0 ? PG_STAGE_MAIL : PG_STAGE_RCPT;
+		f.server_port = prop_next(2) ? 0 : prop_next(70000);
+		f.client_port = prop_next(2) ? prop_next(65536) : (unsigned)prop_state;
+		f.cipher_bits = prop_next(2) ? prop_next(512) : (unsigned)(prop_state >> 7);
+		v.action = prop_next(20) == 0 ? PG_ACT_TEMPFAIL : PG_ACT_REJECT;
+		v.would_reject = prop_next(2);
+		v.code = prop_next(2) ? 400 + prop_next(200) : (unsigned)(prop_state >> 3);
+		prop_bytes(v.esc, prop_next(sizeof v.esc));
+		prop_bytes(v.text, prop_len(sizeof v.text - 1));
+		prop_compare(&port, &f, &v, round);
+		cut += strlen(prop_got) == PG_LOG_LINE_MAX - 1;
+	}
+	ck_assert_uint_gt(cut, 100); /* the cap was reached, not only approached */
+	log_set_sink(NULL);
+	log_set_hook(NULL, NULL);
+}
+END_TEST
+
+/* Every end of a line around PG_LOG_LINE_MAX: long values, then a reply (or
+ * a recipient) one byte longer each time, ending in a plain byte or an escape. */
+START_TEST(test_decision_line_cap_sweep)
+{
+	static char big[PG_LOG_VALUE_MAX + 1], rcpt[PG_MAX_ADDRESS + 1];
+	struct pg_facts f = base_facts();
+	struct pg_verdict v = reject(PG_RULE_RELAY, 554, "5.7.1", "");
+	unsigned fits = 0, over = 0;
+
+	log_set_level(LOG_DEBUG);
+	log_set_hook(prop_hook, NULL);
+	log_set_sink(&prop_sink);
+	memset(big, 'v', PG_LOG_VALUE_MAX);
+	f.queue_id = f.client_name = f.client_addr = f.tls_version = f.cipher = big;
+	f.sasl_method = f.sasl_username = big;
+	for (unsigned tail = 0; tail < 2; tail++) {
+		for (size_t k = 0; k + 1 < sizeof v.text; k++) {
+			memset(v.text, 't', k);
+			v.text[k] = tail ? '\n' : 't';
+			v.text[k + 1] = '\0';
+			f.recipient = "<r@example.org>";
+			prop_compare(&sub, &f, &v, (unsigned)k);
+			fits += strlen(prop_got) == PG_LOG_LINE_MAX - 1 &&
+			        prop_got[PG_LOG_LINE_MAX - 2] != '.';
+			over += strcmp(prop_got + PG_LOG_LINE_MAX - 4, "...") == 0;
+		}
+	}
+	ck_assert_uint_eq(fits, 2); /* "just fits": 2047 bytes and no "...", once per tail */
+	ck_assert_uint_gt(over, 100);
+	/* The cut inside the recipient and the words after it (a pass line). */
+	v.rule = PG_RULE_NONE;
+	v.action = PG_ACT_DUNNO;
+	for (size_t k = 0; k < PG_MAX_ADDRESS; k++) {
+		memset(rcpt, k % 3 ? 'r' : '"', k);
+		rcpt[k] = '\0';
+		f.recipient = rcpt;
+		prop_compare(&sub, &f, &v, (unsigned)k);
+	}
+	log_set_sink(NULL);
+	log_set_hook(NULL, NULL);
+}
+END_TEST
+
 static struct pg_config *make_config(void)
 {
 	struct pg_config *cfg = calloc(1, sizeof *cfg);
@@ -310,6 +645,7 @@ static Suite *report_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_checked_fixture(tc, report_setup, report_teardown);
+	tcase_set_timeout(tc, 30); /* the property tests, under the sanitizers */
 	tcase_add_test(tc, test_reject_line);
 	tcase_add_test(tc, test_would_reject_line_with_rcpt);
 	tcase_add_test(tc, test_pass_only_at_info);
@@ -317,6 +653,8 @@ static Suite *report_suite(void)
 	tcase_add_test(tc, test_plaintext_auth_alarm);
 	tcase_add_test(tc, test_implicit_plaintext_error);
 	tcase_add_test(tc, test_port_word_falls_back_to_label);
+	tcase_add_test(tc, test_decision_line_matches_reference);
+	tcase_add_test(tc, test_decision_line_cap_sweep);
 	tcase_add_test(tc, test_unknown_port_once);
 	tcase_add_test(tc, test_unknown_port_table_full);
 	tcase_add_test(tc, test_config_summary);
