@@ -4,9 +4,10 @@
  * Output goes to syslog (ident and facility set by log_init) or to stderr
  * (-e), or to a sink a daemon installs. One line per event. Every value a
  * client supplied goes through log_sanitise() before it reaches a format
- * string's argument list: control characters, spaces, quotes, backslashes and
- * non-ASCII bytes are escaped as \xHH and the result is capped at
- * PG_LOG_VALUE_MAX with a visible "...". errno is preserved by every call.
+ * string's argument list, or through log_sanitise_into() straight into a
+ * line: control characters, spaces, quotes, backslashes and non-ASCII bytes
+ * are escaped as \xHH and the result is capped at PG_LOG_VALUE_MAX with a
+ * visible "...". errno is preserved by every call.
  */
 #ifndef PG_LOG_H
 #define PG_LOG_H
@@ -77,12 +78,24 @@ int log_get_facility(void);
 const char *log_line_prefix(size_t *len); /* "ident[pid]: ", not NUL-terminated */
 
 /* Write the escape "\xHH" of byte c at dst (4 bytes, no NUL); returns 4.
- * The one escape of every sanitiser (log_sanitise, report's reply quote). */
+ * The one escape of every sanitiser (log_sanitise, log_quote_into). */
 size_t log_escape_byte(char *dst, unsigned char c);
 
 /* Escape src into dst (always NUL-terminated). Returns dst. dstlen should be
  * at least PG_LOG_VALUE_MAX + 1. An empty or NULL src becomes "". */
 char *log_sanitise(char *dst, size_t dstlen, const char *src);
+
+/* log_sanitise() for a builder that escapes straight into its line: the
+ * first n bytes of src (fewer at a NUL; SIZE_MAX for a whole string), at
+ * most cap bytes (and at most PG_LOG_VALUE_MAX) at dst, no NUL written.
+ * Returns the bytes written: 0 for an empty or NULL src. */
+size_t log_sanitise_into(char *dst, size_t cap, const char *src, size_t n);
+
+/* src as it stands inside a quoted reply (reply="..."): like a value, but
+ * spaces are kept; at most cap bytes at dst, no NUL written, and no visible
+ * cut: it stops before the first byte whose form does not fit. Returns the
+ * bytes written. */
+size_t log_quote_into(char *dst, size_t cap, const char *src);
 
 /* Test hook: when set, every formatted line is also passed here. */
 typedef void (*log_hook_fn)(int level, const char *line, void *arg);

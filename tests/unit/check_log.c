@@ -92,6 +92,72 @@ START_TEST(test_sanitise_small_buffer)
 }
 END_TEST
 
+/* Each byte alone: kept or escaped, in a value and inside a quoted reply. */
+START_TEST(test_every_byte_plain_or_escaped)
+{
+	for (unsigned c = 1; c < 256; c++) {
+		char in[2] = {(char)c, '\0'};
+		char got[8], want[8];
+		bool printable = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+
+		snprintf(want, sizeof want, printable && c != ' ' ? "%c" : "\\x%02x", c);
+		ck_assert_str_eq(log_sanitise(got, sizeof got, in), want);
+		snprintf(want, sizeof want, printable ? "%c" : "\\x%02x", c);
+		memset(got, '#', sizeof got);
+		size_t n = log_quote_into(got, sizeof got, in);
+		ck_assert_uint_eq(n, strlen(want));
+		ck_assert_int_eq(memcmp(got, want, n), 0);
+		ck_assert_int_eq(got[n], '#'); /* no NUL */
+	}
+}
+END_TEST
+
+START_TEST(test_sanitise_into)
+{
+	char got[PG_LOG_VALUE_MAX + 16];
+
+	memset(got, '#', sizeof got);
+	/* n bytes, or up to the NUL; no NUL written */
+	ck_assert_uint_eq(log_sanitise_into(got, PG_LOG_VALUE_MAX, "<a b>", 4), 7);
+	ck_assert_int_eq(memcmp(got, "<a\\x20b#", 8), 0);
+	ck_assert_uint_eq(log_sanitise_into(got, PG_LOG_VALUE_MAX, "ab\0cd", 5), 2);
+	ck_assert_uint_eq(log_sanitise_into(got, PG_LOG_VALUE_MAX, "abc", SIZE_MAX), 3);
+	ck_assert_uint_eq(log_sanitise_into(got, PG_LOG_VALUE_MAX, "abc", 0), 0);
+	ck_assert_uint_eq(log_sanitise_into(got, PG_LOG_VALUE_MAX, "", SIZE_MAX), 0);
+	ck_assert_uint_eq(log_sanitise_into(got, PG_LOG_VALUE_MAX, NULL, SIZE_MAX), 0);
+	/* the cap, and never past PG_LOG_VALUE_MAX however large cap is */
+	ck_assert_uint_eq(log_sanitise_into(got, 5, "abcdefgh", SIZE_MAX), 5);
+	ck_assert_int_eq(memcmp(got, "ab...", 5), 0);
+	char in[PG_LOG_VALUE_MAX + 2];
+	memset(in, 'v', sizeof in - 1);
+	in[sizeof in - 1] = '\0';
+	memset(got, '#', sizeof got);
+	ck_assert_uint_eq(log_sanitise_into(got, sizeof got, in, SIZE_MAX), PG_LOG_VALUE_MAX);
+	ck_assert_int_eq(memcmp(got + PG_LOG_VALUE_MAX - 3, "...#", 4), 0);
+	/* n ends the value before the byte that would not fit: no cut */
+	ck_assert_uint_eq(log_sanitise_into(got, sizeof got, in, PG_LOG_VALUE_MAX),
+	                  PG_LOG_VALUE_MAX);
+	ck_assert_int_eq(got[PG_LOG_VALUE_MAX - 1], 'v');
+}
+END_TEST
+
+START_TEST(test_quote_into_stops_before_what_does_not_fit)
+{
+	char got[16];
+
+	memset(got, '#', sizeof got);
+	ck_assert_uint_eq(log_quote_into(got, 5, "a \"b\" c"), 2); /* spaces kept */
+	ck_assert_int_eq(memcmp(got, "a #", 3), 0);
+	ck_assert_uint_eq(log_quote_into(got, 7, "a \"b\" c"), 7); /* "a \x22b": just fits */
+	ck_assert_uint_eq(log_quote_into(got, 10, "a \"b\" c"),
+	                  7); /* the next escape is one over */
+	ck_assert_uint_eq(log_quote_into(got, 11, "a \"b\" c"), 11);
+	ck_assert_int_eq(memcmp(got, "a \\x22b\\x22#", 12), 0);
+	ck_assert_uint_eq(log_quote_into(got, 0, "a"), 0);
+	ck_assert_uint_eq(log_quote_into(got, sizeof got, ""), 0);
+}
+END_TEST
+
 /* The sanitiser as it was first written (one byte at a time, a cut point
  * remembered on every byte): the reference the faster one must match. */
 static char *ref_sanitise(char *dst, size_t dstlen, const char *src)
@@ -400,6 +466,9 @@ static Suite *log_suite(void)
 	tcase_add_test(tc, test_sanitise_never_splits_escape);
 	tcase_add_test(tc, test_sanitise_small_buffer);
 	tcase_add_test(tc, test_sanitise_matches_reference);
+	tcase_add_test(tc, test_every_byte_plain_or_escaped);
+	tcase_add_test(tc, test_sanitise_into);
+	tcase_add_test(tc, test_quote_into_stops_before_what_does_not_fit);
 	tcase_add_test(tc, test_severity_words);
 	tcase_add_test(tc, test_level_filter);
 	tcase_add_test(tc, test_errno_preserved_and_appended);
