@@ -6,12 +6,14 @@
  * the plaintext-AUTH alarm (warning), the implicit-TLS error, the unknown-port
  * warning (once per (port, label) per process, remembered in a small
  * mutex-protected table) and the startup/reload/shutdown summary. Every value
- * a client supplied goes through log_sanitise(); an absent value is "-". The
+ * a client supplied goes through log_sanitise() (the decision line's, through
+ * log_sanitise_into()); an absent value is "-". The
  * queue id (or NOQUEUE) comes first, then the severity word, the way Postfix
  * administrators grep. A TEMPFAIL verdict is not reported here:
  * policy_internal_error() already logged why. No allocation: stack buffers.
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -60,150 +62,173 @@ static void report_client_fill(struct report_client *c, const struct pg_port *po
 	snprintf(c->client, sizeof c->client, "%s[%s]:%u", c->name, c->addr, f->client_port);
 }
 
-/* The reply inside reply="...": spaces kept, quotes, backslashes and
- * non-printable bytes escaped as \xHH. */
-static void report_quote(char *dst, size_t len, const char *src)
-{
-	size_t out = 0;
-
-	for (const unsigned char *p = (const unsigned char *)src; *p != '\0'; p++) {
-		bool plain = *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\';
-		size_t piece = plain ? 1 : 4;
-		if (out + piece >= len)
-			break;
-		if (plain)
-			dst[out++] = (char)*p;
-		else
-			out += log_escape_byte(dst + out, *p);
-	}
-	dst[out] = '\0';
-}
-
 /*
- * A bounded line builder for the decision line, which is written for every
- * reject: values are sanitised straight into the line and nothing is
- * formatted twice. A line that would not fit ends in a visible "...".
+ * The decision line, written for every reject, built in one pass: values
+ * are escaped straight into it (log_sanitise_into), literals carry their
+ * length from compile time, the NUL is written once. Each piece checks once
+ * that the line is not full; no piece checks byte by byte, because the buffer
+ * has room past PG_LOG_LINE_MAX for the longest piece that is not cut to the
+ * line (an escaped value; a number is 10 bytes, the quote at most 3 over).
+ * A line of PG_LOG_LINE_MAX bytes or more is cut at the end: its first
+ * PG_LOG_LINE_MAX - 4 bytes, then "...".
  */
 struct report_line {
-	char s[PG_LOG_LINE_MAX];
+	char s[PG_LOG_LINE_MAX + PG_LOG_VALUE_MAX];
 	size_t len;
-	bool cut;
 };
+
+_Static_assert(PG_LOG_VALUE_MAX >= 10, "a number fits the room past the line");
 
 static void rl_mem(struct report_line *l, const char *src, size_t n)
 {
-	if (l->cut)
+	if (l->len >= PG_LOG_LINE_MAX)
 		return;
-	if (n >= sizeof l->s - l->len) {
-		n = sizeof l->s - 1 - l->len;
-		l->cut = true;
-	}
+	if (n > PG_LOG_LINE_MAX - l->len)
+		n = PG_LOG_LINE_MAX - l->len; /* enough to cut the line */
 	memcpy(l->s + l->len, src, n);
 	l->len += n;
-	l->s[l->len] = '\0';
-	if (l->cut && l->len >= 3)
-		memcpy(l->s + l->len - 3, "...", 3);
 }
+
+/* A string literal: its length is known at compile time, so it is copied
+ * whole (a few moves) into the room past the line. */
+#define rl_lit(l, lit)                                                                             \
+	do {                                                                                       \
+		_Static_assert(sizeof(lit) - 1 <= PG_LOG_VALUE_MAX, "a literal fits the room");    \
+		if ((l)->len < PG_LOG_LINE_MAX) {                                                  \
+			memcpy((l)->s + (l)->len, "" lit, sizeof(lit) - 1);                        \
+			(l)->len += sizeof(lit) - 1;                                               \
+		}                                                                                  \
+	} while (0)
 
 static void rl_str(struct report_line *l, const char *src)
 {
 	rl_mem(l, src, strlen(src));
 }
 
+/* Decimal, written from the last digit back, two digits at a time. */
 static void rl_uint(struct report_line *l, unsigned v)
 {
-	char d[12];
-	size_t n = sizeof d;
+	static const unsigned tens[] = {10,      100,      1000,      10000,     100000,
+	                                1000000, 10000000, 100000000, 1000000000};
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+	                            "25262728293031323334353637383940414243444546474849"
+	                            "50515253545556575859606162636465666768697071727374"
+	                            "75767778798081828384858687888990919293949596979899";
+	size_t n = 1;
+	char *d;
 
-	do {
-		d[--n] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0 && n > 0);
-	rl_mem(l, d + n, sizeof d - n);
+	if (l->len >= PG_LOG_LINE_MAX)
+		return;
+	while (n <= sizeof tens / sizeof tens[0] && v >= tens[n - 1])
+		n++;
+	l->len += n;
+	d = l->s + l->len;
+	for (; v >= 100; v /= 100) {
+		d -= 2;
+		memcpy(d, pairs + v % 100 * 2, 2);
+	}
+	if (v >= 10)
+		memcpy(d - 2, pairs + v * 2, 2);
+	else
+		d[-1] = (char)('0' + v);
 }
 
-/* A client value, sanitised (capped at PG_LOG_VALUE_MAX), or absent. */
-static void rl_value(struct report_line *l, const char *src, const char *absent)
+/* A client value: n bytes of src or up to its NUL, sanitised (capped at
+ * PG_LOG_VALUE_MAX), or the word absent (of absent_len bytes) when empty. */
+static inline void rl_value_n(struct report_line *l, const char *src, size_t n, const char *absent,
+                              size_t absent_len)
 {
-	char v[REPORT_VAL];
-
-	log_sanitise(v, sizeof v, src);
-	rl_str(l, v[0] != '\0' ? v : absent);
+	if (src == NULL || src[0] == '\0' || n == 0)
+		rl_mem(l, absent, absent_len);
+	else if (l->len < PG_LOG_LINE_MAX)
+		l->len += log_sanitise_into(l->s + l->len, PG_LOG_VALUE_MAX, src, n);
 }
 
-/* The line itself, in its own frame: its 4 KiB of buffers stay off the
- * stack when nothing is logged (a milter thread then never touches them). */
+/* A value that is a whole string; absent is a literal. */
+#define rl_value(l, src, absent) rl_value_n((l), (src), SIZE_MAX, "" absent, sizeof(absent) - 1)
+
+/* The reply text inside reply="...": a quote that does not fit ends past
+ * PG_LOG_LINE_MAX, so the line is cut. */
+static void rl_quote(struct report_line *l, const char *text)
+{
+	if (l->len >= PG_LOG_LINE_MAX)
+		return;
+	l->len += log_quote_into(l->s + l->len, PG_LOG_LINE_MAX - l->len + 3, text);
+}
+
+/* The line itself, in its own frame: its 2 KiB buffer stays off the stack
+ * when nothing is logged (a milter thread then never touches it). */
 __attribute__((noinline)) static void decision_line(const struct pg_port *port,
                                                     const struct pg_facts *f,
                                                     const struct pg_verdict *v, const char *tag,
                                                     int level)
 {
 	struct report_line l;
-	char text[PG_MAX_REPLY * 4];
 	bool on_tls = policy_is_tls(f);
 
 	l.len = 0;
-	l.cut = false;
-	l.s[0] = '\0';
 	rl_value(&l, f->queue_id, "NOQUEUE");
-	rl_str(&l, ": ");
+	rl_lit(&l, ": ");
 	rl_str(&l, tag);
-	rl_str(&l, ": port=");
+	rl_lit(&l, ": port=");
 	if (f->server_port != 0)
 		rl_uint(&l, f->server_port);
 	else if (port->port != 0)
 		rl_uint(&l, port->port);
 	else
 		rl_value(&l, port->name, "-");
-	rl_str(&l, " role=");
+	rl_lit(&l, " role=");
 	rl_str(&l, config_role_name(port->role));
-	rl_str(&l, " mode=");
+	rl_lit(&l, " mode=");
 	rl_str(&l, config_mode_name(port->mode));
-	rl_str(&l, " client=");
+	rl_lit(&l, " client=");
 	rl_value(&l, f->client_name, "unknown");
-	rl_str(&l, "[");
+	rl_lit(&l, "[");
 	rl_value(&l, f->client_addr, "-");
-	rl_str(&l, "]:");
+	rl_lit(&l, "]:");
 	rl_uint(&l, f->client_port);
-	rl_str(&l, " tls=");
-	rl_value(&l, on_tls ? f->tls_version : "", on_tls ? "unknown" : "none");
-	rl_str(&l, " cipher=");
-	rl_value(&l, on_tls ? f->cipher : "", "none");
-	rl_str(&l, " bits=");
-	rl_uint(&l, on_tls ? f->cipher_bits : 0);
-	rl_str(&l, " sasl_method=");
+	if (on_tls) {
+		rl_lit(&l, " tls=");
+		rl_value(&l, f->tls_version, "unknown");
+		rl_lit(&l, " cipher=");
+		rl_value(&l, f->cipher, "none");
+		rl_lit(&l, " bits=");
+		rl_uint(&l, f->cipher_bits);
+	} else {
+		rl_lit(&l, " tls=none cipher=none bits=0");
+	}
+	rl_lit(&l, " sasl_method=");
 	rl_value(&l, f->sasl_method, "-");
-	rl_str(&l, " sasl_username=");
+	rl_lit(&l, " sasl_username=");
 	rl_value(&l, f->sasl_username, "-");
 	if (f->stage == PG_STAGE_RCPT) {
-		char bare[PG_MAX_ADDRESS + 1];
-		size_t n = strlen(f->recipient);
 		const char *r = f->recipient;
+		size_t n = strlen(r);
 
 		if (n >= 2 && r[0] == '<' && r[n - 1] == '>') {
 			r++;
 			n -= 2;
 		}
-		if (n > PG_MAX_ADDRESS)
-			n = PG_MAX_ADDRESS; /* the sanitiser caps it visibly anyway */
-		memcpy(bare, r, n);
-		bare[n] = '\0';
-		rl_str(&l, " rcpt=<");
-		rl_value(&l, bare, "");
-		rl_str(&l, ">");
+		rl_lit(&l, " rcpt=<");
+		rl_value_n(&l, r, n, "", 0);
+		rl_lit(&l, ">");
 	}
-	rl_str(&l, " rule=");
+	rl_lit(&l, " rule=");
 	rl_str(&l, config_rule_name(v->rule));
 	if (v->rule != PG_RULE_NONE) {
-		report_quote(text, sizeof text, v->text);
-		rl_str(&l, " reply=\"");
+		rl_lit(&l, " reply=\"");
 		rl_uint(&l, v->code);
-		rl_str(&l, " ");
+		rl_lit(&l, " ");
 		rl_str(&l, v->esc);
-		rl_str(&l, " ");
-		rl_str(&l, text);
-		rl_str(&l, "\"");
+		rl_lit(&l, " ");
+		rl_quote(&l, v->text);
+		rl_lit(&l, "\"");
 	}
+	if (l.len >= PG_LOG_LINE_MAX) {
+		l.len = PG_LOG_LINE_MAX - 1;
+		memcpy(l.s + l.len - 3, "...", 3);
+	}
+	l.s[l.len] = '\0';
 	log_line(level, l.s);
 }
 
