@@ -156,14 +156,14 @@ const char *log_line_prefix(size_t *len)
 	return log_prefix;
 }
 
-static void log_write_now(int level, const char *line)
+static void log_write_now(int level, const char *line, size_t len)
 {
 	if (log_to_stderr) {
 		if (log_prefix_len == 0) /* a line before log_init() */
 			log_refresh_pid();
 		struct iovec iov[3] = {
 		    {log_prefix, log_prefix_len},
-		    {(void *)(uintptr_t)line, strnlen(line, PG_LOG_LINE_MAX)},
+		    {(void *)(uintptr_t)line, len < PG_LOG_LINE_MAX ? len : PG_LOG_LINE_MAX},
 		    {(void *)(uintptr_t) "\n", 1},
 		};
 		/* One system call per line, so threads do not interleave within a line. */
@@ -184,9 +184,9 @@ void log_capture_stop(void)
 	log_cap = NULL;
 }
 
-static void log_capture_add(struct log_capture *c, int level, const char *line)
+static void log_capture_add(struct log_capture *c, int level, const char *line, size_t len)
 {
-	size_t n = strnlen(line, PG_LOG_LINE_MAX - 1);
+	size_t n = len < PG_LOG_LINE_MAX - 1 ? len : PG_LOG_LINE_MAX - 1;
 
 	if (c->len + n + 2 > c->cap) {
 		size_t cap = (c->len + n + 2) * 2;
@@ -204,8 +204,10 @@ static void log_capture_add(struct log_capture *c, int level, const char *line)
 
 void log_capture_replay(struct log_capture *c)
 {
-	for (size_t at = 0; at < c->len; at += strlen(c->buf + at + 1) + 2)
-		log_line((unsigned char)c->buf[at], c->buf + at + 1);
+	for (size_t at = 0, n; at < c->len; at += n + 2) {
+		n = strlen(c->buf + at + 1);
+		log_line_n((unsigned char)c->buf[at], c->buf + at + 1, n);
+	}
 	log_capture_free(c);
 }
 
@@ -216,16 +218,18 @@ void log_capture_free(struct log_capture *c)
 	c->len = c->cap = 0;
 }
 
-static void log_write(int level, const char *line)
+/* line is NUL-terminated, len its strlen (or at least PG_LOG_LINE_MAX: the
+ * outputs take no more). */
+static void log_write(int level, const char *line, size_t len)
 {
 	if (log_cap != NULL) {
-		log_capture_add(log_cap, level, line);
+		log_capture_add(log_cap, level, line, len);
 		return;
 	}
 	if (log_sink != NULL)
-		log_sink->line(level, line);
+		log_sink->line(level, line, len < PG_LOG_LINE_MAX ? len : PG_LOG_LINE_MAX);
 	else
-		log_write_now(level, line);
+		log_write_now(level, line, len);
 	if (log_hook != NULL)
 		log_hook(level, line, log_hook_arg);
 }
@@ -253,7 +257,7 @@ static void log_vformat(int level, const char *prefix, int saved, bool with_errn
 	}
 	if (cut)
 		log_mark_cut(buf, sizeof buf);
-	log_write(level, buf);
+	log_write(level, buf, strnlen(buf, sizeof buf));
 }
 
 static void log_vmsg(int level, const char *prefix, bool with_errno, const char *fmt, va_list ap)
@@ -308,7 +312,16 @@ void log_line(int level, const char *line)
 	int saved = errno;
 
 	if (log_enabled(level))
-		log_write(level, line);
+		log_write(level, line, strnlen(line, PG_LOG_LINE_MAX));
+	errno = saved;
+}
+
+void log_line_n(int level, const char *line, size_t len)
+{
+	int saved = errno;
+
+	if (log_enabled(level))
+		log_write(level, line, len);
 	errno = saved;
 }
 

@@ -36,19 +36,22 @@ void log_debug(const char *fmt, ...) PG_PRINTF(1, 2);
 void log_at(int level, const char *fmt, ...) PG_PRINTF(2, 3);
 
 /* Log a line the caller built (no format, no severity word added); the
- * caller has sanitised every client value in it. For hot paths. */
+ * caller has sanitised every client value in it. For hot paths; log_line_n()
+ * when the caller knows len, strlen(line) (line still ends in a NUL). */
 void log_line(int level, const char *line);
+void log_line_n(int level, const char *line, size_t len);
 
 /*
  * A sink takes every line that passes the level instead of the default
  * output (a writev to stderr, or syslog(3)): policyd's event loop installs
  * its batch writer. line() gets the line as built (no "ident[pid]: ", no
- * newline); flush() is called before the destination or facility changes.
+ * newline), NUL-terminated, and len, its length (at most PG_LOG_LINE_MAX);
+ * flush() is called before the destination or facility changes.
  * NULL restores the default output. Install it before lines are logged from
  * more than one thread, or not at all.
  */
 struct log_sink {
-	void (*line)(int level, const char *line);
+	void (*line)(int level, const char *line, size_t len);
 	void (*flush)(void);
 };
 void log_set_sink(const struct log_sink *sink);

@@ -229,7 +229,7 @@ __attribute__((noinline)) static void decision_line(const struct pg_port *port,
 		memcpy(l.s + l.len - 3, "...", 3);
 	}
 	l.s[l.len] = '\0';
-	log_line(level, l.s);
+	log_line_n(level, l.s, l.len);
 }
 
 void report_decision(const struct pg_port *port, const struct pg_facts *f,

@@ -154,9 +154,35 @@ static void lb_stamp_refresh(void)
 		lb_stamp_len = strftime(lb_stamp, sizeof lb_stamp, "%b %e %H:%M:%S ", &tm);
 }
 
-static void lb_add(int level, const char *line)
+/* "<pri>Mmm dd hh:mm:ss " at p (room for LB_SYSLOG_HEADER_MAX bytes), as
+ * syslog(3) writes it; returns its length. The digits by hand: snprintf()
+ * was most of the cost of a line. */
+static size_t lb_syslog_header(char *p, int pri)
 {
-	size_t len = strnlen(line, PG_LOG_LINE_MAX), plen, cap, need, hdr = 0;
+	size_t n = 0;
+
+	if (pri < 0 || pri > 999) { /* no facility and level: what printf makes of it */
+		int h =
+		    snprintf(p, LB_SYSLOG_HEADER_MAX, "<%d>%.*s", pri, (int)lb_stamp_len, lb_stamp);
+		return h > 0 && h < LB_SYSLOG_HEADER_MAX ? (size_t)h : 0;
+	}
+	p[n++] = '<';
+	if (pri >= 100)
+		p[n++] = (char)('0' + pri / 100);
+	if (pri >= 10)
+		p[n++] = (char)('0' + pri / 10 % 10);
+	p[n++] = (char)('0' + pri % 10);
+	p[n++] = '>';
+	memcpy(p + n, lb_stamp, lb_stamp_len);
+	return n + lb_stamp_len;
+}
+
+_Static_assert(LB_SYSLOG_HEADER_MAX >= sizeof "<999>" - 1 + sizeof lb_stamp - 1,
+               "the header fits its room");
+
+static void lb_add(int level, const char *line, size_t len)
+{
+	size_t plen, cap, need, hdr = 0;
 	const char *prefix = log_line_prefix(&plen);
 	bool to_stderr = log_uses_stderr();
 	char *p;
@@ -174,11 +200,8 @@ static void lb_add(int level, const char *line)
 		logbatch_flush();
 	lb_stderr = to_stderr;
 	p = lb_buf + lb_len;
-	if (!to_stderr) {
-		int h = snprintf(p, LB_SYSLOG_HEADER_MAX, "<%d>%.*s", log_get_facility() | level,
-		                 (int)lb_stamp_len, lb_stamp);
-		hdr = h > 0 && h < LB_SYSLOG_HEADER_MAX ? (size_t)h : 0;
-	}
+	if (!to_stderr)
+		hdr = lb_syslog_header(p, log_get_facility() | level);
 	memcpy(p + hdr, prefix, plen);
 	memcpy(p + hdr + plen, line, len);
 	need = hdr + plen + len;
@@ -192,9 +215,9 @@ static void lb_add(int level, const char *line)
 	lb_len += need;
 }
 
-static void lb_line(int level, const char *line)
+static void lb_line(int level, const char *line, size_t len)
 {
-	lb_add(level, line);
+	lb_add(level, line, len);
 	if (level <= LOG_ERR)
 		logbatch_flush();
 }

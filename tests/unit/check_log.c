@@ -370,10 +370,11 @@ END_TEST
 static char sink_got[1024];
 static int sink_flushes;
 
-static void sink_line(int level, const char *line)
+static void sink_line(int level, const char *line, size_t len)
 {
 	size_t used = strlen(sink_got);
 
+	ck_assert_uint_eq(len, strlen(line));
 	snprintf(sink_got + used, sizeof sink_got - used, "%d %s\n", level, line);
 }
 
@@ -397,8 +398,11 @@ START_TEST(test_sink_takes_lines)
 	log_notice("one");
 	log_warnx("two");
 	log_debug("filtered");
-	ck_assert_str_eq(sink_got, "5 one\n4 warning: two\n");
-	ck_assert_str_eq(pg_captured_log(), "one\nwarning: two\n"); /* the hook sees them too */
+	log_line(LOG_NOTICE, "three");
+	log_line_n(LOG_INFO, "four", 4);
+	log_line_n(LOG_DEBUG, "filtered", 8);
+	ck_assert_str_eq(sink_got, "5 one\n4 warning: two\n5 three\n6 four\n");
+	ck_assert_str_eq(pg_captured_log(), "one\nwarning: two\nthree\nfour\n"); /* the hook too */
 	/* the sink sends what it holds before the facility changes */
 	log_set_facility(LOG_LOCAL3);
 	ck_assert_int_eq(sink_flushes, 1);
@@ -411,8 +415,8 @@ START_TEST(test_sink_takes_lines)
 	ck_assert_uint_eq(plen, strlen(want));
 	ck_assert_int_eq(memcmp(prefix, want, plen), 0);
 	log_set_sink(NULL);
-	log_notice("three");
-	ck_assert_ptr_null(strstr(sink_got, "three"));
+	log_notice("five");
+	ck_assert_ptr_null(strstr(sink_got, "five"));
 	log_set_hook(NULL, NULL);
 }
 END_TEST

@@ -239,6 +239,27 @@ START_TEST(test_batch_syslog_reconnects)
 }
 END_TEST
 
+/* The syslog header is what snprintf("<%d>%.*s") made of it, for every
+ * facility and level and for numbers that are neither. */
+START_TEST(test_syslog_header_as_printf)
+{
+	static const int odd[] = {-1, -10, -1000, 1000, 12345, INT_MIN, INT_MAX};
+	char got[LB_SYSLOG_HEADER_MAX], want[LB_SYSLOG_HEADER_MAX];
+
+	lb_stamp_refresh();
+	ck_assert_uint_gt(lb_stamp_len, 0);
+	for (int pri = -1; pri <= 1000 + (int)PG_ARRAY_LEN(odd); pri++) {
+		int p = pri <= 1000 ? pri : odd[pri - 1001];
+		int w = snprintf(want, sizeof want, "<%d>%.*s", p, (int)lb_stamp_len, lb_stamp);
+		size_t n = lb_syslog_header(got, p);
+
+		ck_assert_int_gt(w, 0);
+		if (n != (size_t)w || memcmp(got, want, n) != 0)
+			ck_abort_msg("pri %d: got \"%.*s\" want \"%s\"", p, (int)n, got, want);
+	}
+}
+END_TEST
+
 static Suite *logbatch_suite(void)
 {
 	Suite *s = suite_create("logbatch");
@@ -249,6 +270,7 @@ static Suite *logbatch_suite(void)
 	tcase_add_test(tc, test_batch_full_goes_out_in_whole_lines);
 	tcase_add_test(tc, test_batch_syslog_datagrams);
 	tcase_add_test(tc, test_batch_syslog_reconnects);
+	tcase_add_test(tc, test_syslog_header_as_printf);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -359,10 +359,11 @@ static void ref_decision_line(struct ref_line *l, const struct pg_port *port,
 }
 
 /* The lines of the property tests go nowhere but to the hook. */
-static void prop_sink_line(int level, const char *line)
+static void prop_sink_line(int level, const char *line, size_t len)
 {
 	(void)level;
-	(void)line;
+	if (len != strlen(line))
+		ck_abort_msg("the sink was given %zu for a line of %zu bytes", len, strlen(line));
 }
 
 static void prop_sink_flush(void)
