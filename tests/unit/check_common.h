@@ -9,6 +9,7 @@
 #define PG_CHECK_COMMON_H
 
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,37 @@ static inline char *pg_write_temp(const char *text)
 	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
 	close(fd);
 	return strdup(tmpl);
+}
+
+/* Property tests: a small generator with a fixed seed (each test sets
+ * pg_prop_state), so every run draws the same cases. */
+__attribute__((unused)) static uint64_t pg_prop_state;
+
+static inline unsigned pg_prop_next(unsigned bound)
+{
+	pg_prop_state ^= pg_prop_state << 13;
+	pg_prop_state ^= pg_prop_state >> 7;
+	pg_prop_state ^= pg_prop_state << 17;
+	return (unsigned)(pg_prop_state % bound);
+}
+
+/* n bytes and a NUL into dst: one draw in mix + 1 any byte 0x01-0xff, one a
+ * byte that is escaped or means something ('"', '\\', space, DEL, bytes from
+ * 0x80, control bytes, '<', '>', '[', ']', ':', '='), the rest letters. */
+static inline void pg_prop_bytes(char *dst, size_t n, unsigned mix)
+{
+	static const char hard[] = "\"\\ \x7f\x80\xff\x01\t\r\n<>[]:=";
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned r = pg_prop_next(mix + 1);
+		if (r == 0)
+			dst[i] = (char)(1 + pg_prop_next(255));
+		else if (r == 1)
+			dst[i] = hard[pg_prop_next(sizeof hard - 1)];
+		else
+			dst[i] = (char)('a' + pg_prop_next(26));
+	}
+	dst[n] = '\0';
 }
 
 #define PG_CHECK_MAIN(suite_fn)                                                        \

@@ -196,35 +196,6 @@ static char *ref_sanitise(char *dst, size_t dstlen, const char *src)
 	return dst;
 }
 
-/* A small deterministic generator, so a failure can be replayed. */
-static uint64_t prop_state;
-
-static unsigned prop_next(unsigned bound)
-{
-	prop_state ^= prop_state << 13;
-	prop_state ^= prop_state >> 7;
-	prop_state ^= prop_state << 17;
-	return (unsigned)(prop_state % bound);
-}
-
-/* A value of n bytes drawn from: any byte 0x01-0xff, the bytes that are
- * escaped, or plain letters; which one depends on mix. */
-static void prop_value(char *dst, size_t n, unsigned mix)
-{
-	static const char hard[] = "\"\\ \x7f\x80\xff\x01\t\r\n<>";
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned r = prop_next(mix + 1);
-		if (r == 0)
-			dst[i] = (char)(1 + prop_next(255));
-		else if (r == 1)
-			dst[i] = hard[prop_next(sizeof hard - 1)];
-		else
-			dst[i] = (char)('a' + prop_next(26));
-	}
-	dst[n] = '\0';
-}
-
 /* log_sanitise against the reference: random values of every length around
  * the cap (raw and escaped), into buffers of every size up to past the cap;
  * nothing written past the buffer. */
@@ -233,16 +204,16 @@ START_TEST(test_sanitise_matches_reference)
 	char in[4 * PG_LOG_VALUE_MAX + 16];
 	char got[PG_LOG_VALUE_MAX + 64], want[PG_LOG_VALUE_MAX + 64];
 
-	prop_state = 0x9e3779b97f4a7c15u;
+	pg_prop_state = 0x9e3779b97f4a7c15u;
 	for (unsigned round = 0; round < 40000; round++) {
-		size_t n = prop_next(4) == 0 ? prop_next(sizeof in)
-		                             : PG_LOG_VALUE_MAX / 4 + prop_next(PG_LOG_VALUE_MAX);
+		size_t n = pg_prop_next(4) == 0 ? pg_prop_next(sizeof in)
+		                             : PG_LOG_VALUE_MAX / 4 + pg_prop_next(PG_LOG_VALUE_MAX);
 		size_t dstlen =
-		    prop_next(8) == 0 ? prop_next(sizeof got + 1) : PG_LOG_VALUE_MAX + 1;
+		    pg_prop_next(8) == 0 ? pg_prop_next(sizeof got + 1) : PG_LOG_VALUE_MAX + 1;
 
-		if (prop_next(16) == 0)
-			dstlen = PG_LOG_VALUE_MAX + prop_next(4);
-		prop_value(in, n, prop_next(40));
+		if (pg_prop_next(16) == 0)
+			dstlen = PG_LOG_VALUE_MAX + pg_prop_next(4);
+		pg_prop_bytes(in, n, pg_prop_next(40));
 		memset(got, '#', sizeof got);
 		memset(want, '#', sizeof want);
 		ck_assert_ptr_eq(log_sanitise(got, dstlen, in), got);

@@ -747,17 +747,6 @@ static bool ref_rcpt_is_local(const struct pg_relay *r, const char *rcpt, enum r
 	return ref_domain_lookup(r, rcpt + at + 1, len - at - 1);
 }
 
-/* A small, fixed-seed generator: the same cases on every run. */
-static uint64_t prop_state;
-
-static unsigned prop_rand(unsigned n)
-{
-	prop_state ^= prop_state << 13;
-	prop_state ^= prop_state >> 7;
-	prop_state ^= prop_state << 17;
-	return (unsigned)(prop_state % n);
-}
-
 /* Append piece to buf (cap bytes with the NUL), as much as fits. */
 static void prop_cat(char *buf, size_t cap, const char *piece)
 {
@@ -775,7 +764,7 @@ static void prop_label(char *buf, size_t cap, size_t n)
 	char piece[2] = "";
 
 	for (size_t i = 0; i < n; i++) {
-		piece[0] = (char)((prop_rand(8) == 0 ? 'A' : 'a') + prop_rand(26));
+		piece[0] = (char)((pg_prop_next(8) == 0 ? 'A' : 'a') + pg_prop_next(26));
 		prop_cat(buf, cap, piece);
 	}
 }
@@ -828,26 +817,26 @@ static void prop_rcpt(char *buf, size_t cap, const char *long_parent)
 	    "user@example.org.",
 	    "@sub.test.",
 	};
-	unsigned shape = prop_rand(6);
+	unsigned shape = pg_prop_next(6);
 
 	buf[0] = '\0';
 	if (shape == 0) { /* a local part, '@', a domain near PG_MAX_DOMAIN */
-		unsigned k = prop_rand(3);
-		if (prop_rand(2))
+		unsigned k = pg_prop_next(3);
+		if (pg_prop_next(2))
 			prop_cat(buf, cap, "<");
-		prop_label(buf, cap, 1 + prop_rand(4));
+		prop_label(buf, cap, 1 + pg_prop_next(4));
 		prop_cat(buf, cap, "@");
 		if (k == 0) { /* 257 bytes fit a subdomain of the longest parent */
-			prop_label(buf, cap, 1 + prop_rand(3));
-			prop_cat(buf, cap, prop_rand(20) ? "." : "..");
+			prop_label(buf, cap, 1 + pg_prop_next(3));
+			prop_cat(buf, cap, pg_prop_next(20) ? "." : "..");
 			prop_cat(buf, cap, long_parent);
 		} else if (k == 1) {
 			prop_cat(buf, cap, long_parent);
 		} else { /* labels, PG_MAX_DOMAIN give or take */
-			size_t total = PG_MAX_DOMAIN - 4 + prop_rand(10), used = 0;
+			size_t total = PG_MAX_DOMAIN - 4 + pg_prop_next(10), used = 0;
 			while (used < total) {
 				size_t left = total - used;
-				size_t n = 1 + prop_rand(left < 63 ? (unsigned)left : 63);
+				size_t n = 1 + pg_prop_next(left < 63 ? (unsigned)left : 63);
 				prop_label(buf, cap, n);
 				used += n;
 				if (used + 1 < total) {
@@ -856,37 +845,37 @@ static void prop_rcpt(char *buf, size_t cap, const char *long_parent)
 				}
 			}
 		}
-		for (unsigned up = prop_rand(3); up > 0; up--) { /* some upper case */
-			char *p = buf + prop_rand((unsigned)strlen(buf));
+		for (unsigned up = pg_prop_next(3); up > 0; up--) { /* some upper case */
+			char *p = buf + pg_prop_next((unsigned)strlen(buf));
 			*p = (char)toupper((unsigned char)*p);
 		}
-		if (prop_rand(4) == 0)
-			prop_cat(buf, cap, prop_rand(5) ? "." : "..");
-		if (prop_rand(2))
+		if (pg_prop_next(4) == 0)
+			prop_cat(buf, cap, pg_prop_next(5) ? "." : "..");
+		if (pg_prop_next(2))
 			prop_cat(buf, cap, ">");
 		return;
 	}
 	if (shape == 1) { /* a long local part: PG_MAX_ADDRESS give or take */
-		size_t n = PG_MAX_ADDRESS - 14 + prop_rand(8);
-		if (prop_rand(2))
+		size_t n = PG_MAX_ADDRESS - 14 + pg_prop_next(8);
+		if (pg_prop_next(2))
 			prop_cat(buf, cap, "<");
 		prop_label(buf, cap, n);
-		prop_cat(buf, cap, prop_rand(2) ? "@example.org" : "@a.sub.test.");
-		if (prop_rand(2))
+		prop_cat(buf, cap, pg_prop_next(2) ? "@example.org" : "@a.sub.test.");
+		if (pg_prop_next(2))
 			prop_cat(buf, cap, ">");
 		return;
 	}
 	if (shape == 2) { /* random bytes */
-		size_t n = prop_rand(40);
+		size_t n = pg_prop_next(40);
 		char piece[2] = "";
 		for (size_t i = 0; i < n; i++) {
-			piece[0] = (char)(1 + prop_rand(255));
+			piece[0] = (char)(1 + pg_prop_next(255));
 			prop_cat(buf, cap, piece);
 		}
 		return;
 	}
-	for (unsigned n = 1 + prop_rand(12); n > 0; n--) /* pieces */
-		prop_cat(buf, cap, pieces[prop_rand(PG_ARRAY_LEN(pieces))]);
+	for (unsigned n = 1 + pg_prop_next(12); n > 0; n--) /* pieces */
+		prop_cat(buf, cap, pieces[pg_prop_next(PG_ARRAY_LEN(pieces))]);
 }
 
 /* relay_rcpt_is_local() answers as the reference on every recipient, in both
@@ -900,7 +889,7 @@ START_TEST(test_rcpt_property)
 	unsigned local = 0, remote = 0;
 
 	/* a parent of PG_MAX_DOMAIN bytes, labels of 63: just fits */
-	prop_state = 0x9e3779b97f4a7c15u;
+	pg_prop_state = 0x9e3779b97f4a7c15u;
 	for (int k = 0; k < 4; k++) {
 		if (k > 0)
 			prop_cat(long_parent, sizeof long_parent, ".");
@@ -924,7 +913,7 @@ START_TEST(test_rcpt_property)
 
 	for (unsigned n = 0; n < 40000; n++) {
 		prop_rcpt(buf, sizeof buf, long_parent);
-		r.origin_domain = origins[prop_rand(PG_ARRAY_LEN(origins))];
+		r.origin_domain = origins[pg_prop_next(PG_ARRAY_LEN(origins))];
 		for (int f = RELAY_FORM_INTERNAL; f <= RELAY_FORM_QUOTED; f++) {
 			bool want = ref_rcpt_is_local(&r, buf, (enum relay_form)f);
 			bool got = relay_rcpt_is_local(&r, buf, (enum relay_form)f);
@@ -998,47 +987,47 @@ static void prop_addr(char *buf, size_t cap)
 	                                    "64:ff9b::192.0.2.1",
 	                                    "1:2:3:4:5:6:7:8:9",
 	                                    "1::2::3"};
-	unsigned shape = prop_rand(6);
+	unsigned shape = pg_prop_next(6);
 
 	buf[0] = '\0';
-	if (prop_rand(6) == 0)
-		prop_cat(buf, cap, prop_rand(2) ? "IPv6:" : "ipV6:");
+	if (pg_prop_next(6) == 0)
+		prop_cat(buf, cap, pg_prop_next(2) ? "IPv6:" : "ipV6:");
 	if (shape <= 1) { /* a dotted quad, three to five parts */
-		unsigned parts = 3 + prop_rand(3);
+		unsigned parts = 3 + pg_prop_next(3);
 		char num[8];
 		for (unsigned k = 0; k < parts; k++) {
 			if (k > 0)
-				prop_cat(buf, cap, prop_rand(30) ? "." : "..");
-			if (prop_rand(3) == 0) {
-				snprintf(num, sizeof num, "%u", prop_rand(300));
+				prop_cat(buf, cap, pg_prop_next(30) ? "." : "..");
+			if (pg_prop_next(3) == 0) {
+				snprintf(num, sizeof num, "%u", pg_prop_next(300));
 				prop_cat(buf, cap, num);
 			} else {
-				prop_cat(buf, cap, quad[prop_rand(PG_ARRAY_LEN(quad))]);
+				prop_cat(buf, cap, quad[pg_prop_next(PG_ARRAY_LEN(quad))]);
 			}
 		}
 	} else if (shape <= 3) { /* IPv6: groups, "::", an embedded quad */
-		unsigned groups = prop_rand(10);
-		if (prop_rand(4) == 0)
+		unsigned groups = pg_prop_next(10);
+		if (pg_prop_next(4) == 0)
 			prop_cat(buf, cap, "::");
 		for (unsigned k = 0; k < groups; k++) {
 			if (k > 0)
-				prop_cat(buf, cap, prop_rand(8) ? ":" : "::");
-			prop_cat(buf, cap, group[prop_rand(PG_ARRAY_LEN(group))]);
+				prop_cat(buf, cap, pg_prop_next(8) ? ":" : "::");
+			prop_cat(buf, cap, group[pg_prop_next(PG_ARRAY_LEN(group))]);
 		}
-		if (prop_rand(4) == 0)
+		if (pg_prop_next(4) == 0)
 			prop_cat(buf, cap, "::");
 	} else if (shape == 4) { /* a known address, now and then with a stray byte */
-		prop_cat(buf, cap, known[prop_rand(PG_ARRAY_LEN(known))]);
+		prop_cat(buf, cap, known[pg_prop_next(PG_ARRAY_LEN(known))]);
 	} else { /* random bytes of the alphabet, up to 70 */
 		static const char alphabet[] = "0123456789abcdefABCDEFgG:.:.x /";
 		char piece[2] = "";
-		for (unsigned n = prop_rand(71); n > 0; n--) {
-			piece[0] = alphabet[prop_rand(sizeof alphabet - 1)];
+		for (unsigned n = pg_prop_next(71); n > 0; n--) {
+			piece[0] = alphabet[pg_prop_next(sizeof alphabet - 1)];
 			prop_cat(buf, cap, piece);
 		}
 	}
-	if (prop_rand(10) == 0)
-		prop_cat(buf, cap, stray[prop_rand(PG_ARRAY_LEN(stray))]);
+	if (pg_prop_next(10) == 0)
+		prop_cat(buf, cap, stray[pg_prop_next(PG_ARRAY_LEN(stray))]);
 }
 
 /* relay_client_trusted() answers as the inet_pton() reference, and
@@ -1050,7 +1039,7 @@ START_TEST(test_addr_property)
 	unsigned v4 = 0, v6 = 0, bad = 0, trusted = 0;
 	struct pg_net n;
 
-	prop_state = 0x2545f4914f6cdd1du;
+	pg_prop_state = 0x2545f4914f6cdd1du;
 	for (unsigned k = 0; k < 60000; k++) {
 		uint8_t want4[4];
 		struct in6_addr want6;

@@ -385,32 +385,10 @@ static void prop_hook(int level, const char *line, void *arg)
 	snprintf(prop_got, sizeof prop_got, "%s", line);
 }
 
-static uint64_t prop_state;
-
-static unsigned prop_next(unsigned bound)
-{
-	prop_state ^= prop_state << 13;
-	prop_state ^= prop_state >> 7;
-	prop_state ^= prop_state << 17;
-	return (unsigned)(prop_state % bound);
-}
-
-/* A value of n bytes: any byte 0x01-0xff, the escaped ones, or letters. */
+/* A value of n bytes, its mix of bytes drawn first. */
 static void prop_bytes(char *dst, size_t n)
 {
-	static const char hard[] = "\"\\ \x7f\x80\xff\x01\t\r\n<>[]:=";
-	unsigned mix = prop_next(40);
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned r = prop_next(mix + 1);
-		if (r == 0)
-			dst[i] = (char)(1 + prop_next(255));
-		else if (r == 1)
-			dst[i] = hard[prop_next(sizeof hard - 1)];
-		else
-			dst[i] = (char)('a' + prop_next(26));
-	}
-	dst[n] = '\0';
+	pg_prop_bytes(dst, n, pg_prop_next(40));
 }
 
 /* A length that is often near one of the caps: the value cap raw and fully
@@ -421,16 +399,16 @@ static size_t prop_len(size_t max)
 	    0, 1, PG_LOG_VALUE_MAX / 4, PG_LOG_VALUE_MAX - 3, PG_LOG_VALUE_MAX, PG_MAX_ADDRESS};
 	size_t n;
 
-	switch (prop_next(3)) {
+	switch (pg_prop_next(3)) {
 	case 0:
-		n = prop_next(24);
+		n = pg_prop_next(24);
 		break;
 	case 1:
-		n = near[prop_next(PG_ARRAY_LEN(near))] + prop_next(5);
+		n = near[pg_prop_next(PG_ARRAY_LEN(near))] + pg_prop_next(5);
 		n = n >= 2 ? n - 2 : n;
 		break;
 	default:
-		n = prop_next((unsigned)max + 1);
+		n = pg_prop_next((unsigned)max + 1);
 		break;
 	}
 	return n < max ? n : max;
@@ -470,40 +448,40 @@ START_TEST(test_decision_line_matches_reference)
 	log_set_level(LOG_DEBUG);
 	log_set_hook(prop_hook, NULL);
 	log_set_sink(&prop_sink);
-	prop_state = 0x2545f4914f6cdd1du;
+	pg_prop_state = 0x2545f4914f6cdd1du;
 	for (unsigned round = 0; round < 20000; round++) {
 		struct pg_facts f = base_facts();
-		struct pg_verdict v = {.rule = (enum pg_rule)prop_next(PG_RULE_COUNT)};
+		struct pg_verdict v = {.rule = (enum pg_rule)pg_prop_next(PG_RULE_COUNT)};
 		const char **slot[] = {&f.queue_id,      &f.client_name, &f.client_addr,
 		                       &f.tls_version,   &f.cipher,      &f.sasl_method,
 		                       &f.sasl_username, &f.recipient};
 
-		config_port_defaults(&port, (enum pg_role)prop_next(2));
-		port.mode = (enum pg_mode)prop_next(2);
-		port.port = prop_next(2) ? 0 : prop_next(70000);
+		config_port_defaults(&port, (enum pg_role)pg_prop_next(2));
+		port.mode = (enum pg_mode)pg_prop_next(2);
+		port.port = pg_prop_next(2) ? 0 : pg_prop_next(70000);
 		prop_bytes(port.name, prop_len(sizeof port.name - 1));
 		for (size_t i = 0; i < PG_ARRAY_LEN(slot); i++) {
 			prop_bytes(values[i], prop_len(PROP_VALUE_MAX));
 			*slot[i] = values[i];
-			if (i != 3 && i != 4 && i != 7 && prop_next(30) == 0)
+			if (i != 3 && i != 4 && i != 7 && pg_prop_next(30) == 0)
 				*slot[i] = NULL; /* absent, the way log_sanitise() takes it */
 		}
-		if (prop_next(3) == 0) { /* a recipient in <...>, or nearly */
+		if (pg_prop_next(3) == 0) { /* a recipient in <...>, or nearly */
 			size_t n = strlen(values[7]);
 			values[7][0] = '<';
-			if (n > 1 && prop_next(4) != 0)
+			if (n > 1 && pg_prop_next(4) != 0)
 				values[7][n - 1] = '>';
 		}
-		if (prop_next(4) == 0) /* plaintext */
+		if (pg_prop_next(4) == 0) /* plaintext */
 			f.tls_version = f.cipher = "";
-		f.stage = prop_next(3) == 0 ? PG_STAGE_MAIL : PG_STAGE_RCPT;
-		f.server_port = prop_next(2) ? 0 : prop_next(70000);
-		f.client_port = prop_next(2) ? prop_next(65536) : (unsigned)prop_state;
-		f.cipher_bits = prop_next(2) ? prop_next(512) : (unsigned)(prop_state >> 7);
-		v.action = prop_next(20) == 0 ? PG_ACT_TEMPFAIL : PG_ACT_REJECT;
-		v.would_reject = prop_next(2);
-		v.code = prop_next(2) ? 400 + prop_next(200) : (unsigned)(prop_state >> 3);
-		prop_bytes(v.esc, prop_next(sizeof v.esc));
+		f.stage = pg_prop_next(3) == 0 ? PG_STAGE_MAIL : PG_STAGE_RCPT;
+		f.server_port = pg_prop_next(2) ? 0 : pg_prop_next(70000);
+		f.client_port = pg_prop_next(2) ? pg_prop_next(65536) : (unsigned)pg_prop_state;
+		f.cipher_bits = pg_prop_next(2) ? pg_prop_next(512) : (unsigned)(pg_prop_state >> 7);
+		v.action = pg_prop_next(20) == 0 ? PG_ACT_TEMPFAIL : PG_ACT_REJECT;
+		v.would_reject = pg_prop_next(2);
+		v.code = pg_prop_next(2) ? 400 + pg_prop_next(200) : (unsigned)(pg_prop_state >> 3);
+		prop_bytes(v.esc, pg_prop_next(sizeof v.esc));
 		prop_bytes(v.text, prop_len(sizeof v.text - 1));
 		prop_compare(&port, &f, &v, round);
 		cut += strlen(prop_got) == PG_LOG_LINE_MAX - 1;
