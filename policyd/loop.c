@@ -234,12 +234,12 @@ static bool conn_flush(struct conn *c)
 }
 
 /* Answer every complete request buffered, in order, as far as the output
- * buffer allows; then choose what to wait for. False: closed. */
-static bool conn_process(struct conn *c)
+ * buffer allows (sending only to make room); *answered: at least one was.
+ * The replies wait in c->out for conn_settle(). False: closed. */
+static bool conn_answer(struct conn *c, bool *answered)
 {
 	char why[160];
 	char *out = c->out;
-	bool answered = false;
 
 	for (;;) {
 		struct pd_request req;
@@ -269,8 +269,14 @@ static bool conn_process(struct conn *c)
 		memmove(c->in, c->in + reqlen, c->in_len - reqlen);
 		c->in_len -= reqlen;
 		proto_reset(&c->scan);
-		answered = true;
+		*answered = true;
 	}
+	return true;
+}
+
+/* Send what c->out holds, then choose what to wait for. False: closed. */
+static bool conn_settle(struct conn *c, bool answered)
+{
 	if (!conn_flush(c))
 		return false;
 	/* Idle once nothing is buffered; a new request's clock starts at its
@@ -283,6 +289,13 @@ static bool conn_process(struct conn *c)
 	}
 	/* Read only while nothing waits to be written. */
 	return conn_set_events(c, c->out_len > 0 ? EPOLLOUT : EPOLLIN);
+}
+
+static bool conn_process(struct conn *c)
+{
+	bool answered = false;
+
+	return conn_answer(c, &answered) && conn_settle(c, answered);
 }
 
 enum conn_fill { FILL_CLOSED = 0, FILL_NONE, FILL_DATA };
@@ -807,8 +820,14 @@ int loop_run(struct pg_config *cfg, const struct daemon_info *info,
 		 * not repeated: proto_scan() remembers a request it found, and an
 		 * error is found again, and reported, when the request is
 		 * answered). filled[i]: 0 not read yet, 1 nothing to answer (or
-		 * closed), 2 read. */
+		 * closed), 2 read. The replies are sent last, together (sendq):
+		 * the client, woken by the first, finds the others waiting, where
+		 * replies sent one by one between answers would wake it for each
+		 * (about a fifth of a decision's system time, on both sides). */
 		unsigned char filled[LOOP_MAX_EVENTS] = {0};
+		struct conn *sendq[LOOP_MAX_EVENTS];
+		bool sendq_answered[LOOP_MAX_EVENTS];
+		unsigned nsend = 0;
 		for (int i = 0; i < n; i++) {
 			struct handle *h = events[i].data.ptr;
 			struct conn *c = (struct conn *)h;
@@ -828,9 +847,15 @@ int loop_run(struct pg_config *cfg, const struct daemon_info *info,
 		for (int i = 0; i < n; i++) {
 			struct handle *h = events[i].data.ptr;
 
-			if (filled[i] == 2)
-				(void)conn_process((struct conn *)h);
-			else if (filled[i] == 1)
+			if (filled[i] == 2) {
+				struct conn *c = (struct conn *)h;
+				bool answered = false;
+
+				if (conn_answer(c, &answered)) {
+					sendq[nsend] = c;
+					sendq_answered[nsend++] = answered;
+				}
+			} else if (filled[i] == 1)
 				continue;
 			else if (h->kind == HANDLE_SIGNAL)
 				signals_read();
@@ -841,6 +866,10 @@ int loop_run(struct pg_config *cfg, const struct daemon_info *info,
 			else
 				conn_event((struct conn *)h, events[i].events);
 		}
+		/* Nothing above closes a connection but its own (accepting may,
+		 * below): every one queued is still open. */
+		for (unsigned k = 0; k < nsend; k++)
+			(void)conn_settle(sendq[k], sendq_answered[k]);
 		for (size_t i = 0; i < L.nlh; i++) {
 			if (L.lh[i].ready) {
 				L.lh[i].ready = false;
