@@ -13,7 +13,13 @@
 # daemon gets -L 4:4 (the same mix over its four domains and networks), the
 # large one and the null server -L 1000000:100000. For N = 16 and 256
 # connections, RUNS runs of SECS seconds each, alternating null, small,
-# large; medians printed. Then the large config's load time (policyd -n) and
+# large; medians printed. A fourth server in each round, "null+log"
+# (nullpolicy -l 4), is the null server writing a reject line of policyd's
+# mean length after every fourth answer, batched per pass as policyd does:
+# policyd refuses a quarter of this mix and must log each refusal (SPEC), so
+# that server's ratio to null is the ceiling for any server that does, printed
+# beside the target; the share policyd actually refused is printed with it.
+# Then the large config's load time (policyd -n) and
 # the large daemon's RSS, and the worst request latency over RELOAD_SECS at
 # N=16 without a reload and with a SIGHUP reload of the large config (one
 # domain replaced) in the middle, with the failed requests (loadgen stops with
@@ -58,9 +64,9 @@ if [ ${#tmp} -gt 90 ]; then
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/pg-large.XXXXXX") || exit 2
 fi
 
-null_pid="" small_pid="" large_pid="" lg_pid=""
+null_pid="" nlog_pid="" small_pid="" large_pid="" lg_pid=""
 cleanup() {
-	for p in $lg_pid $null_pid $small_pid $large_pid; do
+	for p in $lg_pid $null_pid $nlog_pid $small_pid $large_pid; do
 		stop_pid "$p"
 	done
 	if [ "${KEEP:-0}" = 1 ] || [ "${failed:-0}" = 1 ]; then
@@ -125,6 +131,8 @@ load_ms=$(($(ms_now) - t0))
 
 "$NULLSRV" -m 1100 "unix:$tmp/null.sock" 2>"$tmp/null.log" &
 null_pid=$!
+"$NULLSRV" -m 1100 -l 4 "unix:$tmp/nlog.sock" 2>"$tmp/nlog.log" &
+nlog_pid=$!
 "$PG" -c "$tmp/small.conf" -f -e -p "unix:$tmp/small.sock" 2>"$tmp/small.log" &
 small_pid=$!
 t0=$(ms_now)
@@ -133,22 +141,25 @@ large_pid=$!
 "$LOADGEN" -s "$tmp/large.sock" -1 -T 30 || fail "the large portguard-policyd did not answer"
 start_ms=$(($(ms_now) - t0))
 "$LOADGEN" -s "$tmp/null.sock" -1 -T 10 || fail "nullpolicy did not answer"
+"$LOADGEN" -s "$tmp/nlog.sock" -1 -T 10 || fail "nullpolicy -l did not answer"
 "$LOADGEN" -s "$tmp/small.sock" -1 -T 10 || fail "the small portguard-policyd did not answer"
 
 cpus=$(nproc 2>/dev/null || echo 1)
 echo
 echo "portguard bench, large tables: $DOMAINS local domains + $NETS trusted networks vs four of each"
 echo "($cpus CPUs, load average $(cut -d' ' -f1 /proc/loadavg); $RUNS runs x ${SECS}s per point, alternated, medians)"
-printf '%5s | %9s %9s %9s | %7s %7s | %8s %8s\n' N null_dps small_dps large_dps small% large% small_p99 large_p99
+printf '%5s | %9s %9s %9s %9s | %7s %7s %7s | %8s %8s\n' N null_dps nlog_dps small_dps large_dps nlog% small% large% \
+	small_p99 large_p99
 : >"$tmp/results"
 for n in 16 256; do
-	for who in null small large; do : >"$tmp/$who.$n"; done
+	for who in null nlog small large; do : >"$tmp/$who.$n"; done
 	i=0
 	while [ "$i" -lt "$RUNS" ]; do
 		i=$((i + 1))
-		for who in null small large; do
+		for who in null nlog small large; do
 			case $who in
 			null) sock=$tmp/null.sock pid=$null_pid mix=$DOMAINS:$NETS ;;
+			nlog) sock=$tmp/nlog.sock pid=$nlog_pid mix=$DOMAINS:$NETS ;;
 			small) sock=$tmp/small.sock pid=$small_pid mix=4:4 ;;
 			*) sock=$tmp/large.sock pid=$large_pid mix=$DOMAINS:$NETS ;;
 			esac
@@ -158,13 +169,13 @@ for n in 16 256; do
 			echo "$line" >>"$tmp/$who.$n"
 		done
 	done
-	for who in null small large; do
+	for who in null nlog small large; do
 		for k in rps p99_us; do
 			while read -r l; do kv "$l" "$k"; done <"$tmp/$who.$n" | median >"$tmp/$who.$n.$k"
 		done
 	done
 	# per-run ratios, each against the null run just before it; medians
-	for who in small large; do
+	for who in nlog small large; do
 		while read -r ln && read -r lp <&3; do
 			awk -v a="$(kv "$ln" rps)" -v b="$(kv "$lp" rps)" 'BEGIN { printf "%.1f\n", (a > 0 ? 100 * b / a : 0) }'
 		done <"$tmp/null.$n" 3<"$tmp/$who.$n" | median >"$tmp/$who.$n.ratio"
@@ -175,13 +186,18 @@ for n in 16 256; do
 	done <"$tmp/small.$n" 3<"$tmp/large.$n" >"$tmp/ls.$n.all"
 	median <"$tmp/ls.$n.all" >"$tmp/ls.$n"
 	quartiles <"$tmp/ls.$n.all" >"$tmp/ls.$n.q"
-	printf '%5d | %9.0f %9.0f %9.0f | %6.1f%% %6.1f%% | %8.1f %8.1f\n' "$n" \
-		"$(cat "$tmp/null.$n.rps")" "$(cat "$tmp/small.$n.rps")" "$(cat "$tmp/large.$n.rps")" \
-		"$(cat "$tmp/small.$n.ratio")" "$(cat "$tmp/large.$n.ratio")" \
-		"$(cat "$tmp/small.$n.p99_us")" "$(cat "$tmp/large.$n.p99_us")"
-	echo "$n $(cat "$tmp/ls.$n") $(cat "$tmp/small.$n.ratio") $(cat "$tmp/large.$n.ratio") $(cat "$tmp/ls.$n.q")" >>"$tmp/results"
+	printf '%5d | %9.0f %9.0f %9.0f %9.0f | %6.1f%% %6.1f%% %6.1f%% | %8.1f %8.1f\n' "$n" \
+		"$(cat "$tmp/null.$n.rps")" "$(cat "$tmp/nlog.$n.rps")" "$(cat "$tmp/small.$n.rps")" \
+		"$(cat "$tmp/large.$n.rps")" "$(cat "$tmp/nlog.$n.ratio")" "$(cat "$tmp/small.$n.ratio")" \
+		"$(cat "$tmp/large.$n.ratio")" "$(cat "$tmp/small.$n.p99_us")" "$(cat "$tmp/large.$n.p99_us")"
+	echo "$n $(cat "$tmp/ls.$n") $(cat "$tmp/small.$n.ratio") $(cat "$tmp/large.$n.ratio") $(cat "$tmp/ls.$n.q") $(cat "$tmp/nlog.$n.ratio")" >>"$tmp/results"
 done
-echo "(small%/large%: throughput over null, median of the per-run ratios)"
+# the share of decisions policyd refused (and logged), over every small and large run
+refused=$(cat "$tmp/small.16" "$tmp/small.256" "$tmp/large.16" "$tmp/large.256" | awk '/ reject=/ {
+	for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "dunno") d += kv[2]; if (kv[1] == "reject") r += kv[2] }
+} END { printf "%.1f", (d + r > 0 ? 100 * r / (d + r) : 0) }')
+echo "(nlog%/small%/large%: throughput over null, median of the per-run ratios; null+log"
+echo " writes a 289-byte line after every 4th answer; policyd refused and logged ${refused}% of its decisions)"
 
 rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$large_pid/status")
 hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$large_pid/status")
@@ -230,12 +246,13 @@ fi
 echo
 echo "targets (load average at the end: $(cut -d' ' -f1 /proc/loadavg)):"
 mark() { if [ "$1" = 1 ]; then echo "met"; else echo "NOT met"; fi; }
-while read -r n ls sr lr q; do
+while read -r n ls sr lr q nl; do
 	ok=$(awk -v r="$ls" 'BEGIN { print (r >= 95) ? 1 : 0 }')
 	printf '  large >= 95%% of small throughput at N=%-3s: %5.1f%% (runs: quartiles %s%%)  %s\n' \
 		"$n" "$ls" "$q" "$(mark "$ok")"
 	ok=$(awk -v a="$sr" -v b="$lr" 'BEGIN { print (a >= 85 && b >= 85) ? 1 : 0 }')
 	printf '  small and large >= 85%% of null at N=%-3s:  %5.1f%% %5.1f%%  %s\n' "$n" "$sr" "$lr" "$(mark "$ok")"
+	printf '    (the null server writing the same reject lines, the ceiling for a server that logs them: %5.1f%%)\n' "$nl"
 done <"$tmp/results"
 ok=$(awk -v m="$load_ms" 'BEGIN { print (m <= 2000) ? 1 : 0 }')
 printf '  load of 1,000,000 domains + 100,000 networks <= 2 s: %s ms  %s\n' "$load_ms" "$(mark "$ok")"

@@ -1,7 +1,7 @@
 /*
  * nullpolicy.c - the "null" policy server: the ceiling for portguard-policyd.
  *
- * Usage: nullpolicy [-m max_connections] unix:/path | /path
+ * Usage: nullpolicy [-m max_connections] [-l every] unix:/path | /path
  *
  * Listens on a unix socket, serves every connection from one epoll loop (the
  * same model as portguard-policyd, so the comparison is fair), reads each
@@ -9,9 +9,18 @@
  * "action=DUNNO\n\n" without parsing anything. A request over the bound, or a
  * peer that closes, ends that connection only. SIGTERM/SIGINT: unlink the
  * socket and exit 0. Start-up errors exit 1 with a message on stderr.
+ *
+ * -l EVERY: the null server that also logs, as a server that refuses must
+ * (SPEC: one line per refusal). After every EVERY-th answer it adds a copy of
+ * decision_line below (289 bytes, the mean length of portguard-policyd's
+ * reject lines in tests/bench/large.sh's mix) to a batch written to stderr
+ * before the loop waits again, PIPE_BUF bytes at most per write(2): what
+ * policyd's logbatch does with the lines of one pass. What this costs is the part of the gap to
+ * the null server that no parsing or deciding, however fast, can close.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -39,6 +48,37 @@ struct conn {
 };
 
 static volatile sig_atomic_t stop_requested;
+
+/* -l: a reject line as portguard-policyd writes it for large.sh's mix */
+static const char decision_line[] =
+    "portguard-policyd[4242]: A7BE4C0CBD: reject: port=25 role=relay mode=enforce "
+    "client=mta8.example.net[80.246.82.8]:45214 tls=TLSv1.2 cipher=TLS_AES_256_GCM_SHA384 "
+    "bits=256 sasl_method=- sasl_username=- rcpt=<mallory@customer1151757.example> rule=relay "
+    "reply=\"554 5.7.1 Relay access denied\"\n";
+static unsigned log_every; /* 0: no lines */
+static unsigned log_count;
+static char log_buf[PIPE_BUF];
+static size_t log_len;
+
+static void log_flush(void)
+{
+	if (log_len > 0 && write(STDERR_FILENO, log_buf, log_len) < 0 && errno != EAGAIN) {
+		perror("nullpolicy: write to stderr");
+		exit(1);
+	}
+	log_len = 0;
+}
+
+static void log_answered(void)
+{
+	if (log_every == 0 || ++log_count < log_every)
+		return;
+	log_count = 0;
+	if (log_len + sizeof decision_line - 1 > sizeof log_buf)
+		log_flush();
+	memcpy(log_buf + log_len, decision_line, sizeof decision_line - 1);
+	log_len += sizeof decision_line - 1;
+}
 
 static void on_signal(int sig)
 {
@@ -100,6 +140,7 @@ static bool conn_readable(struct conn *c)
 		}
 		if (!write_all(c->fd, reply, sizeof reply - 1))
 			return false;
+		log_answered();
 		size_t used = (size_t)(end - c->buf);
 		memmove(c->buf, end, c->len - used);
 		c->len -= used;
@@ -147,16 +188,18 @@ int main(int argc, char **argv)
 {
 	unsigned max_conn = NULL_DEFAULT_MAX_CONN;
 	int opt;
-	while ((opt = getopt(argc, argv, "m:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:l:")) != -1) {
 		if (opt == 'm') {
 			max_conn = (unsigned)strtoul(optarg, NULL, 10);
+		} else if (opt == 'l') {
+			log_every = (unsigned)strtoul(optarg, NULL, 10);
 		} else {
-			fprintf(stderr, "usage: nullpolicy [-m max_connections] unix:/path\n");
+			fprintf(stderr, "usage: nullpolicy [-m max_connections] [-l every] unix:/path\n");
 			return 1;
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "usage: nullpolicy [-m max_connections] unix:/path\n");
+		fprintf(stderr, "usage: nullpolicy [-m max_connections] [-l every] unix:/path\n");
 		return 1;
 	}
 	const char *spec = argv[optind];
@@ -193,6 +236,7 @@ int main(int argc, char **argv)
 	unsigned nconn = 0;
 	struct epoll_event events[NULL_MAX_EVENTS];
 	while (!stop_requested) {
+		log_flush(); /* the lines of the last pass, before waiting */
 		int n = epoll_pwait(ep, events, NULL_MAX_EVENTS, -1, &waitmask);
 		if (n < 0) {
 			if (errno == EINTR)
