@@ -12,14 +12,13 @@
 # networks, half and half, so every request consults the tables. The small
 # daemon gets -L 4:4 (the same mix over its four domains and networks), the
 # large one and the null server -L 1000000:100000. For N = 16 and 256
-# connections, RUNS runs of SECS seconds each, alternating null, small,
-# large; medians printed. A fourth server in each round, "null+log"
-# (nullpolicy -l 4), is the null server writing a reject line of policyd's
-# mean length after every fourth answer, batched per pass as policyd does:
-# policyd refuses a quarter of this mix and must log each refusal (SPEC), so
-# that server's ratio to null is the ceiling for any server that does, printed
-# beside the target; the share policyd actually refused is printed with it.
-# Then the large config's load time (policyd -n) and
+# connections, RUNS runs of SECS seconds each, alternating null, null+log,
+# small, large; medians printed. null+log (nullpolicy -l 4) is the null
+# server writing a reject line of policyd's mean length after every fourth
+# answer, batched per pass as policyd does: policyd refuses a quarter of this
+# mix and must log each refusal (SPEC), so that server's ratio to null is the
+# ceiling for any server that does, printed beside the target, with the share
+# policyd actually refused. Then the large config's load time (policyd -n) and
 # the large daemon's RSS, and the worst request latency over RELOAD_SECS at
 # N=16 without a reload and with a SIGHUP reload of the large config (one
 # domain replaced) in the middle, with the failed requests (loadgen stops with
