@@ -51,9 +51,9 @@
 #include "report.h"
 #include "stats.h"
 
-#define LOOP_MAX_EVENTS       64
-#define LOOP_WARN_DELAY_MS    1000  /* a burst's count is logged this long after it began */
-#define LOOP_WARN_EVERY_MS    60000 /* and each kind's count line at most this often */
+#define LOOP_MAX_EVENTS    64
+#define LOOP_WARN_DELAY_MS 1000  /* a burst's count is logged this long after it began */
+#define LOOP_WARN_EVERY_MS 60000 /* and each kind's count line at most this often */
 
 enum handle_kind { HANDLE_LISTENER = 0, HANDLE_SIGNAL, HANDLE_CONN, HANDLE_RELOAD };
 
@@ -85,7 +85,7 @@ struct conn {
 	struct conn *prev, *next;
 	bool busy;
 	struct peer *from; /* its client address's count (peers.c); NULL for unix */
-	int64_t since; /* monotonic ms: became idle, or its current request began */
+	int64_t since;     /* monotonic ms: became idle, or its current request began */
 	/* One allocation at the first read, NULL until then: out (PD_OUT_SIZE)
 	 * first, then in (PG_POLICY_MAX_REQUEST), so that a request and its
 	 * reply usually share a page. */
@@ -106,7 +106,7 @@ static struct {
 	struct handle sig;
 	int sigfd;
 	struct handle reloaded; /* reload.c's eventfd: a reload thread is done */
-	int spare_fd; /* given up to accept (and close) when out of descriptors */
+	int spare_fd;           /* given up to accept (and close) when out of descriptors */
 	struct listener_handle *lh;
 	size_t nlh;
 	struct conn_list {
@@ -468,17 +468,19 @@ static void tally_flush(bool final)
 			          "since the last warning, the last from %s",
 			          L.cfg->policyd_max_connections_per_peer, n, L.peer_refused);
 		else if (k == TALLY_NOFILE_EVICTED)
-			log_warnx("out of file descriptors (open-file limit %lu) with %zu connections "
-			          "open; closed %lu idle connection(s), the longest idle first, to make "
-			          "room since the last warning; raise LimitNOFILE= in the unit (or "
-			          "ulimit -n), or lower policyd.max_connections=%u",
-			          nofile_limit(), L.nconns, n, max);
+			log_warnx(
+			    "out of file descriptors (open-file limit %lu) with %zu connections "
+			    "open; closed %lu idle connection(s), the longest idle first, to make "
+			    "room since the last warning; raise LimitNOFILE= in the unit (or "
+			    "ulimit -n), or lower policyd.max_connections=%u",
+			    nofile_limit(), L.nconns, n, max);
 		else
-			log_warnx("out of file descriptors (open-file limit %lu) with %zu connections "
-			          "open; refused %lu connection(s) since the last warning; raise "
-			          "LimitNOFILE= in the unit (or ulimit -n), or lower "
-			          "policyd.max_connections=%u",
-			          nofile_limit(), L.nconns, n, max);
+			log_warnx(
+			    "out of file descriptors (open-file limit %lu) with %zu connections "
+			    "open; refused %lu connection(s) since the last warning; raise "
+			    "LimitNOFILE= in the unit (or ulimit -n), or lower "
+			    "policyd.max_connections=%u",
+			    nofile_limit(), L.nconns, n, max);
 		L.tally[k].count = 0;
 		L.tally[k].logged = L.now;
 	}
@@ -837,9 +839,8 @@ int loop_run(struct pg_config *cfg, const struct daemon_info *info,
 			if (h->kind != HANDLE_CONN || !conn_read_only(c, events[i].events))
 				continue;
 			filled[i] = conn_fill(c) == FILL_DATA ? 2 : 1;
-			if (filled[i] == 2 &&
-			    proto_scan(&c->scan, c->in, c->in_len, &reqlen, why, sizeof why) ==
-			        PROTO_REQUEST)
+			if (filled[i] == 2 && proto_scan(&c->scan, c->in, c->in_len, &reqlen, why,
+			                                 sizeof why) == PROTO_REQUEST)
 				session_prefetch(L.cfg, c->in, &c->scan);
 		}
 		/* Connections first, listeners last: making room at the cap closes

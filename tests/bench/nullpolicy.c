@@ -194,7 +194,8 @@ int main(int argc, char **argv)
 		} else if (opt == 'l') {
 			log_every = (unsigned)strtoul(optarg, NULL, 10);
 		} else {
-			fprintf(stderr, "usage: nullpolicy [-m max_connections] [-l every] unix:/path\n");
+			fprintf(stderr,
+			        "usage: nullpolicy [-m max_connections] [-l every] unix:/path\n");
 			return 1;
 		}
 	}
